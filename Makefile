@@ -1,0 +1,31 @@
+# Thin wrapper over the CMake build. `make` builds, `make check` builds and runs every test,
+# `make demo` runs the main job. Dependencies are installed by scripts/install-deps.
+BUILD ?= build
+SAN_BUILD ?= build-san
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure check check-san demo clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+check: all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-san: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFOTA_SANITIZE=ON >/dev/null
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: all
+	scripts/demo
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,143 @@
+/*
+ * err.h - the one error type of fota.
+ *
+ * Every function that can fail returns fota_err_t: FOTA_OK (0) or a distinct named code per
+ * failure, grouped by module in ranges of 100. fota_err_name() gives the code's name as text
+ * (like esp_err_to_name). The list is an X-macro so that the enum and the names cannot drift.
+ * Codes are stable: they travel in device reports, so never renumber one.
+ */
+#ifndef FOTA_ERR_H
+#define FOTA_ERR_H
+
+#define FOTA_ERR_LIST_GENERIC(X)                                                                   \
+    X(FOTA_OK, 0, "ok")                                                                            \
+    X(FOTA_ERR_ARG, 1, "invalid argument")                                                         \
+    X(FOTA_ERR_NO_MEM, 2, "out of memory")                                                         \
+    X(FOTA_ERR_IO, 3, "I/O error")                                                                 \
+    X(FOTA_ERR_RANGE, 4, "value out of range")                                                     \
+    X(FOTA_ERR_TRUNCATED, 5, "input truncated")                                                    \
+    X(FOTA_ERR_TOO_LARGE, 6, "input too large")                                                    \
+    X(FOTA_ERR_STATE, 7, "operation not valid in this state")                                      \
+    X(FOTA_ERR_NOT_FOUND, 8, "not found")                                                          \
+    X(FOTA_ERR_UNSUPPORTED, 9, "unsupported")                                                      \
+    X(FOTA_ERR_CRYPTO, 10, "crypto library failure")
+
+/* Flash (emulated or real) */
+#define FOTA_ERR_LIST_FLASH(X)                                                                     \
+    X(FOTA_ERR_FLASH_BOUNDS, 100, "flash address out of bounds")                                   \
+    X(FOTA_ERR_FLASH_ALIGN, 101, "flash erase not sector aligned")                                 \
+    X(FOTA_ERR_FLASH_NOT_ERASED, 102, "flash write to unerased byte")                              \
+    X(FOTA_ERR_FLASH_POWER_CUT, 103, "power cut: flash stopped")                                   \
+    X(FOTA_ERR_FLASH_FILE, 104, "flash file error")                                                \
+    X(FOTA_ERR_FLASH_SIZE, 105, "flash size invalid")
+
+/* Partition table */
+#define FOTA_ERR_LIST_PART(X)                                                                      \
+    X(FOTA_ERR_PART_MAGIC, 200, "partition entry has bad magic")                                   \
+    X(FOTA_ERR_PART_MD5, 201, "partition table MD5 mismatch")                                      \
+    X(FOTA_ERR_PART_NO_END, 202, "partition table has no end marker")                              \
+    X(FOTA_ERR_PART_OVERLAP, 203, "partitions overlap")                                            \
+    X(FOTA_ERR_PART_ALIGN, 204, "partition misaligned")                                            \
+    X(FOTA_ERR_PART_BOUNDS, 205, "partition outside flash")                                        \
+    X(FOTA_ERR_PART_TOO_MANY, 206, "too many partitions")                                          \
+    X(FOTA_ERR_PART_LABEL, 207, "partition label invalid")                                         \
+    X(FOTA_ERR_PART_DUPLICATE, 208, "duplicate partition")                                         \
+    X(FOTA_ERR_PART_CSV, 209, "partition CSV syntax error")                                        \
+    X(FOTA_ERR_PART_SIZE, 210, "partition size invalid")                                           \
+    X(FOTA_ERR_PART_TYPE, 211, "partition type invalid")
+
+/* otadata */
+#define FOTA_ERR_LIST_OTADATA(X)                                                                   \
+    X(FOTA_ERR_OTADATA_CRC, 300, "otadata entry CRC mismatch")                                     \
+    X(FOTA_ERR_OTADATA_NONE, 301, "no usable otadata entry")                                       \
+    X(FOTA_ERR_OTADATA_SLOT, 302, "otadata slot invalid")                                          \
+    X(FOTA_ERR_OTADATA_PART, 303, "otadata partition missing or wrong size")
+
+/* ESP32 app image */
+#define FOTA_ERR_LIST_IMAGE(X)                                                                     \
+    X(FOTA_ERR_IMAGE_MAGIC, 400, "image header magic is not 0xE9")                                 \
+    X(FOTA_ERR_IMAGE_SEGMENTS, 401, "image segment count invalid")                                 \
+    X(FOTA_ERR_IMAGE_SEGMENT_LEN, 402, "image segment length invalid")                             \
+    X(FOTA_ERR_IMAGE_CHECKSUM, 403, "image checksum mismatch")                                     \
+    X(FOTA_ERR_IMAGE_HASH, 404, "image appended SHA-256 mismatch")                                 \
+    X(FOTA_ERR_IMAGE_TRUNCATED, 405, "image truncated")                                            \
+    X(FOTA_ERR_IMAGE_TOO_BIG, 406, "image larger than its partition")                              \
+    X(FOTA_ERR_IMAGE_APP_DESC, 407, "image app descriptor missing or invalid")                     \
+    X(FOTA_ERR_IMAGE_CHIP, 408, "image built for another chip")                                    \
+    X(FOTA_ERR_IMAGE_SPEC, 409, "image build parameters invalid")
+
+/* Emulated bootloader and boot control */
+#define FOTA_ERR_LIST_BOOT(X)                                                                      \
+    X(FOTA_ERR_BOOT_NO_APP, 500, "no bootable app: device bricked")                                \
+    X(FOTA_ERR_BOOT_NO_PART, 501, "no app partition to update")                                    \
+    X(FOTA_ERR_BOOT_NOT_PENDING, 502, "running image is not pending verify")                       \
+    X(FOTA_ERR_BOOT_SELFTEST, 503, "image failed its self-test")
+
+/* Journal (resume record) */
+#define FOTA_ERR_LIST_JOURNAL(X)                                                                   \
+    X(FOTA_ERR_JOURNAL_EMPTY, 600, "no journal record")                                            \
+    X(FOTA_ERR_JOURNAL_CORRUPT, 601, "journal record corrupt")
+
+/* Transport and HTTP */
+#define FOTA_ERR_LIST_HTTP(X)                                                                      \
+    X(FOTA_ERR_HTTP_STATUS, 700, "unexpected HTTP status")                                         \
+    X(FOTA_ERR_HTTP_CONNECT, 701, "connection failed")                                             \
+    X(FOTA_ERR_HTTP_TIMEOUT, 702, "transfer timed out")                                            \
+    X(FOTA_ERR_HTTP_BODY_TOO_LARGE, 703, "response body larger than the buffer")                   \
+    X(FOTA_ERR_HTTP_TRUNCATED, 704, "response body truncated")                                     \
+    X(FOTA_ERR_HTTP_AUTH, 705, "request refused: authentication")                                  \
+    X(FOTA_ERR_HTTP_RANGE, 706, "server ignored or broke the Range request")                       \
+    X(FOTA_ERR_HTTP_LENGTH, 707, "Content-Length does not match")
+
+/* Seed mode (JSON chunks with HMAC) */
+#define FOTA_ERR_LIST_SEED(X)                                                                      \
+    X(FOTA_ERR_SEED_JSON, 800, "chunk JSON malformed")                                             \
+    X(FOTA_ERR_SEED_CHUNK_NUMBER, 801, "wrong chunk number")                                       \
+    X(FOTA_ERR_SEED_BASE64, 802, "chunk data is not valid base64")                                 \
+    X(FOTA_ERR_SEED_MAC, 803, "chunk MAC mismatch")                                                \
+    X(FOTA_ERR_SEED_CHUNK_SIZE, 804, "chunk has the wrong size")                                   \
+    X(FOTA_ERR_OFFER_JSON, 805, "offer JSON malformed")
+
+/* Manifest and hash chain */
+#define FOTA_ERR_LIST_TRUST(X)                                                                     \
+    X(FOTA_ERR_MANIFEST_FORMAT, 900, "manifest malformed")                                         \
+    X(FOTA_ERR_MANIFEST_SIGNATURE, 901, "manifest signature invalid")                              \
+    X(FOTA_ERR_MANIFEST_PRODUCT, 902, "manifest is for another product")                           \
+    X(FOTA_ERR_MANIFEST_VERSION, 903, "manifest format version unsupported")                       \
+    X(FOTA_ERR_MANIFEST_CHANGED, 904, "manifest changed during download")                          \
+    X(FOTA_ERR_SECURITY_VERSION, 905, "security version below the device floor")                   \
+    X(FOTA_ERR_CHAIN_MISMATCH, 906, "record fails the hash chain")                                 \
+    X(FOTA_ERR_IMAGE_SHA256, 907, "image SHA-256 does not match the manifest")                     \
+    X(FOTA_ERR_KEY, 908, "key invalid")                                                            \
+    X(FOTA_ERR_MANIFEST_GEOMETRY, 909, "manifest sizes inconsistent")
+
+/* Agent */
+#define FOTA_ERR_LIST_AGENT(X)                                                                     \
+    X(FOTA_ERR_AGENT_BUSY, 1000, "agent busy")                                                     \
+    X(FOTA_ERR_AGENT_POLICY, 1001, "refused by policy hook")                                       \
+    X(FOTA_ERR_AGENT_ROLLED_BACK, 1002, "new image rolled back")
+
+#define FOTA_ERR_LIST(X)                                                                           \
+    FOTA_ERR_LIST_GENERIC(X)                                                                       \
+    FOTA_ERR_LIST_FLASH(X)                                                                         \
+    FOTA_ERR_LIST_PART(X)                                                                          \
+    FOTA_ERR_LIST_OTADATA(X)                                                                       \
+    FOTA_ERR_LIST_IMAGE(X)                                                                         \
+    FOTA_ERR_LIST_BOOT(X)                                                                          \
+    FOTA_ERR_LIST_JOURNAL(X)                                                                       \
+    FOTA_ERR_LIST_HTTP(X)                                                                          \
+    FOTA_ERR_LIST_SEED(X)                                                                          \
+    FOTA_ERR_LIST_TRUST(X)                                                                         \
+    FOTA_ERR_LIST_AGENT(X)
+
+#define FOTA_ERR_ENUM_ENTRY_(name, value, text) name = value,
+typedef enum { FOTA_ERR_LIST(FOTA_ERR_ENUM_ENTRY_) } fota_err_t;
+#undef FOTA_ERR_ENUM_ENTRY_
+
+/* The code's name ("FOTA_ERR_IMAGE_MAGIC"), or "FOTA_ERR_UNKNOWN" for a number not in the list. */
+const char *fota_err_name(fota_err_t err);
+
+/* A short human description ("image header magic is not 0xE9"). */
+const char *fota_err_text(fota_err_t err);
+
+#endif /* FOTA_ERR_H */

@@ -1,0 +1,101 @@
+/*
+ * esp_image.h - the ESP-IDF app image format: parse and validate (as `esptool image_info` and
+ * the ESP-IDF bootloader would), in constant RAM.
+ *
+ * Layout (all little-endian, from ESP-IDF's esp_app_format.h and esptool):
+ *   0x00  image header, 24 bytes: magic 0xE9, segment_count (<= 16), spi_mode, spi_speed(low 4
+ *         bits)|spi_size(high 4 bits), entry_addr u32, wp_pin, spi_pin_drv[3], chip_id u16
+ *         (ESP32 = 0), min_chip_rev u8, min_chip_rev_full u16, max_chip_rev_full u16,
+ *         reserved[4], hash_appended u8
+ *   then segment_count x { load_addr u32, data_len u32, data[data_len] }, data_len % 4 == 0
+ *   then zero padding so that the checksum byte is the last byte of a 16-byte block
+ *   checksum = 0xEF XOR every byte of segment data (not headers)
+ *   then, if hash_appended == 1, SHA-256 of every byte before it (32 bytes).
+ *   esp_app_desc_t (256 bytes) at file offset 0x20 = start of the first segment's data:
+ *   magic_word 0xABCD5432 (+0), secure_version (+4), reserv1[2] (+8), version[32] (+16),
+ *   project_name[32] (+48), time[16] (+80), date[16] (+96), idf_ver[32] (+112),
+ *   app_elf_sha256[32] (+144), reserved to 256.
+ *
+ * The validator reads the image through a callback in small pieces, so it runs on the device
+ * (over the flash port) as well as on the host (over a file or a buffer).
+ */
+#ifndef FOTA_ESP_IMAGE_H
+#define FOTA_ESP_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+
+#define FOTA_ESP_IMAGE_MAGIC 0xE9u
+#define FOTA_ESP_IMAGE_HEADER_LEN 24u
+#define FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN 8u
+#define FOTA_ESP_IMAGE_MAX_SEGMENTS 16u
+#define FOTA_ESP_CHECKSUM_INITIAL 0xEFu
+#define FOTA_ESP_CHIP_ID_ESP32 0x0000u
+#define FOTA_ESP_APP_DESC_MAGIC 0xABCD5432u
+#define FOTA_ESP_APP_DESC_OFFSET 0x20u
+#define FOTA_ESP_APP_DESC_LEN 256u
+
+typedef struct {
+    uint8_t magic;
+    uint8_t segment_count;
+    uint8_t spi_mode;
+    uint8_t spi_speed; /* low nibble of byte 3 */
+    uint8_t spi_size;  /* high nibble of byte 3 */
+    uint32_t entry_addr;
+    uint8_t wp_pin;
+    uint8_t spi_pin_drv[3];
+    uint16_t chip_id;
+    uint8_t min_chip_rev;
+    uint16_t min_chip_rev_full;
+    uint16_t max_chip_rev_full;
+    uint8_t hash_appended;
+} fota_esp_image_header_t;
+
+typedef struct {
+    uint32_t magic_word;
+    uint32_t secure_version;
+    char version[33]; /* NUL-terminated copies of the fixed-size fields */
+    char project_name[33];
+    char time[17];
+    char date[17];
+    char idf_ver[33];
+    uint8_t app_elf_sha256[32];
+} fota_esp_app_desc_t;
+
+typedef struct {
+    fota_esp_image_header_t header;
+    fota_esp_app_desc_t app_desc;
+    uint32_t segment_load_addr[FOTA_ESP_IMAGE_MAX_SEGMENTS];
+    uint32_t segment_len[FOTA_ESP_IMAGE_MAX_SEGMENTS];
+    uint32_t image_len; /* total bytes including checksum padding and appended hash */
+    uint8_t checksum;   /* the stored (and verified) checksum byte */
+    uint8_t appended_sha256[32]; /* valid if header.hash_appended */
+} fota_esp_image_info_t;
+
+/* Reads len bytes at offset of the image into buf. */
+typedef fota_err_t (*fota_read_fn_t)(void *ctx, uint32_t offset, void *buf, size_t len);
+
+/* Decode / encode the 24-byte header. Parse checks only the magic (FOTA_ERR_IMAGE_MAGIC) and the
+ * segment count (FOTA_ERR_IMAGE_SEGMENTS). */
+fota_err_t fota_esp_image_header_parse(const uint8_t *buf, size_t len, fota_esp_image_header_t *out);
+void fota_esp_image_header_encode(const fota_esp_image_header_t *h, uint8_t out[24]);
+
+/* Decode / encode the 256-byte esp_app_desc_t. Parse fails with FOTA_ERR_IMAGE_APP_DESC on a wrong
+ * magic word. Encode zero-fills reserved bytes and truncates strings to their field. */
+fota_err_t fota_esp_app_desc_parse(const uint8_t *buf, size_t len, fota_esp_app_desc_t *out);
+void fota_esp_app_desc_encode(const fota_esp_app_desc_t *d, uint8_t out[256]);
+
+/*
+ * Validate a whole image of at most max_len bytes (the partition size): header, every segment
+ * header (FOTA_ERR_IMAGE_SEGMENT_LEN if a length is not a multiple of 4 or runs past max_len),
+ * the checksum (FOTA_ERR_IMAGE_CHECKSUM), the appended SHA-256 (FOTA_ERR_IMAGE_HASH), the app
+ * descriptor (FOTA_ERR_IMAGE_APP_DESC). A read failure is returned as is. Uses a small stack
+ * buffer; fills *out (may be NULL).
+ */
+fota_err_t fota_esp_image_check(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                fota_esp_image_info_t *out);
+
+#endif /* FOTA_ESP_IMAGE_H */

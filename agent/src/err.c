@@ -1,0 +1,28 @@
+/*
+ * err.c - names and descriptions for fota_err_t codes, generated from the list in err.h.
+ */
+#include "fota/err.h"
+
+const char *fota_err_name(fota_err_t err)
+{
+    switch (err) {
+#define FOTA_ERR_NAME_CASE_(name, value, text)                                                     \
+    case name:                                                                                     \
+        return #name;
+        FOTA_ERR_LIST(FOTA_ERR_NAME_CASE_)
+#undef FOTA_ERR_NAME_CASE_
+    }
+    return "FOTA_ERR_UNKNOWN";
+}
+
+const char *fota_err_text(fota_err_t err)
+{
+    switch (err) {
+#define FOTA_ERR_TEXT_CASE_(name, value, text)                                                     \
+    case name:                                                                                     \
+        return text;
+        FOTA_ERR_LIST(FOTA_ERR_TEXT_CASE_)
+#undef FOTA_ERR_TEXT_CASE_
+    }
+    return "unknown error";
+}

@@ -1,0 +1,51 @@
+/*
+ * test_crc32.c - known values of the ESP-IDF ROM CRC-32 as used by otadata.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fota/bytes.h"
+#include "fota/crc32.h"
+
+static uint32_t otadata_crc(uint32_t seq)
+{
+    uint8_t b[4];
+    fota_put_le32(b, seq);
+    return fota_crc32_le(UINT32_MAX, b, sizeof b);
+}
+
+/* Check values worked out from ESP-IDF's definition (bootloader_common_ota_select_crc). */
+static void test_otadata_known_values(void **state)
+{
+    (void)state;
+    assert_int_equal(otadata_crc(1), 0x4743989Au);
+    assert_int_equal(otadata_crc(5), 0xC8210FCDu);
+}
+
+/* With an initial value of 0 the function is the ordinary (zlib) CRC-32: check "123456789". */
+static void test_zlib_check_value(void **state)
+{
+    (void)state;
+    assert_int_equal(fota_crc32_le(0, "123456789", 9), 0xCBF43926u);
+}
+
+static void test_chaining(void **state)
+{
+    (void)state;
+    uint32_t whole = fota_crc32_le(0, "123456789", 9);
+    uint32_t part = fota_crc32_le(fota_crc32_le(0, "1234", 4), "56789", 5);
+    assert_int_equal(whole, part);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_otadata_known_values),
+        cmocka_unit_test(test_zlib_check_value),
+        cmocka_unit_test(test_chaining),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
