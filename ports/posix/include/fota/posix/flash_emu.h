@@ -75,11 +75,38 @@ void fota_flash_emu_reset_stats(fota_flash_emu_t *emu);
 /* Text of the last error, naming the address ("write to unerased byte at 0x00012345"). */
 const char *fota_flash_emu_last_error(const fota_flash_emu_t *emu);
 
+/*
+ * Operations are counted for the cut schedule (and in the stats) when they are accepted: power
+ * on, in bounds, aligned and, in strict mode, onto erased bytes. So the ops count of a clean run
+ * is the number of places a cut can be planned (K = 0 .. ops - 1). Planning replaces any cut
+ * already planned and clears the last cut's report.
+ */
 void fota_flash_emu_plan_cut(fota_flash_emu_t *emu, uint64_t op, fota_cut_mode_t mode,
                              uint64_t seed);
 void fota_flash_emu_cancel_cut(fota_flash_emu_t *emu);
 bool fota_flash_emu_is_cut(const fota_flash_emu_t *emu); /* the power is off */
 void fota_flash_emu_power_on(fota_flash_emu_t *emu);     /* reboot: operations work again */
+
+typedef enum {
+    FOTA_FLASH_OP_READ = 0,
+    FOTA_FLASH_OP_WRITE = 1,
+    FOTA_FLASH_OP_ERASE = 2,
+} fota_flash_op_t;
+
+/* What the last cut did (for tests and fault-injection logs). */
+typedef struct {
+    bool happened; /* a planned cut has fired since it was planned */
+    fota_cut_mode_t mode;
+    fota_flash_op_t op; /* the operation that was cut, and its arguments */
+    uint32_t addr;
+    uint32_t len;
+    uint32_t done;        /* torn write: bytes of the prefix applied; erase: bytes fully erased */
+    uint32_t torn_addr;   /* torn erase: the sector left partly erased */
+    uint32_t erased_len;  /* torn erase: its leading 0xFF bytes */
+    uint32_t garbage_len; /* torn erase: then this many random bytes; the rest is unchanged */
+} fota_flash_cut_info_t;
+
+void fota_flash_emu_last_cut(const fota_flash_emu_t *emu, fota_flash_cut_info_t *out);
 
 /* Flush to the file (msync/fsync); a no-op for an in-memory flash. */
 fota_err_t fota_flash_emu_sync(fota_flash_emu_t *emu);
