@@ -2,10 +2,10 @@
  * partition.h - the ESP-IDF partition table: binary format at 0x8000, CSV syntax, validation.
  *
  * Binary (ESP-IDF gen_esp32part.py / esp_flash_partitions.h): 32-byte entries, little-endian
- * "<2sBBLL16sL": magic AA 50, type, subtype, offset, size, label (NUL-padded, <= 15 chars used
- * here... 16 bytes on disk), flags (bit0 encrypted, bit1 readonly). After the entries an MD5
- * entry: EB EB, 14 x FF, then the MD5 of all entry bytes before it; then 32 x FF as end marker.
- * The table area is 0xC00 bytes, padded with FF.
+ * "<2sBBLL16sL": magic AA 50, type, subtype, offset, size, label (16 bytes on disk,
+ * NUL-padded; a 16-character label has no NUL), flags (bit0 encrypted, bit1 readonly). After
+ * the entries an MD5 entry: EB EB, 14 x FF, then the MD5 of all entry bytes before it; then
+ * 32 x FF as end marker. The table area is 0xC00 bytes, padded with FF.
  *
  * CSV (ESP-IDF partition CSV): "Name, Type, SubType, Offset, Size, Flags", '#' comments, blank
  * lines; type app/data or a number; subtypes by name (factory, ota_0..ota_15, test, ota, phy,
@@ -27,7 +27,10 @@
 #define FOTA_PART_TABLE_OFFSET 0x8000u
 #define FOTA_PART_TABLE_SIZE 0xC00u
 #define FOTA_PART_ENTRY_LEN 32u
-#define FOTA_PART_MAX 95u /* 0xC00 / 32 = 96 slots, one for the MD5 entry */
+#define FOTA_PART_MAX 95u /* 0xC00 / 32 = 96 slots, one for the end marker */
+/* With the MD5 entry and the end marker in the same 96 slots, a table we write holds at most 94
+ * (gen_esp32part.py refuses more too); 95 only parse from a table without an MD5 entry. */
+#define FOTA_PART_MAX_WRITABLE 94u
 #define FOTA_PART_LABEL_MAX 16u
 
 #define FOTA_PART_TYPE_APP 0x00u
