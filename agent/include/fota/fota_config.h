@@ -5,6 +5,62 @@
 #ifndef FOTA_CONFIG_H
 #define FOTA_CONFIG_H
 
+/* Largest chunk the agent accepts (manifest chunk_size). Decides the I/O buffer. */
+#ifndef FOTA_CONFIG_MAX_CHUNK_SIZE
+#define FOTA_CONFIG_MAX_CHUNK_SIZE 1024
+#endif
+
+/* Seed-mode chunk JSON for a chunk of c bytes: base64 text plus keys, number, MAC and slack. */
+#define FOTA_SEED_JSON_MAX(c) (4 * (((c) + 2) / 3) + 192)
+#define FOTA_CONFIG_MAX_(a, b) ((a) > (b) ? (a) : (b))
+
+/* The one buffer for bodies held whole: offer JSON, manifest, seed chunk JSON, chain record. */
+#ifndef FOTA_CONFIG_IO_BUF
+#define FOTA_CONFIG_IO_BUF                                                                         \
+    FOTA_CONFIG_MAX_(FOTA_SEED_JSON_MAX(FOTA_CONFIG_MAX_CHUNK_SIZE),                               \
+                     FOTA_CONFIG_MAX_(FOTA_CONFIG_MAX_CHUNK_SIZE + 32, 512))
+#endif
+
+/* Request target (path and query). */
+#ifndef FOTA_CONFIG_TARGET_MAX
+#define FOTA_CONFIG_TARGET_MAX 192
+#endif
+
+/* Report body (JSON). */
+#ifndef FOTA_CONFIG_REPORT_MAX
+#define FOTA_CONFIG_REPORT_MAX 320
+#endif
+
+/* Reports waiting to be sent; when full, the oldest progress report makes room. */
+#ifndef FOTA_CONFIG_REPORT_QUEUE
+#define FOTA_CONFIG_REPORT_QUEUE 4
+#endif
+
+/* Longest device id. */
+#ifndef FOTA_CONFIG_DEVICE_ID_MAX
+#define FOTA_CONFIG_DEVICE_ID_MAX 48
+#endif
+
+/* Bytes of flash hashed per poll while verifying the written image. */
+#ifndef FOTA_CONFIG_VERIFY_STEP
+#define FOTA_CONFIG_VERIFY_STEP 16384
+#endif
+
+/* Consecutive failures of one download (bad data, broken connections) before it is given up. */
+#ifndef FOTA_CONFIG_MAX_FAILURES
+#define FOTA_CONFIG_MAX_FAILURES 8
+#endif
+
+/* Longest back-off between retries. */
+#ifndef FOTA_CONFIG_MAX_BACKOFF_MS
+#define FOTA_CONFIG_MAX_BACKOFF_MS 60000
+#endif
+
+/* Chip id an image must carry (ESP32 = 0). */
+#ifndef FOTA_CONFIG_CHIP_ID
+#define FOTA_CONFIG_CHIP_ID 0
+#endif
+
 /* Bytes the image validator reads per step (stack). */
 #ifndef FOTA_CONFIG_IMAGE_READ_BUF
 #define FOTA_CONFIG_IMAGE_READ_BUF 64
