@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# test_fota_image.sh - fota-image end to end: create, info and verify images, and the errors a
+# damaged image must give (checksum, hash, truncation, magic), usage errors and exit codes.
+# Run by ctest as: bash test_fota_image.sh BUILD_DIR
+set -euo pipefail
+
+BUILD=${1:?usage: test_fota_image.sh BUILD_DIR}
+TOOL="$BUILD/fota-image"
+[ -x "$TOOL" ] || { echo "FAIL: $TOOL not built" >&2; exit 1; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/fota-image-test.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# run WANT_EXIT CMD...: run CMD, keep stdout/stderr in $W/out and $W/err, check the exit code.
+run() {
+    local want=$1 got=0
+    shift
+    "$@" >"$W/out" 2>"$W/err" || got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "--- stdout:" >&2; cat "$W/out" >&2
+        echo "--- stderr:" >&2; cat "$W/err" >&2
+        fail "exit $got instead of $want: $*"
+    fi
+    # Under -DFOTA_SANITIZE=ON a sanitizer report must fail the test whatever the exit code.
+    if grep -qE 'Sanitizer|runtime error:' "$W/err"; then
+        cat "$W/err" >&2
+        fail "sanitizer report: $*"
+    fi
+}
+
+# has out|err TEXT: that output contains TEXT.
+has() {
+    grep -qF -- "$2" "$W/$1" || { cat "$W/$1" >&2; fail "std$1 lacks '$2'"; }
+}
+
+lacks() {
+    if grep -qF -- "$2" "$W/$1"; then cat "$W/$1" >&2; fail "std$1 has '$2'"; fi
+}
+
+# The error is exactly one line on stderr and names the error code.
+one_line_error() {
+    [ "$(wc -l <"$W/err")" -eq 1 ] || { cat "$W/err" >&2; fail "stderr is not one line"; }
+    has err "$1"
+}
+
+# flip_byte FILE OFFSET: invert every bit of one byte in place.
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    # shellcheck disable=SC2059
+    printf "$(printf '\\%03o' $((b ^ 0xFF)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+set_byte() {
+    # shellcheck disable=SC2059
+    printf "$(printf '\\%03o' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# --- help and usage errors ---------------------------------------------------------------------
+run 0 "$TOOL" --help
+has out "usage: fota-image"
+has out "verify"
+for sub in create info verify; do
+    run 0 "$TOOL" "$sub" --help
+    has out "usage: fota-image $sub"
+done
+run 2 "$TOOL"
+run 2 "$TOOL" frobnicate
+one_line_error "unknown command 'frobnicate'"
+run 2 "$TOOL" create --version 1.0.0 --size 64K -o "$W/x.bin" --bogus
+one_line_error "unknown option '--bogus'"
+run 2 "$TOOL" info
+one_line_error "missing FILE"
+run 2 "$TOOL" create --size 64K -o "$W/x.bin"
+one_line_error "missing --version"
+run 2 "$TOOL" create --version 1.0.0 --size lots -o "$W/x.bin"
+one_line_error "invalid --size 'lots'"
+run 2 "$TOOL" create --version 1.0.0 --size 64K --seed 12z -o "$W/x.bin"
+one_line_error "invalid --seed"
+run 2 "$TOOL" create --version 0123456789012345678901234567890123 --size 64K -o "$W/x.bin"
+one_line_error "--version must be 1 to 31 characters"
+run 2 "$TOOL" verify "$W/x.bin" --max-size
+one_line_error "needs a value"
+[ ! -e "$W/x.bin" ] || fail "a failed create wrote a file"
+
+# --- create, info, verify ----------------------------------------------------------------------
+run 0 "$TOOL" create --version 1.2.3 --size 64K --project inverter-fw --secure-version 7 -o "$W/a.bin"
+has out "version 1.2.3"
+has out "65536 bytes"
+[ "$(stat -c %s "$W/a.bin")" -eq 65536 ] || fail "64K image is not 65536 bytes"
+
+run 0 "$TOOL" verify "$W/a.bin"
+has out "$W/a.bin: valid, version 1.2.3, 65536 bytes"
+
+run 0 "$TOOL" info "$W/a.bin"
+has out "magic           0xe9"
+has out "chip            ESP32 (chip id 0)"
+has out "hash appended   yes"
+has out "version         1.2.3"
+has out "project         inverter-fw"
+has out "secure version  7"
+has out "self-test passes"
+has out "Result:           $W/a.bin: valid, version 1.2.3, 65536 bytes"
+grep -Eq '^Checksum: +0x[0-9a-f]{2} at 0x[0-9a-f]+, computed 0x[0-9a-f]{2}: valid$' "$W/out" ||
+    fail "info: checksum line"
+grep -Eq '^SHA-256: +[0-9a-f]{64}: valid$' "$W/out" || fail "info: SHA-256 line"
+grep -Eq '^  0 +0x00000020 ' "$W/out" || fail "info: segment 0 does not start at 0x20"
+segments=$(grep -cE '^  [0-9]+ +0x[0-9a-f]{8}  0x[0-9a-f]{8}  0x[0-9a-f]{8}' "$W/out")
+grep -q "segments        $segments\$" "$W/out" || fail "info: $segments segment lines, header differs"
+
+# Sizes in bytes and with M suffix; the default project name.
+run 0 "$TOOL" create --version 2.0.0 --size 1068032 -o "$W/b.bin"
+run 0 "$TOOL" verify "$W/b.bin"
+has out "valid, version 2.0.0, 1068032 bytes"
+run 0 "$TOOL" create --version 2.0.0 --size 1M -o "$W/m.bin"
+run 0 "$TOOL" verify "$W/m.bin" --max-size 0x140000
+has out "valid, version 2.0.0, 1048576 bytes"
+run 0 "$TOOL" info "$W/m.bin"
+has out "project         fota-test"
+
+# Reproducible content; another version or seed changes it.
+run 0 "$TOOL" create --version 1.2.3 --size 64K --project inverter-fw --secure-version 7 -o "$W/a2.bin"
+cmp -s "$W/a.bin" "$W/a2.bin" || fail "same parameters gave different images"
+run 0 "$TOOL" create --version 1.2.3 --size 64K --project inverter-fw --secure-version 7 --seed 99 -o "$W/a3.bin"
+if cmp -s "$W/a.bin" "$W/a3.bin"; then fail "--seed did not change the content"; fi
+
+# The emulator note.
+run 0 "$TOOL" create --version 3.0.0 --size 64K --fail-selftest -o "$W/f.bin"
+has out "self-test fails"
+run 0 "$TOOL" info "$W/f.bin"
+has out "Emulator flags:   0x00000001 (self-test fails"
+
+# Chip id is recorded.
+run 0 "$TOOL" create --version 1.0.0 --size 64K --chip-id 9 -o "$W/s3.bin"
+run 0 "$TOOL" info "$W/s3.bin"
+has out "ESP32-S3 (chip id 9)"
+
+# --max-size smaller than the image.
+run 1 "$TOOL" verify "$W/a.bin" --max-size 32K
+one_line_error "(FOTA_ERR_IMAGE_TOO_BIG)"
+has err "65536 bytes, more than the 32768 available"
+
+# --- damaged images ----------------------------------------------------------------------------
+# A byte inside segment 1's data: the checksum catches it.
+run 0 "$TOOL" info "$W/a.bin"
+seg1=$(awk '$1 == "1" && $2 ~ /^0x/ {print $2; exit}' "$W/out")
+[ -n "$seg1" ] || fail "no segment 1 in info output"
+cp "$W/a.bin" "$W/data.bin"
+flip_byte "$W/data.bin" $((seg1 + 16))
+run 1 "$TOOL" verify "$W/data.bin"
+one_line_error "fota-image: $W/data.bin: image checksum mismatch (FOTA_ERR_IMAGE_CHECKSUM)"
+run 1 "$TOOL" info "$W/data.bin"
+one_line_error "(FOTA_ERR_IMAGE_CHECKSUM)"
+grep -Eq '^Checksum: .*: invalid$' "$W/out" || fail "info does not show the checksum invalid"
+has out "Result:           invalid"
+
+# The appended SHA-256 (last byte of the file).
+cp "$W/a.bin" "$W/hash.bin"
+flip_byte "$W/hash.bin" $((65536 - 1))
+run 1 "$TOOL" verify "$W/hash.bin"
+one_line_error "(FOTA_ERR_IMAGE_HASH)"
+run 1 "$TOOL" info "$W/hash.bin"
+grep -Eq '^SHA-256: .*: invalid$' "$W/out" || fail "info does not show the hash invalid"
+grep -Eq '^Checksum: .*: valid$' "$W/out" || fail "info: checksum should still be valid"
+
+# Truncated: in the data, and just before the hash.
+head -c 40000 "$W/a.bin" >"$W/short.bin"
+run 1 "$TOOL" verify "$W/short.bin"
+one_line_error "image truncated (FOTA_ERR_IMAGE_TRUNCATED)"
+run 1 "$TOOL" info "$W/short.bin"
+has out "runs past the end of the file"
+head -c $((65536 - 10)) "$W/a.bin" >"$W/short2.bin"
+run 1 "$TOOL" verify "$W/short2.bin"
+one_line_error "(FOTA_ERR_IMAGE_TRUNCATED)"
+head -c 10 "$W/a.bin" >"$W/tiny.bin"
+run 1 "$TOOL" verify "$W/tiny.bin"
+one_line_error "(FOTA_ERR_IMAGE_"
+
+# Wrong magic.
+cp "$W/a.bin" "$W/magic.bin"
+set_byte "$W/magic.bin" 0 0
+run 1 "$TOOL" verify "$W/magic.bin"
+one_line_error "(FOTA_ERR_IMAGE_MAGIC)"
+run 1 "$TOOL" info "$W/magic.bin"
+has out "unreadable"
+
+# Not a file at all.
+run 1 "$TOOL" verify "$W/no-such.bin"
+one_line_error "cannot read: No such file or directory (FOTA_ERR_IO)"
+run 1 "$TOOL" info "$W"
+one_line_error "(FOTA_ERR_IO)"
+
+echo "test_fota_image: all passed"

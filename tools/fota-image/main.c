@@ -1,0 +1,239 @@
+/*
+ * fota-image - build, inspect and check ESP-IDF app images for the emulated ESP32.
+ *
+ *   fota-image create --version V --size N [...] -o FILE   build a test image (image_build.h)
+ *   fota-image info FILE                                    every field, like esptool image_info
+ *   fota-image verify FILE [--max-size N]                   the device's check, one line
+ *
+ * main() is the command table; each subcommand is one function. Conventions (exit codes, --help,
+ * one-line errors) come from fota/posix/cli.h and are described in docs/TOOLS.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fota/posix/cli.h"
+#include "fota/posix/file_util.h"
+#include "fota/posix/image_build.h"
+
+#include "image_info.h"
+
+#define PROG "fota-image"
+#define TEXT_FIELD_MAX 31u /* version and project_name are 32-byte fields, NUL included */
+
+static const char CREATE_USAGE[] =
+    "usage: fota-image create --version V --size N [options] -o FILE\n"
+    "\n"
+    "Build an ESP-IDF app image (header, segments, checksum, appended SHA-256, esp_app_desc_t)\n"
+    "for the emulated ESP32. The content is pseudo-random from the seed, so two versions differ.\n"
+    "\n"
+    "options:\n"
+    "  --version V         app version, 1 to 31 characters (esp_app_desc_t.version)\n"
+    "  --size N            file size: bytes, 0x hex, or K/M suffix (64K, 1M); >= 1024,\n"
+    "                      rounded up to a multiple of 16\n"
+    "  --project NAME      project name, up to 31 characters (default fota-test)\n"
+    "  --secure-version S  anti-rollback security version (default 0)\n"
+    "  --seed X            content seed (default: derived from the version)\n"
+    "  --fail-selftest     the emulated app fails its self-test, so it never confirms itself\n"
+    "                      and the bootloader rolls it back\n"
+    "  --chip-id ID        chip id in the image header (default 0, ESP32)\n"
+    "  -o, --output FILE   where to write the image (written atomically)\n";
+
+static const char INFO_USAGE[] =
+    "usage: fota-image info FILE\n"
+    "\n"
+    "Print the image header, each segment (file offset, load address, length, memory type),\n"
+    "the checksum and appended SHA-256 (stored and computed, valid or invalid), the app\n"
+    "descriptor (version, project, secure version, idf) and the emulator flags.\n"
+    "Exit 0 if the image is valid, 1 (with a one-line error) if not.\n";
+
+static const char VERIFY_USAGE[] =
+    "usage: fota-image verify FILE [--max-size N]\n"
+    "\n"
+    "Check the image as the device does (header, segments, checksum, SHA-256, app descriptor)\n"
+    "and print \"FILE: valid, version V, N bytes\", or a one-line error and exit 1.\n"
+    "\n"
+    "options:\n"
+    "  --max-size N        the image must fit in N bytes (a partition size: 0x140000, 1280K)\n";
+
+/* --- create ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *version, *size, *project, *secure_version, *seed, *chip_id, *output;
+    bool fail_selftest;
+} create_args_t;
+
+/* A numeric option: absent keeps *out, present must parse. */
+static int opt_u32(const fota_cli_cmd_t *cmd, const char *name, const char *text, uint32_t max,
+                   uint32_t *out)
+{
+    if (text != NULL && fota_cli_parse_u32(text, max, out) != FOTA_OK) {
+        return fota_cli_usage_error(PROG, cmd, "invalid %s '%s': a number up to %u expected", name,
+                                    text, (unsigned)max);
+    }
+    return FOTA_CLI_EXIT_OK;
+}
+
+static int check_text(const fota_cli_cmd_t *cmd, const char *name, const char *text)
+{
+    if (text != NULL && (text[0] == 0 || strlen(text) > TEXT_FIELD_MAX)) {
+        return fota_cli_usage_error(PROG, cmd, "%s must be 1 to %u characters", name,
+                                    TEXT_FIELD_MAX);
+    }
+    return FOTA_CLI_EXIT_OK;
+}
+
+static int check_required(const fota_cli_cmd_t *cmd, const create_args_t *a)
+{
+    const char *missing = a->version == NULL  ? "--version"
+                          : a->size == NULL   ? "--size"
+                          : a->output == NULL ? "-o FILE"
+                                              : NULL;
+    if (missing != NULL) {
+        return fota_cli_usage_error(PROG, cmd, "missing %s", missing);
+    }
+    return FOTA_CLI_EXIT_OK;
+}
+
+static int create_spec(const fota_cli_cmd_t *cmd, const create_args_t *a, fota_image_spec_t *s)
+{
+    int rc = check_required(cmd, a);
+    rc = rc ? rc : check_text(cmd, "--version", a->version);
+    rc = rc ? rc : check_text(cmd, "--project", a->project);
+    if (rc != FOTA_CLI_EXIT_OK) {
+        return rc;
+    }
+    memset(s, 0, sizeof *s);
+    s->version = a->version;
+    s->project_name = a->project;
+    s->emu_flags = a->fail_selftest ? FOTA_EMU_FLAG_SELFTEST_FAIL : 0;
+    if (fota_cli_parse_size(a->size, &s->size) != FOTA_OK || s->size < FOTA_IMAGE_MIN_SIZE) {
+        return fota_cli_usage_error(PROG, cmd, "invalid --size '%s': %u bytes or more expected",
+                                    a->size, FOTA_IMAGE_MIN_SIZE);
+    }
+    uint32_t chip = FOTA_ESP_CHIP_ID_ESP32;
+    rc = opt_u32(cmd, "--secure-version", a->secure_version, UINT32_MAX, &s->secure_version);
+    rc = rc ? rc : opt_u32(cmd, "--seed", a->seed, UINT32_MAX, &s->seed);
+    rc = rc ? rc : opt_u32(cmd, "--chip-id", a->chip_id, UINT16_MAX, &chip);
+    s->chip_id = (uint16_t)chip;
+    return rc;
+}
+
+static int build_and_write(const fota_image_spec_t *s, const char *path)
+{
+    uint8_t *image = NULL;
+    size_t len = 0;
+    fota_err_t err = fota_image_build(s, &image, &len);
+    if (err != FOTA_OK) {
+        return fota_cli_fail(PROG, path, err, NULL);
+    }
+    err = fota_file_write_all(path, image, len, 0644);
+    free(image);
+    if (err != FOTA_OK) {
+        return fota_cli_fail(PROG, path, err, "cannot write the image");
+    }
+    printf("%s: created, version %s, %zu bytes%s\n", path, s->version, len,
+           s->emu_flags & FOTA_EMU_FLAG_SELFTEST_FAIL ? ", self-test fails" : "");
+    return FOTA_CLI_EXIT_OK;
+}
+
+static int cmd_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    create_args_t a = {0};
+    const fota_cli_opt_t opts[] = {
+        {"version", 0, &a.version, NULL},
+        {"size", 0, &a.size, NULL},
+        {"project", 0, &a.project, NULL},
+        {"secure-version", 0, &a.secure_version, NULL},
+        {"seed", 0, &a.seed, NULL},
+        {"chip-id", 0, &a.chip_id, NULL},
+        {"fail-selftest", 0, NULL, &a.fail_selftest},
+        {"output", 'o', &a.output, NULL},
+        {NULL, 0, NULL, NULL},
+    };
+    fota_cli_spec_t spec = {opts, NULL, NULL, 0, 0, 0};
+    int rc;
+    if (!fota_cli_parse(PROG, cmd, &spec, argc, argv, &rc)) {
+        return rc;
+    }
+    fota_image_spec_t s;
+    rc = create_spec(cmd, &a, &s);
+    return rc != FOTA_CLI_EXIT_OK ? rc : build_and_write(&s, a.output);
+}
+
+/* --- info and verify ------------------------------------------------------------------------- */
+
+static void print_valid(const char *path, const fota_esp_image_info_t *info)
+{
+    printf("%s: valid, version %s, %u bytes\n", path, info->app_desc.version,
+           (unsigned)info->image_len);
+}
+
+static int cmd_info(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    const char *file = NULL;
+    const fota_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    fota_cli_spec_t spec = {opts, &file, "FILE", 1, 1, 0};
+    int rc;
+    if (!fota_cli_parse(PROG, cmd, &spec, argc, argv, &rc)) {
+        return rc;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = fota_cli_read_file(PROG, file, &data, &len);
+    if (rc != FOTA_CLI_EXIT_OK) {
+        return rc;
+    }
+    image_info_print(stdout, file, data, len);
+    fota_esp_image_info_t info;
+    fota_err_t err = fota_cli_image_check(data, len, UINT32_MAX, &info);
+    free(data);
+    if (err != FOTA_OK) {
+        printf("Result:           invalid: %s (%s)\n", fota_err_text(err), fota_err_name(err));
+        return fota_cli_fail(PROG, file, err, NULL);
+    }
+    printf("Result:           ");
+    print_valid(file, &info);
+    return FOTA_CLI_EXIT_OK;
+}
+
+static int cmd_verify(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    const char *file = NULL, *max_text = NULL;
+    const fota_cli_opt_t opts[] = {{"max-size", 0, &max_text, NULL}, {NULL, 0, NULL, NULL}};
+    fota_cli_spec_t spec = {opts, &file, "FILE", 1, 1, 0};
+    int rc;
+    if (!fota_cli_parse(PROG, cmd, &spec, argc, argv, &rc)) {
+        return rc;
+    }
+    uint32_t max = UINT32_MAX;
+    if (max_text != NULL && fota_cli_parse_size(max_text, &max) != FOTA_OK) {
+        return fota_cli_usage_error(PROG, cmd, "invalid --max-size '%s'", max_text);
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    fota_esp_image_info_t info;
+    rc = fota_cli_load_image(PROG, file, max, &data, &len, &info);
+    if (rc != FOTA_CLI_EXIT_OK) {
+        return rc;
+    }
+    free(data);
+    print_valid(file, &info);
+    return FOTA_CLI_EXIT_OK;
+}
+
+/* --- main ------------------------------------------------------------------------------------ */
+
+static const fota_cli_cmd_t COMMANDS[] = {
+    {"create", "build an app image for the emulated ESP32", CREATE_USAGE, cmd_create},
+    {"info", "show an image's header, segments, checksum, hash and app descriptor", INFO_USAGE,
+     cmd_info},
+    {"verify", "check an image as the device does", VERIFY_USAGE, cmd_verify},
+};
+
+int main(int argc, char **argv)
+{
+    const fota_cli_tool_t tool = {PROG, "Build, inspect and check ESP-IDF app images.", COMMANDS,
+                                  sizeof COMMANDS / sizeof COMMANDS[0]};
+    return fota_cli_dispatch(&tool, argc, argv);
+}
