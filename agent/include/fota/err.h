@@ -109,7 +109,8 @@
     X(FOTA_ERR_CHAIN_MISMATCH, 906, "record fails the hash chain")                                 \
     X(FOTA_ERR_IMAGE_SHA256, 907, "image SHA-256 does not match the manifest")                     \
     X(FOTA_ERR_KEY, 908, "key invalid")                                                            \
-    X(FOTA_ERR_MANIFEST_GEOMETRY, 909, "manifest sizes inconsistent")
+    X(FOTA_ERR_MANIFEST_GEOMETRY, 909, "manifest sizes inconsistent")                              \
+    X(FOTA_ERR_KEY_EXISTS, 910, "key file already exists")
 
 /* Agent */
 #define FOTA_ERR_LIST_AGENT(X)                                                                     \
