@@ -1,0 +1,269 @@
+/*
+ * agent.c - the agent's state machine: what to do next (poll), what a response means
+ * (response_begin/feed/end), and what happens across a reboot (init reads the journal).
+ *
+ *   IDLE --check--> MANIFEST --verified--> DOWNLOADING --last chunk--> VERIFYING
+ *     --image checked--> INSTALLED (slot switched) --may_reboot--> REBOOTING
+ *   after the reboot: BOOTED (pending self-test) --confirm--> CONFIRMED, or the bootloader rolled
+ *   back: ROLLED_BACK. A failure of the data (bad MAC, chain, JSON) or of the network is retried
+ *   with back-off up to FOTA_CONFIG_MAX_FAILURES times in a row; a failure of trust (signature,
+ *   product, security version, final hash) ends the attempt at once. Either way the device keeps
+ *   booting its current image: the boot slot changes only in install().
+ */
+#include <string.h>
+
+#include "fota/auth.h"
+
+#include "agent_internal.h"
+
+static const char *const state_names[] = {
+    "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
+    "rebooting", "booted",   "confirmed", "rolled_back", "error",
+};
+
+const char *fota_state_name(fota_state_t s)
+{
+    return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+}
+
+uint32_t fota_agent_now(const fota_agent_t *a)
+{
+    return a->port.clock.now_ms(a->port.clock.ctx);
+}
+
+void fota_agent_emit(fota_agent_t *a, fota_event_kind_t kind, fota_err_t err)
+{
+    if (a->cfg.on_event == NULL) {
+        return;
+    }
+    fota_event_t ev = {kind, (fota_state_t)a->state, err, a->next_chunk, a->manifest.chunk_count};
+    a->cfg.on_event(a->cfg.hook_ctx, &ev);
+}
+
+void fota_agent_set_state(fota_agent_t *a, fota_state_t s)
+{
+    if (a->state != (uint8_t)s) {
+        a->state = (uint8_t)s;
+        fota_agent_emit(a, FOTA_EVENT_STATE, FOTA_OK);
+    }
+}
+
+void fota_agent_wait(fota_agent_t *a, uint32_t ms)
+{
+    a->wake_ms = fota_agent_now(a) + ms;
+}
+
+void fota_agent_go_idle(fota_agent_t *a)
+{
+    fota_agent_set_state(a, FOTA_STATE_IDLE);
+    a->failures = 0;
+    a->backoff_ms = 0;
+    fota_agent_wait(a, a->cfg.check_interval_ms);
+}
+
+/* ---- the end of an update attempt ------------------------------------------------------- */
+
+/* The update is over (finished or given up): the journal has nothing left to resume. */
+static void forget_update(fota_agent_t *a)
+{
+    if (a->journaled) {
+        a->port.store.clear(a->port.store.ctx);
+        a->journaled = 0;
+    }
+}
+
+static void abort_update(fota_agent_t *a, fota_err_t err)
+{
+    a->last_err = err;
+    fota_agent_set_state(a, FOTA_STATE_ERROR);
+    fota_report_queue(a, FOTA_STATE_ERROR, err);
+    forget_update(a);
+    fota_agent_go_idle(a);
+}
+
+/* Errors that say the release itself cannot be trusted or installed: retrying cannot help. */
+static bool is_fatal(fota_err_t err)
+{
+    return (err >= 100 && err < 600) || (err >= 900 && err < 1000) || err == FOTA_ERR_UNSUPPORTED ||
+           err == FOTA_ERR_CRYPTO || err == FOTA_ERR_RANGE;
+}
+
+static void back_off(fota_agent_t *a)
+{
+    uint32_t first = a->cfg.retry_ms != 0 ? a->cfg.retry_ms : 1000u;
+    a->backoff_ms = a->backoff_ms == 0 ? first : a->backoff_ms * 2u;
+    if (a->backoff_ms > FOTA_CONFIG_MAX_BACKOFF_MS) {
+        a->backoff_ms = FOTA_CONFIG_MAX_BACKOFF_MS;
+    }
+    fota_agent_wait(a, a->backoff_ms);
+}
+
+void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err)
+{
+    a->last_err = err;
+    fota_agent_emit(a, FOTA_EVENT_ERROR, err);
+    bool updating = a->state >= FOTA_STATE_MANIFEST && a->state <= FOTA_STATE_VERIFYING;
+    if (kind == FOTA_REQ_REPORT && a->status >= 400 && a->status < 500) {
+        fota_report_sent(a); /* refused for good: do not block the queue with it */
+    }
+    if (updating && (is_fatal(err) || ++a->failures >= FOTA_CONFIG_MAX_FAILURES)) {
+        abort_update(a, err);
+        return;
+    }
+    if (a->state == FOTA_STATE_CHECKING) {
+        fota_agent_set_state(a, FOTA_STATE_IDLE);
+    }
+    back_off(a);
+}
+
+/* ---- install and what a reboot finds ----------------------------------------------------- */
+
+fota_err_t fota_agent_install(fota_agent_t *a)
+{
+    fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_INSTALLING);
+    if (err == FOTA_OK) {
+        err = a->port.boot.set_boot(a->port.boot.ctx);
+    }
+    if (err == FOTA_OK) {
+        err = fota_journal_save(a, FOTA_JOURNAL_INSTALLED);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    fota_agent_set_state(a, FOTA_STATE_INSTALLED);
+    fota_report_queue(a, FOTA_STATE_INSTALLED, FOTA_OK);
+    return FOTA_OK;
+}
+
+/* The journal says an image was installed; which image runs now tells what happened. */
+static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
+{
+    bool is_new = strcmp(a->cfg.current_version, j->version) == 0;
+    if (!is_new && j->state == FOTA_JOURNAL_INSTALLING) {
+        return fota_agent_install(a); /* the power failed before the slot switched: switch it now */
+    }
+    if (!is_new) {
+        a->last_err = FOTA_ERR_AGENT_ROLLED_BACK;
+        fota_agent_set_state(a, FOTA_STATE_ROLLED_BACK);
+        fota_report_queue(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
+        forget_update(a);
+        fota_agent_go_idle(a);
+        return FOTA_OK;
+    }
+    fota_boot_state_t bs;
+    fota_err_t err = a->port.boot.running_state(a->port.boot.ctx, &bs);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    if (bs == FOTA_BOOT_STATE_PENDING) {
+        fota_agent_set_state(a, FOTA_STATE_BOOTED);
+        fota_report_queue(a, FOTA_STATE_BOOTED, FOTA_OK);
+        return FOTA_OK;
+    }
+    fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
+    fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
+    forget_update(a);
+    fota_agent_go_idle(a);
+    return FOTA_OK;
+}
+
+static fota_err_t resume_from_journal(fota_agent_t *a)
+{
+    fota_journal_t j;
+    fota_err_t err = fota_journal_load(a, &j);
+    if (err == FOTA_ERR_JOURNAL_EMPTY) {
+        return FOTA_OK;
+    }
+    if (err != FOTA_OK) {
+        a->port.store.clear(a->port.store.ctx); /* unreadable: start over, nothing was switched */
+        return FOTA_OK;
+    }
+    a->journaled = 1;
+    memcpy(a->offer.release, j.release, sizeof a->offer.release);
+    memcpy(a->manifest.version, j.version, sizeof a->manifest.version);
+    memcpy(a->manifest_digest, j.manifest_digest, 32);
+    a->part_offset = j.part_offset;
+    if (j.state == FOTA_JOURNAL_DOWNLOADING) {
+        a->resume_pending = true; /* fetch the manifest again, then go on where it stopped */
+        fota_agent_set_state(a, FOTA_STATE_MANIFEST);
+        return FOTA_OK;
+    }
+    return after_install(a, &j);
+}
+
+/* ---- init and the public accessors -------------------------------------------------------- */
+
+static bool config_ok(const fota_agent_config_t *c, const fota_ports_t *p)
+{
+    return c->device_id != NULL && c->device_key != NULL && c->product_id != NULL &&
+           c->current_version != NULL && c->release_key != NULL &&
+           fota_strnlen(c->device_id, FOTA_CONFIG_DEVICE_ID_MAX + 1) <= FOTA_CONFIG_DEVICE_ID_MAX &&
+           p->flash.read != NULL && p->flash.write != NULL && p->flash.erase != NULL &&
+           p->flash.sector_size != 0 && p->boot.update_partition != NULL &&
+           p->boot.set_boot != NULL && p->boot.running_state != NULL && p->boot.confirm != NULL &&
+           p->boot.reboot != NULL && p->store.load != NULL && p->store.save != NULL &&
+           p->store.clear != NULL && p->clock.now_ms != NULL && p->clock.unix_time != NULL &&
+           p->clock.random != NULL;
+}
+
+fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
+                           const fota_ports_t *ports)
+{
+    if (a == NULL || cfg == NULL || ports == NULL || !config_ok(cfg, ports)) {
+        return FOTA_ERR_ARG;
+    }
+    memset(a, 0, sizeof *a);
+    a->cfg = *cfg;
+    a->port = *ports;
+    mbedtls_md_init(&a->md);
+    if (mbedtls_md_setup(&a->md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) != 0 ||
+        fota_auth_key(cfg->device_key, a->auth_key) != FOTA_OK) {
+        mbedtls_md_free(&a->md);
+        return FOTA_ERR_CRYPTO;
+    }
+    a->wake_ms = fota_agent_now(a);
+    return resume_from_journal(a);
+}
+
+void fota_agent_deinit(fota_agent_t *a)
+{
+    mbedtls_md_free(&a->md);
+    memset(a->auth_key, 0, sizeof a->auth_key);
+}
+
+fota_err_t fota_agent_confirm(fota_agent_t *a)
+{
+    fota_boot_state_t bs;
+    fota_err_t err = a->port.boot.running_state(a->port.boot.ctx, &bs);
+    if (err == FOTA_OK && bs == FOTA_BOOT_STATE_PENDING) {
+        err = a->port.boot.confirm(a->port.boot.ctx);
+    }
+    if (err == FOTA_OK && a->state == FOTA_STATE_BOOTED) {
+        fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
+        fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
+        forget_update(a);
+        fota_agent_go_idle(a);
+    }
+    return err;
+}
+
+void fota_agent_check_now(fota_agent_t *a)
+{
+    a->check_requested = true;
+}
+
+fota_state_t fota_agent_state(const fota_agent_t *a)
+{
+    return (fota_state_t)a->state;
+}
+
+fota_err_t fota_agent_last_error(const fota_agent_t *a)
+{
+    return a->last_err;
+}
+
+void fota_agent_progress(const fota_agent_t *a, uint32_t *done, uint32_t *total)
+{
+    *done = a->next_chunk;
+    *total = a->manifest.chunk_count;
+}

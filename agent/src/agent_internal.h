@@ -1,0 +1,142 @@
+/*
+ * agent_internal.h - what the agent's source files share and nobody else sees: request kinds,
+ * the no-printf text builder, the JSON helpers over jsmn, and the functions each part of the
+ * agent (request, offer, seed, records, writer, journal, report, verify) offers the state machine
+ * in agent.c.
+ */
+#ifndef FOTA_AGENT_INTERNAL_H
+#define FOTA_AGENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/agent.h"
+
+typedef enum {
+    FOTA_REQ_NONE = 0,
+    FOTA_REQ_CHECK,
+    FOTA_REQ_MANIFEST,
+    FOTA_REQ_CHUNK,
+    FOTA_REQ_BLOB,
+    FOTA_REQ_REPORT,
+} fota_req_kind_t;
+
+#define FOTA_API_PREFIX "/api/inverter/fota/"
+
+/* ---- text.c: bounded string building without printf ------------------------------------- */
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+    bool overflow;
+} fota_text_t;
+
+void fota_text_init(fota_text_t *t, char *buf, size_t cap);
+void fota_text_str(fota_text_t *t, const char *s);
+void fota_text_mem(fota_text_t *t, const char *s, size_t n);
+void fota_text_u64(fota_text_t *t, uint64_t v);
+void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n);
+/* Appends s percent-encoded for a query value (unreserved characters kept). */
+void fota_text_query(fota_text_t *t, const char *s);
+/* Appends s as a JSON string with quotes; control characters, quote and backslash escaped. */
+void fota_text_json(fota_text_t *t, const char *s);
+/* NUL-terminated and nothing was cut. */
+bool fota_text_ok(const fota_text_t *t);
+/* Decode exactly 2*n hex digits (either case) into out. */
+bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
+size_t fota_strnlen(const char *s, size_t max);
+
+/* ---- json.c: jsmn over a flat object ------------------------------------------------------ */
+#define FOTA_JSON_MAX_TOKENS 24
+typedef struct {
+    int type; /* 1 object, 2 array, 3 string, 4 primitive (jsmn's numbering) */
+    int start;
+    int end;
+    int size;
+} fota_json_tok_t;
+
+typedef struct {
+    const char *js;
+    fota_json_tok_t tok[FOTA_JSON_MAX_TOKENS];
+    int count;
+} fota_json_t;
+
+/* Tokenize a complete document whose top level is an object. FOTA_ERR_ARG if malformed. */
+fota_err_t fota_json_parse(fota_json_t *j, const char *js, size_t len);
+/* Index of the value of top-level `key`, or -1. */
+int fota_json_find(const fota_json_t *j, const char *key);
+bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out);
+/* Copy a string value without escapes into out (NUL-terminated); false if it does not fit. */
+bool fota_json_str(const fota_json_t *j, int idx, char *out, size_t cap);
+
+/* ---- request.c: building requests --------------------------------------------------------- */
+/* Start a request: method, target prefix after FOTA_API_PREFIX; the caller appends the rest of
+ * the target with fota_text_* on the returned builder, then calls fota_req_finish(). */
+void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *method, const char *what,
+                    fota_text_t *target);
+fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target);
+
+/* ---- offer.c ------------------------------------------------------------------------------ */
+fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out);
+
+/* ---- seed.c: one seed-mode chunk response held in a->io ---------------------------------- */
+fota_err_t fota_seed_chunk_process(fota_agent_t *a);
+
+/* ---- records.c: chain-mode record stream --------------------------------------------------- */
+fota_err_t fota_records_feed(fota_agent_t *a, const uint8_t *data, size_t len);
+
+/* ---- writer.c: verified chunks to flash, journal at sector boundaries ---------------------- */
+fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len);
+
+/* ---- journal.c ---------------------------------------------------------------------------- */
+typedef enum {
+    FOTA_JOURNAL_DOWNLOADING = 1,
+    FOTA_JOURNAL_INSTALLING = 2, /* image verified, boot slot about to switch */
+    FOTA_JOURNAL_INSTALLED = 3,  /* boot slot switched */
+} fota_journal_state_t;
+
+typedef struct {
+    uint8_t state;
+    uint8_t mode;
+    char release[FOTA_RELEASE_ID_LEN + 1];
+    char version[FOTA_MANIFEST_STR_MAX + 1];
+    uint8_t manifest_digest[32];
+    uint32_t next_chunk;
+    uint8_t expected[32];
+    uint32_t part_offset;
+} fota_journal_t;
+
+#define FOTA_JOURNAL_LEN 160
+void fota_journal_encode(const fota_journal_t *j, uint8_t out[FOTA_JOURNAL_LEN]);
+fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *out);
+/* Save the agent's current position with the given state. */
+fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);
+fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out);
+
+/* ---- report.c ------------------------------------------------------------------------------ */
+void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err);
+/* Build the request for the oldest queued report. */
+fota_err_t fota_report_request(fota_agent_t *a);
+void fota_report_sent(fota_agent_t *a);
+
+/* ---- verify.c: read back and check the written image --------------------------------------- */
+/* One bounded step; *done set when the image is fully verified. */
+fota_err_t fota_verify_step(fota_agent_t *a, bool *done);
+
+/* ---- agent.c helpers used by the parts ----------------------------------------------------- */
+void fota_agent_emit(fota_agent_t *a, fota_event_kind_t kind, fota_err_t err);
+uint32_t fota_agent_now(const fota_agent_t *a);
+void fota_agent_set_state(fota_agent_t *a, fota_state_t s);
+void fota_agent_wait(fota_agent_t *a, uint32_t ms);
+void fota_agent_go_idle(fota_agent_t *a);
+/* A request failed or its answer was refused: retry with back-off or end the attempt. */
+void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err);
+/* The image is verified: journal, switch the boot slot, journal again. */
+fota_err_t fota_agent_install(fota_agent_t *a);
+
+/* ---- response.c: what a completed response means ----------------------------------------- */
+fota_err_t fota_on_offer(fota_agent_t *a);
+fota_err_t fota_on_manifest(fota_agent_t *a);
+
+#endif /* FOTA_AGENT_INTERNAL_H */

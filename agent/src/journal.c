@@ -1,0 +1,107 @@
+/*
+ * journal.c - the resume record, saved whole through the store port (docs/PROTOCOL.md,
+ * "Journal"). 160 bytes, little-endian:
+ *
+ *   0   4  magic "FOTJ"          72  32 SHA-256 of the manifest
+ *   4   1  format (1)            104  4 next chunk to write
+ *   5   1  state                 108 32 chain: hash the next record must have
+ *   6   1  mode                  140  4 update partition offset
+ *   7   1  zero                  144 12 zero
+ *   8  32  release id (hex)      156  4 CRC-32 (fota_crc32_le(0, bytes 0..155))
+ *   40 32  target version (NUL-padded)
+ *
+ * The store makes each save atomic; the CRC here catches a store that returns garbage.
+ */
+#include <string.h>
+
+#include "fota/bytes.h"
+#include "fota/crc32.h"
+
+#include "agent_internal.h"
+
+#define J_FORMAT 1u
+#define J_CRC_OFF 156u
+
+static void put_str(uint8_t *p, const char *s, size_t field)
+{
+    size_t n = fota_strnlen(s, field);
+    memset(p, 0, field);
+    memcpy(p, s, n);
+}
+
+void fota_journal_encode(const fota_journal_t *j, uint8_t out[FOTA_JOURNAL_LEN])
+{
+    memset(out, 0, FOTA_JOURNAL_LEN);
+    memcpy(out, "FOTJ", 4);
+    out[4] = J_FORMAT;
+    out[5] = j->state;
+    out[6] = j->mode;
+    put_str(out + 8, j->release, 32);
+    put_str(out + 40, j->version, 32);
+    memcpy(out + 72, j->manifest_digest, 32);
+    fota_put_le32(out + 104, j->next_chunk);
+    memcpy(out + 108, j->expected, 32);
+    fota_put_le32(out + 140, j->part_offset);
+    fota_put_le32(out + J_CRC_OFF, fota_crc32_le(0, out, J_CRC_OFF));
+}
+
+static bool get_str(const uint8_t *p, size_t field, char *out)
+{
+    size_t n = fota_strnlen((const char *)p, field);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n > 0;
+}
+
+fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *out)
+{
+    if (len != FOTA_JOURNAL_LEN || memcmp(buf, "FOTJ", 4) != 0 || buf[4] != J_FORMAT ||
+        fota_get_le32(buf + J_CRC_OFF) != fota_crc32_le(0, buf, J_CRC_OFF)) {
+        return FOTA_ERR_JOURNAL_CORRUPT;
+    }
+    memset(out, 0, sizeof *out);
+    out->state = buf[5];
+    out->mode = buf[6];
+    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_INSTALLED ||
+        out->mode > FOTA_MODE_CHAIN || !get_str(buf + 8, 32, out->release) ||
+        !get_str(buf + 40, 32, out->version)) {
+        return FOTA_ERR_JOURNAL_CORRUPT;
+    }
+    memcpy(out->manifest_digest, buf + 72, 32);
+    out->next_chunk = fota_get_le32(buf + 104);
+    memcpy(out->expected, buf + 108, 32);
+    out->part_offset = fota_get_le32(buf + 140);
+    return FOTA_OK;
+}
+
+fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
+{
+    fota_journal_t j;
+    uint8_t buf[FOTA_JOURNAL_LEN];
+    memset(&j, 0, sizeof j);
+    j.state = (uint8_t)state;
+    j.mode = (uint8_t)a->cfg.mode;
+    memcpy(j.release, a->offer.release, sizeof j.release);
+    memcpy(j.version, a->manifest.version, sizeof j.version);
+    memcpy(j.manifest_digest, a->manifest_digest, 32);
+    j.next_chunk = a->next_chunk;
+    memcpy(j.expected, a->chain.expected, 32);
+    j.part_offset = a->part_offset;
+    fota_journal_encode(&j, buf);
+    fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);
+    if (err == FOTA_OK) {
+        a->journaled = 1;
+    }
+    return err;
+}
+
+fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out)
+{
+    uint8_t buf[FOTA_JOURNAL_LEN];
+    size_t len = 0;
+    fota_err_t err = a->port.store.load(a->port.store.ctx, buf, sizeof buf, &len);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    return fota_journal_decode(buf, len, out);
+}

@@ -1,0 +1,212 @@
+/*
+ * poll.c - fota_agent_poll(): one bounded step that says what to do next, and the requests it
+ * builds (docs/PROTOCOL.md): check, manifest, seed-mode chunk, chain-mode blob Range, report.
+ * Queued reports go first, in order. Also the blocking driver fota_agent_run().
+ */
+#include <string.h>
+
+#include "agent_internal.h"
+
+static void want_http(fota_agent_t *a, fota_action_t *act)
+{
+    act->kind = FOTA_ACTION_HTTP;
+    act->http = &a->req;
+}
+
+static fota_err_t request_check(fota_agent_t *a)
+{
+    fota_text_t t;
+    fota_req_begin(a, FOTA_REQ_CHECK, "GET", "check?version=", &t);
+    fota_text_query(&t, a->cfg.current_version);
+    fota_text_str(&t, "&hw=");
+    fota_text_query(&t, a->cfg.product_id);
+    return fota_req_finish(a, &t);
+}
+
+static fota_err_t request_manifest(fota_agent_t *a)
+{
+    fota_text_t t;
+    fota_req_begin(a, FOTA_REQ_MANIFEST, "GET", "manifest?release=", &t);
+    fota_text_str(&t, a->offer.release);
+    return fota_req_finish(a, &t);
+}
+
+static fota_err_t request_chunk(fota_agent_t *a)
+{
+    fota_text_t t;
+    fota_req_begin(a, FOTA_REQ_CHUNK, "GET", "chunk?chunk_number=", &t);
+    fota_text_u64(&t, a->next_chunk);
+    fota_text_str(&t, "&release=");
+    fota_text_str(&t, a->offer.release);
+    return fota_req_finish(a, &t);
+}
+
+/* Records [next_chunk, batch_end) of the blob, as one Range. */
+static fota_err_t request_blob(fota_agent_t *a)
+{
+    const fota_manifest_t *m = &a->manifest;
+    uint32_t count = m->chunk_count - a->next_chunk;
+    if (a->cfg.range_records != 0 && a->cfg.range_records < count) {
+        count = a->cfg.range_records;
+    }
+    a->batch_end = a->next_chunk + count;
+    uint32_t first = fota_manifest_record_offset(m, a->next_chunk);
+    uint32_t last = a->batch_end == m->chunk_count
+                        ? fota_manifest_blob_size(m) - 1u
+                        : fota_manifest_record_offset(m, a->batch_end) - 1u;
+    fota_text_t t;
+    fota_req_begin(a, FOTA_REQ_BLOB, "GET", "blob/", &t);
+    fota_text_str(&t, a->offer.release);
+    fota_text_t r;
+    fota_text_init(&r, a->hdr_range, sizeof a->hdr_range);
+    fota_text_str(&r, "bytes=");
+    fota_text_u64(&r, first);
+    fota_text_str(&r, "-");
+    fota_text_u64(&r, last);
+    return fota_req_finish(a, &t);
+}
+
+static fota_err_t step_download(fota_agent_t *a, fota_action_t *act)
+{
+    if (a->next_chunk >= a->manifest.chunk_count) {
+        fota_agent_set_state(a, FOTA_STATE_VERIFYING);
+        a->verify_offset = 0;
+        return FOTA_OK;
+    }
+    fota_err_t err = a->cfg.mode == FOTA_MODE_SEED ? request_chunk(a) : request_blob(a);
+    if (err == FOTA_OK) {
+        want_http(a, act);
+    }
+    return err;
+}
+
+static fota_err_t step_verify(fota_agent_t *a)
+{
+    bool done = false;
+    fota_err_t err = fota_verify_step(a, &done);
+    if (err == FOTA_OK && done) {
+        err = fota_agent_install(a);
+    }
+    if (err != FOTA_OK) {
+        fota_agent_on_failure(a, FOTA_REQ_NONE, err);
+    }
+    return FOTA_OK;
+}
+
+static fota_err_t step_installed(fota_agent_t *a, fota_action_t *act)
+{
+    if (a->cfg.may_reboot != NULL && !a->cfg.may_reboot(a->cfg.hook_ctx)) {
+        fota_agent_wait(a, a->cfg.retry_ms != 0 ? a->cfg.retry_ms : 1000u);
+        return FOTA_OK;
+    }
+    fota_agent_set_state(a, FOTA_STATE_REBOOTING);
+    act->kind = FOTA_ACTION_REBOOT;
+    return a->port.boot.reboot(a->port.boot.ctx);
+}
+
+static fota_err_t step_idle(fota_agent_t *a, fota_action_t *act)
+{
+    if (!a->check_requested && a->cfg.check_interval_ms == 0) {
+        act->wait_ms = UINT32_MAX;
+        return FOTA_OK;
+    }
+    a->check_requested = false;
+    fota_agent_set_state(a, FOTA_STATE_CHECKING);
+    fota_err_t err = request_check(a);
+    if (err == FOTA_OK) {
+        want_http(a, act);
+    }
+    return err;
+}
+
+static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
+{
+    switch ((fota_state_t)a->state) {
+    case FOTA_STATE_IDLE:
+        return step_idle(a, act);
+    case FOTA_STATE_MANIFEST: {
+        fota_err_t err = request_manifest(a);
+        if (err == FOTA_OK) {
+            want_http(a, act);
+        }
+        return err;
+    }
+    case FOTA_STATE_DOWNLOADING:
+        return step_download(a, act);
+    case FOTA_STATE_VERIFYING:
+        return step_verify(a);
+    case FOTA_STATE_INSTALLED:
+        return step_installed(a, act);
+    default: /* booted (waiting for confirm), rebooting */
+        act->wait_ms = UINT32_MAX;
+        return FOTA_OK;
+    }
+}
+
+/* Not yet time: a check asked for now overrides the idle wait, nothing else does. */
+static bool must_wait(fota_agent_t *a, fota_action_t *act)
+{
+    if (a->state == FOTA_STATE_IDLE && a->check_requested) {
+        return false;
+    }
+    int32_t left = (int32_t)(a->wake_ms - fota_agent_now(a));
+    if (left > 0) {
+        act->wait_ms = (uint32_t)left;
+        return true;
+    }
+    return false;
+}
+
+fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act)
+{
+    memset(act, 0, sizeof *act);
+    act->kind = FOTA_ACTION_WAIT;
+    if (a->pending != FOTA_REQ_NONE) {
+        return FOTA_ERR_AGENT_BUSY;
+    }
+    if (a->state == FOTA_STATE_REBOOTING || must_wait(a, act)) {
+        act->wait_ms = a->state == FOTA_STATE_REBOOTING ? UINT32_MAX : act->wait_ms;
+        return FOTA_OK;
+    }
+    fota_err_t err;
+    if (a->report_count > 0) {
+        err = fota_report_request(a);
+        if (err == FOTA_OK) {
+            want_http(a, act);
+        }
+    } else {
+        err = step_state(a, act);
+    }
+    if (err != FOTA_OK) {
+        /* A request that cannot be built or a port that failed: handled like a failed request. */
+        a->pending = FOTA_REQ_NONE;
+        fota_agent_on_failure(a, FOTA_REQ_NONE, err);
+        memset(act, 0, sizeof *act);
+        act->kind = FOTA_ACTION_WAIT;
+    }
+    return FOTA_OK;
+}
+
+fota_err_t fota_agent_run(fota_agent_t *a, const fota_transport_t *t, unsigned max_steps,
+                          bool *rebooted)
+{
+    *rebooted = false;
+    for (unsigned i = 0; i < max_steps; i++) {
+        fota_action_t act;
+        fota_err_t err = fota_agent_poll(a, &act);
+        if (err != FOTA_OK) {
+            return err;
+        }
+        if (act.kind == FOTA_ACTION_REBOOT) {
+            *rebooted = true;
+            return FOTA_OK;
+        }
+        if (act.kind == FOTA_ACTION_WAIT && act.wait_ms > 0) {
+            return FOTA_OK;
+        }
+        if (act.kind == FOTA_ACTION_HTTP) {
+            t->perform(t->ctx, act.http, a);
+        }
+    }
+    return FOTA_OK;
+}

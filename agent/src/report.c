@@ -1,0 +1,105 @@
+/*
+ * report.c - the device's reports to the server (docs/PROTOCOL.md, "report"): a small queue of
+ * state changes and progress, sent in order before any other request. A JSON body:
+ *
+ *   {"state":"downloading","release":"<id>","version":"<target>","running":"<current>",
+ *    "done":12,"total":1043,"error":0}
+ *
+ * The queue holds FOTA_CONFIG_REPORT_QUEUE entries; when full, the oldest progress report
+ * makes room (state changes and errors are never dropped for progress).
+ */
+#include <string.h>
+
+#include "agent_internal.h"
+
+static bool is_progress(const fota_report_entry_t *e)
+{
+    return e->state == FOTA_STATE_DOWNLOADING && e->err == FOTA_OK;
+}
+
+static void drop(fota_agent_t *a, size_t i)
+{
+    memmove(&a->reports[i], &a->reports[i + 1], (a->report_count - i - 1) * sizeof a->reports[0]);
+    a->report_count--;
+}
+
+static void make_room(fota_agent_t *a)
+{
+    for (size_t i = 0; i < a->report_count; i++) {
+        if (is_progress(&a->reports[i])) {
+            drop(a, i);
+            return;
+        }
+    }
+    drop(a, 0);
+}
+
+void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
+{
+    if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
+        make_room(a);
+    }
+    fota_report_entry_t *e = &a->reports[a->report_count++];
+    e->state = (uint8_t)state;
+    e->err = (uint16_t)err;
+    e->done = a->next_chunk;
+    e->total = a->manifest.chunk_count;
+}
+
+static void field(fota_text_t *t, const char *name, const char *value)
+{
+    fota_text_str(t, ",\"");
+    fota_text_str(t, name);
+    fota_text_str(t, "\":");
+    fota_text_json(t, value);
+}
+
+static void number(fota_text_t *t, const char *name, uint32_t value)
+{
+    fota_text_str(t, ",\"");
+    fota_text_str(t, name);
+    fota_text_str(t, "\":");
+    fota_text_u64(t, value);
+}
+
+fota_err_t fota_report_request(fota_agent_t *a)
+{
+    const fota_report_entry_t *e = &a->reports[0];
+    fota_text_t body;
+    fota_text_init(&body, a->body, sizeof a->body);
+    fota_text_str(&body, "{\"state\":");
+    fota_text_json(&body, fota_state_name((fota_state_t)e->state));
+    field(&body, "release", a->offer.release);
+    field(&body, "version", a->manifest.version);
+    field(&body, "running", a->cfg.current_version);
+    number(&body, "done", e->done);
+    number(&body, "total", e->total);
+    number(&body, "error", e->err);
+    fota_text_str(&body, "}");
+    if (!fota_text_ok(&body)) {
+        drop(a, 0);
+        return FOTA_ERR_TOO_LARGE;
+    }
+    fota_text_t target;
+    fota_req_begin(a, FOTA_REQ_REPORT, "POST", "report", &target);
+    a->req.body = (const uint8_t *)a->body;
+    a->req.body_len = body.len;
+    a->req.content_type = "application/json";
+    return fota_req_finish(a, &target);
+}
+
+/* The oldest report was accepted (or refused for good): forget it. A delivered final report
+ * also ends the journal of the update it closes. */
+void fota_report_sent(fota_agent_t *a)
+{
+    if (a->report_count == 0) {
+        return;
+    }
+    uint8_t state = a->reports[0].state;
+    drop(a, 0);
+    bool final = state == FOTA_STATE_CONFIRMED || state == FOTA_STATE_ROLLED_BACK;
+    if (final && a->journaled && a->state == FOTA_STATE_IDLE) {
+        a->port.store.clear(a->port.store.ctx);
+        a->journaled = 0;
+    }
+}

@@ -1,0 +1,261 @@
+/*
+ * response.c - consuming the response to the request in flight. The status line and the
+ * Content-Length are checked first (a body that cannot fit is refused before a byte of it is
+ * read); chain-mode bodies stream record by record into records.c; every other body is
+ * gathered whole in the agent's buffer, bounded, and interpreted when it is complete: the offer,
+ * the manifest (signature, product, security floor, size against the partition, agreement with
+ * the offer and with the journal), a seed chunk.
+ */
+#include <string.h>
+
+#include "agent_internal.h"
+
+static uint32_t expected_blob_len(const fota_agent_t *a)
+{
+    const fota_manifest_t *m = &a->manifest;
+    uint32_t first = fota_manifest_record_offset(m, a->next_chunk);
+    uint32_t end = a->batch_end == m->chunk_count ? fota_manifest_blob_size(m)
+                                                  : fota_manifest_record_offset(m, a->batch_end);
+    return end - first;
+}
+
+static fota_err_t status_error(int status)
+{
+    if (status == 401 || status == 403) {
+        return FOTA_ERR_HTTP_AUTH;
+    }
+    return status == 416 ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
+}
+
+static fota_err_t check_status(const fota_agent_t *a, int status)
+{
+    switch ((fota_req_kind_t)a->pending) {
+    case FOTA_REQ_CHECK:
+        return status == 200 || status == 204 ? FOTA_OK : status_error(status);
+    case FOTA_REQ_BLOB:
+        return status == 206 ? FOTA_OK : status == 200 ? FOTA_ERR_HTTP_RANGE : status_error(status);
+    case FOTA_REQ_REPORT:
+        return status >= 200 && status < 300 ? FOTA_OK : status_error(status);
+    default:
+        return status == 200 ? FOTA_OK : status_error(status);
+    }
+}
+
+static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
+{
+    if (content_length < 0) {
+        return FOTA_OK;
+    }
+    if (a->pending == FOTA_REQ_BLOB) {
+        return (uint64_t)content_length == expected_blob_len(a) ? FOTA_OK : FOTA_ERR_HTTP_LENGTH;
+    }
+    bool buffered = a->pending != FOTA_REQ_REPORT;
+    return buffered && (uint64_t)content_length > sizeof a->io ? FOTA_ERR_HTTP_BODY_TOO_LARGE
+                                                               : FOTA_OK;
+}
+
+void fota_agent_response_begin(fota_agent_t *a, int status, int64_t content_length)
+{
+    a->status = status;
+    a->io_len = 0;
+    a->resp_len = 0;
+    a->resp_err = check_status(a, status);
+    if (a->resp_err == FOTA_OK) {
+        a->resp_err = check_length(a, content_length);
+    }
+    a->resp_started = true;
+}
+
+static fota_err_t buffer_body(fota_agent_t *a, const uint8_t *data, size_t len)
+{
+    if (len > sizeof a->io - a->io_len) {
+        return FOTA_ERR_HTTP_BODY_TOO_LARGE;
+    }
+    memcpy(a->io + a->io_len, data, len);
+    a->io_len += (uint32_t)len;
+    return FOTA_OK;
+}
+
+fota_err_t fota_agent_feed(fota_agent_t *a, const uint8_t *data, size_t len)
+{
+    if (a->pending == FOTA_REQ_NONE || !a->resp_started) {
+        return FOTA_ERR_STATE;
+    }
+    if (a->resp_err != FOTA_OK) {
+        return a->resp_err;
+    }
+    a->resp_len += (uint32_t)len;
+    fota_err_t err = FOTA_OK;
+    if (a->pending == FOTA_REQ_BLOB) {
+        err = fota_records_feed(a, data, len);
+    } else if (a->pending != FOTA_REQ_REPORT && a->status != 204) {
+        err = buffer_body(a, data, len);
+    }
+    a->resp_err = err;
+    return err;
+}
+
+static fota_err_t complete(fota_agent_t *a, fota_req_kind_t kind)
+{
+    switch (kind) {
+    case FOTA_REQ_CHECK:
+        return fota_on_offer(a);
+    case FOTA_REQ_MANIFEST:
+        return fota_on_manifest(a);
+    case FOTA_REQ_CHUNK:
+        return fota_seed_chunk_process(a);
+    case FOTA_REQ_BLOB:
+        return a->next_chunk == a->batch_end ? FOTA_OK : FOTA_ERR_HTTP_TRUNCATED;
+    case FOTA_REQ_REPORT:
+        fota_report_sent(a);
+        return FOTA_OK;
+    default:
+        return FOTA_ERR_STATE;
+    }
+}
+
+fota_err_t fota_agent_response_end(fota_agent_t *a, fota_err_t transport_err)
+{
+    fota_req_kind_t kind = (fota_req_kind_t)a->pending;
+    if (kind == FOTA_REQ_NONE) {
+        return FOTA_ERR_STATE;
+    }
+    a->pending = FOTA_REQ_NONE;
+    fota_err_t err = a->resp_started ? a->resp_err : FOTA_ERR_HTTP_CONNECT;
+    if (err == FOTA_OK) {
+        err = transport_err;
+    }
+    a->resp_started = false;
+    uint32_t before = a->next_chunk;
+    if (err == FOTA_OK) {
+        err = complete(a, kind);
+    }
+    if (a->next_chunk != before) {
+        a->failures = 0; /* progress was made: the count is of failures in a row */
+    }
+    if (err != FOTA_OK) {
+        a->io_len = 0;
+        fota_agent_on_failure(a, kind, err);
+        return err;
+    }
+    a->backoff_ms = 0;
+    if (kind == FOTA_REQ_CHUNK && a->cfg.chunk_interval_ms != 0) {
+        fota_agent_wait(a, a->cfg.chunk_interval_ms);
+    }
+    return FOTA_OK;
+}
+
+/* ---- the offer ------------------------------------------------------------------------------ */
+
+fota_err_t fota_on_offer(fota_agent_t *a)
+{
+    if (a->status == 204) {
+        fota_agent_go_idle(a);
+        return FOTA_OK;
+    }
+    fota_err_t err = fota_offer_parse((const char *)a->io, a->io_len, &a->offer);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    if (strcmp(a->offer.version, a->cfg.current_version) == 0) {
+        fota_agent_go_idle(a); /* already running it */
+        return FOTA_OK;
+    }
+    a->have_offer = true;
+    a->resume_pending = false;
+    fota_agent_set_state(a, FOTA_STATE_MANIFEST);
+    return FOTA_OK;
+}
+
+/* ---- the manifest -----------------------------------------------------------------------------
+ */
+
+/* The offer previews the manifest; a manifest that disagrees with it is not the one offered. */
+static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
+{
+    const fota_offer_t *o = &a->offer;
+    return !a->have_offer ||
+           (o->size == m->image_size && o->chunk_size == m->chunk_size &&
+            o->chunk_count == m->chunk_count && memcmp(o->sha256, m->image_sha256, 32) == 0 &&
+            strcmp(o->version, m->version) == 0);
+}
+
+/* The release id is the first 16 bytes of SHA-256(manifest), in hex. */
+static bool id_matches(const char *release, const uint8_t digest[32])
+{
+    char hex[FOTA_RELEASE_ID_LEN + 1];
+    fota_text_t t;
+    fota_text_init(&t, hex, sizeof hex);
+    fota_text_hex(&t, digest, FOTA_RELEASE_ID_LEN / 2);
+    return strcmp(hex, release) == 0;
+}
+
+static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t digest[32])
+{
+    fota_err_t err =
+        fota_manifest_verify(a->io, a->io_len, a->cfg.release_key, a->cfg.release_key_len, m);
+    if (err == FOTA_OK) {
+        err = fota_manifest_check_product(m, a->cfg.product_id);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    if (mbedtls_md(sha, a->io, a->io_len, digest) != 0) {
+        return FOTA_ERR_CRYPTO;
+    }
+    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m) ||
+        (a->resume_pending && memcmp(digest, a->manifest_digest, 32) != 0)) {
+        return FOTA_ERR_MANIFEST_CHANGED;
+    }
+    if (m->security_version < a->cfg.security_floor) {
+        return FOTA_ERR_SECURITY_VERSION;
+    }
+    return m->chunk_size > FOTA_CONFIG_MAX_CHUNK_SIZE ? FOTA_ERR_UNSUPPORTED : FOTA_OK;
+}
+
+/* Where to start: where the journal of this very release stopped, else at chunk 0. */
+static void choose_start(fota_agent_t *a)
+{
+    fota_journal_t j;
+    bool same = fota_journal_load(a, &j) == FOTA_OK && j.state == FOTA_JOURNAL_DOWNLOADING &&
+                memcmp(j.manifest_digest, a->manifest_digest, 32) == 0 &&
+                j.part_offset == a->part_offset && j.mode == (uint8_t)a->cfg.mode &&
+                j.next_chunk <= a->manifest.chunk_count;
+    fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
+    a->next_chunk = 0;
+    if (same) {
+        a->next_chunk = j.next_chunk;
+        memcpy(a->chain.expected, j.expected, 32);
+        a->chain.index = j.next_chunk;
+    }
+}
+
+fota_err_t fota_on_manifest(fota_agent_t *a)
+{
+    fota_manifest_t m;
+    uint8_t digest[32];
+    fota_err_t err = check_manifest(a, &m, digest);
+    uint32_t part_size = 0;
+    if (err == FOTA_OK) {
+        err = a->port.boot.update_partition(a->port.boot.ctx, &a->part_offset, &part_size);
+    }
+    if (err == FOTA_OK && m.image_size > part_size) {
+        err = FOTA_ERR_IMAGE_TOO_BIG;
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    if (a->cfg.may_download != NULL && !a->cfg.may_download(a->cfg.hook_ctx, &m)) {
+        fota_agent_go_idle(a); /* not now: the next check offers it again and resumes */
+        return FOTA_OK;
+    }
+    a->manifest = m;
+    a->part_size = part_size;
+    memcpy(a->manifest_digest, digest, 32);
+    choose_start(a);
+    a->resume_pending = false;
+    fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);
+    fota_report_queue(a, FOTA_STATE_DOWNLOADING, FOTA_OK);
+    return fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
+}

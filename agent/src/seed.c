@@ -1,0 +1,141 @@
+/*
+ * seed.c - one seed-mode chunk (docs/PROTOCOL.md, "chunk"), held whole in the agent's buffer:
+ *
+ *   {"chunk_number":N,"data":"<base64 of the chunk>","mac":"<hex HMAC-SHA256(device key, chunk)>"}
+ *
+ * Checks, in order, each with its own error: the JSON shape, the chunk number (must be the one
+ * asked for), the MAC's hex, strict base64 (alphabet, length, padding only at the end), the
+ * decoded size (the manifest's size of chunk N), then the HMAC, and only then the chunk goes to
+ * the writer. The base64 text is decoded in place, in groups through a small stack buffer: the
+ * write position always trails the read position, so no second 1 KB buffer is needed.
+ */
+#include <string.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/md.h>
+
+#include "agent_internal.h"
+
+#define GROUP_CHARS 64 /* base64 characters decoded per step: 48 bytes */
+
+static bool is_b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+/* Strict RFC 4648 base64: length a multiple of 4, '=' only as the last one or two characters. */
+static bool b64_strict(const char *s, size_t n)
+{
+    if (n % 4 != 0) {
+        return false;
+    }
+    size_t pad = 0;
+    while (pad < 2 && pad < n && s[n - 1 - pad] == '=') {
+        pad++;
+    }
+    for (size_t i = 0; i < n - pad; i++) {
+        if (!is_b64_char(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Decode io[start, start+n) into io[0, *out_len). */
+static fota_err_t b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < n; r += GROUP_CHARS) {
+        uint8_t tmp[GROUP_CHARS / 4 * 3];
+        size_t len = n - r < GROUP_CHARS ? n - r : GROUP_CHARS;
+        size_t olen = 0;
+        if (mbedtls_base64_decode(tmp, sizeof tmp, &olen, io + start + r, len) != 0) {
+            return FOTA_ERR_SEED_BASE64;
+        }
+        memmove(io + w, tmp, olen);
+        w += olen;
+    }
+    *out_len = w;
+    return FOTA_OK;
+}
+
+static bool equal_ct(const uint8_t *x, const uint8_t *y, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++) {
+        d |= (uint8_t)(x[i] ^ y[i]);
+    }
+    return d == 0;
+}
+
+static fota_err_t check_mac(fota_agent_t *a, const uint8_t *chunk, size_t len,
+                            const uint8_t want[32])
+{
+    uint8_t mac[32];
+    int rc = mbedtls_md_hmac_starts(&a->md, a->cfg.device_key, 32);
+    if (rc == 0) {
+        rc = mbedtls_md_hmac_update(&a->md, chunk, len);
+    }
+    if (rc == 0) {
+        rc = mbedtls_md_hmac_finish(&a->md, mac);
+    }
+    if (rc != 0) {
+        return FOTA_ERR_CRYPTO;
+    }
+    return equal_ct(mac, want, sizeof mac) ? FOTA_OK : FOTA_ERR_SEED_MAC;
+}
+
+/* Chunk number and MAC from the parsed document. */
+static fota_err_t read_fields(fota_agent_t *a, const fota_json_t *j, uint8_t mac[32])
+{
+    uint32_t number;
+    if (!fota_json_u32(j, fota_json_find(j, "chunk_number"), &number)) {
+        return FOTA_ERR_SEED_JSON;
+    }
+    if (number != a->next_chunk) {
+        return FOTA_ERR_SEED_CHUNK_NUMBER;
+    }
+    int m = fota_json_find(j, "mac");
+    if (m < 0 || j->tok[m].type != 3 ||
+        !fota_hex_decode(j->js + j->tok[m].start, (size_t)(j->tok[m].end - j->tok[m].start), mac,
+                         32)) {
+        return FOTA_ERR_SEED_JSON;
+    }
+    return FOTA_OK;
+}
+
+fota_err_t fota_seed_chunk_process(fota_agent_t *a)
+{
+    fota_json_t j;
+    uint8_t mac[32];
+    if (fota_json_parse(&j, (const char *)a->io, a->io_len) != FOTA_OK) {
+        return FOTA_ERR_SEED_JSON;
+    }
+    fota_err_t err = read_fields(a, &j, mac);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    int d = fota_json_find(&j, "data");
+    if (d < 0 || j.tok[d].type != 3) {
+        return FOTA_ERR_SEED_JSON;
+    }
+    size_t start = (size_t)j.tok[d].start;
+    size_t n = (size_t)(j.tok[d].end - j.tok[d].start);
+    if (!b64_strict((const char *)a->io + start, n)) {
+        return FOTA_ERR_SEED_BASE64;
+    }
+    size_t expect = fota_manifest_chunk_len(&a->manifest, a->next_chunk);
+    if (n / 4 * 3 < expect || n / 4 * 3 > expect + 2) {
+        return FOTA_ERR_SEED_CHUNK_SIZE;
+    }
+    size_t len = 0;
+    err = b64_decode_in_place(a->io, start, n, &len);
+    if (err == FOTA_OK && len != expect) {
+        err = FOTA_ERR_SEED_CHUNK_SIZE;
+    }
+    if (err == FOTA_OK) {
+        err = check_mac(a, a->io, len, mac);
+    }
+    return err != FOTA_OK ? err : fota_writer_put(a, a->io, len);
+}

@@ -1,0 +1,147 @@
+/*
+ * text.c - bounded string building for request targets, headers and report bodies, without
+ * printf (the agent links no stdio). Appending past the capacity sets `overflow` and keeps the
+ * buffer NUL-terminated; callers check fota_text_ok() once at the end.
+ */
+#include <string.h>
+
+#include "agent_internal.h"
+
+static const char hex_digits[] = "0123456789abcdef";
+
+void fota_text_init(fota_text_t *t, char *buf, size_t cap)
+{
+    t->buf = buf;
+    t->cap = cap;
+    t->len = 0;
+    t->overflow = cap == 0;
+    if (cap > 0) {
+        buf[0] = '\0';
+    }
+}
+
+static void put_char(fota_text_t *t, char c)
+{
+    if (t->len + 1 >= t->cap) {
+        t->overflow = true;
+        return;
+    }
+    t->buf[t->len++] = c;
+    t->buf[t->len] = '\0';
+}
+
+void fota_text_mem(fota_text_t *t, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        put_char(t, s[i]);
+    }
+}
+
+void fota_text_str(fota_text_t *t, const char *s)
+{
+    fota_text_mem(t, s, strlen(s));
+}
+
+void fota_text_u64(fota_text_t *t, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + (v % 10u));
+        v /= 10u;
+    } while (v != 0);
+    while (n > 0) {
+        put_char(t, digits[--n]);
+    }
+}
+
+void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        put_char(t, hex_digits[p[i] >> 4]);
+        put_char(t, hex_digits[p[i] & 0x0f]);
+    }
+}
+
+static bool is_unreserved(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+void fota_text_query(fota_text_t *t, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (is_unreserved(*s)) {
+            put_char(t, *s);
+            continue;
+        }
+        uint8_t b = (uint8_t)*s;
+        put_char(t, '%');
+        put_char(t, (char)(hex_digits[b >> 4] - ((b >> 4) > 9 ? 32 : 0)));
+        put_char(t, (char)(hex_digits[b & 0x0f] - ((b & 0x0f) > 9 ? 32 : 0)));
+    }
+}
+
+void fota_text_json(fota_text_t *t, const char *s)
+{
+    put_char(t, '"');
+    for (; *s != '\0'; s++) {
+        uint8_t b = (uint8_t)*s;
+        if (b == '"' || b == '\\') {
+            put_char(t, '\\');
+            put_char(t, (char)b);
+        } else if (b < 0x20) {
+            fota_text_str(t, "\\u00");
+            put_char(t, hex_digits[b >> 4]);
+            put_char(t, hex_digits[b & 0x0f]);
+        } else {
+            put_char(t, (char)b);
+        }
+    }
+    put_char(t, '"');
+}
+
+bool fota_text_ok(const fota_text_t *t)
+{
+    return !t->overflow;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+    if (slen != 2 * n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_value(s[2 * i]);
+        int lo = hex_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        out[i] = (uint8_t)((hi << 4) | lo);
+    }
+    return true;
+}
+
+size_t fota_strnlen(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n] != '\0') {
+        n++;
+    }
+    return n;
+}

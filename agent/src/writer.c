@@ -1,0 +1,54 @@
+/*
+ * writer.c - puts verified chunks into the update partition, in order.
+ *
+ * Each flash sector is erased just before the first chunk that starts in it is written, so a
+ * sector is never written twice without an erase. The journal is saved each time the written
+ * data reaches a sector boundary (and after the last chunk): a download always resumes at a
+ * sector boundary, where the first write erases the sector again, so whatever a power cut left
+ * in that sector (a torn write, a torn erase) is wiped, and at most one sector is fetched twice.
+ */
+#include "agent_internal.h"
+
+static fota_err_t erase_new_sectors(fota_agent_t *a, uint32_t rel, uint32_t len)
+{
+    uint32_t sector = a->port.flash.sector_size;
+    uint32_t s = (rel + sector - 1u) / sector * sector;
+    for (; s < rel + len; s += sector) {
+        fota_err_t err = fota_flash_erase(&a->port.flash, a->part_offset + s, sector);
+        if (err != FOTA_OK) {
+            return err;
+        }
+    }
+    return FOTA_OK;
+}
+
+static void note_progress(fota_agent_t *a)
+{
+    fota_agent_emit(a, FOTA_EVENT_PROGRESS, FOTA_OK);
+    uint32_t every = a->cfg.progress_every;
+    if (every != 0 && a->next_chunk % every == 0 && a->next_chunk < a->manifest.chunk_count) {
+        fota_report_queue(a, FOTA_STATE_DOWNLOADING, FOTA_OK);
+    }
+}
+
+fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len)
+{
+    uint32_t rel = a->next_chunk * a->manifest.chunk_size;
+    if (a->next_chunk >= a->manifest.chunk_count || rel + len > a->part_size) {
+        return FOTA_ERR_RANGE;
+    }
+    fota_err_t err = erase_new_sectors(a, rel, (uint32_t)len);
+    if (err == FOTA_OK) {
+        err = fota_flash_write(&a->port.flash, a->part_offset + rel, chunk, len);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    a->next_chunk++;
+    uint32_t end = rel + (uint32_t)len;
+    if (end % a->port.flash.sector_size == 0 || a->next_chunk == a->manifest.chunk_count) {
+        err = fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
+    }
+    note_progress(a);
+    return err;
+}

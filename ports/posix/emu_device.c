@@ -1,0 +1,138 @@
+/*
+ * emu_device.c - one emulated ESP32 running the real agent (see emu_device.h): power-on is
+ * bootloader + agent start + the application's self-test of a new image.
+ */
+#include "fota/posix/emu_device.h"
+
+#include <string.h>
+
+#include "fota/posix/image_build.h"
+#include "fota/posix/otadata.h"
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+    n = n < cap - 1 ? n : cap - 1;
+    memcpy(dst, src != NULL ? src : "", n);
+    dst[n] = '\0';
+}
+
+fota_err_t fota_emu_device_open(fota_emu_device_t *d, fota_flash_emu_t *emu,
+                                const fota_emu_device_config_t *cfg)
+{
+    if (emu == NULL || cfg->device_id == NULL || cfg->device_key == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    memset(d, 0, sizeof *d);
+    d->cfg = *cfg;
+    copy_str(d->device_id, sizeof d->device_id, cfg->device_id);
+    copy_str(d->product_id, sizeof d->product_id, cfg->product_id);
+    memcpy(d->device_key, cfg->device_key, 32);
+    d->emu = emu;
+    d->flash = fota_flash_emu_port(emu);
+    d->clock.rng = 0x5eed0000u ^ (uint64_t)strlen(d->device_id) * 7919u;
+    for (const char *p = d->device_id; *p != '\0'; p++) {
+        d->clock.rng = d->clock.rng * 131u + (uint8_t)*p;
+    }
+    return FOTA_OK;
+}
+
+void fota_emu_device_close(fota_emu_device_t *d)
+{
+    if (d->agent_up) {
+        fota_agent_deinit(&d->agent);
+        d->agent_up = false;
+    }
+}
+
+void fota_emu_device_power_off(fota_emu_device_t *d)
+{
+    fota_flash_emu_plan_cut(d->emu, 0, FOTA_CUT_BEFORE, 0);
+}
+
+static fota_err_t start_agent(fota_emu_device_t *d)
+{
+    const fota_emu_device_config_t *c = &d->cfg;
+    fota_agent_config_t ac = {0};
+    ac.device_id = d->device_id;
+    ac.device_key = d->device_key;
+    ac.product_id = d->product_id;
+    ac.current_version = d->version;
+    ac.security_floor = c->security_floor;
+    ac.release_key = c->release_key;
+    ac.release_key_len = c->release_key_len;
+    ac.mode = c->mode;
+    ac.check_interval_ms = c->check_interval_ms;
+    ac.retry_ms = c->retry_ms;
+    ac.range_records = c->range_records;
+    ac.progress_every = c->progress_every;
+    ac.on_event = c->on_event;
+    ac.hook_ctx = c->event_ctx;
+    fota_ports_t p;
+    p.flash = d->flash;
+    p.boot = fota_emu_boot_port(&d->boot);
+    p.store = fota_flash_store_port(&d->store);
+    p.clock = c->real_clock ? fota_posix_clock() : fota_manual_clock_port(&d->clock);
+    fota_err_t err = fota_agent_init(&d->agent, &ac, &p);
+    d->agent_up = err == FOTA_OK;
+    return err;
+}
+
+static fota_err_t boot(fota_emu_device_t *d)
+{
+    fota_err_t err = fota_part_table_read(&d->flash, &d->table);
+    if (err == FOTA_OK) {
+        err = fota_flash_store_init(&d->store, &d->flash, &d->table);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    memset(&d->boot, 0, sizeof d->boot);
+    d->boot.flash = d->flash;
+    err = fota_bootloader_run(&d->flash, &d->boot.running);
+    d->bricked = err == FOTA_ERR_BOOT_NO_APP;
+    if (err == FOTA_OK) {
+        copy_str(d->version, sizeof d->version, d->boot.running.image.app_desc.version);
+    }
+    return err;
+}
+
+static fota_err_t image_flags(fota_emu_device_t *d, uint32_t *flags);
+
+fota_err_t fota_emu_device_power_on(fota_emu_device_t *d, bool *reboot_needed)
+{
+    *reboot_needed = false;
+    d->selftest_failed = false;
+    fota_emu_device_close(d);
+    fota_flash_emu_power_on(d->emu);
+    d->boots++;
+    fota_err_t err = boot(d);
+    if (err == FOTA_OK) {
+        err = start_agent(d);
+    }
+    if (err != FOTA_OK || d->boot.running.ota_state != FOTA_OTA_IMG_PENDING_VERIFY) {
+        return err;
+    }
+    uint32_t flags = 0;
+    err = image_flags(d, &flags);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    if (flags & FOTA_EMU_FLAG_SELFTEST_FAIL) {
+        d->selftest_failed = true;
+        *reboot_needed = true; /* the new firmware does not come up: the watchdog resets it */
+        return FOTA_OK;
+    }
+    return fota_agent_confirm(&d->agent);
+}
+
+static fota_err_t read_running(void *ctx, uint32_t offset, void *buf, size_t len)
+{
+    fota_emu_device_t *d = ctx;
+    return fota_flash_read(&d->flash, d->boot.running.partition.offset + offset, buf, len);
+}
+
+static fota_err_t image_flags(fota_emu_device_t *d, uint32_t *flags)
+{
+    return fota_image_emu_flags(read_running, d, flags);
+}

@@ -1,0 +1,101 @@
+/*
+ * fake_server.h - a scripted update server at the agent's transport port, for unit tests.
+ *
+ * It holds one real release (an ESP32 image built by image_build, a manifest signed with a real
+ * ECDSA key, the hash-chained blob) and answers the agent's requests in-process, with real
+ * request authentication, feeding response bodies in pieces of a chosen size. Faults can be
+ * switched on to play a hostile or broken server. The real server (fotad) is tested against the
+ * real agent over HTTP in tests/integration.
+ */
+#ifndef FOTA_TEST_FAKE_SERVER_H
+#define FOTA_TEST_FAKE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/agent.h"
+#include "fota/http.h"
+#include "fota/manifest.h"
+
+typedef enum {
+    FAKE_OK = 0,
+    FAKE_CHUNK_WRONG_NUMBER, /* chunk_number of another chunk */
+    FAKE_CHUNK_BAD_BASE64,   /* a '*' in the base64 */
+    FAKE_CHUNK_BAD_MAC,      /* one bit of the MAC flipped */
+    FAKE_CHUNK_FLIP_DATA,    /* one bit of the data flipped (MAC of the original) */
+    FAKE_CHUNK_SHORT,        /* one byte less data, MAC over it */
+    FAKE_CHUNK_OVERSIZED,    /* JSON padded past the agent's buffer */
+    FAKE_CHUNK_BAD_JSON,     /* a brace missing */
+    FAKE_RECORD_FLIP,        /* one bit of a chain record flipped */
+    FAKE_RECORD_SWAP,        /* two records in swapped order */
+    FAKE_BLOB_200,           /* ignore Range: 200 with the whole blob */
+    FAKE_BREAK,              /* close the connection after fault_param body bytes */
+    FAKE_LENGTH_LIES,        /* Content-Length larger than the body */
+    FAKE_STATUS_500,         /* 500 for the data request */
+    FAKE_MANIFEST_FLIP,      /* one bit of the served manifest flipped */
+    FAKE_WRONG_DEVICE_KEY,   /* MAC chunks with another device's key */
+} fake_fault_t;
+
+typedef struct {
+    const char *version;     /* image version */
+    uint32_t size;           /* image size */
+    uint32_t secure_version; /* in the image and the manifest */
+    uint32_t chunk_size;
+    const char *product_id; /* in the manifest; NULL: the device's */
+    uint32_t emu_flags;     /* FOTA_EMU_FLAG_SELFTEST_FAIL */
+    bool corrupt_header;    /* image with a broken ESP32 header (signed all the same) */
+    bool wrong_sha;         /* manifest carries a wrong image SHA-256 */
+    uint32_t claim_size;    /* manifest claims this image size (0: the real one) */
+} fake_release_spec_t;
+
+typedef struct {
+    /* the release */
+    uint8_t *image;
+    size_t image_len;
+    uint8_t manifest[256];
+    fota_manifest_t m;
+    char release[FOTA_RELEASE_ID_LEN + 1];
+    uint8_t *blob;
+    size_t blob_len;
+    bool offer; /* check answers with the offer, else 204 */
+    /* who may ask */
+    char device_id[64];
+    uint8_t device_key[32];
+    /* how it answers */
+    size_t piece; /* body bytes per fota_agent_feed call; 0: all at once */
+    fake_fault_t fault;
+    uint32_t fault_chunk; /* chunk or record the fault hits */
+    int64_t fault_param;
+    int fault_times; /* how many responses the fault hits; -1: always */
+    /* what happened */
+    unsigned requests;
+    unsigned data_requests;
+    unsigned auth_failures;
+    uint64_t body_bytes;  /* response body bytes sent */
+    uint64_t data_bytes;  /* chunk/blob body bytes sent */
+    uint32_t high_chunk;  /* chunks (seed) or records (chain) delivered whole, highest index + 1 */
+    uint32_t refetched;   /* chunks or records asked for again below high_chunk */
+    char reports[64][24]; /* report states, in order */
+    int report_errors[64];
+    unsigned report_count;
+} fake_server_t;
+
+/* Key material for signing test releases (made once per test process). */
+void fake_keys(const uint8_t **pub_der, size_t *pub_len);
+
+/* Set up a server for one device. */
+void fake_server_init(fake_server_t *s, const char *device_id, const uint8_t device_key[32]);
+/* Build and publish a release (replaces the previous one). */
+void fake_server_release(fake_server_t *s, const fake_release_spec_t *spec);
+void fake_server_free(fake_server_t *s);
+
+fota_transport_t fake_server_transport(fake_server_t *s);
+
+/* The image of a version as built by fake_server_release (for provisioning devices). */
+uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size_t *len);
+
+/* Whether a report with this state was received. */
+bool fake_server_got_report(const fake_server_t *s, const char *state);
+
+#endif /* FOTA_TEST_FAKE_SERVER_H */

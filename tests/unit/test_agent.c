@@ -1,0 +1,671 @@
+/*
+ * test_agent.c - libfota end to end on the emulated ESP32, against a scripted server at the
+ * transport port (tests/support/fake_server.c: real image, real ECDSA signature, real hash chain,
+ * real request authentication). Covers both data modes, every refusal with its own error code
+ * (nothing unverified reaches flash, the old image still boots, the next honest offer installs),
+ * piece sizes from 1 byte to 64 KB giving the same flash, resume after power cuts at chosen
+ * flash operations, confirm and rollback through the emulated bootloader.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <mbedtls/md.h>
+
+#include "fake_server.h"
+#include "fota/agent.h"
+#include "fota/posix/bootloader.h"
+#include "fota/posix/emu_device.h"
+#include "fota/posix/flash_emu.h"
+#include "fota/posix/image_build.h"
+#include "fota/posix/otadata.h"
+
+#define OLD_VERSION "1.0.0"
+#define NEW_VERSION "2.0.0"
+#define PRODUCT "esp32-inverter"
+#define SMALL_IMAGE (64u * 1024u)
+#define SECTOR 4096u
+
+typedef struct {
+    fota_flash_emu_t *emu;
+    fota_emu_device_t dev;
+    fake_server_t srv;
+    fota_transport_t tr;
+    uint8_t device_key[32];
+    unsigned reboots;
+    unsigned bricks;
+} rig_t;
+
+/* ---- set-up ---------------------------------------------------------------------------------- */
+
+static void rig_open(rig_t *r, fota_mode_t mode, uint32_t old_size)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(
+        fota_flash_emu_open(NULL, FOTA_FLASH_EMU_DEFAULT_SIZE, FOTA_FLASH_EMU_STRICT, &r->emu),
+        FOTA_OK);
+    size_t len = 0;
+    uint8_t *old = fake_image(OLD_VERSION, old_size, 0, &len);
+    fota_flash_t flash = fota_flash_emu_port(r->emu);
+    assert_int_equal(fota_device_provision(&flash, NULL, old, len), FOTA_OK);
+    free(old);
+    for (int i = 0; i < 32; i++) {
+        r->device_key[i] = (uint8_t)(0xA0 + i);
+    }
+    const uint8_t *pub;
+    size_t pub_len;
+    fake_keys(&pub, &pub_len);
+    fota_emu_device_config_t cfg = {0};
+    cfg.device_id = "inv-000001";
+    cfg.device_key = r->device_key;
+    cfg.product_id = PRODUCT;
+    cfg.release_key = pub;
+    cfg.release_key_len = pub_len;
+    cfg.mode = mode;
+    cfg.retry_ms = 100;
+    cfg.progress_every = 16;
+    assert_int_equal(fota_emu_device_open(&r->dev, r->emu, &cfg), FOTA_OK);
+    bool again = false;
+    assert_int_equal(fota_emu_device_power_on(&r->dev, &again), FOTA_OK);
+    assert_false(again);
+    fake_server_init(&r->srv, "inv-000001", r->device_key);
+    r->tr = fake_server_transport(&r->srv);
+}
+
+static void rig_close(rig_t *r)
+{
+    fota_emu_device_close(&r->dev);
+    fake_server_free(&r->srv);
+    fota_flash_emu_close(r->emu);
+}
+
+static void publish(rig_t *r, const char *version, uint32_t size, uint32_t chunk)
+{
+    fake_release_spec_t spec = {0};
+    spec.version = version;
+    spec.size = size;
+    spec.chunk_size = chunk;
+    fake_server_release(&r->srv, &spec);
+}
+
+/* Power the device off and on until it runs something (a failing self-test resets it again). */
+static void power_cycle(rig_t *r)
+{
+    bool again = true;
+    for (int i = 0; again && i < 4; i++) {
+        fota_err_t err = fota_emu_device_power_on(&r->dev, &again);
+        if (err == FOTA_ERR_BOOT_NO_APP) {
+            r->bricks++;
+            return;
+        }
+        assert_int_equal(err, FOTA_OK);
+    }
+    assert_false(again);
+}
+
+/* Run the device until it has nothing left to do: idle, no journal, no report queued. */
+static void run_device(rig_t *r)
+{
+    fota_agent_check_now(&r->dev.agent);
+    for (int step = 0; step < 20000; step++) {
+        bool rebooted = false;
+        assert_int_equal(fota_agent_run(&r->dev.agent, &r->tr, 100000, &rebooted), FOTA_OK);
+        if (rebooted) {
+            r->reboots++;
+            power_cycle(r);
+            if (r->bricks > 0) {
+                return;
+            }
+            continue;
+        }
+        const fota_agent_t *a = &r->dev.agent;
+        if (fota_agent_state(a) == FOTA_STATE_IDLE && a->report_count == 0 && !a->journaled) {
+            return;
+        }
+        r->dev.clock.now_ms += 61000; /* the longest back-off has passed */
+    }
+    fail_msg("the agent never settled");
+}
+
+/* ---- what is on the flash ------------------------------------------------------------------- */
+
+static uint32_t slot_offset(unsigned slot)
+{
+    return slot == 0 ? 0x10000u : 0x150000u;
+}
+
+static uint8_t *read_flash(rig_t *r, uint32_t addr, size_t len)
+{
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    fota_flash_emu_cancel_cut(r->emu);
+    assert_int_equal(fota_flash_emu_read(r->emu, addr, buf, len), FOTA_OK);
+    return buf;
+}
+
+static void digest_flash(rig_t *r, uint8_t out[32])
+{
+    size_t size = fota_flash_emu_size(r->emu);
+    uint8_t *all = read_flash(r, 0, size);
+    mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), all, size, out);
+    free(all);
+}
+
+/* The update slot (ota_1) holds nothing but bytes of the published image or erased flash. */
+static void assert_only_verified_bytes(rig_t *r)
+{
+    const fake_server_t *s = &r->srv;
+    uint8_t *slot = read_flash(r, slot_offset(1), s->image_len);
+    for (size_t i = 0; i < s->image_len; i++) {
+        if (slot[i] != 0xFF && slot[i] != s->image[i]) {
+            free(slot);
+            fail_msg("byte %zu of the update slot was not verified", i);
+        }
+    }
+    free(slot);
+}
+
+static void assert_running(rig_t *r, const char *version)
+{
+    assert_int_equal(r->bricks, 0);
+    assert_string_equal(r->dev.version, version);
+}
+
+static void assert_installed(rig_t *r)
+{
+    assert_running(r, NEW_VERSION);
+    assert_int_equal(r->dev.boot.running.ota_state, FOTA_OTA_IMG_VALID);
+    uint8_t *slot = read_flash(r, slot_offset(1), r->srv.image_len);
+    assert_memory_equal(slot, r->srv.image, r->srv.image_len);
+    free(slot);
+    assert_true(fake_server_got_report(&r->srv, "installed"));
+    assert_true(fake_server_got_report(&r->srv, "booted"));
+    assert_true(fake_server_got_report(&r->srv, "confirmed"));
+}
+
+/* ---- a whole update ----------------------------------------------------------------------- */
+
+static void update_in_mode(fota_mode_t mode, uint32_t size)
+{
+    rig_t r;
+    rig_open(&r, mode, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, size, 1024);
+    run_device(&r);
+    assert_installed(&r);
+    assert_int_equal(r.reboots, 1);
+    assert_int_equal(r.srv.refetched, 0);
+    /* Once installed, the same offer is not taken again. */
+    unsigned before = r.srv.data_requests;
+    run_device(&r);
+    assert_int_equal(r.srv.data_requests, before);
+    assert_running(&r, NEW_VERSION);
+    rig_close(&r);
+}
+
+static void test_seed_update(void **state)
+{
+    (void)state;
+    update_in_mode(FOTA_MODE_SEED, 200000);
+}
+
+static void test_chain_update(void **state)
+{
+    (void)state;
+    update_in_mode(FOTA_MODE_CHAIN, 200000);
+}
+
+static void test_chain_update_in_batches(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    r.dev.agent.cfg.range_records = 7; /* 7 records per Range request */
+    publish(&r, NEW_VERSION, 50000, 1024);
+    run_device(&r);
+    assert_installed(&r);
+    assert_int_equal(r.srv.data_requests, (r.srv.m.chunk_count + 6) / 7);
+    rig_close(&r);
+}
+
+static void test_nothing_offered(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    run_device(&r); /* no release: 204 */
+    assert_int_equal(r.srv.data_requests, 0);
+    publish(&r, OLD_VERSION, SMALL_IMAGE, 1024); /* the version already running */
+    run_device(&r);
+    assert_int_equal(r.srv.data_requests, 0);
+    assert_running(&r, OLD_VERSION);
+    rig_close(&r);
+}
+
+/* The same download fed in pieces of 1, 7, 1023 and 65536 bytes leaves the same flash. */
+static void pieces_in_mode(fota_mode_t mode)
+{
+    static const size_t pieces[] = {1, 7, 1023, 65536};
+    uint8_t first[32];
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        rig_t r;
+        rig_open(&r, mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 30000, 1024);
+        r.srv.piece = pieces[i];
+        run_device(&r);
+        assert_installed(&r);
+        uint8_t d[32];
+        digest_flash(&r, d);
+        if (i == 0) {
+            memcpy(first, d, 32);
+        } else {
+            assert_memory_equal(first, d, 32);
+        }
+        rig_close(&r);
+    }
+}
+
+static void test_pieces_seed(void **state)
+{
+    (void)state;
+    pieces_in_mode(FOTA_MODE_SEED);
+}
+
+static void test_pieces_chain(void **state)
+{
+    (void)state;
+    pieces_in_mode(FOTA_MODE_CHAIN);
+}
+
+/* ---- refusals ----------------------------------------------------------------------------------
+ */
+
+typedef struct {
+    const char *name;
+    fota_mode_t mode;
+    fake_fault_t fault;       /* a fault of the server, or */
+    fake_release_spec_t spec; /* a release that must be refused */
+    uint32_t floor;           /* device security floor */
+    fota_err_t want;
+} refusal_t;
+
+static const refusal_t refusals[] = {
+    {"wrong chunk number",
+     FOTA_MODE_SEED,
+     FAKE_CHUNK_WRONG_NUMBER,
+     {0},
+     0,
+     FOTA_ERR_SEED_CHUNK_NUMBER},
+    {"bad base64", FOTA_MODE_SEED, FAKE_CHUNK_BAD_BASE64, {0}, 0, FOTA_ERR_SEED_BASE64},
+    {"bad MAC", FOTA_MODE_SEED, FAKE_CHUNK_BAD_MAC, {0}, 0, FOTA_ERR_SEED_MAC},
+    {"wrong chunk size", FOTA_MODE_SEED, FAKE_CHUNK_SHORT, {0}, 0, FOTA_ERR_SEED_CHUNK_SIZE},
+    {"malformed JSON", FOTA_MODE_SEED, FAKE_CHUNK_BAD_JSON, {0}, 0, FOTA_ERR_SEED_JSON},
+    {"oversized response",
+     FOTA_MODE_SEED,
+     FAKE_CHUNK_OVERSIZED,
+     {0},
+     0,
+     FOTA_ERR_HTTP_BODY_TOO_LARGE},
+    {"truncated response", FOTA_MODE_CHAIN, FAKE_BREAK, {0}, 0, FOTA_ERR_HTTP_TRUNCATED},
+    {"record fails the chain", FOTA_MODE_CHAIN, FAKE_RECORD_FLIP, {0}, 0, FOTA_ERR_CHAIN_MISMATCH},
+    {"Content-Length lies", FOTA_MODE_CHAIN, FAKE_LENGTH_LIES, {0}, 0, FOTA_ERR_HTTP_LENGTH},
+    {"200 for a Range", FOTA_MODE_CHAIN, FAKE_BLOB_200, {0}, 0, FOTA_ERR_HTTP_RANGE},
+    {"bad signature", FOTA_MODE_CHAIN, FAKE_MANIFEST_FLIP, {0}, 0, FOTA_ERR_MANIFEST_SIGNATURE},
+    {"another product",
+     FOTA_MODE_CHAIN,
+     FAKE_OK,
+     {.product_id = "other-product"},
+     0,
+     FOTA_ERR_MANIFEST_PRODUCT},
+    {"below the security floor",
+     FOTA_MODE_CHAIN,
+     FAKE_OK,
+     {.secure_version = 2},
+     3,
+     FOTA_ERR_SECURITY_VERSION},
+    {"bigger than the partition",
+     FOTA_MODE_CHAIN,
+     FAKE_OK,
+     {.claim_size = 0x140000u + 4096u},
+     0,
+     FOTA_ERR_IMAGE_TOO_BIG},
+    {"final SHA-256 mismatch",
+     FOTA_MODE_CHAIN,
+     FAKE_OK,
+     {.wrong_sha = true},
+     0,
+     FOTA_ERR_IMAGE_SHA256},
+    {"broken ESP32 header",
+     FOTA_MODE_SEED,
+     FAKE_OK,
+     {.corrupt_header = true},
+     0,
+     FOTA_ERR_IMAGE_MAGIC},
+};
+
+static bool error_reported(const fake_server_t *s, fota_err_t err)
+{
+    for (unsigned i = 0; i < s->report_count && i < 64; i++) {
+        if (strcmp(s->reports[i], "error") == 0 && s->report_errors[i] == (int)err) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void refuse_one(const refusal_t *t)
+{
+    rig_t r;
+    rig_open(&r, t->mode, SMALL_IMAGE);
+    r.dev.agent.cfg.security_floor = t->floor;
+    fake_release_spec_t spec = t->spec;
+    spec.version = NEW_VERSION;
+    spec.size = 40000;
+    spec.chunk_size = 1024;
+    fake_server_release(&r.srv, &spec);
+    r.srv.fault = t->fault;
+    r.srv.fault_chunk = 9;
+    r.srv.fault_param = 5000;
+    run_device(&r);
+    if (fota_agent_last_error(&r.dev.agent) != t->want) {
+        fail_msg("%s: got %s, want %s", t->name, fota_err_name(fota_agent_last_error(&r.dev.agent)),
+                 fota_err_name(t->want));
+    }
+    assert_true(error_reported(&r.srv, t->want));
+    assert_int_equal(r.reboots, 0);
+    if (t->spec.claim_size == 0) {
+        assert_only_verified_bytes(&r);
+    }
+    /* Power cycle: the old image still boots. */
+    power_cycle(&r);
+    assert_running(&r, OLD_VERSION);
+    /* The next honest offer installs cleanly. */
+    r.srv.fault = FAKE_OK;
+    r.dev.agent.cfg.security_floor = 0;
+    publish(&r, NEW_VERSION, 40000, 1024);
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    size_t n = sizeof refusals / sizeof refusals[0];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            assert_int_not_equal(refusals[i].want, refusals[j].want); /* a distinct code each */
+        }
+        refuse_one(&refusals[i]);
+    }
+}
+
+/* A bad MAC made with another device's key, a flipped data bit, swapped records: refused too. */
+static void test_forged_data(void **state)
+{
+    (void)state;
+    static const struct {
+        fota_mode_t mode;
+        fake_fault_t fault;
+        fota_err_t want;
+    } cases[] = {
+        {FOTA_MODE_SEED, FAKE_WRONG_DEVICE_KEY, FOTA_ERR_SEED_MAC},
+        {FOTA_MODE_SEED, FAKE_CHUNK_FLIP_DATA, FOTA_ERR_SEED_MAC},
+        {FOTA_MODE_CHAIN, FAKE_RECORD_SWAP, FOTA_ERR_CHAIN_MISMATCH},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rig_t r;
+        rig_open(&r, cases[i].mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        r.srv.fault = cases[i].fault;
+        r.srv.fault_chunk = 3;
+        run_device(&r);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), cases[i].want);
+        assert_only_verified_bytes(&r);
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        rig_close(&r);
+    }
+}
+
+/* A transient fault (one broken connection, one 500) is retried and the update completes. */
+static void test_transient_faults_retried(void **state)
+{
+    (void)state;
+    static const fake_fault_t faults[] = {FAKE_BREAK, FAKE_STATUS_500, FAKE_CHUNK_BAD_MAC};
+    for (int mode = 0; mode < 2; mode++) {
+        for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+            rig_t r;
+            rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+            publish(&r, NEW_VERSION, 40000, 1024);
+            r.srv.fault = faults[i];
+            r.srv.fault_times = 2;
+            r.srv.fault_chunk = 5;
+            r.srv.fault_param = 7000;
+            run_device(&r);
+            assert_installed(&r);
+            rig_close(&r);
+        }
+    }
+}
+
+/* The manifest of the release being downloaded changes in the middle: refused. */
+static void test_manifest_changes_mid_download(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 60000, 1024);
+        fota_flash_emu_plan_cut(r.emu, 130, FOTA_CUT_BEFORE, 1); /* power off mid-download */
+        fota_agent_check_now(&r.dev.agent);
+        bool rebooted;
+        fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        assert_true(fota_flash_emu_is_cut(r.emu));
+        assert_true(r.dev.agent.next_chunk > 4 && r.dev.agent.next_chunk < r.srv.m.chunk_count);
+        publish(&r, "2.0.1", 60000, 1024); /* the server now has another manifest */
+        power_cycle(&r);
+        run_device(&r);
+        /* The interrupted download is refused, then the new release is installed from zero. */
+        assert_true(error_reported(&r.srv, FOTA_ERR_MANIFEST_CHANGED));
+        assert_running(&r, "2.0.1");
+        uint8_t *slot = read_flash(&r, slot_offset(1), r.srv.image_len);
+        assert_memory_equal(slot, r.srv.image, r.srv.image_len);
+        free(slot);
+        rig_close(&r);
+    }
+}
+
+/* Wrong credentials: the server says 401 and the agent says why. */
+static void test_auth_refused(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, 40000, 1024);
+    r.srv.device_key[0] ^= 1;
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted;
+    fota_agent_run(&r.dev.agent, &r.tr, 100, &rebooted);
+    assert_true(r.srv.auth_failures > 0);
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_HTTP_AUTH);
+    assert_int_equal(r.srv.data_requests, 0);
+    rig_close(&r);
+}
+
+/* ---- power cuts ------------------------------------------------------------------------------ */
+
+static uint64_t flash_ops(rig_t *r)
+{
+    fota_flash_stats_t st;
+    fota_flash_emu_stats(r->emu, &st);
+    return st.ops;
+}
+
+/* Cut the power at flash operation `at` of the download, reboot, resume, finish. */
+static void cut_and_resume(fota_mode_t mode, uint64_t at, fota_cut_mode_t how, uint64_t seed)
+{
+    rig_t r;
+    rig_open(&r, mode, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, SMALL_IMAGE, 1024);
+    r.srv.piece = 512;
+    fota_flash_emu_plan_cut(r.emu, at, how, seed);
+    fota_agent_check_now(&r.dev.agent);
+    for (int i = 0; i < 1000 && !fota_flash_emu_is_cut(r.emu); i++) {
+        bool rebooted = false;
+        fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        if (rebooted) {
+            break;
+        }
+        r.dev.clock.now_ms += 61000;
+    }
+    assert_true(fota_flash_emu_is_cut(r.emu));
+    power_cycle(&r);
+    run_device(&r);
+    assert_installed(&r);
+    /* At most one sector of data fetched again (plus the chunk being written at the cut). */
+    assert_true(r.srv.refetched <= SECTOR / 1024u + 1u);
+    rig_close(&r);
+}
+
+static void cuts_in_mode(fota_mode_t mode)
+{
+    /* How many flash operations a whole download takes, measured on a clean run. */
+    rig_t r;
+    rig_open(&r, mode, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, SMALL_IMAGE, 1024);
+    uint64_t before = flash_ops(&r);
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted = false;
+    for (int i = 0; i < 100 && !rebooted; i++) {
+        fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+    }
+    assert_true(rebooted);
+    uint64_t total = flash_ops(&r) - before;
+    rig_close(&r);
+    assert_true(total > 64);
+    for (uint64_t at = 0; at < total; at += total / 23u + 1u) {
+        cut_and_resume(mode, at, FOTA_CUT_BEFORE, at);
+        cut_and_resume(mode, at, FOTA_CUT_TORN, at * 31u + 7u);
+    }
+}
+
+static void test_cuts_seed(void **state)
+{
+    (void)state;
+    cuts_in_mode(FOTA_MODE_SEED);
+}
+
+static void test_cuts_chain(void **state)
+{
+    (void)state;
+    cuts_in_mode(FOTA_MODE_CHAIN);
+}
+
+/* ---- confirm and rollback -------------------------------------------------------------------- */
+
+static void test_rollback(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        fake_release_spec_t spec = {0};
+        spec.version = NEW_VERSION;
+        spec.size = 40000;
+        spec.chunk_size = 1024;
+        spec.emu_flags = FOTA_EMU_FLAG_SELFTEST_FAIL;
+        fake_server_release(&r.srv, &spec);
+        r.srv.offer = true;
+        fota_agent_check_now(&r.dev.agent);
+        bool rebooted = false;
+        for (int i = 0; i < 100 && !rebooted; i++) {
+            fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        }
+        assert_true(rebooted);
+        r.srv.offer = false; /* the server stops offering it (as fotad does after a rollback) */
+        power_cycle(&r);     /* boots the new image, its self-test fails, reset, rolled back */
+        assert_true(r.dev.boots >= 3);
+        assert_running(&r, OLD_VERSION);
+        assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_AGENT_ROLLED_BACK);
+        run_device(&r); /* delivers the report */
+        assert_true(fake_server_got_report(&r.srv, "rolled_back"));
+        assert_false(fake_server_got_report(&r.srv, "confirmed"));
+        /* Reported once: the journal is gone, another reboot reports nothing new. */
+        unsigned reports = r.srv.report_count;
+        power_cycle(&r);
+        run_device(&r);
+        assert_int_equal(r.srv.report_count, reports);
+        rig_close(&r);
+    }
+}
+
+/* A reboot before the application confirms: the image stays pending, the agent waits for it. */
+static void test_confirm_by_application(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, 40000, 1024);
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted = false;
+    for (int i = 0; i < 100 && !rebooted; i++) {
+        fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+    }
+    assert_true(rebooted);
+    assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_REBOOTING);
+    power_cycle(&r); /* the emulated app passes its self-test and calls fota_agent_confirm */
+    assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
+    assert_int_equal(fota_agent_confirm(&r.dev.agent), FOTA_OK); /* again: harmless */
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
+}
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+static void test_init_refuses_missing_ports(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    fota_agent_t a;
+    fota_agent_config_t cfg = r.dev.agent.cfg;
+    fota_ports_t ports = r.dev.agent.port;
+    ports.store.save = NULL;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    ports = r.dev.agent.port;
+    cfg.release_key = NULL;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    cfg = r.dev.agent.cfg;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_OK);
+    fota_agent_deinit(&a);
+    rig_close(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_update),
+        cmocka_unit_test(test_chain_update),
+        cmocka_unit_test(test_chain_update_in_batches),
+        cmocka_unit_test(test_nothing_offered),
+        cmocka_unit_test(test_pieces_seed),
+        cmocka_unit_test(test_pieces_chain),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_forged_data),
+        cmocka_unit_test(test_transient_faults_retried),
+        cmocka_unit_test(test_manifest_changes_mid_download),
+        cmocka_unit_test(test_auth_refused),
+        cmocka_unit_test(test_cuts_seed),
+        cmocka_unit_test(test_cuts_chain),
+        cmocka_unit_test(test_rollback),
+        cmocka_unit_test(test_confirm_by_application),
+        cmocka_unit_test(test_init_refuses_missing_ports),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
