@@ -24,6 +24,14 @@ typedef enum {
 
 #define FOTA_API_PREFIX "/api/inverter/fota/"
 
+/* Keeps a function with a large frame out of its caller, so the frame is gone before the caller
+ * goes deeper (the worst stack depth is what a device must reserve). */
+#if defined(__GNUC__)
+#define FOTA_NOINLINE __attribute__((noinline))
+#else
+#define FOTA_NOINLINE
+#endif
+
 /* ---- text.c: bounded string building without printf ------------------------------------- */
 typedef struct {
     char *buf;
@@ -49,16 +57,15 @@ size_t fota_strnlen(const char *s, size_t max);
 
 /* ---- json.c: jsmn over a flat object ------------------------------------------------------ */
 #define FOTA_JSON_MAX_TOKENS 24
-typedef struct {
-    int type; /* 1 object, 2 array, 3 string, 4 primitive (jsmn's numbering) */
-    int start;
-    int end;
-    int size;
-} fota_json_tok_t;
+/* jsmn's types only; json.c holds its (static) implementation. */
+#ifndef JSMN_H
+#define JSMN_HEADER
+#include <jsmn.h>
+#endif
 
 typedef struct {
     const char *js;
-    fota_json_tok_t tok[FOTA_JSON_MAX_TOKENS];
+    jsmntok_t tok[FOTA_JSON_MAX_TOKENS];
     int count;
 } fota_json_t;
 
@@ -67,6 +74,8 @@ fota_err_t fota_json_parse(fota_json_t *j, const char *js, size_t len);
 /* Index of the value of top-level `key`, or -1. */
 int fota_json_find(const fota_json_t *j, const char *key);
 bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out);
+/* The value at idx exists and is a string; its text is js[tok.start, tok.end). */
+bool fota_json_is_string(const fota_json_t *j, int idx);
 /* Copy a string value without escapes into out (NUL-terminated); false if it does not fit. */
 bool fota_json_str(const fota_json_t *j, int idx, char *out, size_t cap);
 
@@ -108,7 +117,6 @@ typedef struct {
 } fota_journal_t;
 
 #define FOTA_JOURNAL_LEN 160
-void fota_journal_encode(const fota_journal_t *j, uint8_t out[FOTA_JOURNAL_LEN]);
 fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *out);
 /* Save the agent's current position with the given state. */
 fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);

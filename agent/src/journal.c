@@ -29,22 +29,6 @@ static void put_str(uint8_t *p, const char *s, size_t field)
     memcpy(p, s, n);
 }
 
-void fota_journal_encode(const fota_journal_t *j, uint8_t out[FOTA_JOURNAL_LEN])
-{
-    memset(out, 0, FOTA_JOURNAL_LEN);
-    memcpy(out, "FOTJ", 4);
-    out[4] = J_FORMAT;
-    out[5] = j->state;
-    out[6] = j->mode;
-    put_str(out + 8, j->release, 32);
-    put_str(out + 40, j->version, 32);
-    memcpy(out + 72, j->manifest_digest, 32);
-    fota_put_le32(out + 104, j->next_chunk);
-    memcpy(out + 108, j->expected, 32);
-    fota_put_le32(out + 140, j->part_offset);
-    fota_put_le32(out + J_CRC_OFF, fota_crc32_le(0, out, J_CRC_OFF));
-}
-
 static bool get_str(const uint8_t *p, size_t field, char *out)
 {
     size_t n = fota_strnlen((const char *)p, field);
@@ -76,18 +60,20 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
 
 fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
 {
-    fota_journal_t j;
+    /* Encoded straight from the agent: no second copy of the record on the stack. */
     uint8_t buf[FOTA_JOURNAL_LEN];
-    memset(&j, 0, sizeof j);
-    j.state = (uint8_t)state;
-    j.mode = (uint8_t)a->cfg.mode;
-    memcpy(j.release, a->offer.release, sizeof j.release);
-    memcpy(j.version, a->manifest.version, sizeof j.version);
-    memcpy(j.manifest_digest, a->manifest_digest, 32);
-    j.next_chunk = a->next_chunk;
-    memcpy(j.expected, a->chain.expected, 32);
-    j.part_offset = a->part_offset;
-    fota_journal_encode(&j, buf);
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, "FOTJ", 4);
+    buf[4] = J_FORMAT;
+    buf[5] = (uint8_t)state;
+    buf[6] = (uint8_t)a->cfg.mode;
+    put_str(buf + 8, a->offer.release, 32);
+    put_str(buf + 40, a->manifest.version, 32);
+    memcpy(buf + 72, a->manifest_digest, 32);
+    fota_put_le32(buf + 104, a->next_chunk);
+    memcpy(buf + 108, a->chain.expected, 32);
+    fota_put_le32(buf + 140, a->part_offset);
+    fota_put_le32(buf + J_CRC_OFF, fota_crc32_le(0, buf, J_CRC_OFF));
     fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);
     if (err == FOTA_OK) {
         a->journaled = 1;

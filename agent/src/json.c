@@ -14,27 +14,25 @@
 fota_err_t fota_json_parse(fota_json_t *j, const char *js, size_t len)
 {
     jsmn_parser p;
-    jsmntok_t toks[FOTA_JSON_MAX_TOKENS];
     jsmn_init(&p);
-    int n = jsmn_parse(&p, js, len, toks, FOTA_JSON_MAX_TOKENS);
-    if (n < 1 || toks[0].type != JSMN_OBJECT) {
+    int n = jsmn_parse(&p, js, len, j->tok, FOTA_JSON_MAX_TOKENS);
+    if (n < 1 || j->tok[0].type != JSMN_OBJECT) {
         return FOTA_ERR_ARG;
     }
     /* Trailing bytes after the object other than white space are an error. */
-    for (size_t i = (size_t)toks[0].end; i < len; i++) {
+    for (size_t i = (size_t)j->tok[0].end; i < len; i++) {
         if (js[i] != ' ' && js[i] != '\n' && js[i] != '\r' && js[i] != '\t') {
             return FOTA_ERR_ARG;
         }
     }
     j->js = js;
     j->count = n;
-    for (int i = 0; i < n; i++) {
-        j->tok[i].type = (int)toks[i].type;
-        j->tok[i].start = toks[i].start;
-        j->tok[i].end = toks[i].end;
-        j->tok[i].size = toks[i].size;
-    }
     return FOTA_OK;
+}
+
+bool fota_json_is_string(const fota_json_t *j, int idx)
+{
+    return idx >= 0 && idx < j->count && j->tok[idx].type == JSMN_STRING;
 }
 
 /* Index of the token after the subtree starting at i. */
@@ -53,7 +51,7 @@ int fota_json_find(const fota_json_t *j, const char *key)
     size_t klen = strlen(key);
     int i = 1;
     for (int k = 0; k < j->tok[0].size && i + 1 < j->count; k++) {
-        const fota_json_tok_t *t = &j->tok[i];
+        const jsmntok_t *t = &j->tok[i];
         if (t->type == JSMN_STRING && (size_t)(t->end - t->start) == klen &&
             memcmp(j->js + t->start, key, klen) == 0) {
             return i + 1;

@@ -97,7 +97,7 @@ static fota_err_t read_fields(fota_agent_t *a, const fota_json_t *j, uint8_t mac
         return FOTA_ERR_SEED_CHUNK_NUMBER;
     }
     int m = fota_json_find(j, "mac");
-    if (m < 0 || j->tok[m].type != 3 ||
+    if (!fota_json_is_string(j, m) ||
         !fota_hex_decode(j->js + j->tok[m].start, (size_t)(j->tok[m].end - j->tok[m].start), mac,
                          32)) {
         return FOTA_ERR_SEED_JSON;
@@ -105,7 +105,9 @@ static fota_err_t read_fields(fota_agent_t *a, const fota_json_t *j, uint8_t mac
     return FOTA_OK;
 }
 
-fota_err_t fota_seed_chunk_process(fota_agent_t *a)
+/* Everything but the write: the chunk is verified and decoded at the start of a->io. Kept out
+ * of line so that its JSON tokens are off the stack before the writer and the journal run. */
+FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
 {
     fota_json_t j;
     uint8_t mac[32];
@@ -117,7 +119,7 @@ fota_err_t fota_seed_chunk_process(fota_agent_t *a)
         return err;
     }
     int d = fota_json_find(&j, "data");
-    if (d < 0 || j.tok[d].type != 3) {
+    if (!fota_json_is_string(&j, d)) {
         return FOTA_ERR_SEED_JSON;
     }
     size_t start = (size_t)j.tok[d].start;
@@ -137,5 +139,13 @@ fota_err_t fota_seed_chunk_process(fota_agent_t *a)
     if (err == FOTA_OK) {
         err = check_mac(a, a->io, len, mac);
     }
+    *out_len = len;
+    return err;
+}
+
+fota_err_t fota_seed_chunk_process(fota_agent_t *a)
+{
+    size_t len = 0;
+    fota_err_t err = verified_chunk(a, &len);
     return err != FOTA_OK ? err : fota_writer_put(a, a->io, len);
 }

@@ -456,26 +456,40 @@ static void note_refetch(fake_server_t *s, const fota_http_request_t *req, const
     }
 }
 
+static void enter(const fake_server_t *s, bool entering)
+{
+    if (s->agent_call != NULL) {
+        s->agent_call(entering);
+    }
+}
+
 static fota_err_t deliver(fake_server_t *s, const fota_http_request_t *req, const reply_t *r,
                           fota_agent_t *agent)
 {
+    enter(s, true);
     fota_agent_response_begin(agent, r->status,
                               r->content_length >= 0 ? r->content_length : (int64_t)r->len);
+    enter(s, false);
     size_t end = r->len < r->break_after ? r->len : r->break_after;
     size_t piece = s->piece != 0 ? s->piece : (end > 0 ? end : 1);
-    for (size_t off = 0; off < end; off += piece) {
+    size_t off = 0;
+    fota_err_t fed = FOTA_OK;
+    for (; off < end && fed == FOTA_OK; off += piece) {
         size_t n = end - off < piece ? end - off : piece;
         s->body_bytes += n;
         if (is_data(req)) {
             s->data_bytes += n;
         }
-        if (fota_agent_feed(agent, r->body + off, n) != FOTA_OK) {
-            note_refetch(s, req, r, off);
-            return fota_agent_response_end(agent, FOTA_OK);
-        }
+        enter(s, true);
+        fed = fota_agent_feed(agent, r->body + off, n);
+        enter(s, false);
     }
-    note_refetch(s, req, r, end);
-    return fota_agent_response_end(agent, end < r->len ? FOTA_ERR_HTTP_TRUNCATED : FOTA_OK);
+    note_refetch(s, req, r, fed == FOTA_OK ? end : off - piece);
+    fota_err_t transport = fed != FOTA_OK || end >= r->len ? FOTA_OK : FOTA_ERR_HTTP_TRUNCATED;
+    enter(s, true);
+    fota_err_t err = fota_agent_response_end(agent, transport);
+    enter(s, false);
+    return err;
 }
 
 static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)

@@ -64,6 +64,9 @@ typedef struct {
     uint8_t device_key[32];
     /* how it answers */
     size_t piece; /* body bytes per fota_agent_feed call; 0: all at once */
+    /* Called with true before and false after each call into the agent (benchmarks use it to
+     * tell the agent's work from the server's). NULL: not called. */
+    void (*agent_call)(bool entering);
     fake_fault_t fault;
     uint32_t fault_chunk; /* chunk or record the fault hits */
     int64_t fault_param;
