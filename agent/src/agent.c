@@ -257,6 +257,12 @@ fota_state_t fota_agent_state(const fota_agent_t *a)
     return (fota_state_t)a->state;
 }
 
+bool fota_agent_settled(const fota_agent_t *a)
+{
+    return a->state == FOTA_STATE_IDLE && a->report_count == 0 && !a->journaled &&
+           a->pending == FOTA_REQ_NONE;
+}
+
 fota_err_t fota_agent_last_error(const fota_agent_t *a)
 {
     return a->last_err;

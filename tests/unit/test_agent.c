@@ -122,8 +122,7 @@ static void run_device(rig_t *r)
             }
             continue;
         }
-        const fota_agent_t *a = &r->dev.agent;
-        if (fota_agent_state(a) == FOTA_STATE_IDLE && a->report_count == 0 && !a->journaled) {
+        if (fota_agent_settled(&r->dev.agent)) {
             return;
         }
         r->dev.clock.now_ms += 61000; /* the longest back-off has passed */

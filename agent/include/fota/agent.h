@@ -218,6 +218,10 @@ fota_err_t fota_agent_confirm(fota_agent_t *a);
 void fota_agent_check_now(fota_agent_t *a);
 
 fota_state_t fota_agent_state(const fota_agent_t *a);
+
+/* True when the agent has nothing to do until its next check: idle, no update in progress (not
+ * even one a reboot interrupted), no report waiting to be sent. */
+bool fota_agent_settled(const fota_agent_t *a);
 fota_err_t fota_agent_last_error(const fota_agent_t *a);
 const char *fota_state_name(fota_state_t s);
 
