@@ -13,7 +13,7 @@
 # Usage: bench/agent_ram.sh [BUILD_DIR]   (BUILD_DIR has bench_agent_heap; default build/)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${1:-$root/build}"
+build="$(cd "${1:-$root/build}" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -64,7 +64,7 @@ stack_report=$(cat *.ci | awk '
         for (i in entries) { e = entries[i]; d = depth(e); if (d > worst) { worst = d; we = e } }
         path = we; f = we
         while ((f in next_of) && next_of[f] != "") { f = next_of[f]; path = path " > " f }
-        printf "%d\t%s\n", worst, path
+        gsub(/[^ >]*\/[^ >]*:/, "", path); printf "%d\t%s\n", worst, path
         for (e in ext) if (e ~ /^mbedtls_/) m = m " " e
         printf "%s\n", m
     }')
