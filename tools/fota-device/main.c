@@ -110,9 +110,7 @@ static int device_key(const fota_cli_cmd_t *cmd, const run_opts_t *o, uint8_t ke
     if (rc != 0) {
         return rc;
     }
-    while (len > 0 && (secret[len - 1] == '\n' || secret[len - 1] == '\r')) {
-        len--; /* a secret file written by echo ends with a newline that is not part of it */
-    }
+    /* The secret is the file's bytes, all of them, as fotad reads it (docs/SERVER.md). */
     fota_err_t err = fota_auth_device_key(secret, len, o->id, key);
     free(secret);
     return err == FOTA_OK ? 0 : fota_cli_fail(PROG, o->master, err, NULL);

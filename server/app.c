@@ -1,0 +1,167 @@
+/*
+ * app.c - building and tearing down a fotad_app_t from the configuration (app.h).
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "fota/posix/file_util.h"
+
+#include "device_auth.h"
+#include "log.h"
+
+#define TOKEN_FILE_MAX 4096u
+
+static fota_err_t load_keys(const fotad_config_t *cfg, fotad_keyring_t *ring)
+{
+    for (unsigned i = 0; i < cfg->n_release_keys; i++) {
+        fota_err_t err = fotad_keyring_add_file(ring, cfg->release_keys[i]);
+        if (err != FOTA_OK) {
+            FOTAD_ERROR("release key %s: %s (%s)", cfg->release_keys[i],
+                        err == FOTA_ERR_KEY ? "not an EC P-256 public key" : fota_err_text(err),
+                        fota_err_name(err));
+            return err;
+        }
+    }
+    return FOTA_OK;
+}
+
+/* Warn when a secret file can be read by others than its owner. */
+static void check_mode(const char *path, const char *what)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+        FOTAD_WARN("%s %s is readable by group or others (chmod 600 it)", what, path);
+    }
+}
+
+static fota_err_t load_master(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    const char *path = cfg->master_secret_file;
+    fota_err_t err = fota_file_read_all(path, FOTAD_MASTER_MAX, &app->master, &app->master_len);
+    if (err != FOTA_OK) {
+        FOTAD_ERROR("master secret %s: cannot read: %s", path, strerror(errno));
+        return err;
+    }
+    if (app->master_len < FOTAD_MASTER_MIN) {
+        FOTAD_ERROR("master secret %s: %zu bytes, at least %u needed (e.g. head -c 32 "
+                    "/dev/urandom > %s)",
+                    path, app->master_len, FOTAD_MASTER_MIN, path);
+        return FOTA_ERR_KEY;
+    }
+    check_mode(path, "master secret");
+    return FOTA_OK;
+}
+
+/* The token from the config or the first line of its file; only its SHA-256 is kept. */
+static fota_err_t load_token(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    const char *token = cfg->admin_token;
+    if (token == NULL) {
+        if (fota_file_read_all(cfg->admin_token_file, TOKEN_FILE_MAX, &text, &len) != FOTA_OK) {
+            FOTAD_ERROR("admin token file %s: cannot read", cfg->admin_token_file);
+            return FOTA_ERR_IO;
+        }
+        text[strcspn((char *)text, "\r\n")] = '\0';
+        token = (const char *)text;
+        check_mode(cfg->admin_token_file, "admin token file");
+    }
+    size_t n = strlen(token);
+    if (n == 0) {
+        FOTAD_ERROR("admin token is empty");
+    } else if (n < 16) {
+        FOTAD_WARN("admin token is short (%zu characters); use 16 or more", n);
+    }
+    fotad_sha256(token, n, app->admin_token_sha256);
+    free(text);
+    return n == 0 ? FOTA_ERR_ARG : FOTA_OK;
+}
+
+static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    char db[PATH_MAX];
+    if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+        FOTAD_ERROR("data dir %s: %s", cfg->data_dir, strerror(errno));
+        return FOTA_ERR_IO;
+    }
+    if ((size_t)snprintf(db, sizeof db, "%s/%s", cfg->data_dir, FOTAD_DB_NAME) >= sizeof db) {
+        return FOTA_ERR_TOO_LARGE;
+    }
+    fota_err_t err = fotad_store_sqlite_open(db, cfg->db_sync, &app->store);
+    if (err == FOTA_OK) {
+        err = fotad_objstore_open(cfg->data_dir, &app->objects);
+    }
+    return err;
+}
+
+static fota_err_t open_services(fotad_app_t *app)
+{
+    fota_err_t err = fotad_releases_open(&app->store, app->objects, &app->keys, &app->releases);
+    if (err == FOTA_OK) {
+        err = fotad_devices_open(&app->store, app->releases, &app->devices);
+    }
+    if (err == FOTA_OK) {
+        err = fotad_nonce_cache_new(FOTAD_AUTH_WINDOW_S, &app->nonces);
+    }
+    return err;
+}
+
+fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    memset(app, 0, sizeof *app);
+    app->cfg = cfg;
+    fota_err_t err = load_keys(cfg, &app->keys);
+    if (err == FOTA_OK) {
+        err = load_master(cfg, app);
+    }
+    if (err == FOTA_OK) {
+        err = load_token(cfg, app);
+    }
+    if (err == FOTA_OK) {
+        err = open_data(cfg, app);
+    }
+    if (err == FOTA_OK) {
+        err = open_services(app);
+    }
+    if (err != FOTA_OK) {
+        FOTAD_ERROR("startup failed: %s (%s)", fota_err_text(err), fota_err_name(err));
+        fotad_app_close(app);
+    }
+    return err;
+}
+
+void fotad_app_close(fotad_app_t *app)
+{
+    fotad_nonce_cache_free(app->nonces);
+    fotad_devices_close(app->devices);
+    fotad_releases_close(app->releases);
+    fotad_objstore_close(app->objects);
+    fotad_store_close(&app->store);
+    if (app->master != NULL) {
+        mbedtls_platform_zeroize(app->master, app->master_len);
+        free(app->master);
+    }
+    memset(app, 0, sizeof *app);
+}
+
+int64_t fotad_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int64_t fotad_mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}

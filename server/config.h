@@ -1,0 +1,62 @@
+/*
+ * config.h - fotad's configuration: defaults, then a config file (--config FILE), then command-
+ * line flags, each later source overriding the earlier (docs/SERVER.md lists every item).
+ *
+ * The file holds "key = value" lines; '#' starts a comment line; blank lines are ignored; keys
+ * are the flag names with '_' for '-' (data_dir for --data-dir). release_key may be given
+ * several times; if any --release-key flag is given, the flags' list replaces the file's.
+ * admin_token and admin_token_file exclude each other: the one set last wins.
+ * Strings are malloc'd and owned by the config (fotad_config_free).
+ */
+#ifndef FOTAD_CONFIG_H
+#define FOTAD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+
+#include "log.h"
+#include "store.h"
+
+#define FOTAD_MAX_RELEASE_KEYS 16u
+#define FOTAD_DEFAULT_PORT 8080u
+#define FOTAD_DEFAULT_THREADS 4u
+#define FOTAD_DEFAULT_MAX_UPLOAD (16u * 1024u * 1024u)
+#define FOTAD_MAX_THREADS 256u
+
+typedef struct {
+    char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
+    uint16_t port;   /* 0: an ephemeral port (see port_file) */
+    char *port_file; /* where to write the bound port, or NULL */
+    char *data_dir;
+    char *release_keys[FOTAD_MAX_RELEASE_KEYS];
+    unsigned n_release_keys;
+    char *master_secret_file;
+    char *admin_token;
+    char *admin_token_file;
+    unsigned threads;
+    uint32_t max_upload;
+    fotad_log_level_t log_level;
+    fotad_sync_t db_sync;
+    bool help; /* --help was given */
+} fotad_config_t;
+
+/* Defaults for everything. */
+fota_err_t fotad_config_init(fotad_config_t *cfg);
+void fotad_config_free(fotad_config_t *cfg);
+
+/*
+ * Defaults, then the file named by --config (if any), then the flags. On a usage or file error,
+ * a one-line message is written into err (errcap bytes) and FOTA_ERR_ARG (bad flag or value) or
+ * FOTA_ERR_IO (unreadable config file) is returned. cfg must come from fotad_config_init.
+ */
+fota_err_t fotad_config_load(fotad_config_t *cfg, int argc, char **argv, char *err, size_t errcap);
+
+/* Check that what must be set is (keys, secret, token, data dir); message into err. */
+fota_err_t fotad_config_check(const fotad_config_t *cfg, char *err, size_t errcap);
+
+/* The --help text. */
+const char *fotad_config_usage(void);
+
+#endif /* FOTAD_CONFIG_H */

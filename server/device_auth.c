@@ -1,0 +1,109 @@
+/*
+ * device_auth.c - device request authentication, server side (device_auth.h).
+ */
+#include "device_auth.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "fota/auth.h"
+
+static bool is_hex_string(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        if (n >= len || !isxdigit((unsigned char)s[n])) {
+            return false;
+        }
+    }
+    return n == len;
+}
+
+/* The headers are there and well formed; *why names the first that is not. */
+static bool headers_ok(const fotad_device_auth_in_t *in, const char **why)
+{
+    if (in->device_id == NULL || in->time == NULL || in->nonce == NULL || in->auth == NULL) {
+        *why = in->device_id == NULL ? "missing X-Device-Id"
+               : in->time == NULL    ? "missing X-Fota-Time"
+               : in->nonce == NULL   ? "missing X-Fota-Nonce"
+                                     : "missing X-Fota-Auth";
+        return false;
+    }
+    if (!fotad_is_device_id(in->device_id)) {
+        *why = "malformed X-Device-Id";
+        return false;
+    }
+    if (!is_hex_string(in->nonce, FOTAD_NONCE_HEX_LEN)) {
+        *why = "malformed X-Fota-Nonce (16 hex digits)";
+        return false;
+    }
+    if (!is_hex_string(in->auth, FOTA_AUTH_HEX_LEN)) {
+        *why = "malformed X-Fota-Auth (64 hex digits)";
+        return false;
+    }
+    return true;
+}
+
+static bool time_ok(const char *text, int64_t now, uint32_t window)
+{
+    uint64_t t;
+    if (!fotad_parse_u64(text, (uint64_t)INT64_MAX, &t)) {
+        return false;
+    }
+    int64_t diff = (int64_t)t - now;
+    return diff <= (int64_t)window && diff >= -(int64_t)window;
+}
+
+static fota_err_t mac_ok(const fotad_device_auth_in_t *in, const uint8_t device_key[32], bool *ok)
+{
+    uint8_t auth_key[32];
+    char expect[FOTA_AUTH_HEX_LEN + 1];
+    fota_auth_msg_t m = {in->method, in->target, in->time, in->nonce, in->body, in->body_len};
+    fota_err_t err = fota_auth_key(device_key, auth_key);
+    if (err == FOTA_OK) {
+        err = fota_auth_mac(NULL, auth_key, &m, expect);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    char got[FOTA_AUTH_HEX_LEN + 1];
+    for (size_t i = 0; i <= FOTA_AUTH_HEX_LEN; i++) {
+        got[i] = (char)tolower((unsigned char)in->auth[i]);
+    }
+    *ok = fotad_equal_ct(got, expect, FOTA_AUTH_HEX_LEN);
+    return FOTA_OK;
+}
+
+fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
+                                   const fotad_device_auth_in_t *in, int64_t wall_now,
+                                   int64_t mono_now, fotad_device_cred_t *out, const char **why)
+{
+    if (!headers_ok(in, why)) {
+        return FOTA_ERR_HTTP_AUTH;
+    }
+    if (!time_ok(in->time, wall_now, cfg->window_s)) {
+        *why = "X-Fota-Time malformed or outside the clock window";
+        return FOTA_ERR_HTTP_AUTH;
+    }
+    fota_err_t err =
+        fota_auth_device_key(cfg->master, cfg->master_len, in->device_id, out->device_key);
+    bool ok = false;
+    if (err == FOTA_OK) {
+        err = mac_ok(in, out->device_key, &ok);
+    }
+    if (err != FOTA_OK) {
+        *why = "MAC computation failed";
+        return err;
+    }
+    if (!ok) {
+        *why = "bad MAC";
+        return FOTA_ERR_HTTP_AUTH;
+    }
+    err = fotad_nonce_cache_use(cfg->nonces, in->device_id, in->nonce, mono_now);
+    if (err != FOTA_OK) {
+        *why = err == FOTA_ERR_STATE ? "replayed nonce" : "nonce cache full";
+        return err == FOTA_ERR_STATE ? FOTA_ERR_HTTP_AUTH : err;
+    }
+    strcpy(out->id, in->device_id);
+    return FOTA_OK;
+}

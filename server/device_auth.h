@@ -1,0 +1,58 @@
+/*
+ * device_auth.h - checking a device request's authentication (docs/PROTOCOL.md section 2) with
+ * the agent's own code (fota/auth.h): the device key is derived from the master secret and the
+ * claimed id, the auth key from the device key, and the MAC over
+ * METHOD\nTARGET\nTIME\nNONCE\nhex(SHA-256(body)) is compared in constant time. The clock must
+ * agree within the window and the (device, nonce) pair must be new (nonce_cache.h); the nonce is
+ * remembered only after the MAC verified, so nobody without the key can burn a device's nonces
+ * or fill the cache.
+ */
+#ifndef FOTAD_DEVICE_AUTH_H
+#define FOTAD_DEVICE_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+
+#include "ident.h"
+#include "nonce_cache.h"
+
+#define FOTAD_AUTH_WINDOW_S 300u
+#define FOTAD_NONCE_HEX_LEN 16u
+
+typedef struct {
+    const uint8_t *master; /* the master secret */
+    size_t master_len;
+    fotad_nonce_cache_t *nonces;
+    uint32_t window_s; /* FOTAD_AUTH_WINDOW_S */
+} fotad_device_auth_cfg_t;
+
+/* What the request carried: header values are NULL when absent. */
+typedef struct {
+    const char *method;
+    const char *target; /* raw request target, as sent */
+    const char *device_id;
+    const char *time;
+    const char *nonce;
+    const char *auth;
+    const uint8_t *body;
+    size_t body_len;
+} fotad_device_auth_in_t;
+
+/* An authenticated device. */
+typedef struct {
+    char id[FOTAD_DEVICE_ID_MAX + 1];
+    uint8_t device_key[32]; /* signs seed-mode chunks */
+} fotad_device_cred_t;
+
+/*
+ * FOTA_OK and *out filled, or FOTA_ERR_HTTP_AUTH with *why (a static string for the log and the
+ * error body: which header is missing or malformed, "clock skew", "bad MAC", "replayed nonce"),
+ * or FOTA_ERR_NO_MEM / FOTA_ERR_CRYPTO. wall_now: unix seconds; mono_now: monotonic seconds.
+ */
+fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
+                                   const fotad_device_auth_in_t *in, int64_t wall_now,
+                                   int64_t mono_now, fotad_device_cred_t *out, const char **why);
+
+#endif /* FOTAD_DEVICE_AUTH_H */

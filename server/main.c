@@ -1,0 +1,96 @@
+/*
+ * main.c - fotad, the fota update server: read the configuration (config.h), open the data and
+ * the services (app.h), serve HTTP (http.h) until SIGTERM or SIGINT, then stop cleanly: stop
+ * accepting, let requests in flight finish, close the database. docs/SERVER.md is the manual.
+ *
+ * Exit status: 0 after a clean shutdown, 1 if the server cannot start (bad key, secret, data
+ * directory, address), 2 for a usage error.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fota/posix/file_util.h"
+
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+#define DRAIN_MS 5000u
+
+static int write_port_file(const char *path, uint16_t port)
+{
+    char text[16];
+    int n = snprintf(text, sizeof text, "%u\n", port);
+    if (fota_file_write_all(path, text, (size_t)n, 0644) != FOTA_OK) {
+        FOTAD_ERROR("cannot write the port file %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Block the stop signals in every thread (MHD's threads inherit the mask) and wait for one. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone in the middle of a sendfile */
+}
+
+static int serve(const fotad_config_t *cfg)
+{
+    sigset_t set;
+    block_signals(&set);
+    fotad_app_t app;
+    if (fotad_app_open(cfg, &app) != FOTA_OK) {
+        return 1;
+    }
+    fotad_http_t *http = NULL;
+    uint16_t port = 0;
+    if (fotad_http_start(&app, &http, &port) != FOTA_OK ||
+        (cfg->port_file != NULL && write_port_file(cfg->port_file, port) != 0)) {
+        fotad_http_stop(http, 0);
+        fotad_app_close(&app);
+        return 1;
+    }
+    FOTAD_INFO("fotad listening on %s port %u (%u threads, data %s, %zu release key(s))",
+               cfg->listen, port, cfg->threads, cfg->data_dir, app.keys.count);
+    int sig = 0;
+    sigwait(&set, &sig);
+    FOTAD_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fotad_http_stop(http, DRAIN_MS);
+    fotad_app_close(&app);
+    FOTAD_INFO("fotad stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    fotad_config_t cfg;
+    char err[512] = "";
+    if (fotad_config_init(&cfg) != FOTA_OK) {
+        fprintf(stderr, "fotad: out of memory\n");
+        return 1;
+    }
+    fota_err_t e = fotad_config_load(&cfg, argc, argv, err, sizeof err);
+    if (e == FOTA_OK && cfg.help) {
+        fputs(fotad_config_usage(), stdout);
+        fotad_config_free(&cfg);
+        return 0;
+    }
+    if (e == FOTA_OK) {
+        e = fotad_config_check(&cfg, err, sizeof err);
+    }
+    if (e != FOTA_OK) {
+        fprintf(stderr, "fotad: %s\n", err);
+        fotad_config_free(&cfg);
+        return e == FOTA_ERR_ARG ? 2 : 1;
+    }
+    fotad_log_set_level(cfg.log_level);
+    int rc = serve(&cfg);
+    fotad_config_free(&cfg);
+    return rc;
+}

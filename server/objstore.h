@@ -1,0 +1,34 @@
+/*
+ * objstore.h - content-addressed files under the data directory: objects/ab/cdef... holds the
+ * bytes whose SHA-256 is abcdef... (64 hex digits). Images, blobs and manifests of releases are
+ * kept there; the database names them by digest.
+ *
+ * A write is atomic and durable before it returns: the bytes go to a temporary file in tmp/
+ * (same file system), which is fsync'ed, renamed into place, and the directory fsync'ed. A crash
+ * leaves either no object or the whole object (temporary files are removed at the next open).
+ * Writing an object that exists is a no-op, so concurrent uploads of the same bytes are safe.
+ */
+#ifndef FOTAD_OBJSTORE_H
+#define FOTAD_OBJSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+
+#include "ident.h"
+
+typedef struct fotad_objstore fotad_objstore_t;
+
+/* Open (creating objects/ and tmp/) under data_dir, which must exist. FOTA_ERR_IO (logged). */
+fota_err_t fotad_objstore_open(const char *data_dir, fotad_objstore_t **out);
+void fotad_objstore_close(fotad_objstore_t *o);
+
+/* Store len bytes whose SHA-256 is sha256 (the caller computed it). FOTA_ERR_IO (logged). */
+fota_err_t fotad_objstore_put(fotad_objstore_t *o, const uint8_t sha256[32], const void *p,
+                              size_t len);
+
+/* The path of object `hex` (64 hex digits) into out; FOTA_ERR_TOO_LARGE if cap is too small. */
+fota_err_t fotad_objstore_path(const fotad_objstore_t *o, const char *hex, char *out, size_t cap);
+
+#endif /* FOTAD_OBJSTORE_H */

@@ -1,0 +1,252 @@
+/*
+ * releases.c - the release service (releases.h): upload = verify (bundle.c), write the image,
+ * blob and manifest objects (objstore.c), then insert the row (store.h); the row is written last,
+ * so a release the database knows always has its files. Loaded releases sit in a small array
+ * behind a read-write lock: lookups (every device request) take the read side; loading a release
+ * the first time takes the write side once.
+ */
+#include "releases.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct fotad_releases {
+    fotad_store_t *store;
+    fotad_objstore_t *objects;
+    const fotad_keyring_t *ring;
+    pthread_rwlock_t lock;
+    fotad_release_t **loaded;
+    size_t n_loaded;
+    size_t cap_loaded;
+};
+
+fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
+                               const fotad_keyring_t *ring, fotad_releases_t **out)
+{
+    fotad_releases_t *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return FOTA_ERR_NO_MEM;
+    }
+    r->store = store;
+    r->objects = objects;
+    r->ring = ring;
+    pthread_rwlock_init(&r->lock, NULL);
+    *out = r;
+    return FOTA_OK;
+}
+
+static void release_free(fotad_release_t *rel)
+{
+    if (rel->image != NULL) {
+        munmap((void *)rel->image, rel->rec.image_size);
+    }
+    free(rel);
+}
+
+void fotad_releases_close(fotad_releases_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->n_loaded; i++) {
+        release_free(r->loaded[i]);
+    }
+    free(r->loaded);
+    pthread_rwlock_destroy(&r->lock);
+    free(r);
+}
+
+static fotad_release_t *find_loaded(fotad_releases_t *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_loaded; i++) {
+        if (strcmp(r->loaded[i]->rec.id, id) == 0) {
+            return r->loaded[i];
+        }
+    }
+    return NULL;
+}
+
+/* Map the image object read-only; check that it has the recorded size. */
+static fota_err_t map_image(fotad_releases_t *r, fotad_release_t *rel)
+{
+    char path[PATH_MAX];
+    fota_err_t err = fotad_objstore_path(r->objects, rel->rec.image_sha256, path, sizeof path);
+    int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != rel->rec.image_size) {
+        FOTAD_ERROR("release %s: image object %s missing or wrong size: %s", rel->rec.id, path,
+                    fd < 0 ? strerror(errno) : "size");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return FOTA_ERR_IO;
+    }
+    void *p = mmap(NULL, rel->rec.image_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        FOTAD_ERROR("release %s: mmap %s: %s", rel->rec.id, path, strerror(errno));
+        return FOTA_ERR_IO;
+    }
+    rel->image = p;
+    return FOTA_OK;
+}
+
+/* Build the prepared release for a stored record. */
+static fota_err_t prepare(fotad_releases_t *r, const fotad_release_rec_t *rec,
+                          fotad_release_t **out)
+{
+    fotad_release_t *rel = calloc(1, sizeof *rel);
+    if (rel == NULL) {
+        return FOTA_ERR_NO_MEM;
+    }
+    rel->rec = *rec;
+    fota_err_t err =
+        fotad_objstore_path(r->objects, rec->blob_sha256, rel->blob_path, sizeof rel->blob_path);
+    if (err == FOTA_OK) {
+        err = map_image(r, rel);
+    }
+    if (err != FOTA_OK) {
+        release_free(rel);
+        return err;
+    }
+    *out = rel;
+    return FOTA_OK;
+}
+
+static fota_err_t remember(fotad_releases_t *r, fotad_release_t *rel)
+{
+    if (r->n_loaded == r->cap_loaded) {
+        size_t cap = r->cap_loaded == 0 ? 16 : r->cap_loaded * 2;
+        fotad_release_t **p = realloc(r->loaded, cap * sizeof *p);
+        if (p == NULL) {
+            return FOTA_ERR_NO_MEM;
+        }
+        r->loaded = p;
+        r->cap_loaded = cap;
+    }
+    r->loaded[r->n_loaded++] = rel;
+    return FOTA_OK;
+}
+
+/* Load a release not yet in memory: read the row, prepare it, add it unless another thread
+ * was faster (then keep theirs). */
+static fota_err_t load(fotad_releases_t *r, const char *id, const fotad_release_t **out)
+{
+    fotad_release_rec_t rec;
+    fota_err_t err = r->store->ops->release_get(r->store->ctx, id, &rec);
+    fotad_release_t *rel = NULL;
+    if (err == FOTA_OK) {
+        err = prepare(r, &rec, &rel);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    pthread_rwlock_wrlock(&r->lock);
+    fotad_release_t *have = find_loaded(r, id);
+    if (have == NULL) {
+        err = remember(r, rel);
+        have = err == FOTA_OK ? rel : NULL;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    if (have != rel) {
+        release_free(rel);
+    }
+    *out = have;
+    return err;
+}
+
+fota_err_t fotad_releases_get(fotad_releases_t *r, const char *id, const fotad_release_t **out)
+{
+    if (!fotad_is_release_id(id)) {
+        return FOTA_ERR_NOT_FOUND;
+    }
+    pthread_rwlock_rdlock(&r->lock);
+    const fotad_release_t *rel = find_loaded(r, id);
+    pthread_rwlock_unlock(&r->lock);
+    if (rel != NULL) {
+        *out = rel;
+        return FOTA_OK;
+    }
+    return load(r, id, out);
+}
+
+fota_err_t fotad_releases_get_rec(fotad_releases_t *r, const char *id, fotad_release_rec_t *out)
+{
+    if (!fotad_is_release_id(id)) {
+        return FOTA_ERR_NOT_FOUND;
+    }
+    return r->store->ops->release_get(r->store->ctx, id, out);
+}
+
+fota_err_t fotad_releases_list(fotad_releases_t *r, fotad_release_fn fn, void *arg)
+{
+    return r->store->ops->release_list(r->store->ctx, fn, arg);
+}
+
+/* The row for a verified bundle. */
+static void make_rec(const fotad_bundle_t *b, int64_t now, fotad_release_rec_t *rec)
+{
+    const fota_manifest_t *m = &b->manifest;
+    memset(rec, 0, sizeof *rec);
+    fotad_release_id(b->manifest_raw, FOTA_MANIFEST_LEN, rec->id);
+    memcpy(rec->product, m->product_id, sizeof rec->product);
+    memcpy(rec->version, m->version, sizeof rec->version);
+    rec->security_version = m->security_version;
+    rec->image_size = m->image_size;
+    rec->chunk_size = m->chunk_size;
+    rec->chunk_count = m->chunk_count;
+    rec->blob_size = fota_manifest_blob_size(m);
+    fotad_hex(m->image_sha256, 32, rec->image_sha256);
+    fotad_hex(b->blob_sha256, 32, rec->blob_sha256);
+    rec->created = (int64_t)m->created;
+    rec->uploaded = now;
+    memcpy(rec->manifest, b->manifest_raw, FOTA_MANIFEST_LEN);
+}
+
+/* Objects first (each durable on its own), then the row. */
+static fota_err_t store_bundle(fotad_releases_t *r, const fotad_bundle_t *b, fotad_upload_t *res)
+{
+    uint8_t manifest_sha[32];
+    fotad_sha256(b->manifest_raw, FOTA_MANIFEST_LEN, manifest_sha);
+    fota_err_t err =
+        fotad_objstore_put(r->objects, b->manifest.image_sha256, b->image, b->manifest.image_size);
+    if (err == FOTA_OK) {
+        err = fotad_objstore_put(r->objects, b->blob_sha256, b->blob, b->blob_len);
+    }
+    if (err == FOTA_OK) {
+        err = fotad_objstore_put(r->objects, manifest_sha, b->manifest_raw, FOTA_MANIFEST_LEN);
+    }
+    if (err == FOTA_OK) {
+        err = r->store->ops->release_insert(r->store->ctx, &res->rec, &res->created);
+    }
+    if (err == FOTA_OK && !res->created) {
+        err = r->store->ops->release_get(r->store->ctx, res->rec.id, &res->rec);
+    }
+    return err;
+}
+
+fota_err_t fotad_releases_upload(fotad_releases_t *r, const uint8_t *body, size_t len, int64_t now,
+                                 fotad_upload_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->verdict = fotad_bundle_check(r->ring, body, len, &res->bundle);
+    fota_err_t err = FOTA_OK;
+    if (res->verdict == FOTAD_BUNDLE_FAILED) {
+        err = res->bundle.detail == FOTA_ERR_NO_MEM ? FOTA_ERR_NO_MEM : FOTA_ERR_CRYPTO;
+    } else if (res->verdict != FOTAD_BUNDLE_OK) {
+        err = FOTA_ERR_ARG;
+    } else {
+        make_rec(&res->bundle, now, &res->rec);
+        err = store_bundle(r, &res->bundle, res);
+    }
+    fotad_bundle_free(&res->bundle);
+    return err;
+}

@@ -1,0 +1,62 @@
+/*
+ * releases.h - the release service: uploads (verify the bundle, store its objects, then its
+ * row) and lookups that hand the device API what it serves, prepared once per release and
+ * process: the image mapped into memory (a seed-mode chunk is a slice of it, base64-encoded and
+ * MAC'ed per request; nothing is parsed or read from disk per chunk) and the blob's path (a
+ * chain-mode request opens it and libmicrohttpd sends it from the file descriptor).
+ *
+ * Releases are never deleted, so a fotad_release_t returned by a lookup stays valid until
+ * fotad_releases_close: callers use it without reference counting. Thread-safe.
+ */
+#ifndef FOTAD_RELEASES_H
+#define FOTAD_RELEASES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "keyring.h"
+#include "objstore.h"
+#include "store.h"
+
+typedef struct {
+    fotad_release_rec_t rec;
+    const uint8_t *image; /* rec.image_size bytes, mapped read-only */
+    char blob_path[PATH_MAX];
+} fotad_release_t;
+
+typedef struct fotad_releases fotad_releases_t;
+
+fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
+                               const fotad_keyring_t *ring, fotad_releases_t **out);
+void fotad_releases_close(fotad_releases_t *r);
+
+/*
+ * The release with this id, loaded and prepared on first use. FOTA_ERR_NOT_FOUND if there is
+ * none; FOTA_ERR_IO (logged) if its objects cannot be opened.
+ */
+fota_err_t fotad_releases_get(fotad_releases_t *r, const char *id, const fotad_release_t **out);
+
+/* The outcome of an upload. */
+typedef struct {
+    fotad_bundle_verdict_t verdict; /* FOTAD_BUNDLE_OK unless the bundle was refused */
+    fotad_bundle_t bundle;          /* details of a refusal (image freed) */
+    bool created;                   /* false: this manifest was already uploaded */
+    fotad_release_rec_t rec;        /* the stored release (on FOTA_OK) */
+} fotad_upload_t;
+
+/*
+ * Verify a bundle and store it. FOTA_OK: stored (or already there) and *res describes it;
+ * FOTA_ERR_ARG: refused, res->verdict says why; FOTA_ERR_IO / FOTA_ERR_NO_MEM: server failure.
+ */
+fota_err_t fotad_releases_upload(fotad_releases_t *r, const uint8_t *body, size_t len, int64_t now,
+                                 fotad_upload_t *res);
+
+/* Every release, newest upload first (store order). */
+fota_err_t fotad_releases_list(fotad_releases_t *r, fotad_release_fn fn, void *arg);
+
+/* The stored record only (no preparation): for the admin API. */
+fota_err_t fotad_releases_get_rec(fotad_releases_t *r, const char *id, fotad_release_rec_t *out);
+
+#endif /* FOTAD_RELEASES_H */

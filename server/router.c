@@ -1,0 +1,197 @@
+/*
+ * router.c - the route table and the request steps around the handlers (router.h).
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_auth.h"
+#include "api.h"
+#include "log.h"
+
+#define DEV FOTAD_DEVICE_PREFIX
+#define ADM FOTAD_ADMIN_PREFIX
+
+static const fotad_route_t routes[] = {
+    {"GET", "/healthz", 0, FOTAD_AUTH_NONE, 0, fotad_api_health},
+    {"GET", DEV "check", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_check},
+    {"GET", DEV "manifest", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_manifest},
+    {"GET", DEV "chunk", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_chunk},
+    {"GET", DEV "blob/", 1, FOTAD_AUTH_DEVICE, 0, fotad_api_blob},
+    {"POST", DEV "report", 0, FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report},
+    {"POST", ADM "releases", 0, FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload},
+    {"GET", ADM "releases", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_release_list},
+    {"GET", ADM "releases/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get},
+    {"GET", ADM "devices", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_device_list},
+    {"GET", ADM "devices/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get},
+    {"POST", ADM "assignments", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign},
+    {"GET", ADM "assignments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list},
+};
+
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* The path matches the route's pattern; *param set for a parameter route. */
+static int path_matches(const fotad_route_t *r, const char *path, const char **param)
+{
+    size_t n = strlen(r->path);
+    if (!r->has_param) {
+        return strcmp(path, r->path) == 0;
+    }
+    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL) {
+        return 0;
+    }
+    *param = path + n;
+    return 1;
+}
+
+static void add_allow(char *allow, size_t cap, const char *method)
+{
+    const char *text = strcmp(method, "GET") == 0 ? "GET, HEAD" : method;
+    if (strstr(allow, text) == NULL) {
+        size_t used = strlen(allow);
+        snprintf(allow + used, cap - used, "%s%s", used > 0 ? ", " : "", text);
+    }
+}
+
+void fotad_router_match(const char *method, const char *path, fotad_match_t *m)
+{
+    memset(m, 0, sizeof *m);
+    const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    m->status = 404;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const char *param = NULL;
+        if (!path_matches(&routes[i], path, &param)) {
+            continue;
+        }
+        if (strcmp(routes[i].method, as) == 0) {
+            m->route = &routes[i];
+            m->param = param;
+            m->status = 0;
+            return;
+        }
+        m->status = 405;
+        add_allow(m->allow, sizeof m->allow, routes[i].method);
+    }
+}
+
+size_t fotad_router_body_limit(const fotad_app_t *app, const fotad_route_t *route)
+{
+    return route->max_body == FOTAD_UPLOAD_LIMIT ? app->cfg->max_upload : route->max_body;
+}
+
+static void route_error(const fotad_match_t *m, const char *method, fotad_resp_t *resp)
+{
+    if (m->status == 405) {
+        fotad_resp_error(resp, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
+                         method, m->allow);
+        fotad_resp_header(resp, "Allow", "%s", m->allow);
+    } else {
+        fotad_resp_error(resp, 404, "not_found", "no such endpoint");
+    }
+}
+
+static unsigned check_length(const fotad_app_t *app, const fotad_match_t *m,
+                             const char *content_length, fotad_resp_t *resp)
+{
+    uint64_t declared = 0;
+    size_t limit = fotad_router_body_limit(app, m->route);
+    if (content_length == NULL || !fotad_parse_u64(content_length, UINT64_MAX, &declared) ||
+        declared <= limit) {
+        return 0; /* no or unparsable header: libmicrohttpd frames the body; counted as read */
+    }
+    fotad_resp_error(resp, 413, "too_large", "body of %llu bytes; the limit here is %zu",
+                     (unsigned long long)declared, limit);
+    return 413;
+}
+
+static unsigned check_admin(const fotad_app_t *app, const char *authorization, fotad_resp_t *resp)
+{
+    unsigned status = fotad_admin_auth(app->admin_token_sha256, authorization);
+    if (status == 401) {
+        fotad_resp_error(resp, 401, "unauthorized", "missing or malformed bearer token");
+        fotad_resp_header(resp, "WWW-Authenticate", "Bearer");
+    } else if (status == 403) {
+        fotad_resp_error(resp, 403, "forbidden", "wrong admin token");
+    }
+    return status;
+}
+
+unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *path,
+                            const char *target, const char *content_length,
+                            const char *authorization, fotad_match_t *m, fotad_resp_t *resp)
+{
+    if (strlen(target) > FOTAD_TARGET_MAX) {
+        memset(m, 0, sizeof *m);
+        fotad_resp_error(resp, 414, "uri_too_long", "request target over %u bytes",
+                         FOTAD_TARGET_MAX);
+        return 414;
+    }
+    fotad_router_match(method, path, m);
+    if (m->route == NULL) {
+        route_error(m, method, resp);
+        return m->status;
+    }
+    /* The token first: a client without it learns nothing, not even the size limits. */
+    unsigned status = 0;
+    if (m->route->auth == FOTAD_AUTH_ADMIN) {
+        status = check_admin(app, authorization, resp);
+    }
+    return status != 0 ? status : check_length(app, m, content_length, resp);
+}
+
+/* Authenticate the device of a device route; fills resp with 401 (or 500) when it fails. */
+static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
+                        fotad_resp_t *resp)
+{
+    fotad_device_auth_cfg_t cfg = {app->master, app->master_len, app->nonces, FOTAD_AUTH_WINDOW_S};
+    fotad_device_auth_in_t in = {
+        req->method,
+        req->target,
+        fotad_req_header(req, "X-Device-Id"),
+        fotad_req_header(req, "X-Fota-Time"),
+        fotad_req_header(req, "X-Fota-Nonce"),
+        fotad_req_header(req, "X-Fota-Auth"),
+        req->body,
+        req->body_len,
+    };
+    const char *why = "?";
+    fota_err_t err = fotad_device_auth_check(&cfg, &in, fotad_now(), fotad_mono_now(), cred, &why);
+    if (err == FOTA_ERR_HTTP_AUTH) {
+        fotad_resp_error(resp, 401, "auth", "device authentication failed: %s", why);
+    } else if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "device authentication", err);
+    }
+    return err == FOTA_OK;
+}
+
+void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *req,
+                         fotad_resp_t *resp)
+{
+    fotad_query_t query;
+    const char *q = strchr(req->target, '?');
+    fota_err_t err = fotad_query_parse(q != NULL ? q + 1 : NULL, &query);
+    if (err != FOTA_OK) {
+        fotad_resp_error(resp, 400, "bad_request", "malformed query string (%s)",
+                         err == FOTA_ERR_TOO_LARGE ? "too many or too long parameters"
+                                                   : "bad escape or repeated name");
+        return;
+    }
+    req->query = &query;
+    req->param = m->param;
+    fotad_device_cred_t cred;
+    if (m->route->auth == FOTAD_AUTH_DEVICE) {
+        if (!device_auth(app, req, &cred, resp)) {
+            return;
+        }
+        req->device = &cred;
+        snprintf(resp->device, sizeof resp->device, "%s", cred.id);
+        err = fotad_devices_touch(app->devices, cred.id, fotad_now(), fotad_mono_now());
+        if (err != FOTA_OK) {
+            FOTAD_ERROR("device %s: recording last_seen failed (%s)", cred.id, fota_err_name(err));
+        }
+    }
+    m->route->fn(app, req, resp);
+    req->query = NULL;
+    req->device = NULL;
+}

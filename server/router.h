@@ -1,0 +1,68 @@
+/*
+ * router.h - the route table of fotad and the steps every request goes through before its
+ * handler: match the path (404) and the method (405 with Allow), check the admin bearer token
+ * (401/403) and the body size against the route's limit (413) before the body is read, then,
+ * with the whole body, authenticate a device (its MAC covers the body) and call the handler. Free
+ * of libmicrohttpd: http.c feeds it, unit tests can too.
+ */
+#ifndef FOTAD_ROUTER_H
+#define FOTAD_ROUTER_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "httpmsg.h"
+
+#define FOTAD_DEVICE_PREFIX "/api/inverter/fota/"
+#define FOTAD_ADMIN_PREFIX "/api/admin/"
+#define FOTAD_REPORT_MAX 1024u             /* device reports (docs/PROTOCOL.md 4.5) */
+#define FOTAD_ADMIN_JSON_MAX (64u * 1024u) /* admin JSON bodies */
+#define FOTAD_TARGET_MAX 1024u             /* request target; longer: 414 */
+#define FOTAD_UPLOAD_LIMIT ((size_t)-1)    /* route limit meaning "the configured max_upload" */
+
+typedef enum {
+    FOTAD_AUTH_NONE,
+    FOTAD_AUTH_DEVICE,
+    FOTAD_AUTH_ADMIN,
+} fotad_auth_kind_t;
+
+typedef void (*fotad_handler_fn)(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
+typedef struct {
+    const char *method; /* "GET" (HEAD is served as GET) or "POST" */
+    const char *path;   /* exact path, or a prefix ending in '/' when has_param */
+    int has_param;      /* the path continues with one non-empty segment: req->param */
+    fotad_auth_kind_t auth;
+    size_t max_body; /* bytes; FOTAD_UPLOAD_LIMIT for the configured upload limit */
+    fotad_handler_fn fn;
+} fotad_route_t;
+
+/* The outcome of matching a method and path. */
+typedef struct {
+    const fotad_route_t *route; /* NULL: see status */
+    const char *param;          /* points into the path */
+    unsigned status;            /* 404 or 405 when route is NULL */
+    char allow[32];             /* for 405: "GET, HEAD" / "POST" / "GET, HEAD, POST" */
+} fotad_match_t;
+
+void fotad_router_match(const char *method, const char *path, fotad_match_t *m);
+
+/* The route's body limit in bytes. */
+size_t fotad_router_body_limit(const fotad_app_t *app, const fotad_route_t *route);
+
+/*
+ * Checks that can be made when the headers are in, before any body byte is read, in this
+ * order: the target length (414), the route (404/405), the admin token (401/403), a declared
+ * Content-Length over the route's limit (413). content_length: the header's value or NULL. Returns
+ * 0 and fills *m to go on, or fills resp with the error.
+ */
+unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *path,
+                            const char *target, const char *content_length,
+                            const char *authorization, fotad_match_t *m, fotad_resp_t *resp);
+
+/* With the whole request: parse the query (400), authenticate a device (401), run the handler.
+ * req->param and req->query are set here. */
+void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *req,
+                         fotad_resp_t *resp);
+
+#endif /* FOTAD_ROUTER_H */

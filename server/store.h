@@ -1,0 +1,151 @@
+/*
+ * store.h - the persistence interface of fotad: releases, devices, reports and assignments as
+ * plain records, behind a table of functions (a port, like the agent's). The services
+ * (releases.c, devices.c) are its only callers; no SQL exists outside its backends
+ * (store_sqlite.c now, PostgreSQL later). It is kept narrow - whole records in, whole records
+ * out, one call per business fact - so that a backend is a small, testable file.
+ *
+ * Contract for every backend:
+ *   - a call that returns FOTA_OK for a write has committed it durably enough that a crash of
+ *     the process right after loses nothing (a backend documents what it promises beyond);
+ *   - a write of several rows (a report and its device) is one transaction;
+ *   - every function may be called from any thread at the same time;
+ *   - FOTA_ERR_NOT_FOUND for a missing record, FOTA_ERR_IO (logged with its cause) for a
+ *     database failure, FOTA_ERR_NO_MEM;
+ *   - list functions call `fn` once per record, in the documented order, and stop early (returning
+ *     that code) when fn returns something other than FOTA_OK. The record passed to fn is valid
+ *     only during the call.
+ * Strings in records are NUL-terminated and already validated by the caller.
+ */
+#ifndef FOTAD_STORE_H
+#define FOTAD_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+#include "fota/manifest.h"
+
+#include "ident.h"
+
+#define FOTAD_STATE_MAX 15u
+
+/* A release as uploaded: the manifest's fields, the object names, and when. */
+typedef struct {
+    char id[FOTAD_RELEASE_ID_LEN + 1];
+    char product[FOTAD_LABEL_MAX + 1];
+    char version[FOTAD_LABEL_MAX + 1];
+    uint32_t security_version;
+    uint32_t image_size;
+    uint32_t chunk_size;
+    uint32_t chunk_count;
+    uint32_t blob_size;
+    char image_sha256[FOTAD_SHA256_HEX + 1]; /* object name of the image */
+    char blob_sha256[FOTAD_SHA256_HEX + 1];  /* object name of the blob */
+    int64_t created;                         /* manifest creation time */
+    int64_t uploaded;                        /* server time of the first upload */
+    uint8_t manifest[FOTA_MANIFEST_LEN];
+} fotad_release_rec_t;
+
+/* The server's view of a device. */
+typedef struct {
+    char id[FOTAD_DEVICE_ID_MAX + 1];
+    char product[FOTAD_LABEL_MAX + 1];      /* hw of its last check ("" before one) */
+    char version[FOTAD_LABEL_MAX + 1];      /* running version: check, or a report's "running" */
+    char state[FOTAD_STATE_MAX + 1];        /* last report's state ("" before one) */
+    char release[FOTAD_RELEASE_ID_LEN + 1]; /* last report's release */
+    char offered[FOTAD_RELEASE_ID_LEN + 1]; /* release of its last check's offer ("" if 204) */
+    uint32_t done;
+    uint32_t total;
+    int32_t last_error;
+    int64_t first_seen;
+    int64_t last_seen;
+} fotad_device_rec_t;
+
+/* One report as received (docs/PROTOCOL.md 4.5), with the server time. */
+typedef struct {
+    int64_t time;
+    char state[FOTAD_STATE_MAX + 1];
+    char release[FOTAD_RELEASE_ID_LEN + 1];
+    char version[FOTAD_LABEL_MAX + 1];
+    char running[FOTAD_LABEL_MAX + 1];
+    uint32_t done;
+    uint32_t total;
+    int32_t error;
+} fotad_report_rec_t;
+
+typedef enum {
+    FOTAD_TARGET_DEVICE = 0,
+    FOTAD_TARGET_PRODUCT = 1,
+} fotad_target_kind_t;
+
+/* Which release a device, or every device of a product, should run. */
+typedef struct {
+    fotad_target_kind_t kind;
+    char target[FOTAD_DEVICE_ID_MAX + 1]; /* device id or product */
+    char release[FOTAD_RELEASE_ID_LEN + 1];
+    int64_t updated;
+} fotad_assignment_rec_t;
+
+typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
+typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
+typedef fota_err_t (*fotad_report_fn)(void *arg, const fotad_report_rec_t *r);
+typedef fota_err_t (*fotad_assignment_fn)(void *arg, const fotad_assignment_rec_t *a);
+
+typedef struct {
+    void (*close)(void *ctx);
+
+    /* Insert unless a release with this id exists (*inserted false then; nothing changes). */
+    fota_err_t (*release_insert)(void *ctx, const fotad_release_rec_t *r, bool *inserted);
+    fota_err_t (*release_get)(void *ctx, const char *id, fotad_release_rec_t *out);
+    /* Newest upload first. */
+    fota_err_t (*release_list)(void *ctx, fotad_release_fn fn, void *arg);
+
+    /* The device exists (created with first_seen = now if new) and was seen now. */
+    fota_err_t (*device_touch)(void *ctx, const char *id, int64_t now);
+    /* A check: record product, running version and the offer made ("" for none). */
+    fota_err_t (*device_check)(void *ctx, const char *id, const char *product, const char *version,
+                               const char *offered, int64_t now);
+    /* Store a report and update the device from it, in one transaction. */
+    fota_err_t (*device_report)(void *ctx, const char *id, const fotad_report_rec_t *r);
+    fota_err_t (*device_get)(void *ctx, const char *id, fotad_device_rec_t *out);
+    /* Sorted by id. */
+    fota_err_t (*device_list)(void *ctx, fotad_device_fn fn, void *arg);
+    /* A device's reports, newest first, at most `limit`. */
+    fota_err_t (*report_list)(void *ctx, const char *id, uint32_t limit, fotad_report_fn fn,
+                              void *arg);
+
+    /* Insert or replace the assignment of (kind, target). */
+    fota_err_t (*assignment_set)(void *ctx, const fotad_assignment_rec_t *a);
+    /* The assignment of (kind, target), or FOTA_ERR_NOT_FOUND. */
+    fota_err_t (*assignment_get)(void *ctx, fotad_target_kind_t kind, const char *target,
+                                 fotad_assignment_rec_t *out);
+    /* Devices first, then products, each sorted by target. */
+    fota_err_t (*assignment_list)(void *ctx, fotad_assignment_fn fn, void *arg);
+} fotad_store_ops_t;
+
+typedef struct {
+    const fotad_store_ops_t *ops;
+    void *ctx;
+} fotad_store_t;
+
+/* Close the backend and free everything it holds. */
+static inline void fotad_store_close(fotad_store_t *s)
+{
+    if (s != NULL && s->ops != NULL) {
+        s->ops->close(s->ctx);
+        s->ops = NULL;
+    }
+}
+
+/* Durability of a write acknowledged by the SQLite backend (docs/SERVER.md). */
+typedef enum {
+    FOTAD_SYNC_NORMAL, /* survives a crash or kill of fotad; the last commits may be lost when
+                          the machine loses power (WAL, synchronous=NORMAL) */
+    FOTAD_SYNC_FULL,   /* also survives a power cut (WAL, synchronous=FULL: fsync per commit) */
+} fotad_sync_t;
+
+/* Open (creating if needed) the SQLite database at path. */
+fota_err_t fotad_store_sqlite_open(const char *path, fotad_sync_t sync, fotad_store_t *out);
+
+#endif /* FOTAD_STORE_H */

@@ -1,0 +1,228 @@
+/*
+ * store_sqlite.c - the SQLite backend of store.h: the database file, its schema, connections and
+ * their statement caches (store_sqlite_int.h explains the one-writer / reader-pool design). The
+ * operations themselves are in store_sqlite_ops.c.
+ *
+ * Durability. The database runs in WAL mode. A COMMIT appends the transaction to the -wal file
+ * with write(2) before it returns, and fotad answers a request only after its COMMIT returned,
+ * so an acknowledged write is in the operating system's page cache: a crash or SIGKILL of fotad
+ * loses nothing, and the next open replays the WAL. With synchronous=NORMAL (the default) the WAL
+ * is fsync'ed only at checkpoints, so a power cut or kernel crash can lose the last commits (the
+ * database stays consistent); synchronous=FULL (db_sync = full) fsyncs every commit and survives
+ * those too, at the price of one fsync per report. docs/SERVER.md has the operator's view.
+ */
+#include "store_sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* release_id, not release: RELEASE is an SQL keyword. */
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS releases("
+    " id TEXT PRIMARY KEY, product TEXT NOT NULL, version TEXT NOT NULL,"
+    " security_version INTEGER NOT NULL, image_size INTEGER NOT NULL,"
+    " chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, blob_size INTEGER NOT NULL,"
+    " image_sha256 TEXT NOT NULL, blob_sha256 TEXT NOT NULL, created INTEGER NOT NULL,"
+    " uploaded INTEGER NOT NULL, manifest BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS devices("
+    " id TEXT PRIMARY KEY, product TEXT NOT NULL DEFAULT '', version TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL DEFAULT '', release_id TEXT NOT NULL DEFAULT '',"
+    " offered TEXT NOT NULL DEFAULT '', done INTEGER NOT NULL DEFAULT 0,"
+    " total INTEGER NOT NULL DEFAULT 0, last_error INTEGER NOT NULL DEFAULT 0,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS reports("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, time INTEGER NOT NULL,"
+    " state TEXT NOT NULL, release_id TEXT NOT NULL, version TEXT NOT NULL,"
+    " running TEXT NOT NULL, done INTEGER NOT NULL, total INTEGER NOT NULL,"
+    " error INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reports_by_device ON reports(device, seq);"
+    "CREATE TABLE IF NOT EXISTS assignments("
+    " kind INTEGER NOT NULL, target TEXT NOT NULL,"
+    " release_id TEXT NOT NULL REFERENCES releases(id), updated INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, target));";
+
+fota_err_t sq_fail(sq_conn_t *c, const char *what)
+{
+    int code = c != NULL && c->db != NULL ? sqlite3_errcode(c->db) : SQLITE_ERROR;
+    FOTAD_ERROR("store: %s: %s", what, c != NULL && c->db != NULL ? sqlite3_errmsg(c->db) : "?");
+    return code == SQLITE_NOMEM ? FOTA_ERR_NO_MEM : FOTA_ERR_IO;
+}
+
+static fota_err_t exec(sq_conn_t *c, const char *sql, const char *what)
+{
+    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? FOTA_OK : sq_fail(c, what);
+}
+
+static void conn_close(sq_conn_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < SQ_STMT_COUNT; i++) {
+        sqlite3_finalize(c->stmts[i]);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Per-connection settings: WAL (persistent, set by the writer), sync level, foreign keys, a
+ * busy timeout (another process, e.g. the sqlite3 shell, may hold a lock), read-only readers. */
+static fota_err_t conn_setup(sq_store_t *s, sq_conn_t *c, bool writer)
+{
+    char pragmas[160];
+    snprintf(pragmas, sizeof pragmas, "%sPRAGMA synchronous=%s;PRAGMA foreign_keys=ON;%s",
+             writer ? "PRAGMA journal_mode=WAL;" : "",
+             s->sync == FOTAD_SYNC_FULL ? "FULL" : "NORMAL", writer ? "" : "PRAGMA query_only=1;");
+    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+    return exec(c, pragmas, "connection setup");
+}
+
+static fota_err_t conn_open(sq_store_t *s, bool writer, sq_conn_t **out)
+{
+    sq_conn_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return FOTA_ERR_NO_MEM;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    fota_err_t err = FOTA_OK;
+    if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
+        err = sq_fail(c, s->path);
+    }
+    if (err == FOTA_OK) {
+        err = conn_setup(s, c, writer);
+    }
+    if (err != FOTA_OK) {
+        conn_close(c);
+        return err;
+    }
+    *out = c;
+    return FOTA_OK;
+}
+
+sqlite3_stmt *sq_stmt(sq_conn_t *c, sq_stmt_id_t id)
+{
+    if (c->stmts[id] == NULL && sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                                   &c->stmts[id], NULL) != SQLITE_OK) {
+        sq_fail(c, "prepare");
+        return NULL;
+    }
+    return c->stmts[id];
+}
+
+void sq_reset(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+sq_conn_t *sq_reader_get(sq_store_t *s)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    sq_conn_t *c = s->idle;
+    if (c != NULL) {
+        s->idle = c->next;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (c == NULL && conn_open(s, false, &c) != FOTA_OK) {
+        return NULL;
+    }
+    return c;
+}
+
+void sq_reader_put(sq_store_t *s, sq_conn_t *c)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    c->next = s->idle;
+    s->idle = c;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+sq_conn_t *sq_writer_get(sq_store_t *s)
+{
+    pthread_mutex_lock(&s->write_lock);
+    return s->writer;
+}
+
+void sq_writer_put(sq_store_t *s)
+{
+    pthread_mutex_unlock(&s->write_lock);
+}
+
+/* Create the tables, or check that an existing database has a schema this fotad knows. */
+static fota_err_t schema_init(sq_conn_t *c)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return sq_fail(c, "read schema version");
+    }
+    int version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SQ_SCHEMA_VERSION) {
+        FOTAD_ERROR("store: database schema %d is newer than this fotad (%d)", version,
+                    SQ_SCHEMA_VERSION);
+        return FOTA_ERR_UNSUPPORTED;
+    }
+    char sql[sizeof schema_sql + 64];
+    snprintf(sql, sizeof sql, "BEGIN;%sPRAGMA user_version=%d;COMMIT;", schema_sql,
+             SQ_SCHEMA_VERSION);
+    fota_err_t err = exec(c, sql, "create schema");
+    if (err != FOTA_OK) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return err;
+}
+
+void sq_close(void *ctx)
+{
+    sq_store_t *s = ctx;
+    while (s->idle != NULL) {
+        sq_conn_t *c = s->idle;
+        s->idle = c->next;
+        conn_close(c);
+    }
+    conn_close(s->writer);
+    pthread_mutex_destroy(&s->write_lock);
+    pthread_mutex_destroy(&s->pool_lock);
+    free(s->path);
+    free(s);
+}
+
+fota_err_t fotad_store_sqlite_open(const char *path, fotad_sync_t sync, fotad_store_t *out)
+{
+    sq_store_t *s = calloc(1, sizeof *s);
+    char *copy = strdup(path);
+    if (s == NULL || copy == NULL) {
+        free(s);
+        free(copy);
+        return FOTA_ERR_NO_MEM;
+    }
+    s->path = copy;
+    s->sync = sync;
+    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    fota_err_t err = conn_open(s, true, &s->writer);
+    if (err == FOTA_OK) {
+        err = schema_init(s->writer);
+    }
+    if (err != FOTA_OK) {
+        sq_close(s);
+        return err;
+    }
+    out->ops = &sq_ops;
+    out->ctx = s;
+    return FOTA_OK;
+}

@@ -1,0 +1,89 @@
+/*
+ * store_sqlite_int.h - internals shared by store_sqlite.c (connections, schema, statement cache)
+ * and store_sqlite_ops.c (the operations of store.h in SQL). Not a public header.
+ *
+ * Concurrency: libmicrohttpd calls the handlers from a pool of threads. SQLite in WAL mode runs
+ * any number of readers beside one writer, but a second writer gets SQLITE_BUSY and would have
+ * to sleep and retry. So fotad keeps
+ *   - one writer connection behind a mutex: writes queue on the mutex (fair, no busy loops, no
+ *     retries), and a write is short (one small transaction);
+ *   - a pool of reader connections, one taken per call and put back after: readers never wait
+ *     for the writer or for each other, and a long listing does not stall device writes. The
+ *     pool grows to the number of threads that read at the same time and no further.
+ * Each connection prepares its statements once (lazily) and keeps them.
+ */
+#ifndef FOTAD_STORE_SQLITE_INT_H
+#define FOTAD_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+typedef enum {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_REL_INSERT,
+    SQ_REL_GET,
+    SQ_REL_LIST,
+    SQ_DEV_TOUCH,
+    SQ_DEV_CHECK,
+    SQ_DEV_REPORT,
+    SQ_DEV_GET,
+    SQ_DEV_LIST,
+    SQ_REPORT_INSERT,
+    SQ_REPORT_LIST,
+    SQ_ASSIGN_SET,
+    SQ_ASSIGN_GET,
+    SQ_ASSIGN_LIST,
+    SQ_STMT_COUNT
+} sq_stmt_id_t;
+
+/* The SQL of each statement (store_sqlite_ops.c). */
+extern const char *const sq_sql[SQ_STMT_COUNT];
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQ_STMT_COUNT];
+    struct sq_conn *next; /* idle list */
+} sq_conn_t;
+
+typedef struct {
+    char *path;
+    fotad_sync_t sync;
+    pthread_mutex_t write_lock;
+    sq_conn_t *writer;
+    pthread_mutex_t pool_lock;
+    sq_conn_t *idle;
+} sq_store_t;
+
+/* The statement `id` of c, reset and ready to bind; NULL (logged) if it cannot be prepared. */
+sqlite3_stmt *sq_stmt(sq_conn_t *c, sq_stmt_id_t id);
+
+/* Reset a statement after use (bindings cleared), so it holds no read snapshot. */
+void sq_reset(sqlite3_stmt *st);
+
+/* A reader connection (NULL, logged, if none can be opened); give it back with sq_reader_put. */
+sq_conn_t *sq_reader_get(sq_store_t *s);
+void sq_reader_put(sq_store_t *s, sq_conn_t *c);
+
+/* The writer connection, with the write lock held until sq_writer_put. */
+sq_conn_t *sq_writer_get(sq_store_t *s);
+void sq_writer_put(sq_store_t *s);
+
+/* Log "store: what: <sqlite message>" and return FOTA_ERR_IO (FOTA_ERR_NO_MEM for SQLITE_NOMEM). */
+fota_err_t sq_fail(sq_conn_t *c, const char *what);
+
+/* Copy column i as text into out (cap bytes, cut if longer; "" for NULL). */
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
+
+/* Close every connection and free the store (store_sqlite.c). */
+void sq_close(void *ctx);
+
+/* The operations table (store_sqlite_ops.c). */
+extern const fotad_store_ops_t sq_ops;
+
+#endif /* FOTAD_STORE_SQLITE_INT_H */

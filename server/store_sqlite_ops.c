@@ -1,0 +1,495 @@
+/*
+ * store_sqlite_ops.c - the operations of store.h in SQL, over the connections of store_sqlite.c.
+ * Every statement is prepared once per connection; values are always bound, never formatted into
+ * SQL. Writes run on the single writer connection (store_sqlite_int.h); a report and its device
+ * update share one transaction.
+ */
+#include <string.h>
+
+#include "store_sqlite_int.h"
+
+#define REL_COLS                                                                                   \
+    "id,product,version,security_version,image_size,chunk_size,chunk_count,blob_size,"             \
+    "image_sha256,blob_sha256,created,uploaded,manifest"
+#define DEV_COLS                                                                                   \
+    "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen"
+#define REPORT_COLS "time,state,release_id,version,running,done,total,error"
+
+const char *const sq_sql[SQ_STMT_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_REL_INSERT] = "INSERT OR IGNORE INTO releases(" REL_COLS
+                      ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [SQ_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id=?1",
+    [SQ_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY uploaded DESC, rowid DESC",
+    [SQ_DEV_TOUCH] = "INSERT INTO devices(id,first_seen,last_seen) VALUES(?1,?2,?2)"
+                     " ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen,excluded.last_seen)",
+    [SQ_DEV_CHECK] = "INSERT INTO devices(id,product,version,offered,first_seen,last_seen)"
+                     " VALUES(?1,?2,?3,?4,?5,?5) ON CONFLICT(id) DO UPDATE SET"
+                     " product=excluded.product, version=excluded.version,"
+                     " offered=excluded.offered, last_seen=max(last_seen,excluded.last_seen)",
+    [SQ_DEV_REPORT] =
+        "INSERT INTO devices(id,version,state,release_id,done,total,last_error,first_seen,"
+        "last_seen) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(id) DO UPDATE SET"
+        " version=CASE WHEN excluded.version<>'' THEN excluded.version ELSE version END,"
+        " state=excluded.state, release_id=excluded.release_id, done=excluded.done,"
+        " total=excluded.total, last_error=excluded.last_error,"
+        " last_seen=max(last_seen,excluded.last_seen)",
+    [SQ_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id=?1",
+    [SQ_DEV_LIST] = "SELECT " DEV_COLS " FROM devices ORDER BY id",
+    [SQ_REPORT_INSERT] =
+        "INSERT INTO reports(device," REPORT_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [SQ_REPORT_LIST] =
+        "SELECT " REPORT_COLS " FROM reports WHERE device=?1 ORDER BY seq DESC LIMIT ?2",
+    [SQ_ASSIGN_SET] = "INSERT INTO assignments(kind,target,release_id,updated) VALUES(?1,?2,?3,?4)"
+                      " ON CONFLICT(kind,target) DO UPDATE SET release_id=excluded.release_id,"
+                      " updated=excluded.updated",
+    [SQ_ASSIGN_GET] =
+        "SELECT kind,target,release_id,updated FROM assignments WHERE kind=?1 AND target=?2",
+    [SQ_ASSIGN_LIST] =
+        "SELECT kind,target,release_id,updated FROM assignments ORDER BY kind,target",
+};
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Step a write statement to its end. */
+static fota_err_t step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    fota_err_t err = rc == SQLITE_DONE ? FOTA_OK : sq_fail(c, what);
+    sq_reset(st);
+    return err;
+}
+
+/* ---- rows -> records --------------------------------------------------------------------- */
+
+static void row_release(sqlite3_stmt *st, void *out)
+{
+    fotad_release_rec_t *r = out;
+    memset(r, 0, sizeof *r);
+    sq_col_text(st, 0, r->id, sizeof r->id);
+    sq_col_text(st, 1, r->product, sizeof r->product);
+    sq_col_text(st, 2, r->version, sizeof r->version);
+    r->security_version = (uint32_t)sqlite3_column_int64(st, 3);
+    r->image_size = (uint32_t)sqlite3_column_int64(st, 4);
+    r->chunk_size = (uint32_t)sqlite3_column_int64(st, 5);
+    r->chunk_count = (uint32_t)sqlite3_column_int64(st, 6);
+    r->blob_size = (uint32_t)sqlite3_column_int64(st, 7);
+    sq_col_text(st, 8, r->image_sha256, sizeof r->image_sha256);
+    sq_col_text(st, 9, r->blob_sha256, sizeof r->blob_sha256);
+    r->created = sqlite3_column_int64(st, 10);
+    r->uploaded = sqlite3_column_int64(st, 11);
+    const void *m = sqlite3_column_blob(st, 12);
+    if (m != NULL && sqlite3_column_bytes(st, 12) == (int)FOTA_MANIFEST_LEN) {
+        memcpy(r->manifest, m, FOTA_MANIFEST_LEN);
+    }
+}
+
+static void row_device(sqlite3_stmt *st, void *out)
+{
+    fotad_device_rec_t *d = out;
+    memset(d, 0, sizeof *d);
+    sq_col_text(st, 0, d->id, sizeof d->id);
+    sq_col_text(st, 1, d->product, sizeof d->product);
+    sq_col_text(st, 2, d->version, sizeof d->version);
+    sq_col_text(st, 3, d->state, sizeof d->state);
+    sq_col_text(st, 4, d->release, sizeof d->release);
+    sq_col_text(st, 5, d->offered, sizeof d->offered);
+    d->done = (uint32_t)sqlite3_column_int64(st, 6);
+    d->total = (uint32_t)sqlite3_column_int64(st, 7);
+    d->last_error = (int32_t)sqlite3_column_int64(st, 8);
+    d->first_seen = sqlite3_column_int64(st, 9);
+    d->last_seen = sqlite3_column_int64(st, 10);
+}
+
+static void row_report(sqlite3_stmt *st, void *out)
+{
+    fotad_report_rec_t *r = out;
+    memset(r, 0, sizeof *r);
+    r->time = sqlite3_column_int64(st, 0);
+    sq_col_text(st, 1, r->state, sizeof r->state);
+    sq_col_text(st, 2, r->release, sizeof r->release);
+    sq_col_text(st, 3, r->version, sizeof r->version);
+    sq_col_text(st, 4, r->running, sizeof r->running);
+    r->done = (uint32_t)sqlite3_column_int64(st, 5);
+    r->total = (uint32_t)sqlite3_column_int64(st, 6);
+    r->error = (int32_t)sqlite3_column_int64(st, 7);
+}
+
+static void row_assignment(sqlite3_stmt *st, void *out)
+{
+    fotad_assignment_rec_t *a = out;
+    memset(a, 0, sizeof *a);
+    a->kind = sqlite3_column_int(st, 0) == FOTAD_TARGET_PRODUCT ? FOTAD_TARGET_PRODUCT
+                                                                : FOTAD_TARGET_DEVICE;
+    sq_col_text(st, 1, a->target, sizeof a->target);
+    sq_col_text(st, 2, a->release, sizeof a->release);
+    a->updated = sqlite3_column_int64(st, 3);
+}
+
+/* ---- reads --------------------------------------------------------------------------------- */
+
+typedef void (*row_fn)(sqlite3_stmt *st, void *rec);
+
+/* A list walk: `row` fills the visitor's record, `emit` hands it to the caller's typed fn. */
+typedef struct {
+    row_fn row;
+    fota_err_t (*emit)(void *visitor);
+    void *visitor; /* starts with the record (see the *_visit_t below) */
+} sq_walk_t;
+
+/* A query by key (bound as text ?1, and ?2 when key2 is not NULL; ikey1 >= 0 binds ?1 as an
+ * integer instead): one row into rec, or FOTA_ERR_NOT_FOUND. */
+typedef struct {
+    sq_stmt_id_t id;
+    int64_t ikey1;
+    const char *key1;
+    const char *key2;
+} sq_query_t;
+
+static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
+{
+    if (q->ikey1 >= 0) {
+        sqlite3_bind_int64(st, 1, q->ikey1);
+    } else if (q->key1 != NULL) {
+        bind_text(st, 1, q->key1);
+    }
+    if (q->key2 != NULL) {
+        bind_text(st, 2, q->key2);
+    }
+}
+
+static fota_err_t get_one(sq_store_t *s, const sq_query_t *q, row_fn row, void *rec)
+{
+    sq_conn_t *c = sq_reader_get(s);
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    if (st == NULL) {
+        if (c != NULL) {
+            sq_reader_put(s, c);
+        }
+        return FOTA_ERR_IO;
+    }
+    bind_query(st, q);
+    int rc = sqlite3_step(st);
+    fota_err_t err = rc == SQLITE_ROW    ? FOTA_OK
+                     : rc == SQLITE_DONE ? FOTA_ERR_NOT_FOUND
+                                         : sq_fail(c, "query");
+    if (rc == SQLITE_ROW) {
+        row(st, rec);
+    }
+    sq_reset(st);
+    sq_reader_put(s, c);
+    return err;
+}
+
+/* Every row of a query through the walk; a limit (?2) when limit > 0. */
+static fota_err_t get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
+{
+    sq_conn_t *c = sq_reader_get(s);
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    if (st == NULL) {
+        if (c != NULL) {
+            sq_reader_put(s, c);
+        }
+        return FOTA_ERR_IO;
+    }
+    bind_query(st, q);
+    if (limit > 0) {
+        sqlite3_bind_int64(st, 2, limit);
+    }
+    fota_err_t err = FOTA_OK;
+    int rc;
+    while (err == FOTA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        w->row(st, w->visitor);
+        err = w->emit(w->visitor);
+    }
+    if (err == FOTA_OK && rc != SQLITE_DONE) {
+        err = sq_fail(c, "list");
+    }
+    sq_reset(st);
+    sq_reader_put(s, c);
+    return err;
+}
+
+typedef struct {
+    fotad_release_rec_t rec;
+    fotad_release_fn fn;
+    void *arg;
+} release_visit_t;
+
+static fota_err_t release_emit(void *v)
+{
+    release_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+typedef struct {
+    fotad_device_rec_t rec;
+    fotad_device_fn fn;
+    void *arg;
+} device_visit_t;
+
+static fota_err_t device_emit(void *v)
+{
+    device_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+typedef struct {
+    fotad_report_rec_t rec;
+    fotad_report_fn fn;
+    void *arg;
+} report_visit_t;
+
+static fota_err_t report_emit(void *v)
+{
+    report_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+typedef struct {
+    fotad_assignment_rec_t rec;
+    fotad_assignment_fn fn;
+    void *arg;
+} assignment_visit_t;
+
+static fota_err_t assignment_emit(void *v)
+{
+    assignment_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+static fota_err_t sq_release_get(void *ctx, const char *id, fotad_release_rec_t *out)
+{
+    sq_query_t q = {SQ_REL_GET, -1, id, NULL};
+    return get_one(ctx, &q, row_release, out);
+}
+
+static fota_err_t sq_release_list(void *ctx, fotad_release_fn fn, void *arg)
+{
+    release_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_release, release_emit, &v};
+    sq_query_t q = {SQ_REL_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+static fota_err_t sq_device_get(void *ctx, const char *id, fotad_device_rec_t *out)
+{
+    sq_query_t q = {SQ_DEV_GET, -1, id, NULL};
+    return get_one(ctx, &q, row_device, out);
+}
+
+static fota_err_t sq_device_list(void *ctx, fotad_device_fn fn, void *arg)
+{
+    device_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_device, device_emit, &v};
+    sq_query_t q = {SQ_DEV_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+static fota_err_t sq_report_list(void *ctx, const char *id, uint32_t limit, fotad_report_fn fn,
+                                 void *arg)
+{
+    report_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_report, report_emit, &v};
+    sq_query_t q = {SQ_REPORT_LIST, -1, id, NULL};
+    return get_all(ctx, &q, limit > 0 ? limit : 1, &w);
+}
+
+static fota_err_t sq_assignment_get(void *ctx, fotad_target_kind_t kind, const char *target,
+                                    fotad_assignment_rec_t *out)
+{
+    sq_query_t q = {SQ_ASSIGN_GET, kind, NULL, target};
+    return get_one(ctx, &q, row_assignment, out);
+}
+
+static fota_err_t sq_assignment_list(void *ctx, fotad_assignment_fn fn, void *arg)
+{
+    assignment_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_assignment, assignment_emit, &v};
+    sq_query_t q = {SQ_ASSIGN_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+/* ---- writes (on the writer connection, under the write lock) -------------------------------- */
+
+/* Run one statement on the writer: `bind` binds its parameters from arg. */
+typedef void (*bind_fn)(sqlite3_stmt *st, const void *arg);
+
+static fota_err_t write_one(sq_conn_t *c, sq_stmt_id_t id, bind_fn bind, const void *arg,
+                            const char *what)
+{
+    sqlite3_stmt *st = sq_stmt(c, id);
+    if (st == NULL) {
+        return FOTA_ERR_IO;
+    }
+    bind(st, arg);
+    return step_done(c, st, what);
+}
+
+static void bind_release(sqlite3_stmt *st, const void *arg)
+{
+    const fotad_release_rec_t *r = arg;
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->product);
+    bind_text(st, 3, r->version);
+    sqlite3_bind_int64(st, 4, r->security_version);
+    sqlite3_bind_int64(st, 5, r->image_size);
+    sqlite3_bind_int64(st, 6, r->chunk_size);
+    sqlite3_bind_int64(st, 7, r->chunk_count);
+    sqlite3_bind_int64(st, 8, r->blob_size);
+    bind_text(st, 9, r->image_sha256);
+    bind_text(st, 10, r->blob_sha256);
+    sqlite3_bind_int64(st, 11, r->created);
+    sqlite3_bind_int64(st, 12, r->uploaded);
+    sqlite3_bind_blob(st, 13, r->manifest, (int)FOTA_MANIFEST_LEN, SQLITE_STATIC);
+}
+
+static fota_err_t sq_release_insert(void *ctx, const fotad_release_rec_t *r, bool *inserted)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_REL_INSERT, bind_release, r, "insert release");
+    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
+    sq_writer_put(ctx);
+    return err;
+}
+
+typedef struct {
+    const char *id;
+    const char *product;
+    const char *version;
+    const char *offered;
+    int64_t now;
+} device_args_t;
+
+static void bind_touch(sqlite3_stmt *st, const void *arg)
+{
+    const device_args_t *a = arg;
+    bind_text(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->now);
+}
+
+static fota_err_t sq_device_touch(void *ctx, const char *id, int64_t now)
+{
+    device_args_t a = {id, NULL, NULL, NULL, now};
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_DEV_TOUCH, bind_touch, &a, "touch device");
+    sq_writer_put(ctx);
+    return err;
+}
+
+static void bind_check(sqlite3_stmt *st, const void *arg)
+{
+    const device_args_t *a = arg;
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->product);
+    bind_text(st, 3, a->version);
+    bind_text(st, 4, a->offered);
+    sqlite3_bind_int64(st, 5, a->now);
+}
+
+static fota_err_t sq_device_check(void *ctx, const char *id, const char *product,
+                                  const char *version, const char *offered, int64_t now)
+{
+    device_args_t a = {id, product, version, offered, now};
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_DEV_CHECK, bind_check, &a, "record check");
+    sq_writer_put(ctx);
+    return err;
+}
+
+typedef struct {
+    const char *id;
+    const fotad_report_rec_t *r;
+} report_args_t;
+
+static void bind_report(sqlite3_stmt *st, const void *arg)
+{
+    const report_args_t *a = arg;
+    bind_text(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->r->time);
+    bind_text(st, 3, a->r->state);
+    bind_text(st, 4, a->r->release);
+    bind_text(st, 5, a->r->version);
+    bind_text(st, 6, a->r->running);
+    sqlite3_bind_int64(st, 7, a->r->done);
+    sqlite3_bind_int64(st, 8, a->r->total);
+    sqlite3_bind_int64(st, 9, a->r->error);
+}
+
+static void bind_device_report(sqlite3_stmt *st, const void *arg)
+{
+    const report_args_t *a = arg;
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->r->running);
+    bind_text(st, 3, a->r->state);
+    bind_text(st, 4, a->r->release);
+    sqlite3_bind_int64(st, 5, a->r->done);
+    sqlite3_bind_int64(st, 6, a->r->total);
+    sqlite3_bind_int64(st, 7, a->r->error);
+    sqlite3_bind_int64(st, 8, a->r->time);
+}
+
+static void bind_nothing(sqlite3_stmt *st, const void *arg)
+{
+    (void)st;
+    (void)arg;
+}
+
+static fota_err_t sq_device_report(void *ctx, const char *id, const fotad_report_rec_t *r)
+{
+    report_args_t a = {id, r};
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_BEGIN, bind_nothing, NULL, "begin");
+    if (err == FOTA_OK) {
+        err = write_one(c, SQ_REPORT_INSERT, bind_report, &a, "insert report");
+    }
+    if (err == FOTA_OK) {
+        err = write_one(c, SQ_DEV_REPORT, bind_device_report, &a, "update device");
+    }
+    if (err == FOTA_OK) {
+        err = write_one(c, SQ_COMMIT, bind_nothing, NULL, "commit report");
+    }
+    if (err != FOTA_OK && !sqlite3_get_autocommit(c->db)) {
+        write_one(c, SQ_ROLLBACK, bind_nothing, NULL, "rollback");
+    }
+    sq_writer_put(ctx);
+    return err;
+}
+
+static void bind_assignment(sqlite3_stmt *st, const void *arg)
+{
+    const fotad_assignment_rec_t *a = arg;
+    sqlite3_bind_int(st, 1, (int)a->kind);
+    bind_text(st, 2, a->target);
+    bind_text(st, 3, a->release);
+    sqlite3_bind_int64(st, 4, a->updated);
+}
+
+static fota_err_t sq_assignment_set(void *ctx, const fotad_assignment_rec_t *a)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_ASSIGN_SET, bind_assignment, a, "set assignment");
+    sq_writer_put(ctx);
+    return err;
+}
+
+const fotad_store_ops_t sq_ops = {
+    .close = sq_close,
+    .release_insert = sq_release_insert,
+    .release_get = sq_release_get,
+    .release_list = sq_release_list,
+    .device_touch = sq_device_touch,
+    .device_check = sq_device_check,
+    .device_report = sq_device_report,
+    .device_get = sq_device_get,
+    .device_list = sq_device_list,
+    .report_list = sq_report_list,
+    .assignment_set = sq_assignment_set,
+    .assignment_get = sq_assignment_get,
+    .assignment_list = sq_assignment_list,
+};

@@ -1,0 +1,265 @@
+/*
+ * test_fotad_auth.c - fotad's request authentication (server/device_auth.c, nonce_cache.c,
+ * fpset.c, admin_auth.c): a request signed by the agent's own code is accepted; every change to
+ * what the MAC covers, another device's key, a clock outside the window, a missing or malformed
+ * header and a replayed nonce are refused; nonces are remembered for at least two windows and
+ * forgotten after four; the admin token gives 401 / 403 / ok.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fota/auth.h"
+
+#include "admin_auth.h"
+#include "device_auth.h"
+#include "fpset.h"
+#include "ident.h"
+#include "nonce_cache.h"
+
+#define NOW 1795000000
+
+static const uint8_t master[32] = "0123456789abcdef0123456789abcdef";
+
+typedef struct {
+    fotad_nonce_cache_t *nonces;
+    fotad_device_auth_cfg_t cfg;
+    char time[24];
+    char nonce[17];
+    char mac[FOTA_AUTH_HEX_LEN + 1];
+    fotad_device_auth_in_t in;
+} fixture_t;
+
+/* A request as the agent signs it (fota_auth_mac) for device `id`. */
+static void sign(fixture_t *f, const char *id, const char *target, long skew, const char *nonce)
+{
+    uint8_t dk[32];
+    uint8_t ak[32];
+    snprintf(f->time, sizeof f->time, "%ld", (long)NOW + skew);
+    snprintf(f->nonce, sizeof f->nonce, "%s", nonce);
+    assert_int_equal(fota_auth_device_key(master, sizeof master, id, dk), FOTA_OK);
+    assert_int_equal(fota_auth_key(dk, ak), FOTA_OK);
+    fota_auth_msg_t m = {"GET", target, f->time, f->nonce, (const uint8_t *)"", 0};
+    assert_int_equal(fota_auth_mac(NULL, ak, &m, f->mac), FOTA_OK);
+    fotad_device_auth_in_t in = {"GET", target, id, f->time, f->nonce, f->mac, (const uint8_t *)"",
+                                 0};
+    f->in = in;
+}
+
+static int setup(void **state)
+{
+    static fixture_t f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(fotad_nonce_cache_new(300, &f.nonces), FOTA_OK);
+    fotad_device_auth_cfg_t cfg = {master, sizeof master, f.nonces, 300};
+    f.cfg = cfg;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    fotad_nonce_cache_free(f->nonces);
+    return 0;
+}
+
+static fota_err_t check(fixture_t *f, const char **why)
+{
+    fotad_device_cred_t cred;
+    *why = "";
+    return fotad_device_auth_check(&f->cfg, &f->in, NOW, 1000, &cred, why);
+}
+
+static void test_accepts_and_derives_key(void **state)
+{
+    fixture_t *f = *state;
+    sign(f, "inv-1", "/api/inverter/fota/check?version=1&hw=x", 0, "0011223344556677");
+    fotad_device_cred_t cred;
+    const char *why = "";
+    assert_int_equal(fotad_device_auth_check(&f->cfg, &f->in, NOW, 1000, &cred, &why), FOTA_OK);
+    assert_string_equal(cred.id, "inv-1");
+    uint8_t dk[32];
+    fota_auth_device_key(master, sizeof master, "inv-1", dk);
+    assert_memory_equal(cred.device_key, dk, 32);
+    /* upper-case hex in the MAC header is the same MAC */
+    sign(f, "inv-1", "/t", 0, "8899aabbccddeeff");
+    for (char *p = f->mac; *p != '\0'; p++) {
+        *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
+    }
+    assert_int_equal(check(f, &why), FOTA_OK);
+}
+
+static void test_refuses_changes(void **state)
+{
+    fixture_t *f = *state;
+    const char *why;
+    sign(f, "inv-1", "/api/inverter/fota/chunk?chunk_number=7", 0, "1111111111111111");
+    f->in.target = "/api/inverter/fota/chunk?chunk_number=8";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "bad MAC");
+    f->in.target = "/api/inverter/fota/chunk?chunk_number=7";
+    f->in.method = "POST";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in.method = "GET";
+    f->in.body = (const uint8_t *)"x";
+    f->in.body_len = 1;
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in.body_len = 0;
+    f->in.device_id = "inv-2"; /* the MAC was made with inv-1's key */
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in.device_id = "inv-1";
+    f->mac[10] = f->mac[10] == '0' ? '1' : '0';
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+}
+
+static void test_clock_window(void **state)
+{
+    fixture_t *f = *state;
+    const char *why;
+    sign(f, "inv-1", "/t", 300, "2222222222222222");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    sign(f, "inv-1", "/t", -300, "2222222222222223");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    sign(f, "inv-1", "/t", 301, "2222222222222224");
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    sign(f, "inv-1", "/t", -301, "2222222222222225");
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_non_null(strstr(why, "clock window"));
+    sign(f, "inv-1", "/t", 0, "2222222222222226");
+    f->in.time = "17950000x0";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+}
+
+static void test_headers(void **state)
+{
+    fixture_t *f = *state;
+    const char *why;
+    sign(f, "inv-1", "/t", 0, "3333333333333333");
+    fotad_device_auth_in_t good = f->in;
+    f->in.device_id = NULL;
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "missing X-Device-Id");
+    f->in = good;
+    f->in.auth = NULL;
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "missing X-Fota-Auth");
+    f->in = good;
+    f->in.nonce = "333333333333333";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in.nonce = "333333333333333g";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in = good;
+    f->in.auth = "abc";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in = good;
+    f->in.device_id = "bad id";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    /* none of the refusals used up the nonce */
+    f->in = good;
+    assert_int_equal(check(f, &why), FOTA_OK);
+}
+
+static void test_replay(void **state)
+{
+    fixture_t *f = *state;
+    const char *why;
+    sign(f, "inv-1", "/t", 0, "4444444444444444");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "replayed nonce");
+    /* the same nonce in upper case is the same nonce, whatever else the request says */
+    sign(f, "inv-1", "/t", 0, "abcdef0123456789");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    sign(f, "inv-1", "/u", 0, "ABCDEF0123456789");
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    sign(f, "inv-2", "/t", 0, "4444444444444444");
+    assert_int_equal(check(f, &why), FOTA_OK);
+}
+
+static void test_nonce_retention(void **state)
+{
+    (void)state;
+    fotad_nonce_cache_t *c;
+    assert_int_equal(fotad_nonce_cache_new(300, &c), FOTA_OK);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "aa", 0), FOTA_OK);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "AA", 1), FOTA_ERR_STATE);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "bb", 599), FOTA_OK);
+    /* a pair stays refused for at least two windows after its first use ... */
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "aa", 600), FOTA_ERR_STATE);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "bb", 1198), FOTA_ERR_STATE);
+    /* ... and is forgotten after at most four */
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "aa", 1200), FOTA_OK);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "cc", 1201), FOTA_OK);
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "cc", 5000), FOTA_OK); /* long idle */
+    assert_int_equal(fotad_nonce_cache_use(c, "d", "cc", 5001), FOTA_ERR_STATE);
+    fotad_nonce_cache_free(c);
+    assert_int_equal(fotad_nonce_cache_new(0, &c), FOTA_ERR_ARG);
+}
+
+static void test_fpset_grows(void **state)
+{
+    (void)state;
+    fotad_fpset_t s;
+    fotad_fp_salt_t salt;
+    assert_int_equal(fotad_fp_salt_init(&salt), FOTA_OK);
+    fotad_fpset_init(&s);
+    uint8_t fp[FOTAD_FP_LEN];
+    char key[16];
+    bool added;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        fotad_fingerprint(&salt, key, NULL, fp);
+        assert_int_equal(fotad_fpset_add(&s, fp, &added), FOTA_OK);
+        assert_true(added);
+    }
+    assert_int_equal(s.count, 5000);
+    assert_true(s.cap >= 10000);
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(key, sizeof key, "k%d", i);
+        fotad_fingerprint(&salt, key, NULL, fp);
+        assert_true(fotad_fpset_contains(&s, fp));
+        assert_int_equal(fotad_fpset_add(&s, fp, &added), FOTA_OK);
+        assert_false(added);
+    }
+    fotad_fingerprint(&salt, "k5000", NULL, fp);
+    assert_false(fotad_fpset_contains(&s, fp));
+    fotad_fpset_clear(&s);
+    assert_int_equal(s.count, 0);
+    fotad_fingerprint(&salt, "k1", NULL, fp);
+    assert_false(fotad_fpset_contains(&s, fp));
+    fotad_fpset_free(&s);
+}
+
+static void test_admin_token(void **state)
+{
+    (void)state;
+    uint8_t digest[32];
+    fotad_sha256("s3cret-token", 12, digest);
+    assert_int_equal(fotad_admin_auth(digest, "Bearer s3cret-token"), 0);
+    assert_int_equal(fotad_admin_auth(digest, "bearer s3cret-token"), 0);
+    assert_int_equal(fotad_admin_auth(digest, NULL), 401);
+    assert_int_equal(fotad_admin_auth(digest, "Basic czNjcmV0"), 401);
+    assert_int_equal(fotad_admin_auth(digest, "Bearer "), 401);
+    assert_int_equal(fotad_admin_auth(digest, "Bearer s3cret-toke"), 403);
+    assert_int_equal(fotad_admin_auth(digest, "Bearer s3cret-token2"), 403);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_accepts_and_derives_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test(test_nonce_retention),
+        cmocka_unit_test(test_fpset_grows),
+        cmocka_unit_test(test_admin_token),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,183 @@
+/*
+ * test_fotad_config.c - fotad's configuration (server/config.c): defaults, flags in both forms,
+ * a config file with comments and blank lines, flags overriding the file (release keys replaced
+ * as a list, admin token and token file excluding each other), and the one-line errors for
+ * unknown options and keys, bad values (with file:line), missing values and required items.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fota/posix/file_util.h"
+
+#include "config.h"
+
+static char conf_path[512];
+static char err[512];
+
+static void write_conf(const char *text)
+{
+    const char *dir = getenv("FOTA_TMPDIR");
+    snprintf(conf_path, sizeof conf_path, "%s/test_fotad_config.%ld.conf",
+             dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid());
+    assert_int_equal(fota_file_write_all(conf_path, text, strlen(text), 0600), FOTA_OK);
+}
+
+/* Load from an argv given as a NULL-terminated list. */
+static fota_err_t load(fotad_config_t *cfg, const char *const *args)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"fotad";
+    for (; args[argc - 1] != NULL; argc++) {
+        argv[argc] = (char *)args[argc - 1];
+    }
+    argv[argc] = NULL;
+    err[0] = '\0';
+    assert_int_equal(fotad_config_init(cfg), FOTA_OK);
+    return fotad_config_load(cfg, argc, argv, err, sizeof err);
+}
+
+static void test_defaults_and_flags(void **state)
+{
+    (void)state;
+    fotad_config_t cfg;
+    const char *none[] = {NULL};
+    assert_int_equal(load(&cfg, none), FOTA_OK);
+    assert_string_equal(cfg.listen, "127.0.0.1");
+    assert_int_equal(cfg.port, 8080);
+    assert_int_equal(cfg.threads, 4);
+    assert_int_equal(cfg.max_upload, 16u * 1024 * 1024);
+    assert_int_equal(cfg.log_level, FOTAD_LOG_INFO);
+    assert_int_equal(cfg.db_sync, FOTAD_SYNC_NORMAL);
+    assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_ERR_ARG);
+    assert_non_null(strstr(err, "release_key"));
+    fotad_config_free(&cfg);
+
+    const char *args[] = {"--port=0",
+                          "--listen",
+                          "::1",
+                          "--release-key",
+                          "a.pub",
+                          "--release-key=b.pub",
+                          "--master-secret-file",
+                          "m",
+                          "--admin-token",
+                          "t",
+                          "--threads",
+                          "8",
+                          "--max-upload",
+                          "2M",
+                          "--log-level",
+                          "debug",
+                          "--db-sync=full",
+                          "--data-dir",
+                          "/d",
+                          NULL};
+    assert_int_equal(load(&cfg, args), FOTA_OK);
+    assert_int_equal(cfg.port, 0);
+    assert_string_equal(cfg.listen, "::1");
+    assert_int_equal(cfg.n_release_keys, 2);
+    assert_string_equal(cfg.release_keys[1], "b.pub");
+    assert_int_equal(cfg.threads, 8);
+    assert_int_equal(cfg.max_upload, 2u * 1024 * 1024);
+    assert_int_equal(cfg.log_level, FOTAD_LOG_DEBUG);
+    assert_int_equal(cfg.db_sync, FOTAD_SYNC_FULL);
+    assert_string_equal(cfg.data_dir, "/d");
+    assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
+    fotad_config_free(&cfg);
+
+    const char *help[] = {"--bogus", "--help", NULL};
+    assert_int_equal(load(&cfg, help), FOTA_ERR_ARG); /* usage errors come first */
+    fotad_config_free(&cfg);
+    const char *help2[] = {"--help", NULL};
+    assert_int_equal(load(&cfg, help2), FOTA_OK);
+    assert_true(cfg.help);
+    fotad_config_free(&cfg);
+}
+
+static void test_file_and_override(void **state)
+{
+    (void)state;
+    write_conf("# comment\n\n  port = 9000 \nrelease_key = f1.pub\r\nrelease_key = f2.pub\n"
+               "admin_token = from-file\nthreads = 3\n");
+    fotad_config_t cfg;
+    const char *args[] = {"--config", conf_path, NULL};
+    assert_int_equal(load(&cfg, args), FOTA_OK);
+    assert_int_equal(cfg.port, 9000);
+    assert_int_equal(cfg.n_release_keys, 2);
+    assert_string_equal(cfg.release_keys[1], "f2.pub");
+    assert_string_equal(cfg.admin_token, "from-file");
+    fotad_config_free(&cfg);
+
+    const char *over[] = {"--release-key",      "flag.pub", "--config", conf_path, "--port", "1",
+                          "--admin-token-file", "tok",      NULL};
+    assert_int_equal(load(&cfg, over), FOTA_OK);
+    assert_int_equal(cfg.port, 1);
+    assert_int_equal(cfg.threads, 3);
+    assert_int_equal(cfg.n_release_keys, 1);
+    assert_string_equal(cfg.release_keys[0], "flag.pub");
+    assert_null(cfg.admin_token);
+    assert_string_equal(cfg.admin_token_file, "tok");
+    fotad_config_free(&cfg);
+    unlink(conf_path);
+}
+
+static void expect_error(const char *const *args, fota_err_t want, const char *text)
+{
+    fotad_config_t cfg;
+    assert_int_equal(load(&cfg, args), want);
+    if (strstr(err, text) == NULL) {
+        fail_msg("error '%s' lacks '%s'", err, text);
+    }
+    fotad_config_free(&cfg);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    const char *a1[] = {"--nope", NULL};
+    expect_error(a1, FOTA_ERR_ARG, "unknown option '--nope'");
+    const char *a2[] = {"--port", NULL};
+    expect_error(a2, FOTA_ERR_ARG, "needs a value");
+    const char *a3[] = {"--port", "65536", NULL};
+    expect_error(a3, FOTA_ERR_ARG, "bad value '65536'");
+    const char *a4[] = {"--threads", "0", NULL};
+    expect_error(a4, FOTA_ERR_ARG, "bad value");
+    const char *a5[] = {"--log-level", "loud", NULL};
+    expect_error(a5, FOTA_ERR_ARG, "bad value");
+    const char *a6[] = {"--db-sync", "sometimes", NULL};
+    expect_error(a6, FOTA_ERR_ARG, "bad value");
+    const char *a7[] = {"--max-upload", "10", NULL};
+    expect_error(a7, FOTA_ERR_ARG, "bad value");
+    const char *a8[] = {"positional", NULL};
+    expect_error(a8, FOTA_ERR_ARG, "unexpected argument");
+    const char *a9[] = {"--config", "/nonexistent/fotad.conf", NULL};
+    expect_error(a9, FOTA_ERR_IO, "cannot read");
+    write_conf("port = 1\n\nthreads = many\n");
+    const char *a10[] = {"--config", conf_path, NULL};
+    expect_error(a10, FOTA_ERR_ARG, ":3: bad value for threads");
+    write_conf("colour = blue\n");
+    expect_error(a10, FOTA_ERR_ARG, ":1: unknown key 'colour'");
+    write_conf("just words\n");
+    expect_error(a10, FOTA_ERR_ARG, ":1: expected 'key = value'");
+    write_conf("port =\n");
+    expect_error(a10, FOTA_ERR_ARG, ":1: bad value for port");
+    unlink(conf_path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_flags),
+        cmocka_unit_test(test_file_and_override),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

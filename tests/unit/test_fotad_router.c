@@ -1,0 +1,165 @@
+/*
+ * test_fotad_router.c - fotad's routing and early checks (server/router.c, httpmsg.c): every
+ * documented route matches, unknown paths are 404, a wrong method is 405 with the right Allow,
+ * HEAD is served as GET, {id} segments are one non-empty segment, and before any body byte is
+ * read: 414 for a long target, 401/403 for the admin token, then 413 for a declared body over
+ * the route's limit - each as the JSON error of docs/PROTOCOL.md 4.6.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ident.h"
+#include "router.h"
+
+static void expect_match(const char *method, const char *path, unsigned status, const char *allow,
+                         const char *param)
+{
+    fotad_match_t m;
+    fotad_router_match(method, path, &m);
+    assert_int_equal(m.status, status);
+    if (status == 0) {
+        assert_non_null(m.route);
+    } else {
+        assert_null(m.route);
+    }
+    if (allow != NULL) {
+        assert_string_equal(m.allow, allow);
+    }
+    if (param != NULL) {
+        assert_string_equal(m.param, param);
+    }
+}
+
+static void test_match(void **state)
+{
+    (void)state;
+    expect_match("GET", "/healthz", 0, NULL, NULL);
+    expect_match("HEAD", "/healthz", 0, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota/check", 0, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota/blob/abc", 0, NULL, "abc");
+    expect_match("POST", "/api/inverter/fota/report", 0, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota/report", 405, "POST", NULL);
+    expect_match("POST", "/api/inverter/fota/check", 405, "GET, HEAD", NULL);
+    expect_match("DELETE", "/api/admin/releases", 405, "POST, GET, HEAD", NULL);
+    expect_match("GET", "/api/admin/releases/0123", 0, NULL, "0123");
+    expect_match("POST", "/api/admin/releases/0123", 405, "GET, HEAD", NULL);
+    expect_match("GET", "/api/inverter/fota/blob/", 404, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota/blob/a/b", 404, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota/check/", 404, NULL, NULL);
+    expect_match("GET", "/api/inverter/fota", 404, NULL, NULL);
+    expect_match("GET", "/", 404, NULL, NULL);
+    expect_match("GET", "/api/admin/devices/inv-1", 0, NULL, "inv-1");
+}
+
+typedef struct {
+    fotad_config_t cfg;
+    fotad_app_t app;
+} fixture_t;
+
+static int setup(void **state)
+{
+    static fixture_t f;
+    memset(&f, 0, sizeof f);
+    f.cfg.max_upload = 5000;
+    f.app.cfg = &f.cfg;
+    fotad_sha256("tok", 3, f.app.admin_token_sha256);
+    *state = &f;
+    return 0;
+}
+
+static unsigned begin(fixture_t *f, const char *method, const char *path, const char *len,
+                      const char *auth, fotad_resp_t *resp)
+{
+    fotad_match_t m;
+    fotad_resp_free(resp);
+    fotad_resp_init(resp);
+    return fotad_router_begin(&f->app, method, path, path, len, auth, &m, resp);
+}
+
+static bool body_contains(const fotad_resp_t *r, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= r->body_len; i++) {
+        if (memcmp(r->body + i, s, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void assert_error_body(const fotad_resp_t *r, const char *code)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\"code\":\"%s\"", code);
+    assert_non_null(r->body);
+    assert_true(body_contains(r, want));
+    assert_true(body_contains(r, "\"error\":\""));
+    assert_string_equal(r->content_type, "application/json");
+}
+
+static void test_begin(void **state)
+{
+    fixture_t *f = *state;
+    fotad_resp_t r;
+    fotad_resp_init(&r);
+    assert_int_equal(begin(f, "GET", "/healthz", NULL, NULL, &r), 0);
+    assert_int_equal(begin(f, "GET", "/nope", NULL, NULL, &r), 404);
+    assert_error_body(&r, "not_found");
+    assert_int_equal(begin(f, "PUT", "/healthz", NULL, NULL, &r), 405);
+    assert_error_body(&r, "method_not_allowed");
+    assert_string_equal(r.headers[0].name, "Allow");
+    assert_string_equal(r.headers[0].value, "GET, HEAD");
+    char long_path[FOTAD_TARGET_MAX + 10];
+    memset(long_path, 'a', sizeof long_path - 1);
+    long_path[0] = '/';
+    long_path[sizeof long_path - 1] = '\0';
+    assert_int_equal(begin(f, "GET", long_path, NULL, NULL, &r), 414);
+    assert_error_body(&r, "uri_too_long");
+    /* body limits: report 1024, admin JSON 64 KiB, upload = max_upload, GET none */
+    assert_int_equal(begin(f, "POST", "/api/inverter/fota/report", "1024", NULL, &r), 0);
+    assert_int_equal(begin(f, "POST", "/api/inverter/fota/report", "1025", NULL, &r), 413);
+    assert_error_body(&r, "too_large");
+    assert_int_equal(begin(f, "GET", "/api/inverter/fota/check", "1", NULL, &r), 413);
+    assert_int_equal(begin(f, "POST", "/api/admin/releases", "5000", "Bearer tok", &r), 0);
+    assert_int_equal(begin(f, "POST", "/api/admin/releases", "5001", "Bearer tok", &r), 413);
+    assert_int_equal(begin(f, "POST", "/api/admin/assignments", "65537", "Bearer tok", &r), 413);
+    /* admin token, checked before the body */
+    assert_int_equal(begin(f, "GET", "/api/admin/devices", NULL, NULL, &r), 401);
+    assert_error_body(&r, "unauthorized");
+    assert_int_equal(begin(f, "GET", "/api/admin/devices", NULL, "Bearer tik", &r), 403);
+    assert_error_body(&r, "forbidden");
+    assert_int_equal(begin(f, "GET", "/api/admin/devices", NULL, "Bearer tok", &r), 0);
+    /* without the token, not even the size limit is revealed */
+    assert_int_equal(begin(f, "POST", "/api/admin/releases", "9999999", NULL, &r), 401);
+    /* device routes authenticate later (the MAC covers the body) */
+    assert_int_equal(begin(f, "GET", "/api/inverter/fota/chunk", NULL, NULL, &r), 0);
+    fotad_resp_free(&r);
+}
+
+static void test_error_json_escapes(void **state)
+{
+    (void)state;
+    fotad_resp_t r;
+    fotad_resp_init(&r);
+    fotad_resp_error(&r, 400, "bad_request", "quote \" and backslash \\ and\nnewline");
+    assert_int_equal(r.status, 400);
+    const char want[] = "{\"error\":\"quote \\\" and backslash \\\\ and\\nnewline\","
+                        "\"code\":\"bad_request\"}";
+    assert_int_equal(r.body_len, strlen(want));
+    assert_memory_equal(r.body, want, r.body_len);
+    fotad_resp_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_match),
+        cmocka_unit_test_setup(test_begin, setup),
+        cmocka_unit_test(test_error_json_escapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
