@@ -58,7 +58,9 @@ static int parse_remote(const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
 {
     conn_opts_t o = {0};
     fota_cli_opt_t opts[12] = {FOTACTL_CONN_OPTS(o.server, o.token, o.token_file, o.json)};
-    memcpy(opts + 4, extra, n_extra * sizeof *extra);
+    if (n_extra > 0) {
+        memcpy(opts + 4, extra, n_extra * sizeof *extra);
+    }
     opts[4 + n_extra] = (fota_cli_opt_t){NULL, 0, NULL, NULL};
     spec->opts = opts;
     int code;
