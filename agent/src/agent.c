@@ -222,7 +222,11 @@ fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
         return FOTA_ERR_CRYPTO;
     }
     a->wake_ms = fota_agent_now(a);
-    return resume_from_journal(a);
+    fota_err_t err = resume_from_journal(a);
+    if (err != FOTA_OK) {
+        fota_agent_deinit(a); /* a failed init leaves nothing for the caller to release */
+    }
+    return err;
 }
 
 void fota_agent_deinit(fota_agent_t *a)

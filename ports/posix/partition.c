@@ -252,6 +252,9 @@ static bool app_subtype_known(uint8_t subtype)
  * always written by the system, so ESP-IDF refuses them read-only; otadata is two sectors. */
 static fota_err_t check_kind(const fota_partition_t *p, const why_t *why)
 {
+    if (p->type == 0xFFu) { /* ESP_PARTITION_TYPE_ANY: a lookup wildcard, never a partition */
+        return fail(why, FOTA_ERR_PART_TYPE, "'%s': type 0xff is not a partition type", p->label);
+    }
     if (p->type == FOTA_PART_TYPE_APP && !app_subtype_known(p->subtype)) {
         return fail(why, FOTA_ERR_PART_TYPE, "'%s': unknown app subtype 0x%02x", p->label,
                     (unsigned)p->subtype);
