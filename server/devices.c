@@ -89,14 +89,32 @@ static fota_err_t assigned(fotad_devices_t *d, const char *id, const char *produ
     return err;
 }
 
-/* The device's last word on this release was that its bootloader rolled it back: offering it
- * again would only download, boot and roll back the same image forever. A new release (or a new
- * assignment after a report of another state) is offered as usual. */
+/* How often a release may roll back on one device before it is no longer offered to it. The
+ * agent installs a rolled-back release once more from its slot (a power cut during the first
+ * boot rolls back like a failed self-test), then refuses it (FOTA_CONFIG_MAX_INSTALL_ATTEMPTS). */
+#define FOTAD_MAX_ROLLBACKS 2
+
+typedef struct {
+    const char *release;
+    unsigned count;
+} rollback_count_t;
+
+static fota_err_t count_rollback(void *arg, const fotad_report_rec_t *r)
+{
+    rollback_count_t *c = arg;
+    if (strcmp(r->state, "rolled_back") == 0 && strcmp(r->release, c->release) == 0) {
+        c->count++;
+    }
+    return FOTA_OK;
+}
+
+/* The device rolled this release back often enough: offering it again would only download,
+ * boot and roll back the same image forever. */
 static bool rolled_back(fotad_devices_t *d, const char *id, const char *release)
 {
-    fotad_device_rec_t dev;
-    return d->store->ops->device_get(d->store->ctx, id, &dev) == FOTA_OK &&
-           strcmp(dev.state, "rolled_back") == 0 && strcmp(dev.release, release) == 0;
+    rollback_count_t c = {release, 0};
+    return d->store->ops->report_list(d->store->ctx, id, 100, count_rollback, &c) == FOTA_OK &&
+           c.count >= FOTAD_MAX_ROLLBACKS;
 }
 
 fota_err_t fotad_devices_check(fotad_devices_t *d, const char *id, const char *hw,

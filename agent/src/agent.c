@@ -81,11 +81,16 @@ static void abort_update(fota_agent_t *a, fota_err_t err)
     fota_agent_go_idle(a);
 }
 
-/* Errors that say the release itself cannot be trusted or installed: retrying cannot help. */
+/* Errors that say the release itself cannot be trusted or installed: retrying cannot help. A
+ * record failing the chain is not one of them: bytes spoiled in transit fail it too, and a
+ * refused record leaves the chain where it was, so fetching it again is the cure. */
 static bool is_fatal(fota_err_t err)
 {
+    if (err == FOTA_ERR_CHAIN_MISMATCH) {
+        return false;
+    }
     return (err >= 100 && err < 600) || (err >= 900 && err < 1000) || err == FOTA_ERR_UNSUPPORTED ||
-           err == FOTA_ERR_CRYPTO || err == FOTA_ERR_RANGE;
+           err == FOTA_ERR_CRYPTO || err == FOTA_ERR_RANGE || err == FOTA_ERR_AGENT_ROLLED_BACK;
 }
 
 static void back_off(fota_agent_t *a)
@@ -120,6 +125,7 @@ void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err
 
 fota_err_t fota_agent_install(fota_agent_t *a)
 {
+    a->attempts++;
     fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_INSTALLING);
     if (err == FOTA_OK) {
         err = a->port.boot.set_boot(a->port.boot.ctx);
@@ -146,9 +152,11 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
         a->last_err = FOTA_ERR_AGENT_ROLLED_BACK;
         fota_agent_set_state(a, FOTA_STATE_ROLLED_BACK);
         fota_report_queue(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
-        forget_update(a);
+        /* Remembered, not in progress: an offer of the same release re-verifies the slot. */
+        fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_ROLLED_BACK);
+        a->journaled = 0;
         fota_agent_go_idle(a);
-        return FOTA_OK;
+        return err;
     }
     fota_boot_state_t bs;
     fota_err_t err = a->port.boot.running_state(a->port.boot.ctx, &bs);
@@ -178,7 +186,11 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
         a->port.store.clear(a->port.store.ctx); /* unreadable: start over, nothing was switched */
         return FOTA_OK;
     }
+    if (j.state == FOTA_JOURNAL_ROLLED_BACK) {
+        return FOTA_OK; /* nothing in progress; choose_start() reads it when an offer comes */
+    }
     a->journaled = 1;
+    a->attempts = j.attempts;
     memcpy(a->offer.release, j.release, sizeof a->offer.release);
     memcpy(a->manifest.version, j.version, sizeof a->manifest.version);
     memcpy(a->manifest_digest, j.manifest_digest, 32);

@@ -103,11 +103,13 @@ typedef enum {
     FOTA_JOURNAL_DOWNLOADING = 1,
     FOTA_JOURNAL_INSTALLING = 2, /* image verified, boot slot about to switch */
     FOTA_JOURNAL_INSTALLED = 3,  /* boot slot switched */
+    FOTA_JOURNAL_ROLLED_BACK = 4, /* the bootloader fell back; the image is still in the slot */
 } fota_journal_state_t;
 
 typedef struct {
     uint8_t state;
     uint8_t mode;
+    uint8_t attempts;
     char release[FOTA_RELEASE_ID_LEN + 1];
     char version[FOTA_MANIFEST_STR_MAX + 1];
     uint8_t manifest_digest[32];

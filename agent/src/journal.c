@@ -6,7 +6,7 @@
  *   4   1  format (1)            104  4 next chunk to write
  *   5   1  state                 108 32 chain: hash the next record must have
  *   6   1  mode                  140  4 update partition offset
- *   7   1  zero                  144 12 zero
+ *   7   1  install attempts      144 12 zero
  *   8  32  release id (hex)      156  4 CRC-32 (fota_crc32_le(0, bytes 0..155))
  *   40 32  target version (NUL-padded)
  *
@@ -46,7 +46,8 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
     memset(out, 0, sizeof *out);
     out->state = buf[5];
     out->mode = buf[6];
-    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_INSTALLED ||
+    out->attempts = buf[7];
+    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_ROLLED_BACK ||
         out->mode > FOTA_MODE_CHAIN || !get_str(buf + 8, 32, out->release) ||
         !get_str(buf + 40, 32, out->version)) {
         return FOTA_ERR_JOURNAL_CORRUPT;
@@ -67,6 +68,7 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     buf[4] = J_FORMAT;
     buf[5] = (uint8_t)state;
     buf[6] = (uint8_t)a->cfg.mode;
+    buf[7] = a->attempts;
     put_str(buf + 8, a->offer.release, 32);
     put_str(buf + 40, a->manifest.version, 32);
     memcpy(buf + 72, a->manifest_digest, 32);

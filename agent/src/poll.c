@@ -143,10 +143,12 @@ static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
     }
 }
 
-/* Not yet time: a check asked for now overrides the idle wait, nothing else does. */
+/* Not yet time: a check asked for now, or a report to send while idle and not backing off,
+ * overrides the idle wait; nothing else does. */
 static bool must_wait(fota_agent_t *a, fota_action_t *act)
 {
-    if (a->state == FOTA_STATE_IDLE && a->check_requested) {
+    bool idle = a->state == FOTA_STATE_IDLE || a->state == FOTA_STATE_BOOTED;
+    if (idle && (a->check_requested || (a->report_count > 0 && a->backoff_ms == 0))) {
         return false;
     }
     int32_t left = (int32_t)(a->wake_ms - fota_agent_now(a));

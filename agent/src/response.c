@@ -163,6 +163,7 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     }
     a->have_offer = true;
     a->resume_pending = false;
+    fota_agent_wait(a, 0); /* the manifest is wanted now, not after the check interval */
     fota_agent_set_state(a, FOTA_STATE_MANIFEST);
     return FOTA_OK;
 }
@@ -214,21 +215,31 @@ static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t di
     return m->chunk_size > FOTA_CONFIG_MAX_CHUNK_SIZE ? FOTA_ERR_UNSUPPORTED : FOTA_OK;
 }
 
-/* Where to start: where the journal of this very release stopped, else at chunk 0. */
-static void choose_start(fota_agent_t *a)
+/* Where to start: where the journal of this very release stopped, else at chunk 0. A release
+ * the bootloader rolled back is still whole in the slot: it is verified again, not downloaded,
+ * unless it has had all its attempts (then it is refused). */
+static fota_err_t choose_start(fota_agent_t *a)
 {
     fota_journal_t j;
-    bool same = fota_journal_load(a, &j) == FOTA_OK && j.state == FOTA_JOURNAL_DOWNLOADING &&
+    bool same = fota_journal_load(a, &j) == FOTA_OK &&
                 memcmp(j.manifest_digest, a->manifest_digest, 32) == 0 &&
-                j.part_offset == a->part_offset && j.mode == (uint8_t)a->cfg.mode &&
-                j.next_chunk <= a->manifest.chunk_count;
+                j.part_offset == a->part_offset && j.next_chunk <= a->manifest.chunk_count;
     fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
     a->next_chunk = 0;
-    if (same) {
+    a->attempts = 0;
+    if (same && j.state == FOTA_JOURNAL_ROLLED_BACK) {
+        if (j.attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
+            return FOTA_ERR_AGENT_ROLLED_BACK;
+        }
+        a->attempts = j.attempts;
+        a->next_chunk = a->manifest.chunk_count;
+    } else if (same && j.state == FOTA_JOURNAL_DOWNLOADING && j.mode == (uint8_t)a->cfg.mode) {
+        a->attempts = j.attempts;
         a->next_chunk = j.next_chunk;
         memcpy(a->chain.expected, j.expected, 32);
         a->chain.index = j.next_chunk;
     }
+    return FOTA_OK;
 }
 
 fota_err_t fota_on_manifest(fota_agent_t *a)
@@ -253,7 +264,10 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
     a->manifest = m;
     a->part_size = part_size;
     memcpy(a->manifest_digest, digest, 32);
-    choose_start(a);
+    err = choose_start(a);
+    if (err != FOTA_OK) {
+        return err;
+    }
     a->resume_pending = false;
     fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);
     fota_report_queue(a, FOTA_STATE_DOWNLOADING, FOTA_OK);

@@ -3,7 +3,8 @@
 # releases signed offline and uploaded through the admin API, and emulated ESP32s running the
 # real agent with the libcurl transport (fota-device). Covers a full update in seed mode and in
 # chain mode ending with the new image confirmed on the device; a release that fails its
-# self-test rolled back and reported, and not offered again; a device with a wrong key refused
+# self-test rolled back and reported, installed once more from the slot (no download), then not
+# offered again; a device with a wrong key refused
 # with nothing written; fotad killed mid-download and restarted, the download resuming.
 # Run by ctest as: bash test_update_e2e.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" update-e2e
@@ -112,8 +113,16 @@ grep -q "running 2.0.0" "$W/dev-chain.out" || fail "not back on 2.0.0"
 running dev-chain 2.0.0
 admin GET /api/admin/devices/dev-chain
 body_has '"state":"rolled_back"'
+# Offered once more: installed again from the image still in the slot, not downloaded.
 device dev-chain chain
-grep -q "state downloading" "$W/dev-chain.out" && fail "the rolled-back release was offered again"
+grep -q "state verifying" "$W/dev-chain.out" || { cat "$W/dev-chain.out" >&2; fail "second attempt not verified"; }
+[ "$(grep -c "blob/$RBAD.*device=dev-chain" "$W/fotad.log")" = 1 ] || fail "second attempt downloaded again"
+grep -q "state rolled_back" "$W/dev-chain.out" || fail "second attempt not rolled back"
+# Rolled back twice: not offered again.
+device dev-chain chain
+grep -q "state manifest" "$W/dev-chain.out" && fail "the rolled-back release was offered a third time"
+[ "$(grep -c "blob/$RBAD.*device=dev-chain" "$W/fotad.log")" = 1 ] || fail "bad release fetched more than once"
+running dev-chain 2.0.0
 
 fotad_stop
 pass

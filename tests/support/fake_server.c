@@ -445,8 +445,10 @@ static void note_refetch(fake_server_t *s, const fota_http_request_t *req, const
         return;
     }
     uint32_t start = data_start(s, req);
+    bool seed = strstr(req->target, "/chunk?") != NULL;
     if (start < s->high_chunk) {
-        s->refetched += s->high_chunk - start;
+        /* a seed request asks for one chunk; a Range asks again for everything below high */
+        s->refetched += seed ? 1u : s->high_chunk - start;
     }
     uint32_t whole = strstr(req->target, "/chunk?") != NULL
                          ? (fed == r->len ? 1u : 0u)

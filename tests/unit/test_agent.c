@@ -603,6 +603,72 @@ static void test_rollback(void **state)
     }
 }
 
+/* The device is reset during the new image's first boot, before the application confirms it
+ * (a power cut): ESP-IDF's bootloader rolls back. The next offer of the same release verifies
+ * the image still in the slot and installs it again, without downloading a byte. */
+static void test_reset_before_confirm_retries_without_download(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        fota_agent_check_now(&r.dev.agent);
+        bool rebooted = false;
+        for (int i = 0; i < 100 && !rebooted; i++) {
+            fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        }
+        assert_true(rebooted);
+        fota_boot_info_t first;
+        fota_flash_t flash = fota_flash_emu_port(r.emu);
+        assert_int_equal(fota_bootloader_run(&flash, &first), FOTA_OK); /* boots, then reset */
+        assert_int_equal(first.ota_state, FOTA_OTA_IMG_PENDING_VERIFY);
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_AGENT_ROLLED_BACK);
+        unsigned data = r.srv.data_requests;
+        run_device(&r);
+        assert_installed(&r);
+        assert_true(fake_server_got_report(&r.srv, "rolled_back"));
+        assert_int_equal(r.srv.data_requests, data);
+        rig_close(&r);
+    }
+}
+
+/* An image that fails its self-test is tried FOTA_CONFIG_MAX_INSTALL_ATTEMPTS times (from the
+ * slot: downloaded once), then refused while it is offered. */
+static void test_failing_image_gives_up(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    fake_release_spec_t spec = {.version = NEW_VERSION,
+                                .size = 40000,
+                                .chunk_size = 1024,
+                                .emu_flags = FOTA_EMU_FLAG_SELFTEST_FAIL};
+    fake_server_release(&r.srv, &spec);
+    run_device(&r);
+    assert_running(&r, OLD_VERSION);
+    unsigned data = r.srv.data_requests;
+    assert_true(data > 0);
+    for (int i = 1; i < FOTA_CONFIG_MAX_INSTALL_ATTEMPTS; i++) {
+        run_device(&r); /* verified from the slot, installed, fails again */
+        assert_running(&r, OLD_VERSION);
+    }
+    unsigned boots = r.dev.boots;
+    run_device(&r); /* refused now */
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_AGENT_ROLLED_BACK);
+    assert_true(error_reported(&r.srv, FOTA_ERR_AGENT_ROLLED_BACK));
+    assert_int_equal(r.dev.boots, boots);
+    assert_int_equal(r.srv.data_requests, data);
+    assert_running(&r, OLD_VERSION);
+    /* Another release is installed as usual. */
+    publish(&r, "2.0.1", 40000, 1024);
+    run_device(&r);
+    assert_running(&r, "2.0.1");
+    rig_close(&r);
+}
+
 /* A reboot before the application confirms: the image stays pending, the agent waits for it. */
 static void test_confirm_by_application(void **state)
 {
@@ -664,6 +730,8 @@ int main(void)
         cmocka_unit_test(test_cuts_chain),
         cmocka_unit_test(test_rollback),
         cmocka_unit_test(test_confirm_by_application),
+        cmocka_unit_test(test_reset_before_confirm_retries_without_download),
+        cmocka_unit_test(test_failing_image_gives_up),
         cmocka_unit_test(test_init_refuses_missing_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,7 @@ typedef struct fota_agent {
     uint8_t pending;   /* request in flight (agent_internal.h fota_req_kind_t) */
     uint8_t journaled; /* a journal record exists for the current update */
     uint8_t failures;  /* failed requests in a row during an update */
+    uint8_t attempts;  /* times the current release was installed (boot slot switched) */
     bool check_requested;
     bool have_offer;     /* the manifest must agree with a->offer */
     bool resume_pending; /* after a reboot: the manifest must match the journal's */

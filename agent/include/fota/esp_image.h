@@ -70,8 +70,8 @@ typedef struct {
     fota_esp_app_desc_t app_desc;
     uint32_t segment_load_addr[FOTA_ESP_IMAGE_MAX_SEGMENTS];
     uint32_t segment_len[FOTA_ESP_IMAGE_MAX_SEGMENTS];
-    uint32_t image_len; /* total bytes including checksum padding and appended hash */
-    uint8_t checksum;   /* the stored (and verified) checksum byte */
+    uint32_t image_len;          /* total bytes including checksum padding and appended hash */
+    uint8_t checksum;            /* the stored (and verified) checksum byte */
     uint8_t appended_sha256[32]; /* valid if header.hash_appended */
 } fota_esp_image_info_t;
 
@@ -80,7 +80,8 @@ typedef fota_err_t (*fota_read_fn_t)(void *ctx, uint32_t offset, void *buf, size
 
 /* Decode / encode the 24-byte header. Parse checks only the magic (FOTA_ERR_IMAGE_MAGIC) and the
  * segment count (FOTA_ERR_IMAGE_SEGMENTS). */
-fota_err_t fota_esp_image_header_parse(const uint8_t *buf, size_t len, fota_esp_image_header_t *out);
+fota_err_t fota_esp_image_header_parse(const uint8_t *buf, size_t len,
+                                       fota_esp_image_header_t *out);
 void fota_esp_image_header_encode(const fota_esp_image_header_t *h, uint8_t out[24]);
 
 /* Decode / encode the 256-byte esp_app_desc_t. Parse fails with FOTA_ERR_IMAGE_APP_DESC on a wrong

@@ -25,7 +25,8 @@ typedef struct fota_flash {
     uint32_t sector_size; /* erase unit, 4096 on ESP32 */
 } fota_flash_t;
 
-static inline fota_err_t fota_flash_read(const fota_flash_t *f, uint32_t addr, void *buf, size_t len)
+static inline fota_err_t fota_flash_read(const fota_flash_t *f, uint32_t addr, void *buf,
+                                         size_t len)
 {
     return f->read(f->ctx, addr, buf, len);
 }

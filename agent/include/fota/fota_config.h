@@ -21,6 +21,14 @@
                      FOTA_CONFIG_MAX_(FOTA_CONFIG_MAX_CHUNK_SIZE + 32, 512))
 #endif
 
+/* How many times one release may be installed (switched to and booted) on a device. A second
+ * attempt only re-verifies the image still in the update slot: it covers a power cut during the
+ * new image's first boot, which ESP-IDF's bootloader rolls back exactly like a failed self-test.
+ * After the last attempt the release is refused until another one is offered. */
+#ifndef FOTA_CONFIG_MAX_INSTALL_ATTEMPTS
+#define FOTA_CONFIG_MAX_INSTALL_ATTEMPTS 2
+#endif
+
 /* Request target (path and query). */
 #ifndef FOTA_CONFIG_TARGET_MAX
 #define FOTA_CONFIG_TARGET_MAX 192
