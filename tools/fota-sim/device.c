@@ -120,18 +120,20 @@ static bool running_new(const sim_t *s, const sim_dev_t *d)
 }
 
 /* Done if its agent has nothing left to do and the outcome is clear. A rolled-back device is
- * done once it has said so (a server that offered the release again would make it loop through
- * download and rollback). `idle` also ends a device that was offered nothing (--expect none),
- * which only makes sense after a check has been answered. */
+ * done once its agent will not install the release again: it retries a rolled-back release from
+ * its slot until FOTA_CONFIG_MAX_INSTALL_ATTEMPTS installs, and fotad stops offering it then (a
+ * power cut during the first boot rolls back like a failed self-test, and the retry heals it).
+ * `idle` also ends a device that was offered nothing (--expect none), which only makes sense
+ * after a check has been answered. */
 static bool classify(sim_t *s, sim_dev_t *d, bool idle)
 {
-    if (d->rolled_back) {
+    if (running_new(s, d)) {
+        finish(s, d, OUT_UPDATED, NULL);
+    } else if (d->rollbacks >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
         finish(s, d, OUT_ROLLED_BACK,
                d->selftest_failed     ? "self-test failed"
                : d->cut_in_first_boot ? "power cut before the confirm"
                                       : NULL);
-    } else if (running_new(s, d)) {
-        finish(s, d, OUT_UPDATED, NULL);
     } else if (d->attempts_failed >= s->cfg.attempts) {
         finish(s, d, OUT_FAILED, fota_err_name(d->last_err));
     } else if (idle && !d->saw_offer && s->cfg.expect == SIM_EXPECT_NONE) {
@@ -407,6 +409,7 @@ static void on_state(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
         break;
     case FOTA_STATE_ROLLED_BACK:
         d->rolled_back = true;
+        d->rollbacks++;
         break;
     case FOTA_STATE_ERROR:
         d->attempts_failed++;

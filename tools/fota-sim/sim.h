@@ -183,6 +183,7 @@ typedef struct sim_dev {
     char reason[48];
     bool saw_offer;
     bool rolled_back;
+    unsigned rollbacks; /* rollbacks seen; the agent retries until MAX_INSTALL_ATTEMPTS */
     bool installed;         /* the boot slot switched to the new image */
     bool cut_in_first_boot; /* a cut fell after that: it may roll the device back */
     bool selftest_failed;
