@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fota/posix/file_util.h"
+
 #include "log.h"
 
 struct fotad_objstore {
@@ -104,22 +106,6 @@ fota_err_t fotad_objstore_path(const fotad_objstore_t *o, const char *hex, char 
     return n > 0 && (size_t)n < cap ? FOTA_OK : FOTA_ERR_TOO_LARGE;
 }
 
-static fota_err_t write_fd(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return FOTA_ERR_IO;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return FOTA_OK;
-}
-
 /* Write the bytes to a new temporary file, fsync'ed; its path into tmp_path. */
 static fota_err_t write_temp(const fotad_objstore_t *o, const void *p, size_t len,
                              char tmp_path[PATH_MAX])
@@ -129,7 +115,7 @@ static fota_err_t write_temp(const fotad_objstore_t *o, const void *p, size_t le
     if (fd < 0) {
         return io_fail("create", tmp_path);
     }
-    fota_err_t err = write_fd(fd, p, len);
+    fota_err_t err = fota_fd_write_all(fd, p, len);
     if (err == FOTA_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0)) {
         err = FOTA_ERR_IO;
     }

@@ -66,6 +66,7 @@ static fota_err_t start_agent(fota_emu_device_t *d)
     ac.retry_ms = c->retry_ms;
     ac.range_records = c->range_records;
     ac.progress_every = c->progress_every;
+    ac.chunk_interval_ms = c->chunk_interval_ms;
     ac.on_event = c->on_event;
     ac.hook_ctx = c->event_ctx;
     fota_ports_t p;

@@ -53,8 +53,9 @@ fota_err_t fota_file_read_all(const char *path, size_t max, uint8_t **out, size_
     return FOTA_OK;
 }
 
-static fota_err_t write_fd_all(int fd, const uint8_t *p, size_t len)
+fota_err_t fota_fd_write_all(int fd, const void *buf, size_t len)
 {
+    const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR) {
@@ -82,7 +83,7 @@ fota_err_t fota_file_write_all(const char *path, const void *buf, size_t len, un
         free(tmp);
         return FOTA_ERR_IO;
     }
-    fota_err_t err = write_fd_all(fd, buf, len);
+    fota_err_t err = fota_fd_write_all(fd, buf, len);
     if (err == FOTA_OK && fsync(fd) != 0) {
         err = FOTA_ERR_IO;
     }

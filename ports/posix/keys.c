@@ -233,22 +233,6 @@ mbedtls_pk_context *fota_key_pk(fota_key_t *key)
 
 /* --- generation ------------------------------------------------------------------------------ */
 
-static fota_err_t write_all_fd(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return FOTA_ERR_IO;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return FOTA_OK;
-}
-
 /* Create path (which must not exist) with exactly `mode` (for the private key: whatever the
  * umask) and the given text; on failure nothing is left at path. */
 static fota_err_t create_excl(const char *path, const char *text, mode_t mode, bool exact_mode)
@@ -262,7 +246,7 @@ static fota_err_t create_excl(const char *path, const char *text, mode_t mode, b
         err = FOTA_ERR_IO;
     }
     if (err == FOTA_OK) {
-        err = write_all_fd(fd, (const uint8_t *)text, strlen(text));
+        err = fota_fd_write_all(fd, (const uint8_t *)text, strlen(text));
     }
     if (err == FOTA_OK && fsync(fd) != 0) {
         err = FOTA_ERR_IO;

@@ -385,9 +385,12 @@ fota_err_t fota_part_table_validate(const fota_part_table_t *t, uint32_t flash_s
 
 /* --- the default table and lookups ---------------------------------------------------------- */
 
-static void add(fota_part_table_t *t, const char *label, uint8_t type, uint8_t subtype,
-                uint32_t offset, uint32_t size)
+void fota_part_add(fota_part_table_t *t, const char *label, uint8_t type, uint8_t subtype,
+                   uint32_t offset, uint32_t size)
 {
+    if (t->count >= FOTA_PART_MAX) {
+        return;
+    }
     fota_partition_t *p = &t->entries[t->count++];
     memset(p, 0, sizeof *p);
     snprintf(p->label, sizeof p->label, "%s", label);
@@ -400,12 +403,16 @@ static void add(fota_part_table_t *t, const char *label, uint8_t type, uint8_t s
 void fota_part_table_default(fota_part_table_t *out)
 {
     memset(out, 0, sizeof *out);
-    add(out, "nvs", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_NVS, 0x9000u, 0x5000u);
-    add(out, "otadata", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_OTA, 0xE000u, 0x2000u);
-    add(out, "app0", FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0, 0x10000u, 0x140000u);
-    add(out, "app1", FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0 + 1u, 0x150000u, 0x140000u);
-    add(out, "spiffs", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_SPIFFS, 0x290000u, 0x160000u);
-    add(out, "coredump", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_COREDUMP, 0x3F0000u, 0x10000u);
+    fota_part_add(out, "nvs", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_NVS, 0x9000u, 0x5000u);
+    fota_part_add(out, "otadata", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_OTA, 0xE000u,
+                  0x2000u);
+    fota_part_add(out, "app0", FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0, 0x10000u, 0x140000u);
+    fota_part_add(out, "app1", FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0 + 1u, 0x150000u,
+                  0x140000u);
+    fota_part_add(out, "spiffs", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_SPIFFS, 0x290000u,
+                  0x160000u);
+    fota_part_add(out, "coredump", FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_COREDUMP, 0x3F0000u,
+                  0x10000u);
 }
 
 const fota_partition_t *fota_part_find(const fota_part_table_t *t, uint8_t type, uint8_t subtype)

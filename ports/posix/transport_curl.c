@@ -62,22 +62,23 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-static fota_err_t map_curl_error(CURLcode rc)
+fota_err_t fota_curl_error(int curl_code)
 {
-    switch (rc) {
+    switch ((CURLcode)curl_code) {
     case CURLE_OK:
         return FOTA_OK;
     case CURLE_OPERATION_TIMEDOUT:
         return FOTA_ERR_HTTP_TIMEOUT;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
         return FOTA_ERR_HTTP_TRUNCATED;
     default:
         return FOTA_ERR_HTTP_CONNECT;
     }
 }
 
-static struct curl_slist *make_headers(const fota_http_request_t *req)
+struct curl_slist *fota_curl_headers(const fota_http_request_t *req)
 {
     struct curl_slist *list = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; i < req->header_count && list != NULL; i++) {
@@ -125,7 +126,7 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     fota_curl_transport_t *t = ctx;
     size_t url_len = strlen(t->base_url) + strlen(req->target) + 1;
     char *url = malloc(url_len);
-    struct curl_slist *headers = make_headers(req);
+    struct curl_slist *headers = fota_curl_headers(req);
     if (url == NULL || headers == NULL) {
         free(url);
         curl_slist_free_all(headers);
@@ -142,7 +143,7 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     if (rc == CURLE_OK) {
         begin_response(t); /* a response without a body */
     }
-    fota_err_t err = t->aborted ? FOTA_OK : map_curl_error(rc);
+    fota_err_t err = t->aborted ? FOTA_OK : fota_curl_error(rc);
     fota_err_t result = fota_agent_response_end(agent, err);
     curl_slist_free_all(headers);
     free(url);

@@ -48,7 +48,7 @@ for mode in seed chain; do
     new_device "$id"
     device "$id" "$mode"
     [ "$DEV_RC" = 0 ] || { cat "$W/$id.out" "$W/$id.err" >&2; fail "$mode update exit $DEV_RC"; }
-    grep -q "running 2.0.0, last error: FOTA_OK" "$W/$id.out" || { cat "$W/$id.out" >&2; fail "$mode: not running 2.0.0"; }
+    grep -q "running 2.0.0, outcome: FOTA_OK" "$W/$id.out" || { cat "$W/$id.out" >&2; fail "$mode: not running 2.0.0"; }
     for s in downloading verifying installed rebooting booted confirmed; do
         grep -q "^state $s" "$W/$id.out" || { cat "$W/$id.out" >&2; fail "$mode: never $s"; }
     done
@@ -85,19 +85,20 @@ grep -q "ota_1 .*empty" "$W/dev-forged.show" || fail "forged key: something was 
 new_device dev-resume
 "$BUILD/fota-device" run "$W/dev-resume.flash" --server "$URL" --id dev-resume \
     --master "$W/master" --release-key "$W/release.pub" --product "$PRODUCT" --mode seed \
-    --timeout 60 >"$W/dev-resume.out" 2>&1 &
+    --chunk-interval 10 --timeout 60 >"$W/dev-resume.out" 2>&1 &
 DEV_PID=$!
-for i in $(seq 1 200); do
+for i in $(seq 1 500); do # paced at 10 ms a chunk: 300 chunks take 3 s or more
     n=$(grep -c 'chunk_number=.*device=dev-resume' "$W/fotad.log" || true)
     [ "$n" -ge 40 ] && break
     sleep 0.02
 done
+[ "$n" -lt 250 ] || fail "resume: the download was over before fotad could be killed"
 kill -KILL "$FOTAD_PID"
 wait "$FOTAD_PID" 2>/dev/null || true
 sleep 0.5
 fotad_start --port "$PORT"
 wait "$DEV_PID" || { cat "$W/dev-resume.out" >&2; fail "resume: device exit"; }
-grep -q "running 2.0.0, last error: FOTA_OK" "$W/dev-resume.out" || { cat "$W/dev-resume.out" >&2; fail "resume: not running 2.0.0"; }
+grep -q "running 2.0.0, outcome: FOTA_OK" "$W/dev-resume.out" || { cat "$W/dev-resume.out" >&2; fail "resume: not running 2.0.0"; }
 grep -q "error FOTA_ERR_HTTP_CONNECT" "$W/dev-resume.out" || fail "resume: the device never saw fotad go away"
 zeros=$(grep -c 'chunk_number=0&.*device=dev-resume' "$W/fotad.log" || true)
 [ "$zeros" -eq 1 ] || fail "resume: chunk 0 fetched $zeros times (started over)"

@@ -16,24 +16,12 @@
 
 #include "fota/posix/partition.h"
 
-static void add(fota_part_table_t *t, const char *label, uint8_t type, uint8_t subtype,
-                uint32_t offset, uint32_t size)
-{
-    fota_partition_t *p = &t->entries[t->count++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->label, sizeof p->label, "%s", label);
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = offset;
-    p->size = size;
-}
-
 static void test_type_ff_is_refused(void **state)
 {
     (void)state;
     fota_part_table_t t;
     memset(&t, 0, sizeof t);
-    add(&t, "nvs", 0xFF, 0xD9, 0x9000u, 0x5000u); /* the table the fuzzer found */
+    fota_part_add(&t, "nvs", 0xFF, 0xD9, 0x9000u, 0x5000u); /* the table the fuzzer found */
     char msg[160];
     assert_int_equal(fota_part_table_validate(&t, 4u * 1024u * 1024u, msg, sizeof msg),
                      FOTA_ERR_PART_TYPE);
@@ -46,7 +34,7 @@ static void test_type_fe_round_trips(void **state)
     (void)state;
     fota_part_table_t t, back;
     memset(&t, 0, sizeof t);
-    add(&t, "custom", 0xFE, 0x01, 0x9000u, 0x5000u);
+    fota_part_add(&t, "custom", 0xFE, 0x01, 0x9000u, 0x5000u);
     assert_int_equal(fota_part_table_validate(&t, 4u * 1024u * 1024u, NULL, 0), FOTA_OK);
     char text[1024];
     fota_part_table_to_csv(&t, text, sizeof text);

@@ -45,22 +45,40 @@ static const char RUN_USAGE[] =
     "  --floor N           security version floor (default 0)\n"
     "  --range-records N   chain mode: records per Range request (default: all)\n"
     "  --timeout S         give up after S seconds (default 120)\n"
+    "  --chunk-interval MS seed mode: one chunk request per MS at most, as the seed paces\n"
     "  --quiet             only the outcome line\n"
     "\n"
-    "Exit codes: 0 the device runs the offered release (or nothing was offered), 1 the update\n"
-    "failed or was rolled back, 2 usage error, 3 the device has nothing left to boot.\n";
+    "Exit codes: 0 the device runs the offered release (or nothing was offered), 1 the last\n"
+    "update attempt failed or was rolled back, 2 usage error, 3 nothing left to boot.\n";
 
 typedef struct {
     bool quiet;
-    unsigned errors;
+    fota_err_t last_error; /* of the last failed request or refusal */
+    fota_err_t failure;    /* why the last update attempt ended badly, FOTA_OK once confirmed */
 } run_log_t;
+
+/* The outcome is the last attempt's: errors on the way (a broken connection, a server that
+ * restarted) that the agent retried past do not make a failed run. */
+static void note_outcome(run_log_t *log, const fota_event_t *ev)
+{
+    if (ev->kind == FOTA_EVENT_ERROR) {
+        log->last_error = ev->err;
+        if (ev->state == FOTA_STATE_CHECKING) {
+            log->failure = ev->err; /* could not even ask (refused credentials, no server) */
+        }
+    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_ERROR) {
+        log->failure = log->last_error;
+    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_ROLLED_BACK) {
+        log->failure = FOTA_ERR_AGENT_ROLLED_BACK;
+    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_CONFIRMED) {
+        log->failure = FOTA_OK;
+    }
+}
 
 static void on_event(void *ctx, const fota_event_t *ev)
 {
     run_log_t *log = ctx;
-    if (ev->kind == FOTA_EVENT_ERROR) {
-        log->errors++;
-    }
+    note_outcome(log, ev);
     if (log->quiet || ev->kind == FOTA_EVENT_PROGRESS) {
         return;
     }
@@ -75,7 +93,7 @@ static void on_event(void *ctx, const fota_event_t *ev)
 
 typedef struct {
     const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout;
+        *timeout, *pace;
     bool quiet;
 } run_opts_t;
 
@@ -172,27 +190,29 @@ static fota_err_t drive(fota_emu_device_t *dev, fota_transport_t *tr, uint32_t t
     return FOTA_ERR_HTTP_TIMEOUT;
 }
 
-static int outcome(const fota_emu_device_t *dev, fota_err_t err)
+static int outcome(const fota_emu_device_t *dev, const run_log_t *log, fota_err_t err)
 {
-    fota_err_t last = fota_agent_last_error(&dev->agent);
     printf("device %s: running %s, %s%s%s\n", dev->device_id, dev->version,
-           err != FOTA_OK ? "stopped: " : "last error: ",
-           fota_err_name(err != FOTA_OK ? err : last), dev->bricked ? ", BRICKED" : "");
+           err != FOTA_OK ? "stopped: " : "outcome: ",
+           fota_err_name(err != FOTA_OK ? err : log->failure), dev->bricked ? ", BRICKED" : "");
     if (dev->bricked) {
         return FOTA_CLI_EXIT_BRICKED;
     }
-    return err == FOTA_OK && last == FOTA_OK ? FOTA_CLI_EXIT_OK : FOTA_CLI_EXIT_INVALID;
+    return err == FOTA_OK && log->failure == FOTA_OK ? FOTA_CLI_EXIT_OK : FOTA_CLI_EXIT_INVALID;
 }
 
 static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o)
 {
     uint8_t key[32];
     int rc = device_key(cmd, o, key);
-    uint32_t floor = 0, records = 0, timeout = 120;
+    uint32_t floor = 0, records = 0, timeout = 120, pace = 0;
     if (rc == 0 && ((o->floor && fota_cli_parse_u32(o->floor, UINT32_MAX, &floor) != FOTA_OK) ||
                     (o->records && fota_cli_parse_u32(o->records, 1u << 20, &records) != FOTA_OK) ||
-                    (o->timeout && fota_cli_parse_u32(o->timeout, 86400, &timeout) != FOTA_OK))) {
-        rc = fota_cli_usage_error(PROG, cmd, "--floor, --range-records and --timeout want numbers");
+                    (o->timeout && fota_cli_parse_u32(o->timeout, 86400, &timeout) != FOTA_OK) ||
+                    (o->pace && fota_cli_parse_u32(o->pace, 60000, &pace) != FOTA_OK))) {
+        rc = fota_cli_usage_error(PROG, cmd,
+                                  "--floor, --range-records, --timeout and "
+                                  "--chunk-interval want numbers");
     }
     uint8_t *pem = NULL;
     size_t pem_len = 0;
@@ -209,7 +229,7 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
         rc = fota_cli_fail(PROG, o->server, err, NULL);
     }
     if (rc == 0) {
-        run_log_t log = {o->quiet, 0};
+        run_log_t log = {o->quiet, FOTA_OK, FOTA_OK};
         bool chain = o->mode == NULL || strcmp(o->mode, "chain") == 0;
         fota_emu_device_config_t cfg = {.device_id = o->id,
                                         .device_key = key,
@@ -221,6 +241,7 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
                                         .retry_ms = 200,
                                         .range_records = records,
                                         .progress_every = 64,
+                                        .chunk_interval_ms = pace,
                                         .on_event = on_event,
                                         .event_ctx = &log,
                                         .real_clock = true};
@@ -233,7 +254,7 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
         if (err == FOTA_OK) {
             err = drive(&dev, &tr, timeout);
         }
-        rc = outcome(&dev, err);
+        rc = outcome(&dev, &log, err);
         fota_emu_device_close(&dev);
         fota_flash_emu_sync(emu);
     }
@@ -259,6 +280,7 @@ static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
         {"floor", 0, &o.floor, NULL},
         {"range-records", 0, &o.records, NULL},
         {"timeout", 0, &o.timeout, NULL},
+        {"chunk-interval", 0, &o.pace, NULL},
         {"quiet", 'q', NULL, &o.quiet},
         {NULL, 0, NULL, NULL},
     };

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/posix/transport_curl.h"
+
 #include "sim.h"
 
 /* ---- responses ------------------------------------------------------------------------------ */
@@ -132,22 +134,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 
 /* ---- requests ------------------------------------------------------------------------------- */
 
-static struct curl_slist *make_headers(const fota_http_request_t *req)
-{
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
-    for (size_t i = 0; i < req->header_count && list != NULL; i++) {
-        char line[512];
-        snprintf(line, sizeof line, "%s: %s", req->headers[i].name, req->headers[i].value);
-        list = curl_slist_append(list, line);
-    }
-    if (req->content_type != NULL && list != NULL) {
-        char line[128];
-        snprintf(line, sizeof line, "Content-Type: %s", req->content_type);
-        list = curl_slist_append(list, line);
-    }
-    return list;
-}
-
 /* What the request asks for: a seed chunk (its number), a chain Range (first byte, length). */
 static void classify_request(sim_xfer_t *x, const fota_http_request_t *req)
 {
@@ -210,7 +196,7 @@ void sim_xfer_start(sim_t *s, sim_dev_t *d, const fota_http_request_t *req)
     memset(&x->begun, 0, sizeof *x - offsetof(sim_xfer_t, begun));
     x->dev = d;
     d->xfer = x;
-    x->headers = make_headers(req);
+    x->headers = fota_curl_headers(req);
     classify_request(x, req);
     sim_faults_for_xfer(s, d, x);
     if (x->headers != NULL) {
@@ -238,22 +224,6 @@ void sim_xfer_resume(sim_t *s, sim_xfer_t *x)
 }
 
 /* ---- completion ----------------------------------------------------------------------------- */
-
-static fota_err_t map_curl_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return FOTA_OK;
-    case CURLE_OPERATION_TIMEDOUT:
-        return FOTA_ERR_HTTP_TIMEOUT;
-    case CURLE_PARTIAL_FILE:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return FOTA_ERR_HTTP_TRUNCATED;
-    default:
-        return FOTA_ERR_HTTP_CONNECT;
-    }
-}
 
 static void count_wire(sim_t *s, sim_xfer_t *x)
 {
@@ -308,7 +278,7 @@ static void done(sim_t *s, sim_xfer_t *x, CURLcode rc)
     }
     fota_err_t err = x->refused   ? FOTA_OK
                      : x->dropped ? FOTA_ERR_HTTP_TRUNCATED
-                                  : map_curl_error(rc);
+                                  : fota_curl_error(rc);
     release(s, x);
     fota_agent_response_end(&d->dev.agent, err);
     sim_device_after_http(s, d);

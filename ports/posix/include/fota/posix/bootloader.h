@@ -32,20 +32,21 @@ typedef struct {
     int slot;                   /* ota_N booted, or FOTA_BOOT_SLOT_FACTORY / _TEST */
     fota_partition_t partition; /* the partition booted */
     fota_esp_image_info_t image;
-    int selected_slot;          /* what otadata selected (before any fall back) */
-    uint32_t ota_state;         /* state of the booted slot's otadata entry after this boot,
-                                   FOTA_OTA_IMG_UNDEFINED if none */
-    bool fell_back;             /* the booted slot is not the one otadata selected first */
-    int aborted_slot;           /* slot whose PENDING_VERIFY entry was aborted now, or -1 */
-    int rejected_slots;         /* images that failed validation at this boot */
+    int selected_slot;  /* what otadata selected (before any fall back) */
+    uint32_t ota_state; /* state of the booted slot's otadata entry after this boot,
+                           FOTA_OTA_IMG_UNDEFINED if none */
+    bool fell_back;     /* the booted slot is not the one otadata selected first */
+    int aborted_slot;   /* slot whose PENDING_VERIFY entry was aborted now, or -1 */
+    int rejected_slots; /* images that failed validation at this boot */
 } fota_boot_info_t;
 
 /* Run the bootloader. FOTA_ERR_BOOT_NO_APP when nothing can boot. */
 fota_err_t fota_bootloader_run(const fota_flash_t *flash, fota_boot_info_t *out);
 
 /* esp_ota_get_next_update_partition: the ota slot after the running one (mod ota count). */
-fota_err_t fota_ota_next_update_partition(const fota_flash_t *flash, const fota_boot_info_t *running,
-                                          fota_partition_t *out, int *slot_out);
+fota_err_t fota_ota_next_update_partition(const fota_flash_t *flash,
+                                          const fota_boot_info_t *running, fota_partition_t *out,
+                                          int *slot_out);
 
 /* esp_ota_set_boot_partition(ota_<slot>): writes a NEW entry for it. */
 fota_err_t fota_ota_set_boot_slot(const fota_flash_t *flash, unsigned slot);

@@ -16,6 +16,9 @@ fota_err_t fota_file_read_all(const char *path, size_t max, uint8_t **out, size_
 /* Write a whole file atomically: a temporary beside it, fsync, rename. mode as for open(2). */
 fota_err_t fota_file_write_all(const char *path, const void *buf, size_t len, unsigned mode);
 
+/* Write all len bytes to fd, again after short writes and EINTR. FOTA_ERR_IO on failure. */
+fota_err_t fota_fd_write_all(int fd, const void *buf, size_t len);
+
 /* A fota_read_fn_t over a memory buffer: ctx points to a fota_mem_reader_t. */
 typedef struct {
     const uint8_t *data;

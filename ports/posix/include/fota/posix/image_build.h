@@ -31,10 +31,10 @@ typedef struct {
     const char *version;      /* esp_app_desc_t.version, <= 31 chars */
     const char *project_name; /* <= 31 chars; NULL: "fota-test" */
     uint32_t secure_version;
-    uint32_t size;            /* total file size; rounded up to a multiple of 16; >= MIN_SIZE */
-    uint32_t seed;            /* content; 0: derived from version */
-    uint16_t chip_id;         /* FOTA_ESP_CHIP_ID_ESP32 normally */
-    uint32_t emu_flags;       /* FOTA_EMU_FLAG_* */
+    uint32_t size;      /* total file size; rounded up to a multiple of 16; >= MIN_SIZE */
+    uint32_t seed;      /* content; 0: derived from version */
+    uint16_t chip_id;   /* FOTA_ESP_CHIP_ID_ESP32 normally */
+    uint32_t emu_flags; /* FOTA_EMU_FLAG_* */
 } fota_image_spec_t;
 
 /* Build an image; *out is malloc'd (free() it). FOTA_ERR_IMAGE_SPEC on bad parameters. */

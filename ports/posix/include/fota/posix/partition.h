@@ -89,6 +89,10 @@ size_t fota_part_table_to_csv(const fota_part_table_t *t, char *out, size_t out_
  * coredump 0x3F0000/0x10000. */
 void fota_part_table_default(fota_part_table_t *out);
 
+/* Append an entry (flags 0) to t; nothing happens when the table is full (FOTA_PART_MAX). */
+void fota_part_add(fota_part_table_t *t, const char *label, uint8_t type, uint8_t subtype,
+                   uint32_t offset, uint32_t size);
+
 /* Lookups; NULL when absent. */
 const fota_partition_t *fota_part_find(const fota_part_table_t *t, uint8_t type, uint8_t subtype);
 const fota_partition_t *fota_part_find_label(const fota_part_table_t *t, const char *label);
