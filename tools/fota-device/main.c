@@ -201,15 +201,20 @@ static int outcome(const fota_emu_device_t *dev, const run_log_t *log, fota_err_
     return err == FOTA_OK && log->failure == FOTA_OK ? FOTA_CLI_EXIT_OK : FOTA_CLI_EXIT_INVALID;
 }
 
+/* An optional numeric option: absent (keep the default) or a number up to max. */
+static bool number(const char *text, uint32_t max, uint32_t *out)
+{
+    return text == NULL || fota_cli_parse_u32(text, max, out) == FOTA_OK;
+}
+
 static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o)
 {
     uint8_t key[32];
     int rc = device_key(cmd, o, key);
     uint32_t floor = 0, records = 0, timeout = 120, pace = 0;
-    if (rc == 0 && ((o->floor && fota_cli_parse_u32(o->floor, UINT32_MAX, &floor) != FOTA_OK) ||
-                    (o->records && fota_cli_parse_u32(o->records, 1u << 20, &records) != FOTA_OK) ||
-                    (o->timeout && fota_cli_parse_u32(o->timeout, 86400, &timeout) != FOTA_OK) ||
-                    (o->pace && fota_cli_parse_u32(o->pace, 60000, &pace) != FOTA_OK))) {
+    if (rc == 0 &&
+        !(number(o->floor, UINT32_MAX, &floor) && number(o->records, 1u << 20, &records) &&
+          number(o->timeout, 86400, &timeout) && number(o->pace, 60000, &pace))) {
         rc = fota_cli_usage_error(PROG, cmd,
                                   "--floor, --range-records, --timeout and "
                                   "--chunk-interval want numbers");
