@@ -1,7 +1,14 @@
 /*
- * fotactl.h - what the parts of fotactl share: the admin API client (admin.c), the commands
- * that talk to fotad (remote.c), the offline ones (release.c: keys, signed bundles, device keys)
- * and the table printer (table.c).
+ * fotactl.h - what the parts of fotactl share:
+ *
+ *   main.c     the command tree (fotactl, fotactl release, device, assignment) and its help
+ *   keys.c     offline: keygen (release key pair), device key (provisioning)
+ *   release.c  offline: release create (sign a bundle), release inspect (check one)
+ *   admin.c    the admin API client: server and token, one request over libcurl, errors
+ *   remote.c   the commands that talk to fotad (upload, list, show, assign)
+ *   table.c    aligned tables and "key value" blocks from the server's JSON
+ *
+ * Exit codes (docs/TOOLS.md): 0 ok, 1 invalid input or a refused request, 2 usage error.
  */
 #ifndef FOTACTL_H
 #define FOTACTL_H
@@ -14,65 +21,113 @@
 
 #include "fota/posix/cli.h"
 
+/* Message prefixes: errors about data say "fotactl: ...", usage errors name the command group
+ * ("fotactl release show: missing ID"). */
 #define FOTACTL "fotactl"
+#define FOTACTL_RELEASE "fotactl release"
+#define FOTACTL_DEVICE "fotactl device"
+#define FOTACTL_ASSIGNMENT "fotactl assignment"
+
 #define FOTACTL_DEFAULT_SERVER "http://127.0.0.1:8080"
+
+/* Largest bundle read: a 16 MiB image in 256-byte chunks, with its manifest and chain. */
+#define FOTACTL_MAX_BUNDLE (16u * 1024u * 1024u + 32u * 65536u + 256u)
+
+#define FOTACTL_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- admin.c: the admin API over libcurl -------------------------------------------------- */
 
 typedef struct {
-    const char *server; /* base URL, no trailing slash needed */
-    char *token;        /* bearer token (owned) */
-    bool json;          /* print the server's JSON instead of tables */
+    char *server; /* base URL without trailing '/' (owned) */
+    char *token;  /* bearer token (owned) */
+    bool json;    /* print the server's JSON instead of tables */
 } fotactl_conn_t;
 
-/* Options every remote command takes; fill conn from them, the environment and defaults.
- * Returns 0 or an exit code (after printing the error). */
-#define FOTACTL_CONN_OPTS(s, t, tf, j)                                                             \
-    {"server", 0, &(s), NULL}, {"token", 0, &(t), NULL}, {"token-file", 0, &(tf), NULL},           \
+/* The server options every remote command takes (docs/FOTACTL.md). */
+typedef struct {
+    const char *server, *token, *token_file;
+    bool json;
+} fotactl_conn_opts_t;
+
+/* Their option table entries: 4 of them. */
+#define FOTACTL_CONN_OPT_COUNT 4
+#define FOTACTL_CONN_OPTS(o)                                                                       \
+    {"server", 0, &(o).server, NULL}, {"token", 0, &(o).token, NULL},                              \
+        {"token-file", 0, &(o).token_file, NULL},                                                  \
     {                                                                                              \
-        "json", 0, NULL, &(j)                                                                      \
+        "json", 0, NULL, &(o).json                                                                 \
     }
-int fotactl_conn_init(fotactl_conn_t *c, const char *server, const char *token,
-                      const char *token_file, bool json);
+
+/* Fill c from the options, else $FOTA_SERVER / $FOTA_TOKEN, else the default server. Returns 0,
+ * or an exit code after printing a one-line error (no token, bad URL, unreadable token file).
+ * On success the caller calls fotactl_conn_free(). */
+int fotactl_conn_init(fotactl_conn_t *c, const fotactl_conn_opts_t *o);
 void fotactl_conn_free(fotactl_conn_t *c);
 
-/* One request. body may be NULL. On a 2xx answer *out is the parsed JSON (or NULL for an empty
- * body) and 0 is returned; otherwise the error is printed as one line ("fotactl: what: status
- * 404 not_found: no such release") and the exit code returned. progress: show an upload bar
- * when stderr is a terminal. */
-int fotactl_request(const fotactl_conn_t *c, const char *method, const char *path,
-                    const char *content_type, const void *body, size_t body_len, bool progress,
-                    const char *what, long *status, cJSON **out);
+/* One request to fotad. */
+typedef struct {
+    const char *method;       /* "GET", "POST" */
+    const char *path;         /* "/api/admin/releases" */
+    const char *content_type; /* NULL: none */
+    const void *body;         /* NULL: no body */
+    size_t body_len;
+    bool progress;    /* an upload bar on stderr, when stderr is a terminal */
+    const char *what; /* subject of error messages: "release list", a file name */
+} fotactl_req_t;
 
-/* ---- table.c: aligned text tables --------------------------------------------------------- */
+/* Perform r. On a 2xx answer: 0, *status, and *out the parsed JSON (NULL for an empty body).
+ * Otherwise one line on stderr - the server's {"error","code"} with the status, or why fotad
+ * could not be reached - and FOTA_CLI_EXIT_INVALID. The caller cJSON_Delete()s *out. */
+int fotactl_request(const fotactl_conn_t *c, const fotactl_req_t *r, long *status, cJSON **out);
 
-#define FOTACTL_TABLE_MAX_COLS 10
+/* ---- table.c: aligned text for people ------------------------------------------------------ */
+
+typedef enum {
+    FOTACTL_TEXT,   /* left-aligned; "" shows as "-" */
+    FOTACTL_NUMBER, /* right-aligned */
+    FOTACTL_TIME,   /* unix seconds shown as UTC "YYYY-MM-DD HH:MM:SS"; 0 as "-" */
+} fotactl_kind_t;
 
 typedef struct {
-    const char *title;
-    const char *key; /* JSON member of each row object */
-    bool number;     /* right-aligned */
+    const char *title; /* column heading, or the label of a field */
+    const char *key;   /* JSON member of each row object */
+    fotactl_kind_t kind;
 } fotactl_col_t;
 
-/* Print the objects of `rows` (a JSON array) as a table with these columns. */
-void fotactl_table(const cJSON *rows, const fotactl_col_t *cols, size_t n_cols);
+#define FOTACTL_TABLE_MAX_COLS 12
 
-/* Print one object as "key: value" lines, in the order of `keys` (NULL-terminated). */
-void fotactl_fields(const cJSON *obj, const char *const *keys);
+/* Print the objects of `rows` (a JSON array) as a table with these columns (at most
+ * FOTACTL_TABLE_MAX_COLS); `empty` is printed instead when there is no row. */
+void fotactl_table(const cJSON *rows, const fotactl_col_t *cols, size_t n_cols, const char *empty);
 
-/* ---- commands ------------------------------------------------------------------------------- */
+/* Print members of one object as "label   value" lines, in the order given. */
+void fotactl_fields(const cJSON *obj, const fotactl_col_t *fields, size_t n_fields);
 
-int fotactl_cmd_keygen(const fota_cli_cmd_t *cmd, int argc, char **argv);
-int fotactl_cmd_release(const fota_cli_cmd_t *cmd, int argc, char **argv);
-int fotactl_cmd_device(const fota_cli_cmd_t *cmd, int argc, char **argv);
-int fotactl_cmd_assign(const fota_cli_cmd_t *cmd, int argc, char **argv);
-int fotactl_cmd_assignment(const fota_cli_cmd_t *cmd, int argc, char **argv);
+/* Print a JSON document compactly on one line (what --json gives scripts). */
+void fotactl_print_json(const cJSON *js);
 
-/* release.c, for remote.c: the offline release subcommands. */
+/* ---- commands (each gets argv[0] = its own name) --------------------------------------------- */
+
+/* keys.c */
+int fotactl_keygen(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_device_key(const fota_cli_cmd_t *cmd, int argc, char **argv);
+/* release.c */
 int fotactl_release_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_release_inspect(const fota_cli_cmd_t *cmd, int argc, char **argv);
-int fotactl_device_key(const fota_cli_cmd_t *cmd, int argc, char **argv);
-extern const char fotactl_release_create_usage[];
-extern const char fotactl_release_inspect_usage[];
+/* remote.c */
+int fotactl_release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_device_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_device_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_assign(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+
+/* A device id as docs/PROTOCOL.md section 1 defines it: 1..48 of A-Z a-z 0-9 - _ . : */
+bool fotactl_device_id_ok(const char *id);
+
+/* Read a bundle file whole (at most FOTACTL_MAX_BUNDLE bytes); 0 or an exit code after the
+ * error was printed. The caller frees *buf. */
+int fotactl_read_bundle(const char *path, uint8_t **buf, size_t *len);
 
 #endif /* FOTACTL_H */

@@ -1,9 +1,18 @@
 /*
  * fotactl - the operator's command line: release keys, signed releases (made here, offline,
- * never on the server), and fotad's admin API (upload, list, devices, assignments).
- * docs/FOTACTL.md has every command with an example.
+ * never on the server), device keys for provisioning, and fotad's admin API (upload, list,
+ * devices, assignments). This file is the command tree and its help texts; the commands live
+ * in keys.c, release.c and remote.c. docs/FOTACTL.md has every command with an example.
  */
 #include "fotactl.h"
+
+#define SERVER_OPTIONS                                                                             \
+    "\nserver options (every command that talks to fotad):\n"                                      \
+    "  --server URL        fotad's base URL (default $FOTA_SERVER, else " FOTACTL_DEFAULT_SERVER   \
+    ")\n"                                                                                          \
+    "  --token T           admin bearer token (default $FOTA_TOKEN)\n"                             \
+    "  --token-file F      read the token from the first line of F (not visible in ps)\n"          \
+    "  --json              print the server's JSON on one line instead of a table\n"
 
 static const char KEYGEN_USAGE[] =
     "usage: fotactl keygen --private FILE --public FILE [--force]\n"
@@ -11,6 +20,76 @@ static const char KEYGEN_USAGE[] =
     "Make an ECDSA P-256 release key pair as PEM files. The private key is written with mode\n"
     "0600 and signs releases; keep it offline. The public key goes to fotad (--release-key) and\n"
     "into every device. Existing files are never replaced unless --force is given.\n";
+
+static const char CREATE_USAGE[] =
+    "usage: fotactl release create --image IMG --key PRIV.pem --product P [options] -o BUNDLE\n"
+    "\n"
+    "Check IMG as an ESP32 app image, build the manifest and the hash-chained blob, sign the\n"
+    "manifest with the release private key and write the bundle fotad takes (manifest || blob),\n"
+    "atomically. Signing happens here, offline; the server never holds the key. Prints the\n"
+    "release id on stdout and a summary on stderr.\n"
+    "\n"
+    "options:\n"
+    "  --image IMG              the ESP-IDF app image (.bin)\n"
+    "  --key PRIV.pem           the release private key (fotactl keygen)\n"
+    "  --product P              product (hardware) id the release is for, 1..32 characters\n"
+    "  --version V              version (default: the image's app descriptor)\n"
+    "  --security-version S     security version (default: the image's app descriptor)\n"
+    "  --chunk-size N           bytes per chunk, a power of two 256..65536 (default 1024)\n"
+    "  -o, --output BUNDLE      where to write the bundle\n";
+
+static const char INSPECT_USAGE[] =
+    "usage: fotactl release inspect BUNDLE [--public PUB.pem]\n"
+    "\n"
+    "Show the manifest of a bundle and check it as fotad does on upload: every record of the\n"
+    "hash chain and the image's SHA-256, and with --public (PEM or DER) the signature. Exit 1\n"
+    "if any check fails.\n";
+
+static const char UPLOAD_USAGE[] =
+    "usage: fotactl release upload BUNDLE [server options]\n"
+    "\n"
+    "Send a bundle (fotactl release create) to fotad, which checks its signature, chain and\n"
+    "image before it stores it. Prints \"ID uploaded\" (or \"ID already uploaded\"); a progress\n"
+    "bar shows on stderr when it is a terminal.\n" SERVER_OPTIONS;
+
+static const char RELEASE_LIST_USAGE[] = "usage: fotactl release list [server options]\n"
+                                         "\n"
+                                         "The releases fotad holds, newest upload first.\n"
+                                         "\n" SERVER_OPTIONS;
+
+static const char RELEASE_SHOW_USAGE[] = "usage: fotactl release show ID [server options]\n"
+                                         "\n"
+                                         "One release (ID: 32 hex digits).\n" SERVER_OPTIONS;
+
+static const char DEVICE_LIST_USAGE[] =
+    "usage: fotactl device list [server options]\n"
+    "\n"
+    "Every device fotad has heard from: product, running version, state, progress of the\n"
+    "last download, last error, last seen (UTC).\n" SERVER_OPTIONS;
+
+static const char DEVICE_SHOW_USAGE[] =
+    "usage: fotactl device show ID [server options]\n"
+    "\n"
+    "One device and its reports, newest first (at most 100).\n" SERVER_OPTIONS;
+
+static const char DEVICE_KEY_USAGE[] =
+    "usage: fotactl device key ID --master FILE\n"
+    "\n"
+    "Print the device key of ID (64 hex digits): HMAC-SHA256(master secret, ID), the key to\n"
+    "provision the device with. FILE is fotad's master secret file, used as raw bytes (at\n"
+    "least 32). Offline: nothing is sent anywhere.\n";
+
+static const char ASSIGN_USAGE[] =
+    "usage: fotactl assign RELEASE (--device ID | --product P) [server options]\n"
+    "\n"
+    "Tell fotad which release a device, or every device of a product, should run. A device's\n"
+    "own assignment wins over its product's; a new assignment replaces the old "
+    "one.\n" SERVER_OPTIONS;
+
+static const char ASSIGNMENT_LIST_USAGE[] =
+    "usage: fotactl assignment list [server options]\n"
+    "\n"
+    "The assignments fotad holds: devices first, then products.\n" SERVER_OPTIONS;
 
 static const char RELEASE_USAGE[] =
     "usage: fotactl release COMMAND ...\n"
@@ -26,36 +105,60 @@ static const char DEVICE_USAGE[] =
     "\n"
     "  list      every device fotad has heard from\n"
     "  show      one device with its report history\n"
-    "  key       a device's key, derived from the master secret (for provisioning)\n";
-
-static const char ASSIGN_USAGE[] =
-    "usage: fotactl assign RELEASE (--device ID | --product P) [server options]\n"
-    "\n"
-    "Tell fotad which release a device, or every device of a product, should run. A device's\n"
-    "own assignment wins over its product's; a new assignment replaces the old one.\n"
-    "\n"
-    "server options (every command that talks to fotad):\n"
-    "  --server URL        fotad's address (default $FOTA_SERVER, else http://127.0.0.1:8080)\n"
-    "  --token T           admin bearer token (default $FOTA_TOKEN)\n"
-    "  --token-file F      read the token from F\n"
-    "  --json              print the server's JSON instead of a table\n";
+    "  key       a device's key, derived from the master secret (offline, for provisioning)\n";
 
 static const char ASSIGNMENT_USAGE[] = "usage: fotactl assignment list [server options]\n"
                                        "\n"
                                        "The assignments fotad holds (see fotactl assign --help).\n";
 
+static int release_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"create", "build and sign a bundle (offline)", CREATE_USAGE, fotactl_release_create},
+        {"inspect", "show and check a bundle (offline)", INSPECT_USAGE, fotactl_release_inspect},
+        {"upload", "send a bundle to fotad", UPLOAD_USAGE, fotactl_release_upload},
+        {"list", "releases on fotad", RELEASE_LIST_USAGE, fotactl_release_list},
+        {"show", "one release on fotad", RELEASE_SHOW_USAGE, fotactl_release_show},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_RELEASE, "Releases.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
+static int device_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"list", "devices fotad knows", DEVICE_LIST_USAGE, fotactl_device_list},
+        {"show", "one device and its reports", DEVICE_SHOW_USAGE, fotactl_device_show},
+        {"key", "derive a device key (offline)", DEVICE_KEY_USAGE, fotactl_device_key},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_DEVICE, "Devices.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
+static int assignment_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"list", "assignments on fotad", ASSIGNMENT_LIST_USAGE, fotactl_assignment_list},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_ASSIGNMENT, "Assignments.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
-        {"keygen", "make a release key pair", KEYGEN_USAGE, fotactl_cmd_keygen},
-        {"release", "create, inspect, upload and list releases", RELEASE_USAGE,
-         fotactl_cmd_release},
-        {"device", "list and show devices; derive a device key", DEVICE_USAGE, fotactl_cmd_device},
-        {"assign", "assign a release to a device or a product", ASSIGN_USAGE, fotactl_cmd_assign},
-        {"assignment", "list assignments", ASSIGNMENT_USAGE, fotactl_cmd_assignment},
+        {"keygen", "make a release key pair (offline)", KEYGEN_USAGE, fotactl_keygen},
+        {"release", "create, inspect, upload, list and show releases", RELEASE_USAGE,
+         release_group},
+        {"device", "list and show devices; derive a device key", DEVICE_USAGE, device_group},
+        {"assign", "assign a release to a device or a product", ASSIGN_USAGE, fotactl_assign},
+        {"assignment", "list assignments", ASSIGNMENT_USAGE, assignment_group},
     };
     static const fota_cli_tool_t tool = {
         FOTACTL, "Operator CLI for fota: release keys, signed releases, fotad's admin API.", cmds,
-        sizeof cmds / sizeof cmds[0]};
+        FOTACTL_N(cmds)};
     return fota_cli_dispatch(&tool, argc, argv);
 }

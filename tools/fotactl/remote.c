@@ -1,315 +1,344 @@
 /*
- * remote.c - fotactl's commands that talk to fotad's admin API: release upload/list/show,
- * device list/show, assign, assignment list. Each parses its options, makes one request through
- * admin.c and prints a table (or the server's JSON with --json).
+ * remote.c - fotactl's commands that talk to fotad's admin API (docs/ADMIN_API.md):
+ *
+ *   release upload | list | show    POST /api/admin/releases, GET .../releases[/ID]
+ *   device list | show              GET /api/admin/devices[/ID]
+ *   assign                          POST /api/admin/assignments
+ *   assignment list                 GET /api/admin/assignments
+ *
+ * Each parses its options (its own plus the server options), makes one request through
+ * admin.c and prints a table for people, or the server's JSON with --json.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/posix/bundle.h"
+
 #include "fotactl.h"
 
-#define MAX_BUNDLE (64u * 1024u * 1024u)
-
-typedef struct {
-    const char *server, *token, *token_file;
-    bool json;
-} conn_opts_t;
+#define MAX_OPTS 8
 
 static const fotactl_col_t release_cols[] = {
-    {"ID", "id", false},
-    {"PRODUCT", "product", false},
-    {"VERSION", "version", false},
-    {"SECVER", "security_version", true},
-    {"SIZE", "image_size", true},
-    {"CHUNK", "chunk_size", true},
-    {"UPLOADED", "uploaded", true},
+    {"ID", "id", FOTACTL_TEXT},
+    {"PRODUCT", "product", FOTACTL_TEXT},
+    {"VERSION", "version", FOTACTL_TEXT},
+    {"SECVER", "security_version", FOTACTL_NUMBER},
+    {"SIZE", "image_size", FOTACTL_NUMBER},
+    {"CHUNK", "chunk_size", FOTACTL_NUMBER},
+    {"UPLOADED (UTC)", "uploaded", FOTACTL_TIME},
+};
+
+static const fotactl_col_t release_fields[] = {
+    {"id", "id", FOTACTL_TEXT},
+    {"product", "product", FOTACTL_TEXT},
+    {"version", "version", FOTACTL_TEXT},
+    {"security_version", "security_version", FOTACTL_NUMBER},
+    {"image_size", "image_size", FOTACTL_NUMBER},
+    {"chunk_size", "chunk_size", FOTACTL_NUMBER},
+    {"chunk_count", "chunk_count", FOTACTL_NUMBER},
+    {"image_sha256", "image_sha256", FOTACTL_TEXT},
+    {"blob_size", "blob_size", FOTACTL_NUMBER},
+    {"created", "created", FOTACTL_TIME},
+    {"uploaded", "uploaded", FOTACTL_TIME},
 };
 
 static const fotactl_col_t device_cols[] = {
-    {"ID", "id", false},
-    {"PRODUCT", "product", false},
-    {"VERSION", "version", false},
-    {"STATE", "state", false},
-    {"DONE", "done", true},
-    {"TOTAL", "total", true},
-    {"ERROR", "last_error_name", false},
-    {"LAST SEEN", "last_seen", true},
+    {"ID", "id", FOTACTL_TEXT},
+    {"PRODUCT", "product", FOTACTL_TEXT},
+    {"VERSION", "version", FOTACTL_TEXT},
+    {"STATE", "state", FOTACTL_TEXT},
+    {"DONE", "done", FOTACTL_NUMBER},
+    {"TOTAL", "total", FOTACTL_NUMBER},
+    {"LAST ERROR", "last_error_name", FOTACTL_TEXT},
+    {"LAST SEEN (UTC)", "last_seen", FOTACTL_TIME},
+};
+
+static const fotactl_col_t device_fields[] = {
+    {"id", "id", FOTACTL_TEXT},
+    {"product", "product", FOTACTL_TEXT},
+    {"version", "version", FOTACTL_TEXT},
+    {"state", "state", FOTACTL_TEXT},
+    {"release", "release", FOTACTL_TEXT},
+    {"offered", "offered", FOTACTL_TEXT},
+    {"done", "done", FOTACTL_NUMBER},
+    {"total", "total", FOTACTL_NUMBER},
+    {"last_error", "last_error", FOTACTL_NUMBER},
+    {"last_error_name", "last_error_name", FOTACTL_TEXT},
+    {"first_seen", "first_seen", FOTACTL_TIME},
+    {"last_seen", "last_seen", FOTACTL_TIME},
 };
 
 static const fotactl_col_t report_cols[] = {
-    {"TIME", "time", true},        {"STATE", "state", false}, {"VERSION", "version", false},
-    {"RUNNING", "running", false}, {"DONE", "done", true},    {"TOTAL", "total", true},
-    {"ERROR", "error", true},
+    {"TIME (UTC)", "time", FOTACTL_TIME}, {"STATE", "state", FOTACTL_TEXT},
+    {"VERSION", "version", FOTACTL_TEXT}, {"RUNNING", "running", FOTACTL_TEXT},
+    {"DONE", "done", FOTACTL_NUMBER},     {"TOTAL", "total", FOTACTL_NUMBER},
+    {"ERROR", "error", FOTACTL_NUMBER},   {"RELEASE", "release", FOTACTL_TEXT},
 };
 
 static const fotactl_col_t assignment_cols[] = {
-    {"RELEASE", "release", false},
-    {"DEVICE", "device", false},
-    {"PRODUCT", "product", false},
+    {"RELEASE", "release", FOTACTL_TEXT},
+    {"DEVICE", "device", FOTACTL_TEXT},
+    {"PRODUCT", "product", FOTACTL_TEXT},
+    {"UPDATED (UTC)", "updated", FOTACTL_TIME},
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+/* ---- shared plumbing ------------------------------------------------------------------------ */
 
-/* Parse a remote command's options (its own plus the server ones) and connect. */
-static int parse_remote(const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
-                        const fota_cli_opt_t *extra, size_t n_extra, int argc, char **argv,
-                        fotactl_conn_t *conn)
+/* Parse a remote command's options (the server ones plus `extra`, NULL-name ended) and connect.
+ * True: go on, the caller frees c. False: the command is over (--help, a usage error, no
+ * token...) and *done_rc is its exit code. */
+static bool parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
+                         const fota_cli_opt_t *extra, int argc, char **argv, fotactl_conn_t *c,
+                         int *done_rc)
 {
-    conn_opts_t o = {0};
-    fota_cli_opt_t opts[12] = {FOTACTL_CONN_OPTS(o.server, o.token, o.token_file, o.json)};
-    if (n_extra > 0) {
-        memcpy(opts + 4, extra, n_extra * sizeof *extra);
+    fotactl_conn_opts_t o = {NULL, NULL, NULL, false};
+    fota_cli_opt_t opts[FOTACTL_CONN_OPT_COUNT + MAX_OPTS + 1] = {FOTACTL_CONN_OPTS(o)};
+    size_t n = FOTACTL_CONN_OPT_COUNT;
+    for (; extra != NULL && extra->name != NULL && n < FOTACTL_CONN_OPT_COUNT + MAX_OPTS; n++) {
+        opts[n] = *extra++;
     }
-    opts[4 + n_extra] = (fota_cli_opt_t){NULL, 0, NULL, NULL};
+    opts[n] = (fota_cli_opt_t){NULL, 0, NULL, NULL};
     spec->opts = opts;
-    int code;
-    if (!fota_cli_parse(FOTACTL, cmd, spec, argc, argv, &code)) {
-        return code == 0 ? -1 : code; /* -1: --help was printed */
+    if (!fota_cli_parse(prog, cmd, spec, argc, argv, done_rc)) {
+        return false;
     }
-    return fotactl_conn_init(conn, o.server, o.token, o.token_file, o.json);
+    *done_rc = fotactl_conn_init(c, &o);
+    return *done_rc == 0;
 }
 
-/* GET path and print it: a table of `member` with cols, or the JSON. */
+/* GET path; print its `member` array as a table (after the fields of the object, if any), or
+ * the JSON. */
+typedef struct {
+    const fotactl_col_t *fields, *cols;
+    size_t n_fields, n_cols;
+    const char *member; /* the array to tabulate, NULL: none */
+    const char *empty;  /* shown for an empty array */
+    const char *what;   /* subject of error messages ("release list"); NULL: the id */
+} view_t;
+
 static int get_and_print(const fotactl_conn_t *c, const char *path, const char *what,
-                         const char *member, const fotactl_col_t *cols, size_t n_cols,
-                         const char *const *fields)
+                         const view_t *v)
 {
+    fotactl_req_t r = {"GET", path, NULL, NULL, 0, false, what};
     long status;
     cJSON *js = NULL;
-    int rc = fotactl_request(c, "GET", path, NULL, NULL, 0, false, what, &status, &js);
+    int rc = fotactl_request(c, &r, &status, &js);
     if (rc == 0 && c->json) {
-        char *text = cJSON_PrintUnformatted(js);
-        printf("%s\n", text ? text : "null");
-        free(text);
+        fotactl_print_json(js);
     } else if (rc == 0) {
-        if (fields != NULL) {
-            fotactl_fields(js, fields);
-        }
-        if (member != NULL) {
-            if (fields != NULL) {
-                printf("\n%s:\n", member);
-            }
-            fotactl_table(cJSON_GetObjectItemCaseSensitive(js, member), cols, n_cols);
+        fotactl_fields(js, v->fields, v->n_fields);
+        if (v->member != NULL) {
+            printf("%s", v->n_fields > 0 ? "\n" : "");
+            fotactl_table(cJSON_GetObjectItemCaseSensitive(js, v->member), v->cols, v->n_cols,
+                          v->empty);
         }
     }
     cJSON_Delete(js);
     return rc;
 }
 
-static int finish(fotactl_conn_t *c, int rc)
-{
-    fotactl_conn_free(c);
-    return rc < 0 ? 0 : rc;
-}
-
-/* ---- releases ------------------------------------------------------------------------------ */
-
-static int release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    const char *pos[1];
-    fota_cli_spec_t spec = {NULL, pos, "BUNDLE", 1, 1, 0};
-    fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, NULL, 0, argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
-    }
-    uint8_t *bundle = NULL;
-    size_t len = 0;
-    rc = fota_cli_read_file(FOTACTL, pos[0], &bundle, &len);
-    long status = 0;
-    cJSON *js = NULL;
-    if (rc == 0) {
-        rc = fotactl_request(&c, "POST", "/api/admin/releases", "application/octet-stream", bundle,
-                             len, true, pos[0], &status, &js);
-    }
-    if (rc == 0 && c.json) {
-        char *text = cJSON_PrintUnformatted(js);
-        printf("%s\n", text ? text : "null");
-        free(text);
-    } else if (rc == 0) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(js, "id");
-        printf("%s %s\n", cJSON_IsString(id) ? id->valuestring : "?",
-               status == 201 ? "uploaded" : "already uploaded");
-    }
-    cJSON_Delete(js);
-    free(bundle);
-    return finish(&c, rc);
-}
-
-static int release_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
+/* A command without arguments of its own: GET path, print the view. */
+static int list_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
+                    const char *path, const view_t *v)
 {
     fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
     fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, NULL, 0, argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
+    int rc;
+    if (!parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+        return rc;
     }
-    rc = get_and_print(&c, "/api/admin/releases", "release list", "releases", release_cols,
-                       N(release_cols), NULL);
-    return finish(&c, rc);
+    rc = get_and_print(&c, path, v->what, v);
+    fotactl_conn_free(&c);
+    return rc;
 }
 
-/* An id from the command line goes into a URL path: only the characters ids are made of. */
-static bool safe_id(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n <= 64 &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789-_.:") == n;
-}
+/* GET base/ID for one ID given on the command line, checked by id_ok before it goes into the
+ * URL (so no escaping can change the path). */
+typedef struct {
+    const char *base;            /* "/api/admin/releases" */
+    bool (*id_ok)(const char *); /* what an id may be */
+    const char *id_rule;         /* and how the error says it */
+} show_t;
 
-static int show_one(const fota_cli_cmd_t *cmd, int argc, char **argv, const char *base,
-                    const char *member, const fotactl_col_t *cols, size_t n_cols,
-                    const char *const *fields)
+static int show_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
+                    const show_t *s, const view_t *v)
 {
     const char *pos[1];
     fota_cli_spec_t spec = {NULL, pos, "ID", 1, 1, 0};
     fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, NULL, 0, argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
+    int rc;
+    if (!parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+        return rc;
     }
-    if (!safe_id(pos[0])) {
+    if (!s->id_ok(pos[0])) {
         fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL, cmd, "'%s' is not an id", pos[0]);
+        return fota_cli_usage_error(prog, cmd, "'%s' is not %s", pos[0], s->id_rule);
     }
-    char path[160];
-    snprintf(path, sizeof path, "%s/%s", base, pos[0]);
-    rc = get_and_print(&c, path, pos[0], member, cols, n_cols, fields);
-    return finish(&c, rc);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", s->base, pos[0]);
+    rc = get_and_print(&c, path, pos[0], v);
+    fotactl_conn_free(&c);
+    return rc;
 }
 
-static int release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
+/* A release id: 32 lower-case hex digits (fotad answers 404 for anything else anyway). */
+static bool release_id_ok(const char *s)
 {
-    static const char *const fields[] = {
-        "id",          "product",      "version",   "security_version", "image_size", "chunk_size",
-        "chunk_count", "image_sha256", "blob_size", "created",          "uploaded",   NULL};
-    return show_one(cmd, argc, argv, "/api/admin/releases", NULL, NULL, 0, fields);
+    return strlen(s) == FOTA_RELEASE_ID_HEX && strspn(s, "0123456789abcdef") == strlen(s);
 }
 
-int fotactl_cmd_release(const fota_cli_cmd_t *cmd, int argc, char **argv)
+/* ---- releases ------------------------------------------------------------------------------ */
+
+static int upload(const fotactl_conn_t *c, const char *file)
 {
-    (void)cmd;
-    static const char upload_usage[] =
-        "usage: fotactl release upload BUNDLE [server options]\n\n"
-        "Send a bundle (fotactl release create) to fotad, which checks its signature, chain and\n"
-        "image before it stores it. Prints the release id. A progress bar shows on a terminal.\n";
-    static const char list_usage[] = "usage: fotactl release list [server options]\n";
-    static const char show_usage[] = "usage: fotactl release show ID [server options]\n";
-    static const fota_cli_cmd_t cmds[] = {
-        {"create", "build and sign a bundle (offline)", fotactl_release_create_usage,
-         fotactl_release_create},
-        {"inspect", "show and check a bundle (offline)", fotactl_release_inspect_usage,
-         fotactl_release_inspect},
-        {"upload", "send a bundle to fotad", upload_usage, release_upload},
-        {"list", "releases on fotad", list_usage, release_list},
-        {"show", "one release", show_usage, release_show},
-    };
-    static const fota_cli_tool_t tool = {"fotactl release", "Releases.", cmds, N(cmds)};
-    return fota_cli_dispatch(&tool, argc, argv);
+    uint8_t *bundle = NULL;
+    size_t len = 0;
+    int rc = fotactl_read_bundle(file, &bundle, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    fotactl_req_t r = {"POST", "/api/admin/releases", "application/octet-stream", bundle, len, true,
+                       file};
+    long status;
+    cJSON *js = NULL;
+    rc = fotactl_request(c, &r, &status, &js);
+    free(bundle);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(js, "id");
+    if (rc == 0 && c->json) {
+        fotactl_print_json(js);
+    } else if (rc == 0) {
+        printf("%s %s\n", cJSON_IsString(id) ? id->valuestring : "?",
+               status == 201 ? "uploaded" : "already uploaded");
+    }
+    cJSON_Delete(js);
+    return rc;
+}
+
+int fotactl_release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    const char *pos[1];
+    fota_cli_spec_t spec = {NULL, pos, "BUNDLE", 1, 1, 0};
+    fotactl_conn_t c;
+    int rc;
+    if (!parse_remote(FOTACTL_RELEASE, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+        return rc;
+    }
+    rc = upload(&c, pos[0]);
+    fotactl_conn_free(&c);
+    return rc;
+}
+
+int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const view_t v = {.cols = release_cols,
+                             .n_cols = FOTACTL_N(release_cols),
+                             .member = "releases",
+                             .empty = "no releases",
+                             .what = "release list"};
+    return list_cmd(FOTACTL_RELEASE, cmd, argc, argv, "/api/admin/releases", &v);
+}
+
+int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const view_t v = {.fields = release_fields, .n_fields = FOTACTL_N(release_fields)};
+    static const show_t s = {"/api/admin/releases", release_id_ok,
+                             "a release id (32 lower-case hex digits)"};
+    return show_cmd(FOTACTL_RELEASE, cmd, argc, argv, &s, &v);
 }
 
 /* ---- devices -------------------------------------------------------------------------------- */
 
-static int device_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
+int fotactl_device_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, NULL, 0, argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
-    }
-    rc = get_and_print(&c, "/api/admin/devices", "device list", "devices", device_cols,
-                       N(device_cols), NULL);
-    return finish(&c, rc);
+    static const view_t v = {.cols = device_cols,
+                             .n_cols = FOTACTL_N(device_cols),
+                             .member = "devices",
+                             .empty = "no devices",
+                             .what = "device list"};
+    return list_cmd(FOTACTL_DEVICE, cmd, argc, argv, "/api/admin/devices", &v);
 }
 
-static int device_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
+int fotactl_device_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const char *const fields[] = {
-        "id",    "product",    "version",         "state",      "release",   "done",
-        "total", "last_error", "last_error_name", "first_seen", "last_seen", NULL};
-    return show_one(cmd, argc, argv, "/api/admin/devices", "reports", report_cols, N(report_cols),
-                    fields);
-}
-
-int fotactl_cmd_device(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    (void)cmd;
-    static const char list_usage[] = "usage: fotactl device list [server options]\n";
-    static const char show_usage[] =
-        "usage: fotactl device show ID [server options]\n\nA device and its reports, newest "
-        "first.\n";
-    static const char key_usage[] =
-        "usage: fotactl device key ID --master FILE\n\n"
-        "Print the device key of ID (64 hex digits) derived from the server's master secret\n"
-        "file, to provision the device with. Offline: nothing is sent anywhere.\n";
-    static const fota_cli_cmd_t cmds[] = {
-        {"list", "devices fotad knows", list_usage, device_list},
-        {"show", "one device and its reports", show_usage, device_show},
-        {"key", "derive a device key (offline)", key_usage, fotactl_device_key},
-    };
-    static const fota_cli_tool_t tool = {"fotactl device", "Devices.", cmds, N(cmds)};
-    return fota_cli_dispatch(&tool, argc, argv);
+    static const view_t v = {.fields = device_fields,
+                             .n_fields = FOTACTL_N(device_fields),
+                             .cols = report_cols,
+                             .n_cols = FOTACTL_N(report_cols),
+                             .member = "reports",
+                             .empty = "no reports"};
+    static const show_t s = {"/api/admin/devices", fotactl_device_id_ok,
+                             "a device id (1..48 of A-Z a-z 0-9 - _ . :)"};
+    return show_cmd(FOTACTL_DEVICE, cmd, argc, argv, &s, &v);
 }
 
 /* ---- assignments ---------------------------------------------------------------------------- */
 
-int fotactl_cmd_assign(const fota_cli_cmd_t *cmd, int argc, char **argv)
+/* {"release":ID,"device"|"product":target} as text (malloc'd), NULL when out of memory. */
+static char *assignment_body(const char *release, const char *kind, const char *target)
+{
+    cJSON *body = cJSON_CreateObject();
+    char *text = NULL;
+    if (body != NULL && cJSON_AddStringToObject(body, "release", release) != NULL &&
+        cJSON_AddStringToObject(body, kind, target) != NULL) {
+        text = cJSON_PrintUnformatted(body);
+    }
+    cJSON_Delete(body);
+    return text;
+}
+
+static int post_assignment(const fotactl_conn_t *c, const char *release, const char *kind,
+                           const char *target)
+{
+    char *text = assignment_body(release, kind, target);
+    if (text == NULL) {
+        return fota_cli_fail(FOTACTL, "assign", FOTA_ERR_NO_MEM, NULL);
+    }
+    fotactl_req_t r = {
+        "POST", "/api/admin/assignments", "application/json", text, strlen(text), false, "assign"};
+    long status;
+    cJSON *js = NULL;
+    int rc = fotactl_request(c, &r, &status, &js);
+    free(text);
+    if (rc == 0 && c->json) {
+        fotactl_print_json(js);
+    } else if (rc == 0) {
+        printf("%s assigned to %s %s\n", release, kind, target);
+    }
+    cJSON_Delete(js);
+    return rc;
+}
+
+int fotactl_assign(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     const char *device = NULL, *product = NULL;
-    const fota_cli_opt_t extra[] = {{"device", 0, &device, NULL}, {"product", 0, &product, NULL}};
+    const fota_cli_opt_t extra[] = {
+        {"device", 0, &device, NULL}, {"product", 0, &product, NULL}, {NULL, 0, NULL, NULL}};
     const char *pos[1];
     fota_cli_spec_t spec = {NULL, pos, "RELEASE", 1, 1, 0};
     fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, extra, N(extra), argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
+    int rc;
+    if (!parse_remote(FOTACTL, cmd, &spec, extra, argc, argv, &c, &rc)) {
+        return rc;
     }
     if ((device == NULL) == (product == NULL)) {
-        fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL, cmd, "give exactly one of --device and --product");
+        rc = fota_cli_usage_error(FOTACTL, cmd, "give exactly one of --device and --product");
+    } else if (device != NULL && !fotactl_device_id_ok(device)) {
+        rc = fota_cli_usage_error(FOTACTL, cmd,
+                                  "'%s' is not a device id (1..48 of A-Z a-z 0-9 - _ . :)", device);
+    } else {
+        rc = post_assignment(&c, pos[0], device ? "device" : "product", device ? device : product);
     }
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "release", pos[0]);
-    cJSON_AddStringToObject(body, device ? "device" : "product", device ? device : product);
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    long status;
-    cJSON *js = NULL;
-    rc = text ? fotactl_request(&c, "POST", "/api/admin/assignments", "application/json", text,
-                                strlen(text), false, "assign", &status, &js)
-              : FOTA_CLI_EXIT_INVALID;
-    if (rc == 0) {
-        printf("%s assigned to %s %s\n", pos[0], device ? "device" : "product",
-               device ? device : product);
-    }
-    free(text);
-    cJSON_Delete(js);
-    return finish(&c, rc);
+    fotactl_conn_free(&c);
+    return rc;
 }
 
-static int assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
+int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc = parse_remote(cmd, &spec, NULL, 0, argc, argv, &c);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
-    }
-    rc = get_and_print(&c, "/api/admin/assignments", "assignment list", "assignments",
-                       assignment_cols, N(assignment_cols), NULL);
-    return finish(&c, rc);
-}
-
-int fotactl_cmd_assignment(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    (void)cmd;
-    static const char list_usage[] = "usage: fotactl assignment list [server options]\n";
-    static const fota_cli_cmd_t cmds[] = {
-        {"list", "assignments on fotad", list_usage, assignment_list},
-    };
-    static const fota_cli_tool_t tool = {"fotactl assignment", "Assignments.", cmds, N(cmds)};
-    return fota_cli_dispatch(&tool, argc, argv);
+    static const view_t v = {.cols = assignment_cols,
+                             .n_cols = FOTACTL_N(assignment_cols),
+                             .member = "assignments",
+                             .empty = "no assignments",
+                             .what = "assignment list"};
+    return list_cmd(FOTACTL_ASSIGNMENT, cmd, argc, argv, "/api/admin/assignments", &v);
 }
