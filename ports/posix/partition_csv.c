@@ -397,7 +397,9 @@ static fota_err_t parse_partition(csv_t *c, span_t line)
     static const field_fn fields[FIELD_COUNT] = {field_name,   field_type, field_subtype,
                                                  field_offset, field_size, field_flags};
     span_t f[FIELD_COUNT];
-    memset(f, 0, sizeof f);
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        f[i] = (span_t){line.p + line.n, 0}; /* a missing field is empty, at the line's end */
+    }
     if (!split_fields(line, f)) {
         return csv_fail(c, FOTA_ERR_PART_CSV, "more than %u fields", FIELD_COUNT);
     }
