@@ -1,11 +1,14 @@
 # Thin wrapper over the CMake build. `make` builds, `make check` builds and runs every test,
-# `make demo` runs the main job. Dependencies are installed by scripts/install-deps.
+# `make demo` runs the main job, `make fuzz` every fuzz target for FUZZ_SECONDS each (fuzz/run.sh,
+# docs/FUZZING.md), `make bench` every benchmark in bench/ in full mode, writing their tables into
+# docs/BENCHMARKS.md. Dependencies are installed by scripts/install-deps.
 BUILD ?= build
 SAN_BUILD ?= build-san
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure check check-san demo clean
+.PHONY: all deps configure check check-san demo fuzz bench clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -27,5 +30,12 @@ check-san: deps
 demo: all
 	scripts/demo
 
+fuzz: all
+	FUZZ_TOOLS=$(abspath $(BUILD)) fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: all
+	@scripts/install-deps bench
+	bench/all.sh $(BUILD)
+
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz

@@ -1,0 +1,83 @@
+#!/bin/bash
+# test_benchmarks_quick.sh - every benchmark in bench/ still runs: each in its --quick form (small
+# images, short runs; nothing is written into docs/BENCHMARKS.md), and its table comes out with
+# numbers in every row. Not a timed test: no figure is compared with a goal here (the figures
+# are in docs/BENCHMARKS.md, measured by `make bench`). A benchmark whose tools are missing on
+# this machine (valgrind, nginx, root for network namespaces) is skipped with the reason.
+# Run by ctest as: bash test_benchmarks_quick.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+failed=0
+if [ ! -x "$build/bench_device" ]; then
+    echo "SKIP: the benchmarks are not built here (sanitizer builds leave bench/ out)"
+    exit 0
+fi
+
+# run NAME: the benchmark's quick output in $out.
+run() {
+    echo "--- bench/$1.sh --quick"
+    if ! out=$(bash "$root/bench/$1.sh" --quick "$build" 2>&1); then
+        echo "$out"
+        echo "FAIL: bench/$1.sh --quick exited non-zero"
+        failed=1
+        return 1
+    fi
+    echo "$out"
+}
+
+# rows PATTERN...: each extended regex matches a line of $out.
+rows() {
+    local p
+    for p in "$@"; do
+        echo "$out" | grep -Eq "$p" || { echo "FAIL: no row matching /$p/"; failed=1; }
+    done
+}
+
+skip() {
+    echo "SKIP: bench/$1.sh ($2)"
+}
+
+N='[0-9]+(\.[0-9]+)?'
+if run wire; then
+    rows "^seed +1024 +[0-9]+ +[0-9]+ +[0-9]+ +$N +$N +$N +1\.000 " \
+        "^chain +1024 +[0-9]+ +[0-9]+ +[0-9]+ +$N +$N +$N +$N " \
+        "^chain +4096 +[0-9]+ +[0-9]+ +[0-9]+ +$N +$N +$N +$N "
+fi
+
+if ! command -v valgrind >/dev/null; then
+    skip cpu_per_byte "no valgrind"
+    skip install_ram "no valgrind"
+else
+    if run cpu_per_byte; then
+        rows "^total +$N +$N +$N +$N$" "^read-back SHA-256 .* +$N +$N +$N +$N$" \
+            "^floor: SHA-256 of the image .* +$N +1\.00$"
+    fi
+    if run install_ram; then
+        rows "^chain +65536 +[0-9]+ +1\.000 +[0-9]+ +[0-9]+ +[0-9]+ +ok$" \
+            "^chain +131072 +[0-9]+ +$N +[0-9]+ +[0-9]+ +[0-9]+ +ok$"
+    fi
+fi
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
+    skip download_time "needs root, /dev/net/tun and iproute2"
+elif run download_time; then
+    rows "^seed +65536 +[0-9]+ +$N +$N +$N +$N +1\.0 +$N +$N " \
+        "^chain +65536 +[0-9]+ +$N +$N +$N +$N +$N +$N +$N "
+fi
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    skip server_rps "no nginx"
+elif run server_rps; then
+    rows "^nginx: blob, 1 record/Range +[0-9]+ " "^fotad: blob, 1 record/Range +[0-9]+ " \
+        "^fotad: seed JSON chunk +[0-9]+ "
+fi
+
+if [ ! -x "$build/fota-sim" ]; then
+    skip fleet "fota-sim is not built"
+elif run fleet; then
+    rows "^ +100 +100 +0 +$N +[0-9]+ +[0-9]+ +0 +[0-9]+ +$N +[0-9]+ +$N +pass$"
+fi
+
+[ "$failed" = 0 ] || exit 1
+echo "PASS: test_benchmarks_quick"
