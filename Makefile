@@ -34,7 +34,7 @@ fuzz: all
 	FUZZ_TOOLS=$(abspath $(BUILD)) fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: all
-	@scripts/install-deps bench
+	@scripts/install-deps
 	bench/all.sh $(BUILD)
 
 clean:

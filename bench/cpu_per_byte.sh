@@ -12,12 +12,12 @@
 # (inclusive costs of the agent functions named in brackets; "other" is the rest).
 # Instruction counts do not depend on the machine's load: one run each is enough.
 #
-# Needs valgrind (scripts/install-deps bench).
+# Needs valgrind (scripts/install-deps).
 # Usage: bench/cpu_per_byte.sh [--quick] [--no-doc] [BUILD_DIR]    (quick: a 64 KB image)
 source "$(dirname "$0")/lib.sh" cpu_per_byte "$@"
 bench_need bench_cpu
 command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
-    bench_fail "valgrind is not installed (scripts/install-deps bench)"
+    bench_fail "valgrind is not installed (scripts/install-deps)"
 
 size=1068032
 [ "$QUICK" = 1 ] && size=65536

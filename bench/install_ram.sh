@@ -15,12 +15,12 @@
 #   file peak   the largest RssFile seen: program and libraries, plus the flash pages touched
 #   x 64 KB     heap peak / the 64 KB image's heap peak, same mode
 #
-# Needs valgrind (scripts/install-deps bench).
+# Needs valgrind (scripts/install-deps).
 # Usage: bench/install_ram.sh [--quick] [--no-doc] [BUILD_DIR]   (quick: 64 KB and 128 KB, chain)
 source "$(dirname "$0")/lib.sh" install_ram "$@"
 bench_need fotad fota-image fota-mkbundle fota-flash bench_device
 command -v valgrind >/dev/null && command -v ms_print >/dev/null ||
-    bench_fail "valgrind is not installed (scripts/install-deps bench)"
+    bench_fail "valgrind is not installed (scripts/install-deps)"
 
 sizes="65536 1048576 1310720"
 modes="chain seed"

@@ -16,13 +16,13 @@
 #   busy the server's and the client's core were (/proc/stat, interrupts included; near 1.00 on
 #   the client's core: the client, not the server, is the limit); vs nginx = rps / nginx's.
 #
-# Needs nginx (scripts/install-deps bench). Usage: bench/server_rps.sh [--quick] [--no-doc]
+# Needs nginx (scripts/install-deps). Usage: bench/server_rps.sh [--quick] [--no-doc]
 # [BUILD_DIR]   (quick: one round of 1 s runs)
 source "$(dirname "$0")/lib.sh" server_rps "$@"
 bench_quiet
 bench_need fotad fota-image fota-mkbundle bench_load
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$nginx_bin" ] || bench_fail "nginx is not installed (scripts/install-deps bench)"
+[ -x "$nginx_bin" ] || bench_fail "nginx is not installed (scripts/install-deps)"
 
 seconds=5
 warmup=1
