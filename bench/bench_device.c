@@ -105,12 +105,9 @@ static fota_err_t counted_perform(void *ctx, const fota_http_request_t *req, fot
     }
     int k = kind_of(req->target);
     b->requests[k]++;
-    /* The transport adds CURLINFO_SIZE_UPLOAD_T to CURLINFO_REQUEST_SIZE, but curl sends a small
-     * POST body with the headers and counts it in both: take it out once (a report body is at
-     * most FOTA_CONFIG_REPORT_MAX bytes; curl inlines bodies below 64 KB). Checked against the
-     * TCP payload counted on the link by bench/download_time.sh. */
-    uint64_t twice = s1 - s0 >= req->body_len ? req->body_len : 0;
-    b->sent[k] += s1 - s0 - twice;
+    /* The transport counts each body once (checked against the TCP payload counted on the link
+     * by bench/download_time.sh). */
+    b->sent[k] += s1 - s0;
     b->received[k] += r1 - r0;
     return err;
 }

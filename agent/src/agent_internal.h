@@ -125,7 +125,11 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);
 fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out);
 
 /* ---- report.c ------------------------------------------------------------------------------ */
+/* Queue a report; a progress report (downloading, no error) replaces one still waiting, and any
+ * other report drops it. */
 void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err);
+/* The download is complete: a progress report still waiting says less than the next report. */
+void fota_report_drop_progress(fota_agent_t *a);
 /* Build the request for the oldest queued report. */
 fota_err_t fota_report_request(fota_agent_t *a);
 void fota_report_sent(fota_agent_t *a);

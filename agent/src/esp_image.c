@@ -10,6 +10,11 @@
  * pass: no second read and no 256-byte buffer. RAM is a few small stack buffers whatever the
  * image size.
  *
+ * A caller that has hashed the image already (the device reads its partition back once against
+ * the manifest's SHA-256) passes the digest of the image's first bytes: if the appended hash
+ * starts exactly there, the walk hashes nothing; if it starts elsewhere, the image is read once
+ * more to hash what the appended hash covers.
+ *
  * Limits are checked before a read, so a read never goes past max_len: a segment whose data
  * runs past max_len is FOTA_ERR_IMAGE_SEGMENT_LEN (its length field is what is wrong); any other
  * part of the image that does not fit (the header, a segment header, the checksum block, the
@@ -45,6 +50,7 @@ typedef struct {
     uint8_t checksum;
     bool hashing;
     mbedtls_md_context_t md;
+    const fota_esp_image_digest_t *known; /* may be NULL: then the walk hashes as it goes */
     fota_esp_image_header_t header;
     uint32_t first_segment_len;
     uint8_t desc_head[DESC_HEAD_LEN]; /* raw magic_word and secure_version */
@@ -221,7 +227,7 @@ static fota_err_t scan_header(scan_t *s)
     if (err != FOTA_OK) {
         return err;
     }
-    if (s->header.hash_appended != 0) {
+    if (s->header.hash_appended != 0 && s->known == NULL) {
         err = scan_start_hash(s);
     }
     if (err == FOTA_OK && s->hashing && mbedtls_md_update(&s->md, buf, sizeof buf) != 0) {
@@ -303,17 +309,49 @@ static fota_err_t scan_checksum(scan_t *s)
     return buf[n - 1] == s->checksum ? FOTA_OK : FOTA_ERR_IMAGE_CHECKSUM;
 }
 
+/* The caller's digest covers other bytes than the appended hash does: hash [0, pos) again. */
+static fota_err_t scan_rehash(scan_t *s)
+{
+    uint8_t buf[FOTA_CONFIG_IMAGE_READ_BUF];
+    fota_err_t err = scan_start_hash(s);
+    for (uint32_t at = 0; err == FOTA_OK && at < s->pos; at += (uint32_t)sizeof buf) {
+        size_t n = s->pos - at < sizeof buf ? s->pos - at : sizeof buf;
+        err = s->read(s->ctx, at, buf, n);
+        if (err == FOTA_OK && mbedtls_md_update(&s->md, buf, n) != 0) {
+            err = FOTA_ERR_CRYPTO;
+        }
+    }
+    return err;
+}
+
+/* SHA-256 of every byte before the cursor: the caller's, or the walk's own. */
+static fota_err_t scan_digest(scan_t *s, uint8_t calc[SHA256_LEN])
+{
+    if (s->known != NULL && s->known->len == s->pos) {
+        memcpy(calc, s->known->sha256, SHA256_LEN);
+        return FOTA_OK;
+    }
+    fota_err_t err = s->hashing ? FOTA_OK : scan_rehash(s);
+    if (err == FOTA_OK && mbedtls_md_finish(&s->md, calc) != 0) {
+        err = FOTA_ERR_CRYPTO;
+    }
+    return err;
+}
+
 /* The appended SHA-256 of every byte before it. */
 static fota_err_t scan_hash(scan_t *s)
 {
     uint8_t calc[SHA256_LEN], stored[SHA256_LEN];
-    if (!s->hashing) {
+    if (s->header.hash_appended == 0) {
         return FOTA_OK;
     }
     if (s->max_len - s->pos < SHA256_LEN) {
         return FOTA_ERR_IMAGE_TOO_BIG;
     }
-    fota_err_t err = s->read(s->ctx, s->pos, stored, SHA256_LEN);
+    fota_err_t err = scan_digest(s, calc);
+    if (err == FOTA_OK) {
+        err = s->read(s->ctx, s->pos, stored, SHA256_LEN);
+    }
     if (err != FOTA_OK) {
         return err;
     }
@@ -321,9 +359,6 @@ static fota_err_t scan_hash(scan_t *s)
         memcpy(s->out->appended_sha256, stored, SHA256_LEN);
     }
     s->pos += SHA256_LEN;
-    if (mbedtls_md_finish(&s->md, calc) != 0) {
-        return FOTA_ERR_CRYPTO;
-    }
     return memcmp(calc, stored, SHA256_LEN) == 0 ? FOTA_OK : FOTA_ERR_IMAGE_HASH;
 }
 
@@ -355,6 +390,13 @@ static fota_err_t scan_image(scan_t *s)
 fota_err_t fota_esp_image_check(fota_read_fn_t read, void *ctx, uint32_t max_len,
                                 fota_esp_image_info_t *out)
 {
+    return fota_esp_image_check_hashed(read, ctx, max_len, NULL, out);
+}
+
+fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       const fota_esp_image_digest_t *known,
+                                       fota_esp_image_info_t *out)
+{
     scan_t s;
     if (read == NULL) {
         return FOTA_ERR_ARG;
@@ -364,6 +406,7 @@ fota_err_t fota_esp_image_check(fota_read_fn_t read, void *ctx, uint32_t max_len
     s.ctx = ctx;
     s.max_len = max_len;
     s.checksum = FOTA_ESP_CHECKSUM_INITIAL;
+    s.known = known;
     s.out = out;
     if (out != NULL) {
         memset(out, 0, sizeof *out);

@@ -2,6 +2,10 @@
  * json.c - the agent's view of JSON: jsmn (zero allocation, strict mode) tokenizes a complete
  * document held in the agent's buffer into a fixed token array; helpers look up top-level keys
  * and convert values with bounds checks. Only flat objects are expected (offer, seed chunk).
+ *
+ * A key that occurs twice in an object is refused, and keys are compared with their escapes
+ * decoded ("mac" and "m\u0061c" are one key): two parsers that read different copies of one
+ * key would see two documents in one, which is how parser-differential attacks start.
  */
 #include <string.h>
 
@@ -46,19 +50,76 @@ static int skip(const fota_json_t *j, int i)
     return i;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The value of the four hex digits at s[i], or -1. */
+static long unicode_escape(const char *s, int i, int end)
+{
+    long v = 0;
+    for (int k = 0; k < 4; k++) {
+        int d = i + k < end ? hex_digit(s[i + k]) : -1;
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The character at s[*i] of a string token with its escape decoded (-1 for an escape we do not
+ * know); advances *i past it. jsmn's strict mode has checked the escape syntax already. */
+static long key_char(const char *s, int *i, int end)
+{
+    static const char from[] = "\"\\/bfnrt";
+    static const char to[] = "\"\\/\b\f\n\r\t";
+    char c = s[(*i)++];
+    if (c != '\\') {
+        return (unsigned char)c;
+    }
+    c = *i < end ? s[(*i)++] : '\0';
+    if (c == 'u') {
+        *i += 4;
+        return unicode_escape(s, *i - 4, end);
+    }
+    const char *p = c != '\0' ? strchr(from, c) : NULL;
+    return p != NULL ? (unsigned char)to[p - from] : -1;
+}
+
+/* The string token t, escapes decoded, equals key. */
+static bool key_equals(const fota_json_t *j, const jsmntok_t *t, const char *key)
+{
+    size_t k = 0;
+    for (int i = t->start; i < t->end; k++) {
+        if (key[k] == '\0' || key_char(j->js, &i, t->end) != (unsigned char)key[k]) {
+            return false;
+        }
+    }
+    return key[k] == '\0';
+}
+
+/* Every key of the object is looked at: a second copy of `key` makes the lookup fail (-1) as a
+ * missing key does, so the caller refuses the document with its own error. */
 int fota_json_find(const fota_json_t *j, const char *key)
 {
-    size_t klen = strlen(key);
+    int found = -1;
     int i = 1;
     for (int k = 0; k < j->tok[0].size && i + 1 < j->count; k++) {
-        const jsmntok_t *t = &j->tok[i];
-        if (t->type == JSMN_STRING && (size_t)(t->end - t->start) == klen &&
-            memcmp(j->js + t->start, key, klen) == 0) {
-            return i + 1;
+        if (j->tok[i].type == JSMN_STRING && key_equals(j, &j->tok[i], key)) {
+            if (found >= 0) {
+                return -1;
+            }
+            found = i + 1;
         }
         i = skip(j, i + 1);
     }
-    return -1;
+    return found;
 }
 
 bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out)

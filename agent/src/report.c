@@ -5,16 +5,25 @@
  *   {"state":"downloading","release":"<id>","version":"<target>","running":"<current>",
  *    "done":12,"total":1043,"error":0}
  *
- * The queue holds FOTA_CONFIG_REPORT_QUEUE entries; when full, the oldest progress report
- * makes room (state changes and errors are never dropped for progress).
+ * Progress is a count that only grows, so one waiting progress report is enough: a newer one
+ * takes its place (in chain mode a Range streams many chunks while the connection is busy, and
+ * stale counts queued behind it would each cost a round trip once it ends). When the download
+ * ends, the report that ends it (installed, or the error) carries the final count, so a progress
+ * report still waiting is dropped then. State changes and errors are never dropped for progress;
+ * when the queue (FOTA_CONFIG_REPORT_QUEUE entries) is full, a progress report makes room first,
+ * else the oldest.
  */
 #include <string.h>
 
 #include "agent_internal.h"
 
-static bool is_progress(const fota_report_entry_t *e)
+#if FOTA_CONFIG_REPORT_QUEUE < 2
+#error "FOTA_CONFIG_REPORT_QUEUE must be at least 2: one report in flight, one to queue"
+#endif
+
+static bool is_progress(uint8_t state, uint16_t err)
 {
-    return e->state == FOTA_STATE_DOWNLOADING && e->err == FOTA_OK;
+    return state == FOTA_STATE_DOWNLOADING && err == FOTA_OK;
 }
 
 static void drop(fota_agent_t *a, size_t i)
@@ -23,19 +32,49 @@ static void drop(fota_agent_t *a, size_t i)
     a->report_count--;
 }
 
-static void make_room(fota_agent_t *a)
+/* The first report that may be replaced or dropped: the oldest is left alone while it is being
+ * sent, fota_report_sent() drops it when its answer comes. */
+static size_t first_free(const fota_agent_t *a)
 {
-    for (size_t i = 0; i < a->report_count; i++) {
-        if (is_progress(&a->reports[i])) {
-            drop(a, i);
-            return;
+    return a->pending == FOTA_REQ_REPORT ? 1u : 0u;
+}
+
+/* The queued progress report, or -1. */
+static int queued_progress(const fota_agent_t *a)
+{
+    for (size_t i = first_free(a); i < a->report_count; i++) {
+        if (is_progress(a->reports[i].state, a->reports[i].err)) {
+            return (int)i;
         }
     }
-    drop(a, 0);
+    return -1;
+}
+
+static void make_room(fota_agent_t *a)
+{
+    int i = queued_progress(a);
+    drop(a, i >= 0 ? (size_t)i : first_free(a));
+}
+
+void fota_report_drop_progress(fota_agent_t *a)
+{
+    int i = queued_progress(a);
+    if (i >= 0) {
+        drop(a, (size_t)i);
+    }
 }
 
 void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
 {
+    int i = queued_progress(a);
+    if (i >= 0 && is_progress((uint8_t)state, (uint16_t)err)) {
+        a->reports[i].done = a->next_chunk; /* the newer count replaces the waiting one */
+        a->reports[i].total = a->manifest.chunk_count;
+        return;
+    }
+    if (i >= 0) {
+        drop(a, (size_t)i); /* a state change or an error says as much, and more */
+    }
     if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
         make_room(a);
     }

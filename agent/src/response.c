@@ -24,6 +24,9 @@ static fota_err_t status_error(int status)
     if (status == 401 || status == 403) {
         return FOTA_ERR_HTTP_AUTH;
     }
+    if (status >= 300 && status < 400) {
+        return FOTA_ERR_HTTP_REDIRECT; /* never followed: the agent asks only its server */
+    }
     return status == 416 ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
 }
 
@@ -121,7 +124,11 @@ fota_err_t fota_agent_response_end(fota_agent_t *a, fota_err_t transport_err)
         return FOTA_ERR_STATE;
     }
     a->pending = FOTA_REQ_NONE;
-    fota_err_t err = a->resp_started ? a->resp_err : FOTA_ERR_HTTP_CONNECT;
+    /* No status line: the transport's own error says why (a timeout, oversized headers), else
+     * the connection failed. */
+    fota_err_t err = a->resp_started              ? a->resp_err
+                     : transport_err != FOTA_OK ? transport_err
+                                                : FOTA_ERR_HTTP_CONNECT;
     if (err == FOTA_OK) {
         err = transport_err;
     }

@@ -4,12 +4,27 @@
  * image is hashed its SHA-256 must equal the manifest's; then the ESP32 image itself is
  * validated (header, segments, checksum, appended hash, app descriptor), its chip id checked,
  * and its security version held against the device's floor.
+ *
+ * The partition is hashed once. An ESP32 image's appended SHA-256 covers every byte but its last
+ * 32, a prefix of what the manifest's digest covers: no step runs past size - 32, and the step
+ * that starts there copies the SHA-256 context before it hashes the last 32 bytes, so one pass
+ * gives both digests and the image check does not hash the image again.
+ *
+ * Seed mode: a chunk is written once its MAC checks, and the MAC is made with the device key,
+ * which the server holds; what authenticates the bytes is this check against the signed
+ * manifest. When it refuses them, the sectors the download wrote are erased (a bounded number
+ * per step) before the refusal ends the attempt, so no unverified byte stays in the slot. The
+ * journal still says "downloaded" meanwhile: a power cut in the middle verifies again after the
+ * reboot, is refused again and erases again, and the boot slot never changed. Chain mode writes
+ * only records the signed chain has vouched for, and keeps them.
  */
 #include <string.h>
 
 #include "fota/esp_image.h"
 
 #include "agent_internal.h"
+
+#define TAIL_LEN 32u /* an appended SHA-256 */
 
 static fota_err_t read_part(void *ctx, uint32_t offset, void *buf, size_t len)
 {
@@ -20,17 +35,11 @@ static fota_err_t read_part(void *ctx, uint32_t offset, void *buf, size_t len)
     return fota_flash_read(&a->port.flash, a->part_offset + offset, buf, len);
 }
 
-static fota_err_t hash_some(fota_agent_t *a)
+/* Hash the partition from verify_offset up to end. */
+static fota_err_t hash_to(fota_agent_t *a, uint32_t end)
 {
-    uint32_t size = a->manifest.image_size;
-    uint32_t stop = size - a->verify_offset > FOTA_CONFIG_VERIFY_STEP
-                        ? a->verify_offset + FOTA_CONFIG_VERIFY_STEP
-                        : size;
-    if (a->verify_offset == 0 && mbedtls_md_starts(&a->md) != 0) {
-        return FOTA_ERR_CRYPTO;
-    }
-    while (a->verify_offset < stop) {
-        uint32_t n = stop - a->verify_offset;
+    while (a->verify_offset < end) {
+        uint32_t n = end - a->verify_offset;
         n = n > sizeof a->io ? (uint32_t)sizeof a->io : n;
         fota_err_t err =
             fota_flash_read(&a->port.flash, a->part_offset + a->verify_offset, a->io, n);
@@ -45,10 +54,39 @@ static fota_err_t hash_some(fota_agent_t *a)
     return FOTA_OK;
 }
 
-static fota_err_t check_image(fota_agent_t *a)
+/* At size - 32: finish a copy of the context (what an appended hash must be), then hash the
+ * last 32 bytes and finish: the manifest's SHA-256. Kept out of the caller, so its frame is gone
+ * before the image check goes deeper. */
+FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest_t *prefix)
+{
+    uint8_t digest[32];
+    mbedtls_md_context_t copy;
+    mbedtls_md_init(&copy);
+    int rc = mbedtls_md_setup(&copy, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0);
+    if (rc == 0) {
+        rc = mbedtls_md_clone(&copy, &a->md);
+    }
+    if (rc == 0) {
+        rc = mbedtls_md_finish(&copy, prefix->sha256);
+    }
+    mbedtls_md_free(&copy);
+    prefix->len = a->verify_offset;
+    fota_err_t err = rc == 0 ? hash_to(a, a->manifest.image_size) : FOTA_ERR_CRYPTO;
+    if (err == FOTA_OK && mbedtls_md_finish(&a->md, digest) != 0) {
+        err = FOTA_ERR_CRYPTO;
+    }
+    if (err == FOTA_OK && memcmp(digest, a->manifest.image_sha256, 32) != 0) {
+        err = FOTA_ERR_IMAGE_SHA256;
+    }
+    return err;
+}
+
+/* The ESP32 image, its chip and its security version (its info struct is large: kept out of the
+ * caller too). */
+FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
 {
     fota_esp_image_info_t info;
-    fota_err_t err = fota_esp_image_check(read_part, a, a->part_size, &info);
+    fota_err_t err = fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info);
     if (err != FOTA_OK) {
         return err;
     }
@@ -64,22 +102,69 @@ static fota_err_t check_image(fota_agent_t *a)
     return FOTA_OK;
 }
 
+/* A verdict on the image, not a failure to read it. */
+static bool is_refusal(fota_err_t err)
+{
+    return (err >= FOTA_ERR_IMAGE_MAGIC && err <= FOTA_ERR_IMAGE_SPEC) ||
+           err == FOTA_ERR_IMAGE_SHA256 || err == FOTA_ERR_SECURITY_VERSION;
+}
+
+/* The whole image is hashed but its last 32 bytes: the verdict. */
+static fota_err_t judge(fota_agent_t *a)
+{
+    fota_esp_image_digest_t prefix;
+    fota_err_t err = hash_tail(a, &prefix);
+    a->verify_offset = 0;
+    return err == FOTA_OK ? check_image(a, &prefix) : err;
+}
+
+/* Seed mode, image refused: erase the next sectors the download wrote; when none is left, the
+ * refusal is the step's result. */
+static fota_err_t wipe_step(fota_agent_t *a)
+{
+    uint32_t sector = a->port.flash.sector_size;
+    uint32_t end = (a->manifest.image_size + sector - 1u) / sector * sector;
+    uint32_t stop = end - a->verify_offset > FOTA_CONFIG_VERIFY_STEP
+                        ? a->verify_offset + FOTA_CONFIG_VERIFY_STEP
+                        : end;
+    fota_err_t err = FOTA_OK;
+    while (err == FOTA_OK && a->verify_offset < stop) {
+        err = fota_flash_erase(&a->port.flash, a->part_offset + a->verify_offset, sector);
+        a->verify_offset += sector;
+    }
+    if (err == FOTA_OK && a->verify_offset < end) {
+        return FOTA_OK;
+    }
+    if (err == FOTA_OK) {
+        err = (fota_err_t)a->refused;
+    }
+    a->refused = FOTA_OK;
+    a->verify_offset = 0;
+    return err;
+}
+
 fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
 {
     *done = false;
-    fota_err_t err = hash_some(a);
-    if (err != FOTA_OK || a->verify_offset < a->manifest.image_size) {
-        return err;
+    if (a->refused != FOTA_OK) {
+        return wipe_step(a);
     }
-    uint8_t digest[32];
-    a->verify_offset = 0;
-    if (mbedtls_md_finish(&a->md, digest) != 0) {
+    uint32_t size = a->manifest.image_size;
+    uint32_t mark = size > TAIL_LEN ? size - TAIL_LEN : 0u;
+    if (a->verify_offset == 0 && mbedtls_md_starts(&a->md) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    if (memcmp(digest, a->manifest.image_sha256, 32) != 0) {
-        return FOTA_ERR_IMAGE_SHA256;
+    if (a->verify_offset < mark) {
+        uint32_t stop = mark - a->verify_offset > FOTA_CONFIG_VERIFY_STEP
+                            ? a->verify_offset + FOTA_CONFIG_VERIFY_STEP
+                            : mark;
+        return hash_to(a, stop);
     }
-    err = check_image(a);
+    fota_err_t err = judge(a);
+    if (a->cfg.mode == FOTA_MODE_SEED && is_refusal(err)) {
+        a->refused = (uint16_t)err; /* erased first, reported when the slot is clean */
+        return FOTA_OK;
+    }
     *done = err == FOTA_OK;
     return err;
 }

@@ -26,7 +26,9 @@ static void note_progress(fota_agent_t *a)
 {
     fota_agent_emit(a, FOTA_EVENT_PROGRESS, FOTA_OK);
     uint32_t every = a->cfg.progress_every;
-    if (every != 0 && a->next_chunk % every == 0 && a->next_chunk < a->manifest.chunk_count) {
+    if (a->next_chunk == a->manifest.chunk_count) {
+        fota_report_drop_progress(a); /* installed, or the error, will say more */
+    } else if (every != 0 && a->next_chunk % every == 0) {
         fota_report_queue(a, FOTA_STATE_DOWNLOADING, FOTA_OK);
     }
 }

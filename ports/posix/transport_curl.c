@@ -2,8 +2,12 @@
  * transport_curl.c - the agent's HTTP transport on the host, with libcurl's easy interface: one
  * handle kept across requests (keep-alive), headers and body from the agent's request, the
  * status line and Content-Length handed to the agent before the first body byte, the body fed
- * as it arrives. Redirects are not followed; a transfer slower than 1 byte/s for the timeout is
- * cut (slow-loris). Bytes on the wire are counted from what curl reports.
+ * as it arrives. Bytes on the wire are counted from what curl reports.
+ *
+ * Against a hostile server (limits in transport_curl.h): redirects are not followed (the agent
+ * sees the 3xx), each request has a deadline and a minimum speed (slow-loris, endless bodies),
+ * and response headers are capped. When the status line has arrived, the agent hears it before
+ * the transport's error, so a cut response is reported as what cut it, not as "no connection".
  */
 #include "fota/posix/transport_curl.h"
 
@@ -17,9 +21,14 @@ struct fota_curl_transport {
     CURL *curl;
     char *base_url;
     long timeout_ms;
+    long request_ms;
     fota_agent_t *agent;
     bool begun;
     bool aborted;
+    bool headers_too_large;
+    size_t header_bytes;
+    char detail[CURL_ERROR_SIZE + 64];
+    char curl_error[CURL_ERROR_SIZE];
     uint64_t sent;
     uint64_t received;
 };
@@ -33,19 +42,33 @@ static void begin_response(fota_curl_transport_t *t)
     curl_off_t clen = -1;
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    if (status >= 300 && status < 400) {
+        snprintf(t->detail, sizeof t->detail, "redirect (HTTP %ld) not followed", status);
+    }
     fota_agent_response_begin(t->agent, (int)status, (int64_t)clen);
     t->begun = true;
 }
 
-/* The blank line that ends the headers: the status and length are known now. */
+/* The blank line that ends the headers: the status and length are known now. Headers past the
+ * cap stop the transfer (a server that never ends its headers is one more slow-loris). */
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     fota_curl_transport_t *t = ctx;
     size_t len = size * n;
+    if (len > 5 && memcmp(data, "HTTP/", 5) == 0) {
+        t->begun = false; /* a new status line (e.g. after 100 Continue) */
+        t->header_bytes = 0;
+    }
+    t->header_bytes += len;
+    if (t->header_bytes > FOTA_CURL_MAX_HEADER_BYTES) {
+        snprintf(t->detail, sizeof t->detail, "response headers over %u bytes",
+                 (unsigned)FOTA_CURL_MAX_HEADER_BYTES);
+        t->headers_too_large = true;
+        begin_response(t);
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
     if (len == 2 && data[0] == '\r' && data[1] == '\n') {
         begin_response(t);
-    } else if (len > 5 && memcmp(data, "HTTP/", 5) == 0) {
-        t->begun = false; /* a new status line (e.g. after 100 Continue) */
     }
     return len;
 }
@@ -109,6 +132,11 @@ static void setup_request(fota_curl_transport_t *t, const fota_http_request_t *r
     }
 }
 
+/* Bytes both ways as they crossed the socket. curl writes a POST body under 64 KB together with
+ * the request headers and counts it in CURLINFO_REQUEST_SIZE as well as in
+ * CURLINFO_SIZE_UPLOAD_T (curl 7.88: a 190-byte body gives a request size of 316 and an upload
+ * size of 190, and 316 bytes reach the server), so the body is counted once, from the request
+ * size. A larger body goes out after the headers and is only in the upload size. */
 static void count_bytes(fota_curl_transport_t *t)
 {
     curl_off_t up = 0, down = 0;
@@ -117,8 +145,42 @@ static void count_bytes(fota_curl_transport_t *t)
     curl_easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
     curl_easy_getinfo(t->curl, CURLINFO_HEADER_SIZE, &hdr);
     curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &req);
-    t->sent += (uint64_t)up + (uint64_t)req;
+    uint64_t body_after = up >= 65536 ? (uint64_t)up : 0u;
+    t->sent += (uint64_t)req + body_after;
     t->received += (uint64_t)down + (uint64_t)hdr;
+}
+
+/* Headers refused: by the cap of on_header, or by curl itself, which refuses one header line
+ * over CURL_MAX_HTTP_HEADER (100 KB) as "out of memory" before the line reaches on_header. */
+static bool headers_refused(fota_curl_transport_t *t, CURLcode rc, long status)
+{
+    if (!t->headers_too_large && rc == CURLE_OUT_OF_MEMORY && status != 0 && !t->begun) {
+        snprintf(t->detail, sizeof t->detail, "a response header line over curl's limit");
+        t->headers_too_large = true;
+    }
+    return t->headers_too_large;
+}
+
+/* What ended the transfer, for the agent: FOTA_OK when it completed or the agent itself stopped
+ * it (the agent has its own error), else the header limits or curl's error, its text in detail.
+ * When the status line had arrived, the agent hears it first (a no-op once begun). */
+static fota_err_t transfer_error(fota_curl_transport_t *t, CURLcode rc)
+{
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    bool refused = rc != CURLE_OK && headers_refused(t, rc, status);
+    if (rc == CURLE_OK || status != 0) {
+        begin_response(t);
+    }
+    if (rc == CURLE_OK || t->aborted) {
+        return FOTA_OK;
+    }
+    if (refused) {
+        return FOTA_ERR_HTTP_HEADERS_TOO_LARGE;
+    }
+    snprintf(t->detail, sizeof t->detail, "%s",
+             t->curl_error[0] != '\0' ? t->curl_error : curl_easy_strerror(rc));
+    return fota_curl_error(rc);
 }
 
 static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
@@ -137,13 +199,14 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     t->agent = agent;
     t->begun = false;
     t->aborted = false;
+    t->headers_too_large = false;
+    t->header_bytes = 0;
+    t->detail[0] = '\0';
+    t->curl_error[0] = '\0';
     setup_request(t, req, headers, url);
     CURLcode rc = curl_easy_perform(t->curl);
     count_bytes(t);
-    if (rc == CURLE_OK) {
-        begin_response(t); /* a response without a body */
-    }
-    fota_err_t err = t->aborted ? FOTA_OK : fota_curl_error(rc);
+    fota_err_t err = transfer_error(t, rc);
     fota_err_t result = fota_agent_response_end(agent, err);
     curl_slist_free_all(headers);
     free(url);
@@ -171,9 +234,11 @@ fota_err_t fota_curl_transport_open(const char *base_url, long timeout_ms,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_error);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, FOTA_CURL_LOW_SPEED_BPS);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (t->timeout_ms + 999) / 1000);
+    fota_curl_transport_set_timeout(t, FOTA_CURL_REQUEST_MS);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)64 * 1024 * 1024);
     *out = t;
     return FOTA_OK;
@@ -189,6 +254,17 @@ void fota_curl_transport_close(fota_curl_transport_t *t)
     }
     free(t->base_url);
     free(t);
+}
+
+void fota_curl_transport_set_timeout(fota_curl_transport_t *t, long request_ms)
+{
+    t->request_ms = request_ms > 0 ? request_ms : FOTA_CURL_REQUEST_MS;
+    curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, t->request_ms);
+}
+
+const char *fota_curl_transport_detail(const fota_curl_transport_t *t)
+{
+    return t->detail;
 }
 
 fota_transport_t fota_curl_transport_port(fota_curl_transport_t *t)

@@ -16,6 +16,7 @@
 
 #define TARGET_CHUNK "/api/inverter/fota/chunk?"
 #define TARGET_BLOB "/api/inverter/fota/blob/"
+#define TARGET_CHECK "/api/inverter/fota/check?"
 
 static char js[100000];
 static char b64[90000];
@@ -98,6 +99,11 @@ static int spoil_json(hostile_t *h, uint32_t n, const char *data, const char *ma
         return snprintf(js, sizeof js,
                         "{\"chunk_number\":%u,\"chunk_number\":%u,\"data\":\"%s\",\"mac\":\"%s\"}",
                         (unsigned)n, (unsigned)n + 1, data, mac);
+    case HOSTILE_CHUNK_ESCAPED_DUP:
+        return snprintf(js, sizeof js,
+                        "{\"chunk_number\":%u,\"data\":\"%s\",\"mac\":\"%s\","
+                        "\"m\\u0061c\":\"%064x\"}",
+                        (unsigned)n, data, mac, 0u);
     case HOSTILE_CHUNK_HUGE_NUMBER:
         return snprintf(
             js, sizeof js,
@@ -182,6 +188,25 @@ static fota_err_t spoil_blob(hostile_t *h, const fota_http_request_t *req, fota_
     }
 }
 
+/* ---- the offer ------------------------------------------------------------------------------ */
+
+/* The honest offer with a second "sha256", that of another image: a parser that keeps the last
+ * copy would preview another image than one that keeps the first. */
+static fota_err_t spoil_offer(hostile_t *h, fota_agent_t *agent)
+{
+    const fake_server_t *s = h->honest;
+    char sha[65], other[65];
+    hexify(s->m.image_sha256, 32, sha);
+    hexify(h->other.m.image_sha256, 32, other);
+    int k = snprintf(js, sizeof js,
+                     "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
+                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"sha256\":\"%s\"}",
+                     s->release, s->m.version, (unsigned)s->m.image_size, (unsigned)s->m.chunk_size,
+                     (unsigned)s->m.chunk_count, sha, other);
+    h->hits++;
+    return answer(agent, 200, k, js, (size_t)k);
+}
+
 /* ---- the port ------------------------------------------------------------------------------- */
 
 static bool is_seed_attack(hostile_attack_t a)
@@ -194,12 +219,20 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     hostile_t *h = ctx;
     bool chunk = strncmp(req->target, TARGET_CHUNK, strlen(TARGET_CHUNK)) == 0;
     bool blob = strncmp(req->target, TARGET_BLOB, strlen(TARGET_BLOB)) == 0;
+    if (strncmp(req->target, TARGET_CHECK, strlen(TARGET_CHECK)) == 0 &&
+        h->attack == HOSTILE_OFFER_DUP_KEYS) {
+        return spoil_offer(h, agent);
+    }
     if (chunk && is_seed_attack(h->attack) && query_u32(req->target, "chunk_number=") == h->at) {
         return spoil_chunk(h, h->at, agent);
     }
     if ((blob || chunk) && h->attack == HOSTILE_500_STORM) {
         h->hits++;
         return answer(agent, 500, 2, "{}", 2);
+    }
+    if ((blob || chunk) && h->attack == HOSTILE_REDIRECT) {
+        h->hits++; /* a 302 to itself: followed, it would loop */
+        return answer(agent, 302, 0, "", 0);
     }
     if (blob && h->attack >= HOSTILE_BLOB_OTHER_RELEASE && h->attack <= HOSTILE_BLOB_ENDLESS) {
         return spoil_blob(h, req, agent);

@@ -2,10 +2,10 @@
  * hostile.h - a hostile update server at the agent's transport port, for unit tests.
  *
  * It wraps the honest scripted server of fake_server.h (real image, real signed manifest, real
- * hash chain) and, for the data requests it is told to spoil, answers itself with a response
- * built from the honest one and then broken on purpose: forged JSON, odd base64, records of
- * another release, extra or missing bytes, wrong statuses, endless bodies. Every other request
- * goes to the honest server untouched.
+ * hash chain) and, for the requests it is told to spoil (data, or the offer), answers itself
+ * with a response built from the honest one and then broken on purpose: forged JSON, duplicate
+ * keys, odd base64, records of another release, extra or missing bytes, wrong statuses, endless
+ * bodies. Every other request goes to the honest server untouched.
  */
 #ifndef FOTA_TEST_HOSTILE_H
 #define FOTA_TEST_HOSTILE_H
@@ -18,6 +18,7 @@ typedef enum {
     HOSTILE_NONE = 0,
     HOSTILE_CHUNK_MAC_SHORT,     /* seed: MAC hex of 31 bytes */
     HOSTILE_CHUNK_DUP_KEYS,      /* seed: "chunk_number" twice, the second one wrong */
+    HOSTILE_CHUNK_ESCAPED_DUP,   /* seed: "mac" and "m\u0061c", the second one wrong */
     HOSTILE_CHUNK_HUGE_NUMBER,   /* seed: chunk_number of 30 digits */
     HOSTILE_CHUNK_NESTED,        /* seed: "data" is an object */
     HOSTILE_CHUNK_PAD_MIDDLE,    /* seed: "==" in the middle of the base64 */
@@ -31,6 +32,8 @@ typedef enum {
     HOSTILE_BLOB_TRUNC_RECORD,   /* chain: last record cut short, the response ends cleanly */
     HOSTILE_BLOB_ENDLESS,        /* chain: no length, body goes on past the blob */
     HOSTILE_500_STORM,           /* every data request: 500 */
+    HOSTILE_REDIRECT,            /* every data request: 302 back to the same target */
+    HOSTILE_OFFER_DUP_KEYS,      /* check: offer with "sha256" twice, the second of another image */
 } hostile_attack_t;
 
 typedef struct {

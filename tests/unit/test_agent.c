@@ -146,6 +146,13 @@ static uint8_t *read_flash(rig_t *r, uint32_t addr, size_t len)
     return buf;
 }
 
+static uint64_t flash_ops(rig_t *r)
+{
+    fota_flash_stats_t st;
+    fota_flash_emu_stats(r->emu, &st);
+    return st.ops;
+}
+
 static void digest_flash(rig_t *r, uint8_t out[32])
 {
     size_t size = fota_flash_emu_size(r->emu);
@@ -228,6 +235,71 @@ static void test_chain_update_in_batches(void **state)
     assert_installed(&r);
     assert_int_equal(r.srv.data_requests, (r.srv.m.chunk_count + 6) / 7);
     rig_close(&r);
+}
+
+/* ---- progress reports --------------------------------------------------------------------- */
+
+/* The transport, watched: the "done" count of every "downloading" report, in order. */
+typedef struct {
+    fota_transport_t inner;
+    uint32_t done[64];
+    unsigned count;
+} report_spy_t;
+
+static fota_err_t spy_perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
+{
+    report_spy_t *spy = ctx;
+    char body[FOTA_CONFIG_REPORT_MAX + 1];
+    if (strcmp(req->method, "POST") == 0 && req->body_len < sizeof body) {
+        memcpy(body, req->body, req->body_len);
+        body[req->body_len] = '\0';
+        const char *done = strstr(body, "\"done\":");
+        if (strstr(body, "\"state\":\"downloading\"") != NULL && done != NULL) {
+            assert_true(spy->count < 64);
+            spy->done[spy->count++] = (uint32_t)strtoul(done + 7, NULL, 10);
+        }
+    }
+    return spy->inner.perform(spy->inner.ctx, req, agent);
+}
+
+/* 40 chunks, a progress report every 2, Ranges of `records` records (0: one Range). */
+static void progress_run(fota_mode_t mode, uint32_t records, report_spy_t *spy)
+{
+    rig_t r;
+    rig_open(&r, mode, SMALL_IMAGE);
+    r.dev.agent.cfg.progress_every = 2;
+    r.dev.agent.cfg.range_records = records;
+    publish(&r, NEW_VERSION, 40000, 1024);
+    memset(spy, 0, sizeof *spy);
+    spy->inner = r.tr;
+    r.tr.perform = spy_perform;
+    r.tr.ctx = spy;
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
+}
+
+/* A progress report waits only while the connection is busy (chain mode streams many chunks in
+ * one Range): one waits at a time, the newest; one still waiting when the download is complete
+ * is dropped, since "installed" follows with the final count. Seed mode sends each as it comes. */
+static void test_progress_reports(void **state)
+{
+    (void)state;
+    report_spy_t spy;
+    progress_run(FOTA_MODE_CHAIN, 0, &spy); /* the start, then nothing stale after the blob */
+    assert_int_equal(spy.count, 1);
+    assert_int_equal(spy.done[0], 0);
+    static const uint32_t batches[] = {0, 6, 14, 20, 28, 34}; /* Ranges end at 7, 14, ... 40 */
+    progress_run(FOTA_MODE_CHAIN, 7, &spy);
+    assert_int_equal(spy.count, sizeof batches / sizeof batches[0]);
+    for (unsigned i = 0; i < spy.count; i++) {
+        assert_int_equal(spy.done[i], batches[i]);
+    }
+    progress_run(FOTA_MODE_SEED, 0, &spy); /* 0, 2, 4, ... 38 */
+    assert_int_equal(spy.count, 20);
+    for (unsigned i = 0; i < spy.count; i++) {
+        assert_int_equal(spy.done[i], 2 * i);
+    }
 }
 
 static void test_nothing_offered(void **state)
@@ -430,6 +502,134 @@ static void test_forged_data(void **state)
     }
 }
 
+/* The slot bytes the download wrote are erased: 0xFF up to the end of the image's last sector. */
+static void assert_slot_clean(rig_t *r)
+{
+    size_t len = (r->srv.image_len + SECTOR - 1u) / SECTOR * SECTOR;
+    uint8_t *slot = read_flash(r, slot_offset(1), len);
+    for (size_t i = 0; i < len; i++) {
+        if (slot[i] != 0xFF) {
+            free(slot);
+            fail_msg("byte %zu of the update slot was left after the image was refused", i);
+        }
+    }
+    free(slot);
+}
+
+/* Seed mode writes chunks that only the device key vouches for: when the signed manifest
+ * refuses the image (its SHA-256, or the ESP32 image check), every sector written is erased
+ * before the refusal is reported, and the next honest offer installs. */
+static void test_seed_refused_image_erased(void **state)
+{
+    (void)state;
+    static const struct {
+        fake_release_spec_t spec;
+        fota_err_t want;
+    } cases[] = {
+        {{.wrong_sha = true}, FOTA_ERR_IMAGE_SHA256},
+        {{.corrupt_header = true}, FOTA_ERR_IMAGE_MAGIC},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rig_t r;
+        rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
+        fake_release_spec_t spec = cases[i].spec;
+        spec.version = NEW_VERSION;
+        spec.size = 40000;
+        spec.chunk_size = 1024;
+        fake_server_release(&r.srv, &spec);
+        run_device(&r);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), cases[i].want);
+        assert_true(error_reported(&r.srv, cases[i].want));
+        assert_int_equal(r.dev.agent.refused, FOTA_OK);
+        assert_slot_clean(&r);
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        run_device(&r);
+        assert_installed(&r);
+        rig_close(&r);
+    }
+}
+
+/* A refused seed image (the manifest's SHA-256 does not match) on a rig of its own. */
+static void refused_seed_rig(rig_t *r)
+{
+    rig_open(r, FOTA_MODE_SEED, SMALL_IMAGE);
+    fake_release_spec_t spec = {
+        .version = NEW_VERSION, .size = 40000, .chunk_size = 1024, .wrong_sha = true};
+    fake_server_release(&r->srv, &spec);
+}
+
+/* The flash operations, counted from the check, during which the refused image is erased: one
+ * erase per sector written, from the poll after the refusal on. */
+static void erase_window(uint64_t *first, uint64_t *end)
+{
+    rig_t r;
+    refused_seed_rig(&r);
+    uint64_t start = flash_ops(&r);
+    fota_flash_stats_t before, after;
+    fota_flash_emu_stats(r.emu, &before);
+    *first = 0;
+    fota_agent_check_now(&r.dev.agent);
+    for (int step = 0; step < 100000 && r.dev.agent.refused == FOTA_OK; step++) {
+        bool rebooted = false;
+        assert_int_equal(fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted), FOTA_OK);
+        assert_false(rebooted);
+        r.dev.clock.now_ms += 1000;
+    }
+    assert_int_not_equal(r.dev.agent.refused, FOTA_OK);
+    *first = flash_ops(&r) - start;
+    *end = *first + (40000 + SECTOR - 1) / SECTOR;
+    fota_flash_emu_stats(r.emu, &before);
+    while (r.dev.agent.refused != FOTA_OK) {
+        bool rebooted = false;
+        assert_int_equal(fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted), FOTA_OK);
+    }
+    fota_flash_emu_stats(r.emu, &after);
+    assert_int_equal(after.sectors_erased - before.sectors_erased, *end - *first);
+    rig_close(&r);
+}
+
+/* A power cut while the refused image is erased (before an erase or in the middle of one): the
+ * old image boots, the journal still holds the download, so the agent verifies again, is refused
+ * again, erases the rest and reports it; then the next honest offer installs. */
+static void test_cut_while_erasing_refused_image(void **state)
+{
+    (void)state;
+    uint64_t first, end;
+    erase_window(&first, &end);
+    for (uint64_t at = first; at < end; at++) {
+        for (int how = FOTA_CUT_BEFORE; how <= FOTA_CUT_TORN; how++) {
+            rig_t r;
+            refused_seed_rig(&r);
+            fota_flash_emu_plan_cut(r.emu, at, (fota_cut_mode_t)how, at * 7u + 1u);
+            fota_agent_check_now(&r.dev.agent);
+            for (int i = 0; i < 1000 && !fota_flash_emu_is_cut(r.emu); i++) {
+                bool rebooted = false;
+                fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+                assert_false(rebooted);
+                r.dev.clock.now_ms += 61000;
+            }
+            fota_flash_cut_info_t cut;
+            fota_flash_emu_last_cut(r.emu, &cut);
+            assert_true(cut.happened);
+            assert_int_equal(cut.op, FOTA_FLASH_OP_ERASE);
+            assert_true(cut.addr >= slot_offset(1) && cut.addr < slot_offset(1) + 40960u);
+            assert_false(error_reported(&r.srv, FOTA_ERR_IMAGE_SHA256));
+            power_cycle(&r);
+            assert_running(&r, OLD_VERSION);
+            run_device(&r);
+            assert_true(error_reported(&r.srv, FOTA_ERR_IMAGE_SHA256));
+            assert_slot_clean(&r);
+            assert_int_equal(r.reboots, 0);
+            publish(&r, NEW_VERSION, 40000, 1024);
+            run_device(&r);
+            assert_installed(&r);
+            rig_close(&r);
+        }
+    }
+}
+
 /* A transient fault (one broken connection, one 500) is retried and the update completes. */
 static void test_transient_faults_retried(void **state)
 {
@@ -496,13 +696,6 @@ static void test_auth_refused(void **state)
 }
 
 /* ---- power cuts ------------------------------------------------------------------------------ */
-
-static uint64_t flash_ops(rig_t *r)
-{
-    fota_flash_stats_t st;
-    fota_flash_emu_stats(r->emu, &st);
-    return st.ops;
-}
 
 /* Cut the power at flash operation `at` of the download, reboot, resume, finish. */
 static void cut_and_resume(fota_mode_t mode, uint64_t at, fota_cut_mode_t how, uint64_t seed)
@@ -718,11 +911,14 @@ int main(void)
         cmocka_unit_test(test_seed_update),
         cmocka_unit_test(test_chain_update),
         cmocka_unit_test(test_chain_update_in_batches),
+        cmocka_unit_test(test_progress_reports),
         cmocka_unit_test(test_nothing_offered),
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_forged_data),
+        cmocka_unit_test(test_seed_refused_image_erased),
+        cmocka_unit_test(test_cut_while_erasing_refused_image),
         cmocka_unit_test(test_transient_faults_retried),
         cmocka_unit_test(test_manifest_changes_mid_download),
         cmocka_unit_test(test_auth_refused),

@@ -615,6 +615,35 @@ static void test_read_error_passed_through(void **state)
 
 /* --- codecs ---------------------------------------------------------------------------------- */
 
+/* A caller that hashed the image already: its digest is taken when it covers exactly what the
+ * appended hash covers (a wrong one is then refused, so it was used, not recomputed); a digest
+ * of other bytes is ignored and the image hashed again. */
+static void test_check_with_known_digest(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *img = build("1.0.0", 20000, &len);
+    fota_mem_reader_t r = {img, len};
+    fota_esp_image_digest_t known = {(uint32_t)len - 32u, {0}};
+    sha256(img, len - 32u, known.sha256);
+    fota_esp_image_info_t info;
+    assert_int_equal(fota_esp_image_check_hashed(fota_mem_read, &r, PART_SIZE, &known, &info),
+                     FOTA_OK);
+    assert_memory_equal(info.appended_sha256, known.sha256, 32);
+    known.sha256[5] ^= 1u;
+    assert_int_equal(fota_esp_image_check_hashed(fota_mem_read, &r, PART_SIZE, &known, NULL),
+                     FOTA_ERR_IMAGE_HASH);
+    known.len = (uint32_t)len - 31u; /* not where the appended hash starts */
+    assert_int_equal(fota_esp_image_check_hashed(fota_mem_read, &r, PART_SIZE, &known, NULL),
+                     FOTA_OK);
+    img[len - 1u] ^= 1u; /* and that hash is checked */
+    assert_int_equal(fota_esp_image_check_hashed(fota_mem_read, &r, PART_SIZE, &known, NULL),
+                     FOTA_ERR_IMAGE_HASH);
+    assert_int_equal(fota_esp_image_check_hashed(fota_mem_read, &r, PART_SIZE, NULL, NULL),
+                     FOTA_ERR_IMAGE_HASH);
+    free(img);
+}
+
 static void test_header_encode_parse(void **state)
 {
     (void)state;
@@ -789,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_app_desc_missing),
         cmocka_unit_test(test_reads_are_small_and_bounded),
         cmocka_unit_test(test_read_error_passed_through),
+        cmocka_unit_test(test_check_with_known_digest),
         cmocka_unit_test(test_header_encode_parse),
         cmocka_unit_test(test_app_desc_encode_parse),
         cmocka_unit_test(test_emu_flags),

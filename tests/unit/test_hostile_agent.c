@@ -164,6 +164,20 @@ static void assert_only_verified_bytes(rig_t *r)
     free(slot);
 }
 
+/* The update slot is erased up to the end of the image's last sector. */
+static void assert_slot_erased(rig_t *r)
+{
+    size_t len = (r->srv.image_len + 4095u) / 4096u * 4096u;
+    uint8_t *slot = read_flash(r, slot_offset(1), len);
+    for (size_t i = 0; i < len; i++) {
+        if (slot[i] != 0xFF) {
+            free(slot);
+            fail_msg("byte %zu of the update slot was left after the image was refused", i);
+        }
+    }
+    free(slot);
+}
+
 static void assert_running(rig_t *r, const char *version)
 {
     assert_int_equal(r->bricks, 0);
@@ -224,7 +238,6 @@ static const attack_t attacks[] = {
      0,
      FOTA_ERR_SEED_CHUNK_NUMBER},
     {"MAC of wrong length", SEED, 0, HOSTILE_CHUNK_MAC_SHORT, {0}, 0, FOTA_ERR_SEED_JSON},
-    {"duplicate keys in chunk JSON", SEED, 0, HOSTILE_CHUNK_DUP_KEYS, {0}, 0, FOTA_OK},
     {"huge chunk number", SEED, 0, HOSTILE_CHUNK_HUGE_NUMBER, {0}, 0, FOTA_ERR_SEED_JSON},
     {"nested object in chunk JSON", SEED, 0, HOSTILE_CHUNK_NESTED, {0}, 0, FOTA_ERR_SEED_JSON},
     {"malformed chunk JSON", SEED, FAKE_CHUNK_BAD_JSON, 0, {0}, 0, FOTA_ERR_SEED_JSON},
@@ -261,6 +274,7 @@ static const attack_t attacks[] = {
     {"empty 206", CHAIN, 0, HOSTILE_BLOB_EMPTY_206, {0}, 0, FOTA_ERR_HTTP_LENGTH},
     {"416 for a valid Range", CHAIN, 0, HOSTILE_BLOB_416, {0}, 0, FOTA_ERR_HTTP_RANGE},
     {"500 storm", CHAIN, 0, HOSTILE_500_STORM, {0}, 0, FOTA_ERR_HTTP_STATUS},
+    {"redirect loop", SEED, 0, HOSTILE_REDIRECT, {0}, 0, FOTA_ERR_HTTP_REDIRECT},
     {"truncated record at the end",
      CHAIN,
      0,
@@ -334,8 +348,9 @@ static bool error_reported(const fake_server_t *s, fota_err_t err)
 
 /* Seed mode: the chunk MAC covers the data only (the seed protocol), so a chunk replayed under
  * another number, or one of another release, passes the MAC; the server holds the device key
- * anyway. Such bytes reach the slot MAC-verified but not manifest-verified, and the final
- * SHA-256 refuses them before anything boots. See docs/SECURITY-agent.md. */
+ * anyway. Such bytes reach the slot MAC-verified but not manifest-verified; the final SHA-256
+ * refuses them before anything boots, and the agent erases what the download wrote before it
+ * reports the refusal. See docs/SECURITY.md, "The agent under attack". */
 static bool mac_only(const attack_t *t)
 {
     return t->attack == HOSTILE_CHUNK_REPLAY || t->attack == HOSTILE_CHUNK_OTHER_RELEASE;
@@ -381,7 +396,9 @@ static fota_err_t attack_one(const attack_t *t)
     }
     assert_true(error_reported(&r.srv, got));
     assert_int_equal(r.reboots, 0);
-    if (t->spec.claim_size == 0 && !mac_only(t)) {
+    if (mac_only(t)) {
+        assert_slot_erased(&r);
+    } else if (t->spec.claim_size == 0) {
         assert_only_verified_bytes(&r);
     }
     power_cycle(&r);
@@ -405,20 +422,41 @@ static void test_attacks(void **state)
     }
 }
 
-/* Duplicate keys: {"chunk_number":9,"chunk_number":10,...}. Today the first one wins and the
- * chunk (MAC-verified) is taken: harmless, but a parser that picks one of two values is how
- * parser-differential attacks start. It should be FOTA_ERR_SEED_JSON. Fails until
- * fota_json_find() (agent/src/json.c) refuses a key that occurs twice; run it with
- * FOTA_HOSTILE_STRICT=1 and drop the skip once fixed. */
+/* Duplicate keys: one document that two JSON parsers could read two ways (the first copy or the
+ * last) is refused whole, whichever copy the agent would have used: {"chunk_number":9,
+ * "chunk_number":10,...}, "mac" next to "m\u0061c" (the same key once the escape is decoded),
+ * and an offer with two "sha256". */
 static void test_duplicate_keys_refused(void **state)
 {
     (void)state;
-    if (getenv("FOTA_HOSTILE_STRICT") == NULL) {
-        skip();
+    static const attack_t chunks[] = {
+        {"duplicate chunk_number", SEED, 0, HOSTILE_CHUNK_DUP_KEYS, {0}, 0, FOTA_ERR_SEED_JSON},
+        {"mac and m\\u0061c", SEED, 0, HOSTILE_CHUNK_ESCAPED_DUP, {0}, 0, FOTA_ERR_SEED_JSON},
+    };
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        attack_one(&chunks[i]);
     }
-    attack_t t = {"duplicate keys, strict", SEED, 0, HOSTILE_CHUNK_DUP_KEYS, {0}, 0,
-                  FOTA_ERR_SEED_JSON};
-    attack_one(&t);
+    /* The offer is refused before anything starts: no manifest asked for, nothing written. */
+    rig_t r;
+    attack_t offer = {"duplicate sha256 in the offer",
+                      CHAIN,
+                      0,
+                      HOSTILE_OFFER_DUP_KEYS,
+                      {0},
+                      0,
+                      FOTA_ERR_OFFER_JSON};
+    attack_start(&r, &offer);
+    run_device(&r);
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_OFFER_JSON);
+    assert_true(r.hostile.hits > 0);
+    assert_int_equal(r.srv.data_requests, 0);
+    assert_only_verified_bytes(&r);
+    power_cycle(&r);
+    assert_running(&r, OLD_VERSION);
+    r.hostile.attack = HOSTILE_NONE;
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
 }
 
 int main(void)

@@ -7,7 +7,7 @@
  *
  *   fota-device run FLASH --server URL --id ID (--key HEX | --master FILE) --release-key PEM
  *                   --product P [--mode seed|chain] [--floor N] [--range-records N]
- *                   [--timeout S] [--quiet]
+ *                   [--timeout S] [--http-timeout MS] [--retry MS] [--quiet]
  *
  * Used by the integration tests against fotad and by people trying the system by hand.
  */
@@ -32,7 +32,8 @@ static const char RUN_USAGE[] =
     "against the server until it has nothing left to do: no update offered, an update\n"
     "installed and confirmed, or an attempt that failed. Reboots the agent asks for are done on\n"
     "the spot (the emulated bootloader runs again, then the application's self-test). Prints\n"
-    "one line per state change and error, then the outcome.\n"
+    "one line per state change and error (with the transport's reason when it cut the\n"
+    "request: a timeout, a redirect not followed, oversized headers), then the outcome.\n"
     "\n"
     "options:\n"
     "  --server URL        the update server, e.g. http://127.0.0.1:8080\n"
@@ -45,6 +46,10 @@ static const char RUN_USAGE[] =
     "  --floor N           security version floor (default 0)\n"
     "  --range-records N   chain mode: records per Range request (default: all)\n"
     "  --timeout S         give up after S seconds (default 120)\n"
+    "  --http-timeout MS   each HTTP request must be over within MS, or it fails with\n"
+    "                      FOTA_ERR_HTTP_TIMEOUT (default 300000)\n"
+    "  --retry MS          first back-off after a failed request, doubled each time\n"
+    "                      (default 200)\n"
     "  --chunk-interval MS seed mode: one chunk request per MS at most, as the seed paces\n"
     "  --quiet             only the outcome line\n"
     "\n"
@@ -53,6 +58,8 @@ static const char RUN_USAGE[] =
 
 typedef struct {
     bool quiet;
+    /* says why it cut a request, for the error lines */
+    const fota_curl_transport_t *curl;
     fota_err_t last_error; /* of the last failed request or refusal */
     fota_err_t failure;    /* why the last update attempt ended badly, FOTA_OK once confirmed */
 } run_log_t;
@@ -86,14 +93,16 @@ static void on_event(void *ctx, const fota_event_t *ev)
         printf("state %s (%u/%u)\n", fota_state_name(ev->state), (unsigned)ev->done,
                (unsigned)ev->total);
     } else {
-        printf("error %s in %s\n", fota_err_name(ev->err), fota_state_name(ev->state));
+        const char *why = fota_curl_transport_detail(log->curl);
+        printf("error %s in %s%s%s%s\n", fota_err_name(ev->err), fota_state_name(ev->state),
+               why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "");
     }
     fflush(stdout);
 }
 
 typedef struct {
     const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout, *pace;
+        *timeout, *pace, *http_timeout, *retry;
     bool quiet;
 } run_opts_t;
 
@@ -211,13 +220,16 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
 {
     uint8_t key[32];
     int rc = device_key(cmd, o, key);
-    uint32_t floor = 0, records = 0, timeout = 120, pace = 0;
+    uint32_t floor = 0, records = 0, timeout = 120, pace = 0, retry = 200;
+    uint32_t http_ms = (uint32_t)FOTA_CURL_REQUEST_MS;
     if (rc == 0 &&
         !(number(o->floor, UINT32_MAX, &floor) && number(o->records, 1u << 20, &records) &&
-          number(o->timeout, 86400, &timeout) && number(o->pace, 60000, &pace))) {
+          number(o->timeout, 86400, &timeout) && number(o->pace, 60000, &pace) &&
+          number(o->http_timeout, 86400000, &http_ms) && number(o->retry, 60000, &retry) &&
+          http_ms > 0 && retry > 0)) {
         rc = fota_cli_usage_error(PROG, cmd,
-                                  "--floor, --range-records, --timeout and "
-                                  "--chunk-interval want numbers");
+                                  "--floor, --range-records, --timeout, --chunk-interval, "
+                                  "--http-timeout and --retry want numbers (the last two > 0)");
     }
     uint8_t *pem = NULL;
     size_t pem_len = 0;
@@ -234,7 +246,8 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
         rc = fota_cli_fail(PROG, o->server, err, NULL);
     }
     if (rc == 0) {
-        run_log_t log = {o->quiet, FOTA_OK, FOTA_OK};
+        fota_curl_transport_set_timeout(curl, (long)http_ms);
+        run_log_t log = {o->quiet, curl, FOTA_OK, FOTA_OK};
         bool chain = o->mode == NULL || strcmp(o->mode, "chain") == 0;
         fota_emu_device_config_t cfg = {.device_id = o->id,
                                         .device_key = key,
@@ -243,7 +256,7 @@ static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const r
                                         .release_key_len = pem_len + 1, /* PEM with its NUL */
                                         .security_floor = floor,
                                         .mode = chain ? FOTA_MODE_CHAIN : FOTA_MODE_SEED,
-                                        .retry_ms = 200,
+                                        .retry_ms = retry,
                                         .range_records = records,
                                         .progress_every = 64,
                                         .chunk_interval_ms = pace,
@@ -286,6 +299,8 @@ static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
         {"range-records", 0, &o.records, NULL},
         {"timeout", 0, &o.timeout, NULL},
         {"chunk-interval", 0, &o.pace, NULL},
+        {"http-timeout", 0, &o.http_timeout, NULL},
+        {"retry", 0, &o.retry, NULL},
         {"quiet", 'q', NULL, &o.quiet},
         {NULL, 0, NULL, NULL},
     };

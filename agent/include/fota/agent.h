@@ -91,7 +91,7 @@ typedef struct {
     uint32_t chunk_interval_ms; /* seed mode pacing between chunk requests (0: none) */
     uint32_t retry_ms;          /* first back-off after a failed request (doubles, capped) */
     uint32_t range_records;     /* chain mode: records per Range request, 0: to the end */
-    uint32_t progress_every;    /* send a progress report every N chunks, 0: never */
+    uint32_t progress_every;    /* a progress report every N chunks (docs/AGENT.md), 0: never */
     /* Hooks (may be NULL = allow). Return true to allow. */
     bool (*may_download)(void *ctx, const fota_manifest_t *m);
     bool (*may_reboot)(void *ctx);
@@ -148,6 +148,7 @@ typedef struct fota_agent {
     bool have_offer;     /* the manifest must agree with a->offer */
     bool resume_pending; /* after a reboot: the manifest must match the journal's */
     bool resp_started;
+    uint16_t refused; /* verifying, seed mode: the refusal (fota_err_t), while the slot is erased */
     fota_err_t last_err;
     fota_err_t resp_err;
     uint32_t wake_ms; /* now_ms when the next action is due */

@@ -87,7 +87,9 @@
     X(FOTA_ERR_HTTP_TRUNCATED, 704, "response body truncated")                                     \
     X(FOTA_ERR_HTTP_AUTH, 705, "request refused: authentication")                                  \
     X(FOTA_ERR_HTTP_RANGE, 706, "server ignored or broke the Range request")                       \
-    X(FOTA_ERR_HTTP_LENGTH, 707, "Content-Length does not match")
+    X(FOTA_ERR_HTTP_LENGTH, 707, "Content-Length does not match")                                 \
+    X(FOTA_ERR_HTTP_REDIRECT, 708, "redirect not followed")                                        \
+    X(FOTA_ERR_HTTP_HEADERS_TOO_LARGE, 709, "response headers too large")
 
 /* Seed mode (JSON chunks with HMAC) */
 #define FOTA_ERR_LIST_SEED(X)                                                                      \

@@ -99,4 +99,20 @@ void fota_esp_app_desc_encode(const fota_esp_app_desc_t *d, uint8_t out[256]);
 fota_err_t fota_esp_image_check(fota_read_fn_t read, void *ctx, uint32_t max_len,
                                 fota_esp_image_info_t *out);
 
+/* The SHA-256 of an image's first len bytes, computed by the caller. */
+typedef struct {
+    uint32_t len;
+    uint8_t sha256[32];
+} fota_esp_image_digest_t;
+
+/*
+ * The same check, for a caller that has hashed the image already: if the appended hash starts at
+ * known->len (the image is known->len + 32 bytes long), known->sha256 is what it must equal and
+ * the image is not hashed again; otherwise the check reads the bytes the appended hash covers
+ * once more and hashes them. known may be NULL (then it is fota_esp_image_check).
+ */
+fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       const fota_esp_image_digest_t *known,
+                                       fota_esp_image_info_t *out);
+
 #endif /* FOTA_ESP_IMAGE_H */

@@ -16,11 +16,32 @@
  */
 typedef struct fota_curl_transport fota_curl_transport_t;
 
-/* base_url like "http://127.0.0.1:8080" (no trailing slash). Keeps one connection alive. */
+/*
+ * Limits on every request, so that a hostile or broken server cannot hold the device:
+ * - the whole request, connecting to the last body byte, within request_ms
+ *   (fota_curl_transport_set_timeout, FOTA_CURL_REQUEST_MS by default) → FOTA_ERR_HTTP_TIMEOUT;
+ *   a chain-mode request cut this way keeps the records it verified, the next one resumes;
+ * - slower than FOTA_CURL_LOW_SPEED_BPS bytes/s for the open's timeout_ms → FOTA_ERR_HTTP_TIMEOUT;
+ * - response headers over FOTA_CURL_MAX_HEADER_BYTES → FOTA_ERR_TOO_LARGE;
+ * - redirects are not followed: the agent gets the 3xx itself (FOTA_ERR_HTTP_STATUS);
+ * - connecting within timeout_ms.
+ */
+#define FOTA_CURL_REQUEST_MS 300000L
+#define FOTA_CURL_LOW_SPEED_BPS 64L
+#define FOTA_CURL_MAX_HEADER_BYTES 16384u
+
+/* base_url like "http://127.0.0.1:8080" (no trailing slash). Keeps one connection alive.
+ * timeout_ms: for connecting, and the window of the low-speed limit. */
 fota_err_t fota_curl_transport_open(const char *base_url, long timeout_ms,
                                     fota_curl_transport_t **out);
 void fota_curl_transport_close(fota_curl_transport_t *t);
 fota_transport_t fota_curl_transport_port(fota_curl_transport_t *t);
+/* Deadline of each whole request from now on; request_ms <= 0 restores FOTA_CURL_REQUEST_MS. */
+void fota_curl_transport_set_timeout(fota_curl_transport_t *t, long request_ms);
+/* Why the transport ended the last request, in words ("redirect (HTTP 302) not followed",
+ * curl's error text), or "" when it did not: for logs next to the agent's fota_err_t. Valid
+ * until the next request. */
+const char *fota_curl_transport_detail(const fota_curl_transport_t *t);
 /* For other libcurl drivers of the agent (fota-sim's multi loop): the agent's request headers
  * as a curl list (with "Expect:" off; free with curl_slist_free_all), and what a curl result
  * code means to the agent. */
