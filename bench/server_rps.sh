@@ -14,7 +14,11 @@
 #   columns: rps = responses per second (the median of 3 rounds of the three runs in turn; the
 #   rounds' range beside it); body MB/s; p50/p99 latency; non-2xx answers; srv/cli cpu = how
 #   busy the server's and the client's core were (/proc/stat, interrupts included; near 1.00 on
-#   the client's core: the client, not the server, is the limit); vs nginx = rps / nginx's.
+#   the client's core: the client, not the server, is the limit); vs nginx = rps / nginx's;
+#   srv_us = the server processes' own CPU time (user + system, /proc/PID/stat) per response
+#   after the warm-up; us vs = nginx's srv_us / this one's (above 1: fewer CPU microseconds per
+#   response than nginx). When other work shares the server's core, rps falls with the share it
+#   gets while srv_us stays what a response costs; on an idle machine the two ratios agree.
 #
 # Needs nginx (scripts/install-deps). Usage: bench/server_rps.sh [--quick] [--no-doc]
 # [BUILD_DIR]   (quick: one round of 1 s runs)
@@ -113,23 +117,42 @@ busy_between() { # "busy0 total0" "busy1 total1"
         printf "%.2f", (y[2] > x[2]) ? (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
 }
 
-# measure NAME ROUND URL KIND: one bench_load run; how busy both cores were over it.
+# CPU time (user + system, clock ticks) the server's processes have used so far: PID and its
+# children (nginx's workers; fotad's threads are in its own figure).
+server_ticks() { # PID
+    local p t=0
+    for p in "$1" $(pgrep -P "$1" || true); do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
+# measure NAME ROUND URL KIND PID: one bench_load run; how busy both cores were over it, and the
+# server's own CPU time per response over the measured part (after the warm-up).
 measure() {
-    local name=$1 round=$2 u=$3 kind=$4 s0 c0 out="$W/$1.$2.out"
+    local name=$1 round=$2 u=$3 kind=$4 pid=$5 s0 c0 t0 out="$W/$1.$2.out"
     s0=$(cpu_ticks "$server_cpu")
     c0=$(cpu_ticks "$client_cpu")
     "${pin_client[@]}" "$BUILD/bench_load" --url "$u" --kind "$kind" --release "$rel" \
         --chunks "$chunks" --record-size 1056 --master "$W/master" --connections 64 \
-        --seconds "$seconds" --warmup "$warmup" >"$out" || bench_fail "bench_load $name"
+        --seconds "$seconds" --warmup "$warmup" >"$out" &
+    local load=$!
+    sleep "$warmup"
+    t0=$(server_ticks "$pid")
+    wait "$load" || bench_fail "bench_load $name"
+    local t1
+    t1=$(server_ticks "$pid")
     echo "server_busy $(busy_between "$s0" "$(cpu_ticks "$server_cpu")")" >>"$out"
     echo "client_busy $(busy_between "$c0" "$(cpu_ticks "$client_cpu")")" >>"$out"
+    awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(kv "$out" requests)" \
+        'BEGIN { printf "server_us %.1f\n", (n > 0 ? t * 1e6 / hz / n : 0) }' >>"$out"
 }
 # Rounds of the three runs in turn (the median round counts): other work on the machine hits
 # all three alike.
 for round in $(seq 1 "$rounds"); do
-    measure nginx "$round" "http://127.0.0.1:$nginx_port" blob
-    measure blob "$round" "$url" blob
-    measure seed "$round" "$url" seed
+    measure nginx "$round" "http://127.0.0.1:$nginx_port" blob "$NGINX_PID"
+    measure blob "$round" "$url" blob "$FOTAD_PID"
+    measure seed "$round" "$url" seed "$FOTAD_PID"
 done
 # The median round of a target, by rps, as its result file; the spread of all rounds.
 for name in nginx blob seed; do
@@ -141,18 +164,20 @@ for name in nginx blob seed; do
 done
 
 nginx_rps=$(kv "$W/nginx.out" rps)
+nginx_us=$(kv "$W/nginx.out" server_us)
 {
-    printf '%-28s %8s %13s %8s %8s %8s %7s %7s %7s %8s %7s\n' target rps "rps (rounds)" \
-        body_MB/s p50_ms p99_ms non2xx srv_cpu cli_cpu "vs nginx" goal
+    printf '%-28s %8s %13s %8s %8s %8s %7s %7s %7s %8s %7s %8s %7s\n' target rps "rps (rounds)" \
+        body_MB/s p50_ms p99_ms non2xx srv_cpu cli_cpu "vs nginx" srv_us "us vs" goal
     for r in "nginx nginx: blob, 1 record/Range -" "blob fotad: blob, 1 record/Range >=0.8" \
         "seed fotad: seed JSON chunk >=0.5"; do
         set -- $r
         out="$W/$1.out"
-        printf '%-28s %8s %13s %8s %8s %8s %7s %7s %7s %8s %7s\n' "$2 $3 $4 $5" \
+        printf '%-28s %8s %13s %8s %8s %8s %7s %7s %7s %8s %7s %8s %7s\n' "$2 $3 $4 $5" \
             "$(kv "$out" rps)" "$(kv "$out" spread)" "$(kv "$out" body_mb_s)" \
             "$(kv "$out" p50_ms)" "$(kv "$out" p99_ms)" "$(kv "$out" non2xx)" \
             "$(kv "$out" server_busy)" "$(kv "$out" client_busy)" \
-            "$(ratio "$(kv "$out" rps)" "$nginx_rps" 2)" "$6"
+            "$(ratio "$(kv "$out" rps)" "$nginx_rps" 2)" "$(kv "$out" server_us)" \
+            "$(ratio "$nginx_us" "$(kv "$out" server_us)" 2)" "$6"
     done
     echo
     echo "server pinned to CPU $server_cpu (fotad --threads 2; nginx $("$nginx_bin" -v 2>&1 |

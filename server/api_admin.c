@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "bodies.h"
 #include "json_codec.h"
 #include "log.h"
 
@@ -168,43 +169,10 @@ void fotad_api_device_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t
     fotad_resp_json(resp, 200, obj);
 }
 
-/* The body of POST assignments into *a; NULL or what is wrong. */
-static const char *parse_assignment(const cJSON *obj, fotad_assignment_rec_t *a)
-{
-    char device[FOTAD_DEVICE_ID_MAX + 1];
-    char product[FOTAD_LABEL_MAX + 1];
-    if (fotad_json_string(obj, "release", a->release, sizeof a->release) != FOTA_OK ||
-        !fotad_is_release_id(a->release)) {
-        return "release must be a release id (32 lowercase hex digits)";
-    }
-    fota_err_t d = fotad_json_string(obj, "device", device, sizeof device);
-    fota_err_t p = fotad_json_string(obj, "product", product, sizeof product);
-    if ((d == FOTA_ERR_NOT_FOUND) == (p == FOTA_ERR_NOT_FOUND)) {
-        return "give exactly one of device and product";
-    }
-    if (d == FOTA_OK && fotad_is_device_id(device)) {
-        a->kind = FOTAD_TARGET_DEVICE;
-        memcpy(a->target, device, sizeof device);
-        return NULL;
-    }
-    if (p == FOTA_OK && fotad_is_label(product, FOTAD_LABEL_MAX)) {
-        a->kind = FOTAD_TARGET_PRODUCT;
-        memcpy(a->target, product, sizeof product);
-        return NULL;
-    }
-    return d != FOTA_ERR_NOT_FOUND ? "malformed device id" : "malformed product";
-}
-
 void fotad_api_assign(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
-    const char *why = NULL;
-    cJSON *obj = fotad_json_parse_object(req->body, req->body_len, &why);
     fotad_assignment_rec_t a;
-    memset(&a, 0, sizeof a);
-    if (obj != NULL) {
-        why = parse_assignment(obj, &a);
-        cJSON_Delete(obj);
-    }
+    const char *why = fotad_assignment_parse(req->body, req->body_len, &a);
     if (why != NULL) {
         fotad_resp_error(resp, 400, "bad_request", "assignment: %s", why);
         return;

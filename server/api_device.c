@@ -9,16 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
 #include "api.h"
+#include "bodies.h"
 #include "json_codec.h"
 #include "log.h"
 #include "range.h"
 #include "router.h"
 
 static const char octet_type[] = "application/octet-stream";
+
+/* A blob Range up to this size is answered from the release's mapping of the blob, headers and
+ * body in one send; a longer one from a file descriptor with sendfile (no copy of its bytes). */
+#define BLOB_INLINE_MAX (16u * 1024u)
 
 /* A query value that must be a label (product, version): 400 otherwise. */
 static const char *label_param(const fotad_req_t *req, const char *name, fotad_resp_t *resp)
@@ -120,14 +124,7 @@ static void send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t dev
         return;
     }
     int head = snprintf(body, cap, "{\"chunk_number\":%u,\"data\":\"", n);
-    size_t written = 0;
-    if (mbedtls_base64_encode((unsigned char *)body + head, cap - (size_t)head, &written, data,
-                              len) != 0) {
-        free(body);
-        fotad_resp_internal(resp, "chunk base64", FOTA_ERR_CRYPTO);
-        return;
-    }
-    size_t used = (size_t)head + written;
+    size_t used = (size_t)head + fotad_base64(data, len, body + head);
     used += (size_t)snprintf(body + used, cap - used, "\",\"mac\":\"%s\"}", mac_hex);
     fotad_resp_take(resp, 200, "application/json", body, used);
 }
@@ -170,14 +167,19 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
         fotad_resp_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)total);
         return;
     }
-    int fd = open(rel->blob_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        FOTAD_ERROR("blob %s: %s", rel->blob_path, strerror(errno));
-        fotad_resp_internal(resp, "opening the blob", FOTA_ERR_IO);
-        return;
-    }
     unsigned status = range == FOTAD_RANGE_PARTIAL ? 206 : 200;
-    fotad_resp_file(resp, status, octet_type, fd, first, last - first + 1);
+    uint64_t len = last - first + 1;
+    if (len <= BLOB_INLINE_MAX) {
+        fotad_resp_borrow(resp, status, octet_type, rel->blob + first, (size_t)len);
+    } else {
+        int fd = open(rel->blob_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            FOTAD_ERROR("blob %s: %s", rel->blob_path, strerror(errno));
+            fotad_resp_internal(resp, "opening the blob", FOTA_ERR_IO);
+            return;
+        }
+        fotad_resp_file(resp, status, octet_type, fd, first, len);
+    }
     fotad_resp_header(resp, "Accept-Ranges", "bytes");
     fotad_resp_header(resp, "ETag", "\"%s\"", rel->rec.blob_sha256);
     if (status == 206) {
@@ -186,72 +188,12 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
     }
 }
 
-/* A state: 1..15 characters of a-z and '_' (the agent's names; new ones are accepted). */
-static bool is_state(const char *s)
-{
-    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
-    return n > 0 && s[n] == '\0' && n <= FOTAD_STATE_MAX;
-}
-
-/* An optional string field: absent or "" gives "", anything else must fit and pass `ok`. */
-static bool opt_string(const cJSON *obj, const char *name, char *out, size_t cap,
-                       bool (*ok)(const char *))
-{
-    fota_err_t err = fotad_json_string(obj, name, out, cap);
-    if (err == FOTA_ERR_NOT_FOUND) {
-        out[0] = '\0';
-        return true;
-    }
-    return err == FOTA_OK && (out[0] == '\0' || ok(out));
-}
-
-static bool is_version(const char *s)
-{
-    return fotad_is_label(s, FOTAD_LABEL_MAX);
-}
-
-/* The report's fields into r; NULL or the name of the first bad field. */
-static const char *parse_report(const cJSON *obj, fotad_report_rec_t *r)
-{
-    if (fotad_json_string(obj, "state", r->state, sizeof r->state) != FOTA_OK ||
-        !is_state(r->state)) {
-        return "state";
-    }
-    if (!opt_string(obj, "release", r->release, sizeof r->release, fotad_is_release_id)) {
-        return "release";
-    }
-    if (!opt_string(obj, "version", r->version, sizeof r->version, is_version)) {
-        return "version";
-    }
-    if (!opt_string(obj, "running", r->running, sizeof r->running, is_version)) {
-        return "running";
-    }
-    const char *nums[] = {"done", "total"};
-    uint32_t *dst[] = {&r->done, &r->total};
-    for (size_t i = 0; i < 2; i++) {
-        fota_err_t err = fotad_json_u32(obj, nums[i], dst[i]);
-        if (err != FOTA_OK && err != FOTA_ERR_NOT_FOUND) {
-            return nums[i];
-        }
-    }
-    fota_err_t err = fotad_json_i32(obj, "error", &r->error);
-    return err == FOTA_OK || err == FOTA_ERR_NOT_FOUND ? NULL : "error";
-}
-
 void fotad_api_report(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
-    const char *why = NULL;
-    cJSON *obj = fotad_json_parse_object(req->body, req->body_len, &why);
-    if (obj == NULL) {
-        fotad_resp_error(resp, 400, "bad_request", "report: %s", why);
-        return;
-    }
     fotad_report_rec_t r;
-    memset(&r, 0, sizeof r);
-    const char *bad = parse_report(obj, &r);
-    cJSON_Delete(obj);
-    if (bad != NULL) {
-        fotad_resp_error(resp, 400, "bad_request", "report: missing or invalid field %s", bad);
+    const char *why = fotad_report_parse(req->body, req->body_len, &r);
+    if (why != NULL) {
+        fotad_resp_error(resp, 400, "bad_request", "report: %s", why);
         return;
     }
     r.time = fotad_now();

@@ -113,6 +113,9 @@ static fota_err_t open_services(fotad_app_t *app)
     if (err == FOTA_OK) {
         err = fotad_nonce_cache_new(FOTAD_AUTH_WINDOW_S, &app->nonces);
     }
+    if (err == FOTA_OK) {
+        err = fotad_keycache_new(FOTAD_KEYCACHE_SLOTS, &app->device_keys);
+    }
     return err;
 }
 
@@ -142,6 +145,7 @@ fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
 
 void fotad_app_close(fotad_app_t *app)
 {
+    fotad_keycache_free(app->device_keys);
     fotad_nonce_cache_free(app->nonces);
     fotad_devices_close(app->devices);
     fotad_releases_close(app->releases);

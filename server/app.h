@@ -1,9 +1,9 @@
 /*
  * app.h - everything a running fotad holds, built from its configuration: the secrets (master
- * secret, admin token digest, release keys), the store, the object files, the services and the
- * nonce cache. The HTTP layer hands a fotad_app_t to every handler. Opening it checks the
- * configuration for real (keys parse, the secret is long enough, the data directory is usable)
- * and logs what is wrong; nothing listens until it is open.
+ * secret, admin token digest, release keys), the store, the object files, the services, the
+ * nonce cache and the cache of derived device keys. The HTTP layer hands a fotad_app_t to every
+ * handler. Opening it checks the configuration for real (keys parse, the secret is long enough,
+ * the data directory is usable) and logs what is wrong; nothing listens until it is open.
  */
 #ifndef FOTAD_APP_H
 #define FOTAD_APP_H
@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "devices.h"
+#include "keycache.h"
 #include "keyring.h"
 #include "nonce_cache.h"
 #include "objstore.h"
@@ -34,6 +35,7 @@ typedef struct {
     fotad_releases_t *releases;
     fotad_devices_t *devices;
     fotad_nonce_cache_t *nonces;
+    fotad_keycache_t *device_keys; /* derived keys of devices that authenticated */
 } fotad_app_t;
 
 /* Build the app from cfg (which must outlive it). Errors are logged. */

@@ -15,7 +15,17 @@
 
 #define CONFIG_FILE_MAX (1024u * 1024u)
 
-typedef enum { OPT_STR, OPT_PORT, OPT_THREADS, OPT_SIZE, OPT_LEVEL, OPT_SYNC, OPT_KEY } opt_kind_t;
+typedef enum {
+    OPT_STR,
+    OPT_PORT,
+    OPT_THREADS,
+    OPT_CONNECTIONS,
+    OPT_PER_IP,
+    OPT_SIZE,
+    OPT_LEVEL,
+    OPT_SYNC,
+    OPT_KEY
+} opt_kind_t;
 
 typedef struct {
     const char *name; /* file key; the flag is "--" + name with '_' -> '-' */
@@ -38,6 +48,8 @@ static const opt_t opts[] = {
     STR_OPT(admin_token),
     STR_OPT(admin_token_file),
     {"threads", OPT_THREADS, 0},
+    {"max_connections", OPT_CONNECTIONS, 0},
+    {"max_connections_per_ip", OPT_PER_IP, 0},
     {"max_upload", OPT_SIZE, 0},
     {"log_level", OPT_LEVEL, 0},
     {"db_sync", OPT_SYNC, 0},
@@ -60,6 +72,9 @@ static const char usage_text[] =
     "  --admin-token TOKEN         bearer token of the admin API (or --admin-token-file)\n"
     "  --admin-token-file FILE     file whose first line is the admin token\n"
     "  --threads N                 worker threads (default 4)\n"
+    "  --max-connections N         connections open at once (default 16384; bounded by the\n"
+    "                              open-file limit)\n"
+    "  --max-connections-per-ip N  connections open at once from one address (default 0: any)\n"
     "  --max-upload SIZE           largest release upload, e.g. 16M (default 16M)\n"
     "  --log-level LEVEL           error, warn, info (default) or debug\n"
     "  --db-sync MODE              normal (default: survives a crash of fotad) or full\n"
@@ -89,6 +104,7 @@ fota_err_t fotad_config_init(fotad_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->port = FOTAD_DEFAULT_PORT;
     cfg->threads = FOTAD_DEFAULT_THREADS;
+    cfg->max_connections = FOTAD_DEFAULT_MAX_CONNECTIONS;
     cfg->max_upload = FOTAD_DEFAULT_MAX_UPLOAD;
     cfg->log_level = FOTAD_LOG_INFO;
     cfg->db_sync = FOTAD_SYNC_NORMAL;
@@ -146,14 +162,26 @@ static fota_err_t set_number(const opt_t *o, fotad_config_t *cfg, const char *va
         cfg->max_upload = n;
         return FOTA_OK;
     }
-    uint32_t max = o->kind == OPT_PORT ? 65535u : FOTAD_MAX_THREADS;
-    if (fota_cli_parse_u32(value, max, &n) != FOTA_OK || (o->kind == OPT_THREADS && n == 0)) {
+    uint32_t max = o->kind == OPT_PORT      ? 65535u
+                   : o->kind == OPT_THREADS ? FOTAD_MAX_THREADS
+                                            : FOTAD_MAX_CONNECTIONS;
+    bool zero_ok = o->kind == OPT_PORT || o->kind == OPT_PER_IP;
+    if (fota_cli_parse_u32(value, max, &n) != FOTA_OK || (n == 0 && !zero_ok)) {
         return FOTA_ERR_ARG;
     }
-    if (o->kind == OPT_PORT) {
+    switch (o->kind) {
+    case OPT_PORT:
         cfg->port = (uint16_t)n;
-    } else {
+        break;
+    case OPT_THREADS:
         cfg->threads = n;
+        break;
+    case OPT_CONNECTIONS:
+        cfg->max_connections = n;
+        break;
+    default:
+        cfg->max_connections_per_ip = n;
+        break;
     }
     return FOTA_OK;
 }

@@ -24,6 +24,8 @@
 #define FOTAD_DEFAULT_THREADS 4u
 #define FOTAD_DEFAULT_MAX_UPLOAD (16u * 1024u * 1024u)
 #define FOTAD_MAX_THREADS 256u
+#define FOTAD_DEFAULT_MAX_CONNECTIONS 16384u
+#define FOTAD_MAX_CONNECTIONS 1000000u
 
 typedef struct {
     char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
@@ -36,6 +38,8 @@ typedef struct {
     char *admin_token;
     char *admin_token_file;
     unsigned threads;
+    unsigned max_connections;        /* open at once; capped by RLIMIT_NOFILE at start */
+    unsigned max_connections_per_ip; /* 0: no per-address limit */
     uint32_t max_upload;
     fotad_log_level_t log_level;
     fotad_sync_t db_sync;

@@ -54,15 +54,11 @@ static bool time_ok(const char *text, int64_t now, uint32_t window)
     return diff <= (int64_t)window && diff >= -(int64_t)window;
 }
 
-static fota_err_t mac_ok(const fotad_device_auth_in_t *in, const uint8_t device_key[32], bool *ok)
+static fota_err_t mac_ok(const fotad_device_auth_in_t *in, const uint8_t auth_key[32], bool *ok)
 {
-    uint8_t auth_key[32];
     char expect[FOTA_AUTH_HEX_LEN + 1];
     fota_auth_msg_t m = {in->method, in->target, in->time, in->nonce, in->body, in->body_len};
-    fota_err_t err = fota_auth_key(device_key, auth_key);
-    if (err == FOTA_OK) {
-        err = fota_auth_mac(NULL, auth_key, &m, expect);
-    }
+    fota_err_t err = fota_auth_mac(NULL, auth_key, &m, expect);
     if (err != FOTA_OK) {
         return err;
     }
@@ -72,6 +68,18 @@ static fota_err_t mac_ok(const fotad_device_auth_in_t *in, const uint8_t device_
     }
     *ok = fotad_equal_ct(got, expect, FOTA_AUTH_HEX_LEN);
     return FOTA_OK;
+}
+
+/* The claimed device's keys: from the cache, or derived from the master secret (*cached false). */
+static fota_err_t device_keys(const fotad_device_auth_cfg_t *cfg, const char *id,
+                              uint8_t device_key[32], uint8_t auth_key[32], bool *cached)
+{
+    *cached = cfg->keys != NULL && fotad_keycache_get(cfg->keys, id, device_key, auth_key);
+    if (*cached) {
+        return FOTA_OK;
+    }
+    fota_err_t err = fota_auth_device_key(cfg->master, cfg->master_len, id, device_key);
+    return err != FOTA_OK ? err : fota_auth_key(device_key, auth_key);
 }
 
 fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
@@ -85,11 +93,12 @@ fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
         *why = "X-Fota-Time malformed or outside the clock window";
         return FOTA_ERR_HTTP_AUTH;
     }
-    fota_err_t err =
-        fota_auth_device_key(cfg->master, cfg->master_len, in->device_id, out->device_key);
+    uint8_t auth_key[32];
+    bool cached = false;
     bool ok = false;
+    fota_err_t err = device_keys(cfg, in->device_id, out->device_key, auth_key, &cached);
     if (err == FOTA_OK) {
-        err = mac_ok(in, out->device_key, &ok);
+        err = mac_ok(in, auth_key, &ok);
     }
     if (err != FOTA_OK) {
         *why = "MAC computation failed";
@@ -98,6 +107,9 @@ fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
     if (!ok) {
         *why = "bad MAC";
         return FOTA_ERR_HTTP_AUTH;
+    }
+    if (!cached && cfg->keys != NULL) {
+        fotad_keycache_put(cfg->keys, in->device_id, out->device_key, auth_key);
     }
     err = fotad_nonce_cache_use(cfg->nonces, in->device_id, in->nonce, mono_now);
     if (err != FOTA_OK) {

@@ -5,7 +5,9 @@
  * METHOD\nTARGET\nTIME\nNONCE\nhex(SHA-256(body)) is compared in constant time. The clock must
  * agree within the window and the (device, nonce) pair must be new (nonce_cache.h); the nonce is
  * remembered only after the MAC verified, so nobody without the key can burn a device's nonces
- * or fill the cache.
+ * or fill the cache. With a key cache (keycache.h) the two derivations are skipped for a device
+ * whose keys are cached; the MAC, the clock and the nonce are checked on every request all the
+ * same, and keys enter the cache only after their MAC verified.
  */
 #ifndef FOTAD_DEVICE_AUTH_H
 #define FOTAD_DEVICE_AUTH_H
@@ -16,6 +18,7 @@
 #include "fota/err.h"
 
 #include "ident.h"
+#include "keycache.h"
 #include "nonce_cache.h"
 
 #define FOTAD_AUTH_WINDOW_S 300u
@@ -25,7 +28,8 @@ typedef struct {
     const uint8_t *master; /* the master secret */
     size_t master_len;
     fotad_nonce_cache_t *nonces;
-    uint32_t window_s; /* FOTAD_AUTH_WINDOW_S */
+    uint32_t window_s;      /* FOTAD_AUTH_WINDOW_S */
+    fotad_keycache_t *keys; /* derived keys of devices seen before, or NULL (derive each time) */
 } fotad_device_auth_cfg_t;
 
 /* What the request carried: header values are NULL when absent. */

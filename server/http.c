@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@
 #include "router.h"
 
 #define CONNECTION_TIMEOUT_S 30u
-#define CONNECTION_MEMORY 65536u /* request line + headers must fit (MHD answers 431/414) */
+#define CONNECTION_MEMORY 16384u /* request line + headers must fit (MHD answers 431/414) */
 
 struct fotad_http {
     struct MHD_Daemon *daemon;
@@ -87,6 +88,10 @@ static struct MHD_Response *make_response(fotad_resp_t *resp)
         if (m != NULL) {
             resp->fd = -1; /* MHD closes it */
         }
+    } else if (resp->borrowed != NULL) {
+        /* Headers and body then leave in one sendmsg (a file body takes a send and a sendfile). */
+        m = MHD_create_response_from_buffer(resp->body_len, (void *)resp->borrowed,
+                                            MHD_RESPMEM_PERSISTENT);
     } else {
         m = MHD_create_response_from_buffer(resp->body_len, resp->body,
                                             resp->body != NULL ? MHD_RESPMEM_MUST_FREE
@@ -315,16 +320,51 @@ static fota_err_t listen_addr(const fotad_config_t *cfg, struct sockaddr_storage
     return FOTA_ERR_ARG;
 }
 
+/* Descriptors kept for everything but connections: the listening socket, the database and its
+ * WAL, object files being sent or written, epoll and the log. */
+#define FDS_RESERVED 64u
+
+/* How many connections may be open at once: the configured number, within the open-file limit,
+ * which is first raised to its hard maximum (a connection is a descriptor; past the limit every
+ * new connection, honest or not, would wait in the listen backlog). */
+static unsigned connection_limit(const fotad_config_t *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return cfg->max_connections;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    rlim_t room = rl.rlim_cur > 2u * FDS_RESERVED ? rl.rlim_cur - FDS_RESERVED : FDS_RESERVED;
+    if (rl.rlim_cur == RLIM_INFINITY || room >= cfg->max_connections) {
+        return cfg->max_connections;
+    }
+    FOTAD_WARN("max_connections %u lowered to %u: the open-file limit is %llu (ulimit -n)",
+               cfg->max_connections, (unsigned)room, (unsigned long long)rl.rlim_cur);
+    return (unsigned)room;
+}
+
 static struct MHD_Daemon *start_daemon(fotad_http_t *h, unsigned flags,
                                        const struct sockaddr_storage *ss)
 {
-    unsigned threads = h->app->cfg->threads;
+    const fotad_config_t *cfg = h->app->cfg;
+    unsigned threads = cfg->threads;
+    unsigned conns = connection_limit(cfg);
+    if (conns < threads) {
+        conns = threads; /* libmicrohttpd shares the limit out among its threads */
+    }
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, (void *)ss},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, h},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h},
         {MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, conns, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };

@@ -26,6 +26,7 @@ void fotad_resp_free(fotad_resp_t *r)
         close(r->fd);
     }
     r->body = NULL;
+    r->borrowed = NULL;
     r->body_len = 0;
     r->fd = -1;
 }
@@ -98,6 +99,14 @@ void fotad_resp_copy(fotad_resp_t *r, unsigned status, const char *content_type,
     }
     memcpy(copy, p, len);
     fotad_resp_take(r, status, content_type, copy, len);
+}
+
+void fotad_resp_borrow(fotad_resp_t *r, unsigned status, const char *content_type, const void *p,
+                       size_t len)
+{
+    reset(r, status, content_type);
+    r->borrowed = p;
+    r->body_len = len;
 }
 
 void fotad_resp_empty(fotad_resp_t *r, unsigned status)

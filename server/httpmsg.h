@@ -6,7 +6,8 @@
  *
  * Ownership: the request's strings and body belong to http.c and live until the handler
  * returns. The response owns its body (malloc'd) and its file descriptor; fotad_resp_free
- * releases both (http.c hands them to libmicrohttpd, which then owns them).
+ * releases both (http.c hands them to libmicrohttpd, which then owns them). A borrowed body
+ * (fotad_resp_borrow) is owned by nobody here: it lives as long as the app.
  *
  * Every error is JSON: {"error":"human text","code":"machine_code"} (docs/PROTOCOL.md 4.6).
  */
@@ -47,8 +48,9 @@ typedef struct {
     unsigned status;          /* 0 until a handler responds */
     const char *content_type; /* a static string, or NULL (no body) */
     uint8_t *body;            /* malloc'd, or NULL */
-    size_t body_len;
-    int fd; /* >= 0: the body is fd_len bytes of this file from fd_offset */
+    const uint8_t *borrowed;  /* or a body that outlives the response (not freed), or NULL */
+    size_t body_len;          /* of body or borrowed */
+    int fd;                   /* >= 0: the body is fd_len bytes of this file from fd_offset */
     uint64_t fd_offset;
     uint64_t fd_len;
     fotad_resp_header_t headers[FOTAD_RESP_MAX_HEADERS];
@@ -78,6 +80,11 @@ void fotad_resp_take(fotad_resp_t *r, unsigned status, const char *content_type,
 /* A body copied from p. */
 void fotad_resp_copy(fotad_resp_t *r, unsigned status, const char *content_type, const void *p,
                      size_t len);
+
+/* A body sent from p without a copy: p must stay valid and unchanged until fotad stops (the
+ * mapped objects of a loaded release do). */
+void fotad_resp_borrow(fotad_resp_t *r, unsigned status, const char *content_type, const void *p,
+                       size_t len);
 
 /* No body (204). */
 void fotad_resp_empty(fotad_resp_t *r, unsigned status);

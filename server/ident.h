@@ -28,6 +28,11 @@ bool fotad_is_label(const char *s, size_t max);
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
 void fotad_hex(const uint8_t *p, size_t n, char *out);
 
+/* Standard base64 (RFC 4648 section 4, '=' padding, no line breaks) of n bytes into out, which
+ * takes 4 * ((n + 2) / 3) characters (no NUL is added); returns that length. Not constant-time:
+ * for public data (firmware chunks). */
+size_t fotad_base64(const uint8_t *p, size_t n, char *out);
+
 /* Exactly 2n hex digits (either case) into n bytes; false otherwise. */
 bool fotad_unhex(const char *s, uint8_t *out, size_t n);
 

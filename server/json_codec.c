@@ -108,8 +108,56 @@ cJSON *fotad_json_assignment(const fotad_assignment_rec_t *a)
     return object_of(f, COUNT(f));
 }
 
+/*
+ * A NUL in the body: a zero byte, or the escape \u0000 that cJSON decodes to one. Either way every
+ * C string after it ends there: "inv\u0000-x" would be read as "inv", a different value than the
+ * one sent. No field of ours holds a NUL (and JSON allows no raw control character), so such a
+ * body is refused whole. Escapes come in pairs (a backslash and the next character), which keeps
+ * "\\u0000" (a backslash, then "u0000") valid; outside strings a backslash is a syntax error.
+ */
+static bool has_nul(const uint8_t *body, size_t len)
+{
+    if (len > 0 && memchr(body, '\0', len) != NULL) {
+        return true;
+    }
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (body[i] != '\\') {
+            continue;
+        }
+        if (body[i + 1] == 'u' && len - i >= 6 && memcmp(body + i + 2, "0000", 4) == 0) {
+            return true;
+        }
+        i++; /* the escaped character */
+    }
+    return false;
+}
+
+/* Why the object's members cannot be read one way only, or NULL: more members than any body
+ * has, or two with the same name (one reader could take the first, another the second). */
+static const char *members_refused(const cJSON *obj)
+{
+    size_t n = 0;
+    for (const cJSON *a = obj->child; a != NULL; a = a->next) {
+        if (++n > FOTAD_JSON_MAX_MEMBERS) {
+            return "more keys than any body has";
+        }
+    }
+    for (const cJSON *a = obj->child; a != NULL; a = a->next) {
+        for (const cJSON *b = a->next; b != NULL; b = b->next) {
+            if (strcmp(a->string, b->string) == 0) {
+                return "a key given twice";
+            }
+        }
+    }
+    return NULL;
+}
+
 cJSON *fotad_json_parse_object(const uint8_t *body, size_t len, const char **why)
 {
+    if (has_nul(body, len)) {
+        *why = "a NUL (\\u0000 or a zero byte) in the body, which no field accepts";
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
     if (json == NULL) {
@@ -122,6 +170,12 @@ cJSON *fotad_json_parse_object(const uint8_t *body, size_t len, const char **why
     }
     if (end != stop || !cJSON_IsObject(json)) {
         *why = end != stop ? "trailing data after the JSON" : "the body is not a JSON object";
+        cJSON_Delete(json);
+        return NULL;
+    }
+    const char *refused = members_refused(json);
+    if (refused != NULL) {
+        *why = refused;
         cJSON_Delete(json);
         return NULL;
     }

@@ -22,8 +22,12 @@ cJSON *fotad_json_device(const fotad_device_rec_t *d);
 cJSON *fotad_json_report(const fotad_report_rec_t *r);
 cJSON *fotad_json_assignment(const fotad_assignment_rec_t *a);
 
+/* The most members a body's top-level object may have (the largest body has 7 fields). */
+#define FOTAD_JSON_MAX_MEMBERS 32u
+
 /* Parse a whole body as one JSON object (nothing but white space may follow it). NULL if it is
- * not one; *why says what is wrong. */
+ * not one, if it holds a NUL (\u0000 or a zero byte: no field accepts one), has more than
+ * FOTAD_JSON_MAX_MEMBERS members or a member name twice; *why says what is wrong. */
 cJSON *fotad_json_parse_object(const uint8_t *body, size_t len, const char **why);
 
 /*

@@ -48,6 +48,9 @@ static void release_free(fotad_release_t *rel)
     if (rel->image != NULL) {
         munmap((void *)rel->image, rel->rec.image_size);
     }
+    if (rel->blob != NULL) {
+        munmap((void *)rel->blob, rel->rec.blob_size);
+    }
     free(rel);
 }
 
@@ -74,28 +77,29 @@ static fotad_release_t *find_loaded(fotad_releases_t *r, const char *id)
     return NULL;
 }
 
-/* Map the image object read-only; check that it has the recorded size. */
-static fota_err_t map_image(fotad_releases_t *r, fotad_release_t *rel)
+/* Map object `hex` (the image or the blob) read-only; check that it has the recorded size. */
+static fota_err_t map_object(fotad_releases_t *r, const fotad_release_t *rel, const char *hex,
+                             uint64_t size, const uint8_t **out)
 {
     char path[PATH_MAX];
-    fota_err_t err = fotad_objstore_path(r->objects, rel->rec.image_sha256, path, sizeof path);
+    fota_err_t err = fotad_objstore_path(r->objects, hex, path, sizeof path);
     int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != rel->rec.image_size) {
-        FOTAD_ERROR("release %s: image object %s missing or wrong size: %s", rel->rec.id, path,
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size == 0) {
+        FOTAD_ERROR("release %s: object %s missing or wrong size: %s", rel->rec.id, path,
                     fd < 0 ? strerror(errno) : "size");
         if (fd >= 0) {
             close(fd);
         }
         return FOTA_ERR_IO;
     }
-    void *p = mmap(NULL, rel->rec.image_size, PROT_READ, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
         FOTAD_ERROR("release %s: mmap %s: %s", rel->rec.id, path, strerror(errno));
         return FOTA_ERR_IO;
     }
-    rel->image = p;
+    *out = p;
     return FOTA_OK;
 }
 
@@ -111,7 +115,10 @@ static fota_err_t prepare(fotad_releases_t *r, const fotad_release_rec_t *rec,
     fota_err_t err =
         fotad_objstore_path(r->objects, rec->blob_sha256, rel->blob_path, sizeof rel->blob_path);
     if (err == FOTA_OK) {
-        err = map_image(r, rel);
+        err = map_object(r, rel, rec->image_sha256, rec->image_size, &rel->image);
+    }
+    if (err == FOTA_OK) {
+        err = map_object(r, rel, rec->blob_sha256, rec->blob_size, &rel->blob);
     }
     if (err != FOTA_OK) {
         release_free(rel);

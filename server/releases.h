@@ -2,8 +2,10 @@
  * releases.h - the release service: uploads (verify the bundle, store its objects, then its
  * row) and lookups that hand the device API what it serves, prepared once per release and
  * process: the image mapped into memory (a seed-mode chunk is a slice of it, base64-encoded and
- * MAC'ed per request; nothing is parsed or read from disk per chunk) and the blob's path (a
- * chain-mode request opens it and libmicrohttpd sends it from the file descriptor).
+ * MAC'ed per request; nothing is parsed or read from disk per chunk) and the blob, mapped as
+ * well (a short chain-mode Range is answered straight from the mapping) with its path (a long
+ * Range is sent from a file descriptor with sendfile). Objects are content-addressed and never
+ * rewritten, so a mapping stays valid for the life of the process.
  *
  * Releases are never deleted, so a fotad_release_t returned by a lookup stays valid until
  * fotad_releases_close: callers use it without reference counting. Thread-safe.
@@ -23,6 +25,7 @@
 typedef struct {
     fotad_release_rec_t rec;
     const uint8_t *image; /* rec.image_size bytes, mapped read-only */
+    const uint8_t *blob;  /* rec.blob_size bytes, mapped read-only */
     char blob_path[PATH_MAX];
 } fotad_release_t;
 

@@ -117,6 +117,17 @@ static unsigned check_admin(const fotad_app_t *app, const char *authorization, f
     return status;
 }
 
+/*
+ * An encoded NUL in the path of the raw target. libmicrohttpd decodes the path before the router
+ * sees it, and a NUL ends that C string: "blob/ID%00junk" would match the route with the id
+ * "ID". Such a path names nothing, so it is refused before it is matched.
+ */
+static bool path_has_encoded_nul(const char *target)
+{
+    const char *nul = strstr(target, "%00");
+    return nul != NULL && (size_t)(nul - target) < strcspn(target, "?");
+}
+
 unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *path,
                             const char *target, const char *content_length,
                             const char *authorization, fotad_match_t *m, fotad_resp_t *resp)
@@ -126,6 +137,11 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
         fotad_resp_error(resp, 414, "uri_too_long", "request target over %u bytes",
                          FOTAD_TARGET_MAX);
         return 414;
+    }
+    if (path_has_encoded_nul(target)) {
+        memset(m, 0, sizeof *m);
+        fotad_resp_error(resp, 400, "bad_request", "%%00 (an encoded NUL) in the request path");
+        return 400;
     }
     fotad_router_match(method, path, m);
     if (m->route == NULL) {
@@ -144,7 +160,8 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
 static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
                         fotad_resp_t *resp)
 {
-    fotad_device_auth_cfg_t cfg = {app->master, app->master_len, app->nonces, FOTAD_AUTH_WINDOW_S};
+    fotad_device_auth_cfg_t cfg = {app->master, app->master_len, app->nonces, FOTAD_AUTH_WINDOW_S,
+                                   app->device_keys};
     fotad_device_auth_in_t in = {
         req->method,
         req->target,

@@ -52,9 +52,10 @@ size_t fotad_router_body_limit(const fotad_app_t *app, const fotad_route_t *rout
 
 /*
  * Checks that can be made when the headers are in, before any body byte is read, in this
- * order: the target length (414), the route (404/405), the admin token (401/403), a declared
- * Content-Length over the route's limit (413). content_length: the header's value or NULL. Returns
- * 0 and fills *m to go on, or fills resp with the error.
+ * order: the target length (414), an encoded NUL (%00) in the path (400), the route (404/405),
+ * the admin token (401/403), a declared Content-Length over the route's limit (413).
+ * content_length: the header's value or NULL. Returns 0 and fills *m to go on, or fills resp
+ * with the error.
  */
 unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *path,
                             const char *target, const char *content_length,

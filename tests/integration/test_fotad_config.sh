@@ -108,6 +108,22 @@ err_has "$W/bad.conf:1: unknown key 'colour'"
 run_fotad 1 --config "$W/missing.conf"
 err_has "cannot read the config file"
 
+# Connection limits: --max-connections must be at least 1; with --max-connections-per-ip 3,
+# a fourth connection from this address is closed unanswered until one of the three goes.
+run_fotad 2 "${COMMON[@]}" --admin-token t0123456789abcdef --max-connections 0
+err_has "bad value '0'"
+fotad_start --max-connections-per-ip 3
+exec {c1}<>"/dev/tcp/127.0.0.1/$PORT" {c2}<>"/dev/tcp/127.0.0.1/$PORT" {c3}<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.2
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL/healthz") || true
+[ "$code" = 000 ] || fail "a fourth connection from one address was answered ($code)"
+exec {c3}>&-
+sleep 0.2
+raw GET /healthz
+expect 200 "a connection once the address is under its limit"
+exec {c1}>&- {c2}>&-
+fotad_stop
+
 # --log-level warn: successful requests are not logged, errors are.
 : >"$W/fotad.log"
 fotad_start --log-level warn

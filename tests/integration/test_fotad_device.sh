@@ -107,6 +107,9 @@ range "bytes=100-" 100 $((TOTAL - 100))
 range "bytes=0-999999999" 0 "$TOTAL"
 range "bytes=-32" $((TOTAL - 32)) 32
 range "bytes=1056-2111" 1056 1056
+# up to 16 KiB from the mapped blob in one send, longer from a file descriptor: both sides
+range "bytes=0-16383" 0 16384
+range "bytes=1-16385" 1 16385
 dev inv-1 "$DEVTGT/blob/$REL" --range "bytes=$TOTAL-" --show Content-Range
 error_is 416 range "Range past the end"
 body_has "Content-Range: bytes */$TOTAL"

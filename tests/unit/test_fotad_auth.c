@@ -3,7 +3,10 @@
  * fpset.c, admin_auth.c): a request signed by the agent's own code is accepted; every change to
  * what the MAC covers, another device's key, a clock outside the window, a missing or malformed
  * header and a replayed nonce are refused; nonces are remembered for at least two windows and
- * forgotten after four; the admin token gives 401 / 403 / ok.
+ * forgotten after four; the admin token gives 401 / 403 / ok. The device tests run twice: deriving
+ * the keys for every request, and with the key cache (keycache.c) already holding both devices,
+ * where every refusal must still happen; the cache itself takes only verified keys and keeps
+ * every device's own keys whatever evicts what.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,7 @@
 #include "device_auth.h"
 #include "fpset.h"
 #include "ident.h"
+#include "keycache.h"
 #include "nonce_cache.h"
 
 #define NOW 1795000000
@@ -27,6 +31,7 @@ static const uint8_t master[32] = "0123456789abcdef0123456789abcdef";
 
 typedef struct {
     fotad_nonce_cache_t *nonces;
+    fotad_keycache_t *keys;
     fotad_device_auth_cfg_t cfg;
     char time[24];
     char nonce[17];
@@ -55,9 +60,31 @@ static int setup(void **state)
     static fixture_t f;
     memset(&f, 0, sizeof f);
     assert_int_equal(fotad_nonce_cache_new(300, &f.nonces), FOTA_OK);
-    fotad_device_auth_cfg_t cfg = {master, sizeof master, f.nonces, 300};
+    fotad_device_auth_cfg_t cfg = {master, sizeof master, f.nonces, 300, NULL};
     f.cfg = cfg;
     *state = &f;
+    return 0;
+}
+
+static fota_err_t check(fixture_t *f, const char **why);
+
+/* The same, with a key cache that already holds inv-1 and inv-2 (each authenticated once). */
+static int setup_cached(void **state)
+{
+    setup(state);
+    fixture_t *f = *state;
+    assert_int_equal(fotad_keycache_new(64, &f->keys), FOTA_OK);
+    f->cfg.keys = f->keys;
+    const char *why;
+    sign(f, "inv-1", "/warm", 0, "f000000000000001");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    sign(f, "inv-2", "/warm", 0, "f000000000000002");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    uint64_t hits;
+    uint64_t misses;
+    fotad_keycache_stats(f->keys, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_int_equal(misses, 2);
     return 0;
 }
 
@@ -65,6 +92,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     fotad_nonce_cache_free(f->nonces);
+    fotad_keycache_free(f->keys);
     return 0;
 }
 
@@ -181,6 +209,90 @@ static void test_replay(void **state)
     assert_int_equal(check(f, &why), FOTA_OK);
 }
 
+/* Keys enter the cache only once their MAC verified; a cached device is still checked in full. */
+static void test_cache_takes_verified_keys_only(void **state)
+{
+    fixture_t *f = *state;
+    const char *why;
+    uint64_t hits;
+    uint64_t misses;
+    fotad_device_cred_t cred;
+    sign(f, "inv-1", "/t", 0, "5555555555555551");
+    assert_int_equal(fotad_device_auth_check(&f->cfg, &f->in, NOW, 1000, &cred, &why), FOTA_OK);
+    uint8_t dk[32];
+    fota_auth_device_key(master, sizeof master, "inv-1", dk);
+    assert_memory_equal(cred.device_key, dk, 32);
+    fotad_keycache_stats(f->keys, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 2);
+    /* inv-9 claimed with inv-1's MAC: refused, and inv-9 is not cached by it */
+    sign(f, "inv-1", "/t", 0, "5555555555555552");
+    f->in.device_id = "inv-9";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    sign(f, "inv-9", "/t", 0, "5555555555555553");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    fotad_keycache_stats(f->keys, &hits, &misses);
+    assert_int_equal(misses, 4); /* the forged request and inv-9's first real one */
+    sign(f, "inv-9", "/t", 0, "5555555555555554");
+    assert_int_equal(check(f, &why), FOTA_OK);
+    fotad_keycache_stats(f->keys, &hits, &misses);
+    assert_int_equal(hits, 2);
+    /* cached inv-1: inv-2's MAC, a changed target and a replay are refused */
+    sign(f, "inv-2", "/t", 0, "5555555555555555");
+    f->in.device_id = "inv-1";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "bad MAC");
+    sign(f, "inv-1", "/t", 0, "5555555555555556");
+    f->in.target = "/u";
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    f->in.target = "/t";
+    assert_int_equal(check(f, &why), FOTA_OK);
+    assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "replayed nonce");
+}
+
+/* A cache far smaller than the fleet: devices evict each other, every one keeps its own keys. */
+static void test_cache_eviction(void **state)
+{
+    fixture_t *f = *state;
+    fotad_keycache_free(f->keys);
+    assert_int_equal(fotad_keycache_new(2, &f->keys), FOTA_OK);
+    f->cfg.keys = f->keys;
+    const char *why;
+    fotad_device_cred_t cred;
+    char id[16];
+    char other[16];
+    char nonce[17];
+    uint8_t dk[32];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 6; i++) {
+            snprintf(id, sizeof id, "dev-%d", i);
+            snprintf(other, sizeof other, "dev-%d", (i + 1) % 6);
+            snprintf(nonce, sizeof nonce, "%016x", round * 100 + i * 2);
+            sign(f, id, "/t", 0, nonce);
+            assert_int_equal(fotad_device_auth_check(&f->cfg, &f->in, NOW, 1000, &cred, &why),
+                             FOTA_OK);
+            fota_auth_device_key(master, sizeof master, id, dk);
+            assert_memory_equal(cred.device_key, dk, 32);
+            snprintf(nonce, sizeof nonce, "%016x", round * 100 + i * 2 + 1);
+            sign(f, other, "/t", 0, nonce);
+            f->in.device_id = id;
+            assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
+        }
+    }
+    /* an id is matched whole, not by a prefix or the slot it hashes to */
+    uint8_t k1[32] = {1};
+    uint8_t k2[32] = {2};
+    uint8_t got1[32];
+    uint8_t got2[32];
+    fotad_keycache_put(f->keys, "ab", k1, k2);
+    assert_false(fotad_keycache_get(f->keys, "a", got1, got2));
+    assert_false(fotad_keycache_get(f->keys, "abc", got1, got2));
+    assert_true(fotad_keycache_get(f->keys, "ab", got1, got2));
+    assert_memory_equal(got1, k1, 32);
+    assert_memory_equal(got2, k2, 32);
+}
+
 static void test_nonce_retention(void **state)
 {
     (void)state;
@@ -257,6 +369,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clock_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accepts_and_derives_key, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_changes, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_window, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_headers, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_takes_verified_keys_only, setup_cached,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cache_eviction, setup_cached, teardown),
         cmocka_unit_test(test_nonce_retention),
         cmocka_unit_test(test_fpset_grows),
         cmocka_unit_test(test_admin_token),

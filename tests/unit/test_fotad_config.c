@@ -53,6 +53,8 @@ static void test_defaults_and_flags(void **state)
     assert_string_equal(cfg.listen, "127.0.0.1");
     assert_int_equal(cfg.port, 8080);
     assert_int_equal(cfg.threads, 4);
+    assert_int_equal(cfg.max_connections, FOTAD_DEFAULT_MAX_CONNECTIONS);
+    assert_int_equal(cfg.max_connections_per_ip, 0);
     assert_int_equal(cfg.max_upload, 16u * 1024 * 1024);
     assert_int_equal(cfg.log_level, FOTAD_LOG_INFO);
     assert_int_equal(cfg.db_sync, FOTAD_SYNC_NORMAL);
@@ -72,6 +74,9 @@ static void test_defaults_and_flags(void **state)
                           "t",
                           "--threads",
                           "8",
+                          "--max-connections",
+                          "50000",
+                          "--max-connections-per-ip=16",
                           "--max-upload",
                           "2M",
                           "--log-level",
@@ -86,6 +91,8 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.n_release_keys, 2);
     assert_string_equal(cfg.release_keys[1], "b.pub");
     assert_int_equal(cfg.threads, 8);
+    assert_int_equal(cfg.max_connections, 50000);
+    assert_int_equal(cfg.max_connections_per_ip, 16);
     assert_int_equal(cfg.max_upload, 2u * 1024 * 1024);
     assert_int_equal(cfg.log_level, FOTAD_LOG_DEBUG);
     assert_int_equal(cfg.db_sync, FOTAD_SYNC_FULL);
@@ -156,6 +163,10 @@ static void test_errors(void **state)
     expect_error(a6, FOTA_ERR_ARG, "bad value");
     const char *a7[] = {"--max-upload", "10", NULL};
     expect_error(a7, FOTA_ERR_ARG, "bad value");
+    const char *a12[] = {"--max-connections", "0", NULL};
+    expect_error(a12, FOTA_ERR_ARG, "bad value");
+    const char *a11[] = {"--max-connections-per-ip", "-1", NULL};
+    expect_error(a11, FOTA_ERR_ARG, "bad value");
     const char *a8[] = {"positional", NULL};
     expect_error(a8, FOTA_ERR_ARG, "unexpected argument");
     const char *a9[] = {"--config", "/nonexistent/fotad.conf", NULL};

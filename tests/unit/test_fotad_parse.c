@@ -1,17 +1,21 @@
 /*
  * test_fotad_parse.c - fotad's parsers of client input (server/query.c, range.c, ident.c): query
  * strings with percent-decoding and limits, one-range Range headers with every edge (first,
- * last, open-ended, suffix, past the end, ignored forms), and the id, label, hex and number
- * checks every API value goes through.
+ * last, open-ended, suffix, past the end, ignored forms), the id, label, hex and number
+ * checks every API value goes through, and the base64 of seed-mode chunks (against mbedTLS's).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include <mbedtls/base64.h>
+
 #include "ident.h"
+#include "json_codec.h"
 #include "query.h"
 #include "range.h"
 
@@ -141,6 +145,87 @@ static void test_ident(void **state)
     assert_false(fotad_equal_ct("abc", "abd", 3));
 }
 
+static void test_base64(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(fotad_base64((const uint8_t *)"", 0, out), 0);
+    assert_int_equal(fotad_base64((const uint8_t *)"f", 1, out), 4);
+    assert_memory_equal(out, "Zg==", 4);
+    assert_int_equal(fotad_base64((const uint8_t *)"fo", 2, out), 4);
+    assert_memory_equal(out, "Zm8=", 4);
+    assert_int_equal(fotad_base64((const uint8_t *)"foobar", 6, out), 8);
+    assert_memory_equal(out, "Zm9vYmFy", 8);
+    /* every length up to 40 and every byte value, as mbedTLS encodes them */
+    uint8_t in[40];
+    unsigned char want[64];
+    for (size_t n = 0; n <= sizeof in; n++) {
+        for (size_t i = 0; i < n; i++) {
+            in[i] = (uint8_t)(n * 37 + i * 101 + (i == 0 ? 0 : 255 * (i & 1)));
+        }
+        size_t want_len = 0;
+        assert_int_equal(mbedtls_base64_encode(want, sizeof want, &want_len, in, n), 0);
+        assert_int_equal(fotad_base64(in, n, out), want_len);
+        assert_memory_equal(out, want, want_len);
+    }
+    uint8_t all[256];
+    char big[344];
+    unsigned char ref[345];
+    size_t ref_len = 0;
+    for (size_t i = 0; i < sizeof all; i++) {
+        all[i] = (uint8_t)i;
+    }
+    assert_int_equal(mbedtls_base64_encode(ref, sizeof ref, &ref_len, all, sizeof all), 0);
+    assert_int_equal(fotad_base64(all, sizeof all, big), ref_len);
+    assert_memory_equal(big, ref, ref_len);
+}
+
+/* parse_object STR: the verdict on one body, NULL (accepted) or why it was refused. */
+static const char *parse_object(const char *body)
+{
+    const char *why = NULL;
+    cJSON *json = fotad_json_parse_object((const uint8_t *)body, strlen(body), &why);
+    if (json != NULL) {
+        cJSON_Delete(json);
+        return NULL;
+    }
+    assert_non_null(why);
+    return why;
+}
+
+static void test_json_object(void **state)
+{
+    (void)state;
+    assert_null(parse_object("{\"state\":\"booted\",\"done\":3} \r\n"));
+    assert_string_equal(parse_object("{\"state\":\"error\",\"state\":\"booted\"}"),
+                        "a key given twice");
+    assert_string_equal(parse_object("{\"a\":1,\"b\":{\"x\":1},\"a\":2}"), "a key given twice");
+    /* escapes are decoded before names are compared */
+    assert_string_equal(parse_object("{\"state\":\"a\",\"st\\u0061te\":\"b\"}"),
+                        "a key given twice");
+    /* the same name in a nested object and at the top is two different members */
+    assert_null(parse_object("{\"state\":\"a\",\"o\":{\"state\":\"b\"}}"));
+    char many[1024];
+    size_t n = 0;
+    many[n++] = '{';
+    for (unsigned i = 0; i <= FOTAD_JSON_MAX_MEMBERS; i++) {
+        n += (size_t)snprintf(many + n, sizeof many - n, "%s\"k%u\":%u", i ? "," : "", i, i);
+        if (i + 1 == FOTAD_JSON_MAX_MEMBERS) {
+            many[n] = '}';
+            many[n + 1] = '\0';
+            assert_null(parse_object(many)); /* exactly the limit */
+        }
+    }
+    many[n++] = '}';
+    many[n] = '\0';
+    assert_string_equal(parse_object(many), "more keys than any body has");
+    assert_string_equal(parse_object("{\"a\":\"x\\u0000\"}"),
+                        "a NUL (\\u0000 or a zero byte) in the body, which no field accepts");
+    assert_string_equal(parse_object("{\"a\":1} x"), "trailing data after the JSON");
+    assert_string_equal(parse_object("[1]"), "the body is not a JSON object");
+    assert_string_equal(parse_object("{\"a\":"), "malformed JSON");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +233,8 @@ int main(void)
         cmocka_unit_test(test_query_refuses),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_ident),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_json_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
