@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mbedtls/md.h>
@@ -65,6 +66,17 @@ static void load_key(void)
     check("loading the key", err);
     g_pub_len = sizeof g_pub;
     check("exporting the public key", fota_key_public_der(g_key, g_pub, &g_pub_len));
+}
+
+void rig_write_key_pem(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fchmod(fileno(f), 0600) != 0 || fputs(rig_key_pem, f) == EOF) {
+        die("writing the key file", FOTA_ERR_IO);
+    }
+    if (fclose(f) != 0) {
+        die("writing the key file", FOTA_ERR_IO);
+    }
 }
 
 fota_key_t *rig_signing_key(void)
@@ -392,6 +404,20 @@ void rig_run(rig_t *r, unsigned max_steps, bool stop_at_data, bool *data_req)
             return;
         }
         r->srv_tr.perform(r->srv_tr.ctx, req, &r->st.agent);
+    }
+}
+
+void rig_capture_requests(fota_mode_t mode, void (*fn)(void *ctx, const fota_http_request_t *req),
+                          void *ctx)
+{
+    static rig_t rig;
+    rig_opts_t o = {mode, 1024u, NULL, false};
+    rig_open(&rig, &o);
+    fota_agent_check_now(&rig.st.agent);
+    const fota_http_request_t *req;
+    for (unsigned i = 0; i < 256 && rig_poll_http(&rig, &req); i++) {
+        fn(ctx, req);
+        rig.srv_tr.perform(rig.srv_tr.ctx, req, &rig.st.agent);
     }
 }
 

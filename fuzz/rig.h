@@ -85,6 +85,9 @@ typedef struct {
 /* The fixed fuzzing release key (a test key made for this, in rig.c): public DER, private. */
 void rig_public_key(const uint8_t **der, size_t *len);
 fota_key_t *rig_signing_key(void);
+/* Write the fixed key as a PEM file (mode 0600), for tools that sign from a key file
+ * (fotactl release create in fuzz/seeds.sh). Aborts on failure. */
+void rig_write_key_pem(const char *path);
 
 /* Flash, provisioning, first boot, release, server, agent (fota_agent_init). Aborts on failure:
  * a rig that cannot be built is a broken harness, not a finding. */
@@ -134,6 +137,14 @@ void rig_respond(rig_t *r, int status, int64_t content_length, const uint8_t *bo
 /* With FOTA_FUZZ_TRACE set in the environment: print the agent's state, last error, progress and
  * the reports the server got, after an input (to see what a reproducer does). */
 void rig_trace(const rig_t *r, const char *target);
+
+/*
+ * Seeds from the real agent: open a rig (once per process) in `mode`, let the agent check now,
+ * and hand every request it makes to fn before the fake server answers it, from the check to
+ * the reboot after the install (check, manifest, chunks or blob Ranges, reports).
+ */
+void rig_capture_requests(fota_mode_t mode, void (*fn)(void *ctx, const fota_http_request_t *req),
+                          void *ctx);
 
 /* libFuzzer's LLVMFuzzerInitialize arguments: the directory after --make-seed, or NULL. */
 const char *rig_make_seed_dir(int argc, char **argv);

@@ -6,9 +6,11 @@
 #   - fota-image create: ESP32 app images for fuzz_esp_image (1-byte flags prefix, see there);
 #   - fota-flash create / write-ota / boot / run / confirm on device flash files: the partition
 #     table (0x8000, 0xC00 bytes) for fuzz_part_table and both otadata copies (0xE000 and 0xF000,
-#     32 bytes each) for fuzz_otadata, cut out of the flash file with dd.
-# TOOLS_DIR is a build directory of the main CMake build (fota-image, fota-flash); without it
-# only the --make-seed seeds are made.
+#     32 bytes each) for fuzz_otadata, cut out of the flash file with dd;
+#   - fotactl release create and fota-mkbundle create: release bundles for fuzz_upload, signed
+#     with the fixed fuzzing key.
+# TOOLS_DIR is a build directory of the main CMake build (fota-image, fota-flash, fotactl,
+# fota-mkbundle); without it only the --make-seed seeds are made.
 # The printf formats built from arguments below are octal escapes on purpose.
 # shellcheck disable=SC2059
 set -euo pipefail
@@ -92,10 +94,32 @@ flash_seeds() {
     table_of "$TMP/dev2.bin" "$dt/tool-custom" 002
 }
 
+# Release uploads for fuzz_upload as operators make them: `fotactl release create` with the fixed
+# fuzzing key (fuzz_upload --write-key), and fota-mkbundle --bad-sha256 (a signed manifest whose
+# image SHA-256 is wrong, which only the last checks catch).
+upload_seeds() {
+    local d="$CORPUS/upload" key="$TMP/release-key.pem"
+    mkdir -p "$d"
+    "$BIN/fuzz_upload" --write-key "$key" >/dev/null 2>&1
+    "$TOOLS/fota-image" create --version 2.0.0 --size 5K -o "$TMP/u1.bin" >/dev/null
+    "$TOOLS/fota-image" create --version 2.1.0 --size 2K --secure-version 3 -o "$TMP/u2.bin" >/dev/null
+    "$TOOLS/fotactl" release create --image "$TMP/u1.bin" --key "$key" --product esp32-inverter \
+        -o "$d/tool-fotactl-5k" >/dev/null 2>&1
+    "$TOOLS/fotactl" release create --image "$TMP/u2.bin" --key "$key" --product inv-5k \
+        --chunk-size 256 -o "$d/tool-fotactl-2k-chunks-256" >/dev/null 2>&1
+    "$TOOLS/fota-mkbundle" create --key "$key" --image "$TMP/u2.bin" --product inv-5k \
+        --version 2.1.0 --chunk-size 512 --bad-sha256 -o "$d/tool-mkbundle-bad-sha256" >/dev/null
+}
+
 make_seed_modes
 if [ -x "$TOOLS/fota-image" ] && [ -x "$TOOLS/fota-flash" ]; then
     image_seeds
     flash_seeds
 else
     echo "seeds.sh: no fota-image/fota-flash in $TOOLS: only --make-seed seeds" >&2
+fi
+if [ -x "$BIN/fuzz_upload" ] && [ -x "$TOOLS/fotactl" ] && [ -x "$TOOLS/fota-mkbundle" ]; then
+    upload_seeds
+else
+    echo "seeds.sh: no fuzz_upload, fotactl or fota-mkbundle: only --make-seed seeds for fuzz_upload" >&2
 fi

@@ -33,7 +33,9 @@ rm -rf "$CORPUS" "$CRASHES"
 "$ROOT/fuzz/seeds.sh" "$OUT" "$BUILD" "$CORPUS" || fail "making the seed corpora failed (see above)"
 TARGETS=$(for e in "$OUT"/fuzz_*; do echo "${e##*/fuzz_}"; done)
 COUNT=$(echo "$TARGETS" | wc -w)
-EACH=$(((BUDGET * 2 + COUNT - 1) / COUNT)) # two at a time: the budget is wall time
+# Two at a time, so the budget is wall time; libFuzzer counts whole seconds, at least one each.
+EACH=$((BUDGET * 2 / COUNT))
+[ "$EACH" -ge 1 ] || EACH=1
 mkdir -p "$CRASHES" "$OUT/logs"
 
 # Reproducers of bugs found before: each must now run clean.
