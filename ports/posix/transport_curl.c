@@ -27,6 +27,7 @@ struct fota_curl_transport {
     bool aborted;
     bool headers_too_large;
     size_t header_bytes;
+    bool block_start; /* the next header line starts a block: it may be a status line */
     char detail[CURL_ERROR_SIZE + 64];
     char curl_error[CURL_ERROR_SIZE];
     uint64_t sent;
@@ -55,11 +56,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     fota_curl_transport_t *t = ctx;
     size_t len = size * n;
-    if (len > 5 && memcmp(data, "HTTP/", 5) == 0) {
+    if (t->block_start && len > 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->begun = false; /* a new status line (e.g. after 100 Continue) */
-        t->header_bytes = 0;
     }
-    t->header_bytes += len;
+    t->block_start = len == 2 && data[0] == '\r' && data[1] == '\n';
+    t->header_bytes += len; /* all header blocks of the response together: never reset */
     if (t->header_bytes > FOTA_CURL_MAX_HEADER_BYTES) {
         snprintf(t->detail, sizeof t->detail, "response headers over %u bytes",
                  (unsigned)FOTA_CURL_MAX_HEADER_BYTES);
@@ -201,6 +202,7 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     t->aborted = false;
     t->headers_too_large = false;
     t->header_bytes = 0;
+    t->block_start = true;
     t->detail[0] = '\0';
     t->curl_error[0] = '\0';
     setup_request(t, req, headers, url);

@@ -148,6 +148,7 @@ attack 416 FOTA_ERR_HTTP_RANGE
 attack badrange FOTA_ERR_CHAIN_MISMATCH
 attack bigheaders FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(response headers over 16384 bytes)"
 attack bigheader FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(a response header line over curl's limit)"
+attack statusheaders FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(response headers over 16384 bytes)"
 # trust: signed or not, the release is refused
 attack forged FOTA_ERR_MANIFEST_SIGNATURE
 attack swap FOTA_ERR_MANIFEST_CHANGED

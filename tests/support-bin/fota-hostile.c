@@ -17,6 +17,7 @@
  *   cut          blob: the right Content-Length, half of the body, then the connection closes
  *   bigheaders   blob: 206 with 200 KB of headers (1 KB lines)
  *   bigheader    blob: 206 with one 200 KB header line
+ *   statusheaders blob: as bigheaders, with a line "HTTP/x: y" every 10 lines
  *   range200     blob: 200 with the whole blob where a Range was asked for
  *   416          blob: 416 for a valid Range
  *   badrange     blob: 206 whose Content-Range and body start one record later than asked
@@ -195,7 +196,9 @@ static void loris_head(int fd, const char *range_hdr)
     }
 }
 
-static void big_headers(int fd, int lines, size_t line_len)
+/* `lines` header lines of line_len bytes; every `status_every` lines (0: never) one that begins
+ * like a status line ("HTTP/x: y"), which must not pass for the start of a new header block. */
+static void big_headers(int fd, int lines, size_t line_len, int status_every)
 {
     static char line[256 * 1024];
     if (send_all(fd, "HTTP/1.1 206 X\r\n", 16) != 0) {
@@ -206,6 +209,9 @@ static void big_headers(int fd, int lines, size_t line_len)
     memcpy(line + line_len - 2, "\r\n", 2);
     for (int i = 0; i < lines; i++) {
         if (send_all(fd, line, line_len) != 0) {
+            return;
+        }
+        if (status_every > 0 && i % status_every == 0 && send_all(fd, "HTTP/x: y\r\n", 11) != 0) {
             return;
         }
     }
@@ -266,9 +272,11 @@ static void spoil_blob(const ctx_t *c, size_t a, size_t n, const char *cr)
     } else if (strcmp(mode, "cut") == 0) {
         lying(c->fd, b + a, n, n / 2, cr);
     } else if (strcmp(mode, "bigheaders") == 0) {
-        big_headers(c->fd, 200, 1024);
+        big_headers(c->fd, 200, 1024, 0);
+    } else if (strcmp(mode, "statusheaders") == 0) {
+        big_headers(c->fd, 200, 1024, 10);
     } else if (strcmp(mode, "bigheader") == 0) {
-        big_headers(c->fd, 1, 200 * 1024);
+        big_headers(c->fd, 1, 200 * 1024, 0);
     } else if (strcmp(mode, "range200") == 0) {
         reply(c->fd, 200, "", b, blob_len(c->data));
     } else if (strcmp(mode, "416") == 0) {

@@ -22,8 +22,9 @@ typedef struct fota_curl_transport fota_curl_transport_t;
  *   (fota_curl_transport_set_timeout, FOTA_CURL_REQUEST_MS by default) → FOTA_ERR_HTTP_TIMEOUT;
  *   a chain-mode request cut this way keeps the records it verified, the next one resumes;
  * - slower than FOTA_CURL_LOW_SPEED_BPS bytes/s for the open's timeout_ms → FOTA_ERR_HTTP_TIMEOUT;
- * - response headers over FOTA_CURL_MAX_HEADER_BYTES → FOTA_ERR_TOO_LARGE;
- * - redirects are not followed: the agent gets the 3xx itself (FOTA_ERR_HTTP_STATUS);
+ * - response headers over FOTA_CURL_MAX_HEADER_BYTES in all (interim 1xx blocks included)
+ *   → FOTA_ERR_HTTP_HEADERS_TOO_LARGE;
+ * - redirects are not followed: the agent gets the 3xx itself (FOTA_ERR_HTTP_REDIRECT);
  * - connecting within timeout_ms.
  */
 #define FOTA_CURL_REQUEST_MS 300000L
