@@ -24,7 +24,8 @@
 #define FOTAD_DEFAULT_THREADS 4u
 #define FOTAD_DEFAULT_MAX_UPLOAD (16u * 1024u * 1024u)
 #define FOTAD_MAX_THREADS 256u
-#define FOTAD_DEFAULT_MAX_CONNECTIONS 16384u
+#define FOTAD_DEFAULT_MAX_CONNECTIONS 0u /* as many as the open-file limit allows */
+#define FOTAD_MAX_AUTO_CONNECTIONS 65536u
 #define FOTAD_MAX_CONNECTIONS 1000000u
 
 typedef struct {
@@ -38,7 +39,7 @@ typedef struct {
     char *admin_token;
     char *admin_token_file;
     unsigned threads;
-    unsigned max_connections;        /* open at once; capped by RLIMIT_NOFILE at start */
+    unsigned max_connections;        /* open at once; 0: what RLIMIT_NOFILE allows */
     unsigned max_connections_per_ip; /* 0: no per-address limit */
     uint32_t max_upload;
     fotad_log_level_t log_level;

@@ -321,12 +321,14 @@ static fota_err_t listen_addr(const fotad_config_t *cfg, struct sockaddr_storage
 }
 
 /* Descriptors kept for everything but connections: the listening socket, the database and its
- * WAL, object files being sent or written, epoll and the log. */
+ * WAL, uploads being written, the log; and per worker thread its epoll and wake-up pair. */
 #define FDS_RESERVED 64u
+#define FDS_PER_THREAD 3u
 
 /* How many connections may be open at once: the configured number, within the open-file limit,
  * which is first raised to its hard maximum (a connection is a descriptor; past the limit every
- * new connection, honest or not, would wait in the listen backlog). */
+ * new connection, honest or not, would wait in the listen backlog). A connection may hold two:
+ * its socket and, while it sends a long blob Range, the blob file. */
 static unsigned connection_limit(const fotad_config_t *cfg)
 {
     struct rlimit rl;
@@ -339,9 +341,14 @@ static unsigned connection_limit(const fotad_config_t *cfg)
             getrlimit(RLIMIT_NOFILE, &rl);
         }
     }
-    rlim_t room = rl.rlim_cur > 2u * FDS_RESERVED ? rl.rlim_cur - FDS_RESERVED : FDS_RESERVED;
-    if (rl.rlim_cur == RLIM_INFINITY || room >= cfg->max_connections) {
-        return cfg->max_connections;
+    unsigned want = cfg->max_connections != 0 ? cfg->max_connections : FOTAD_MAX_AUTO_CONNECTIONS;
+    if (rl.rlim_cur == RLIM_INFINITY) {
+        return want;
+    }
+    rlim_t kept = FDS_RESERVED + (rlim_t)FDS_PER_THREAD * cfg->threads;
+    rlim_t room = rl.rlim_cur > kept + 2u ? (rl.rlim_cur - kept) / 2u : 1u;
+    if (room >= want || cfg->max_connections == 0) {
+        return room >= want ? want : (unsigned)room; /* the default: what the limit allows */
     }
     FOTAD_WARN("max_connections %u lowered to %u: the open-file limit is %llu (ulimit -n)",
                cfg->max_connections, (unsigned)room, (unsigned long long)rl.rlim_cur);
@@ -357,6 +364,8 @@ static struct MHD_Daemon *start_daemon(fotad_http_t *h, unsigned flags,
     if (conns < threads) {
         conns = threads; /* libmicrohttpd shares the limit out among its threads */
     }
+    FOTAD_INFO("up to %u connections at once%s", conns,
+               cfg->max_connections_per_ip != 0 ? ", limited per address" : "");
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, (void *)ss},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, h},
