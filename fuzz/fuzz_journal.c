@@ -21,7 +21,9 @@
  *
  * --make-seed DIR writes every record the agent saves during a real update in each mode
  * (downloading at several points, installing, installed), each with a few flag combinations,
- * and rolled-back records (state 4, 0..2 install attempts) made from the installed one.
+ * and rolled-back records (state 4, 0..2 install attempts) made from the installed one. A wiping
+ * record (state 5: extent at 144, error at 148) erases the update slot up to its extent, capped
+ * at the partition, so the slot property holds for it too.
  */
 #include <stdio.h>
 #include <stdlib.h>

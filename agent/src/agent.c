@@ -9,6 +9,10 @@
  *   with back-off up to FOTA_CONFIG_MAX_FAILURES times in a row; a failure of trust (signature,
  *   product, security version, final hash) ends the attempt at once. Either way the device keeps
  *   booting its current image: the boot slot changes only in install().
+ *
+ *   A seed-mode attempt that ends without installing, after its download began, goes through
+ *   ERROR while the slot is erased (wipe.c; journaled, resumed after a reboot, a failed erase
+ *   retried with back-off), then reports its error and goes IDLE.
  */
 #include <string.h>
 
@@ -72,13 +76,45 @@ static void forget_update(fota_agent_t *a)
     }
 }
 
-static void abort_update(fota_agent_t *a, fota_err_t err)
+/* Seed mode only: the slot may hold bytes of this attempt that the signed manifest has not
+ * vouched for (a verified image, whose slot switch failed, is left alone). How far: what the
+ * download may have written, or, resumed after a reboot and before its manifest came, what the
+ * journal said (a->wipe_end). 0: nothing to erase. */
+static uint32_t unverified_extent(const fota_agent_t *a)
 {
-    a->last_err = err;
-    fota_agent_set_state(a, FOTA_STATE_ERROR);
+    if (a->cfg.mode != FOTA_MODE_SEED || a->image_verified) {
+        return 0;
+    }
+    if (a->state == FOTA_STATE_DOWNLOADING || a->state == FOTA_STATE_VERIFYING) {
+        return fota_wipe_reach(a);
+    }
+    return a->state == FOTA_STATE_MANIFEST && a->resume_pending ? a->wipe_end : 0u;
+}
+
+static void end_attempt(fota_agent_t *a, fota_err_t err)
+{
     fota_report_queue(a, FOTA_STATE_ERROR, err);
     forget_update(a);
     fota_agent_go_idle(a);
+}
+
+static void abort_update(fota_agent_t *a, fota_err_t err)
+{
+    uint32_t extent = unverified_extent(a);
+    a->last_err = err;
+    a->resume_pending = false;
+    fota_agent_set_state(a, FOTA_STATE_ERROR);
+    if (extent == 0) {
+        end_attempt(a, err);
+        return;
+    }
+    /* Erased first (fota_agent_wipe_poll), reported when the slot is clean. A journal that cannot
+     * be saved does not stop the erase; the record left behind resumes the download after a
+     * reboot, whose sectors are erased again before they are written. */
+    fota_err_t jerr = fota_wipe_begin(a, extent, err);
+    if (jerr != FOTA_OK) {
+        fota_agent_emit(a, FOTA_EVENT_ERROR, jerr);
+    }
 }
 
 /* Errors that say the release itself cannot be trusted or installed: retrying cannot help. A
@@ -101,6 +137,26 @@ static void back_off(fota_agent_t *a)
         a->backoff_ms = FOTA_CONFIG_MAX_BACKOFF_MS;
     }
     fota_agent_wait(a, a->backoff_ms);
+}
+
+void fota_agent_wipe_poll(fota_agent_t *a)
+{
+    bool done = false;
+    fota_err_t err = fota_wipe_step(a, &done);
+    if (err != FOTA_OK) {
+        a->last_err = err;
+        fota_agent_emit(a, FOTA_EVENT_ERROR, err);
+        back_off(a); /* never given up: the slot must not keep what it holds */
+        return;
+    }
+    a->backoff_ms = 0;
+    if (done) {
+        err = (fota_err_t)a->refused;
+        a->refused = FOTA_OK;
+        a->verify_offset = 0;
+        a->last_err = err;
+        end_attempt(a, err);
+    }
 }
 
 void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err)
@@ -190,6 +246,13 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
         return FOTA_OK; /* nothing in progress; choose_start() reads it when an offer comes */
     }
     a->journaled = 1;
+    if (j.state == FOTA_JOURNAL_WIPING) {
+        a->refused = (uint16_t)j.error; /* erase the slot, needing nobody, then report */
+        a->wipe_end = j.extent;
+        a->last_err = (fota_err_t)j.error;
+        fota_agent_set_state(a, FOTA_STATE_ERROR);
+        return FOTA_OK;
+    }
     a->attempts = j.attempts;
     memcpy(a->offer.release, j.release, sizeof a->offer.release);
     memcpy(a->manifest.version, j.version, sizeof a->manifest.version);
@@ -197,6 +260,8 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     a->part_offset = j.part_offset;
     if (j.state == FOTA_JOURNAL_DOWNLOADING) {
         a->resume_pending = true; /* fetch the manifest again, then go on where it stopped */
+        /* if given up before the manifest comes: what to erase (0 unknown: the whole slot) */
+        a->wipe_end = j.mode != FOTA_MODE_SEED ? 0u : j.extent != 0 ? j.extent : UINT32_MAX;
         fota_agent_set_state(a, FOTA_STATE_MANIFEST);
         return FOTA_OK;
     }

@@ -1,7 +1,7 @@
 /*
  * agent_internal.h - what the agent's source files share and nobody else sees: request kinds,
  * the no-printf text builder, the JSON helpers over jsmn, and the functions each part of the
- * agent (request, offer, seed, records, writer, journal, report, verify) offers the state machine
+ * agent (request, offer, seed, records, writer, journal, report, verify, wipe) offers the state machine
  * in agent.c.
  */
 #ifndef FOTA_AGENT_INTERNAL_H
@@ -104,6 +104,7 @@ typedef enum {
     FOTA_JOURNAL_INSTALLING = 2, /* image verified, boot slot about to switch */
     FOTA_JOURNAL_INSTALLED = 3,  /* boot slot switched */
     FOTA_JOURNAL_ROLLED_BACK = 4, /* the bootloader fell back; the image is still in the slot */
+    FOTA_JOURNAL_WIPING = 5,      /* seed mode: the slot is being erased, then the error reported */
 } fota_journal_state_t;
 
 typedef struct {
@@ -116,6 +117,8 @@ typedef struct {
     uint32_t next_chunk;
     uint8_t expected[32];
     uint32_t part_offset;
+    uint32_t extent; /* downloading: bytes the download may have written; wiping: to erase */
+    uint32_t error;  /* wiping: the error to report once the slot is erased */
 } fota_journal_t;
 
 #define FOTA_JOURNAL_LEN 160
@@ -123,6 +126,15 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
 /* Save the agent's current position with the given state. */
 fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);
 fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out);
+
+/* ---- wipe.c: erasing an unauthenticated seed-mode image ------------------------------------ */
+/* Bytes from the slot start the current download may have written by its next journal save
+ * (whole sectors, at most the image's). */
+uint32_t fota_wipe_reach(const fota_agent_t *a);
+/* Journal the erase of `extent` bytes of the slot and the error to report when it is done. */
+fota_err_t fota_wipe_begin(fota_agent_t *a, uint32_t extent, fota_err_t err);
+/* One bounded step; *done set when the extent is erased. */
+fota_err_t fota_wipe_step(fota_agent_t *a, bool *done);
 
 /* ---- report.c ------------------------------------------------------------------------------ */
 /* Queue a report; a progress report (downloading, no error) replaces one still waiting, and any
@@ -146,6 +158,9 @@ void fota_agent_wait(fota_agent_t *a, uint32_t ms);
 void fota_agent_go_idle(fota_agent_t *a);
 /* A request failed or its answer was refused: retry with back-off or end the attempt. */
 void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err);
+/* An abandoned seed-mode attempt: one bounded step of erasing the slot; when it is erased, the
+ * journal is cleared, the error reported and the agent goes idle. */
+void fota_agent_wipe_poll(fota_agent_t *a);
 /* The image is verified: journal, switch the boot slot, journal again. */
 fota_err_t fota_agent_install(fota_agent_t *a);
 

@@ -6,9 +6,16 @@
  *   4   1  format (1)            104  4 next chunk to write
  *   5   1  state                 108 32 chain: hash the next record must have
  *   6   1  mode                  140  4 update partition offset
- *   7   1  install attempts      144 12 zero
- *   8  32  release id (hex)      156  4 CRC-32 (fota_crc32_le(0, bytes 0..155))
- *   40 32  target version (NUL-padded)
+ *   7   1  install attempts      144  4 extent (below)
+ *   8  32  release id (hex)      148  4 wiping: error to report (fota_err_t)
+ *   40 32  target version        152  4 zero
+ *          (NUL-padded)          156  4 CRC-32 (fota_crc32_le(0, bytes 0..155))
+ *
+ * States: 1 downloading, 2 installing, 3 installed, 4 rolled back, 5 wiping. The extent counts
+ * bytes from the start of the update partition, in whole sectors: while downloading (seed mode),
+ * how far the download may have written before its next save; while wiping, how far the slot
+ * must be erased. Records saved before the extent existed hold zero there (format 1 all the
+ * same): a downloading record with extent 0 means "not known", and a whole-slot erase covers it.
  *
  * The store makes each save atomic; the CRC here catches a store that returns garbage.
  */
@@ -47,7 +54,7 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
     out->state = buf[5];
     out->mode = buf[6];
     out->attempts = buf[7];
-    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_ROLLED_BACK ||
+    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_WIPING ||
         out->mode > FOTA_MODE_CHAIN || !get_str(buf + 8, 32, out->release) ||
         !get_str(buf + 40, 32, out->version)) {
         return FOTA_ERR_JOURNAL_CORRUPT;
@@ -56,6 +63,8 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
     out->next_chunk = fota_get_le32(buf + 104);
     memcpy(out->expected, buf + 108, 32);
     out->part_offset = fota_get_le32(buf + 140);
+    out->extent = fota_get_le32(buf + 144);
+    out->error = fota_get_le32(buf + 148);
     return FOTA_OK;
 }
 
@@ -75,6 +84,12 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     fota_put_le32(buf + 104, a->next_chunk);
     memcpy(buf + 108, a->chain.expected, 32);
     fota_put_le32(buf + 140, a->part_offset);
+    if (state == FOTA_JOURNAL_WIPING) {
+        fota_put_le32(buf + 144, a->wipe_end);
+        fota_put_le32(buf + 148, a->refused);
+    } else if (state == FOTA_JOURNAL_DOWNLOADING) {
+        fota_put_le32(buf + 144, fota_wipe_reach(a));
+    }
     fota_put_le32(buf + J_CRC_OFF, fota_crc32_le(0, buf, J_CRC_OFF));
     fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);
     if (err == FOTA_OK) {

@@ -1,6 +1,7 @@
 /*
  * poll.c - fota_agent_poll(): one bounded step that says what to do next, and the requests it
- * builds (docs/PROTOCOL.md): check, manifest, seed-mode chunk, chain-mode blob Range, report.
+ * builds (docs/PROTOCOL.md): check, manifest, seed-mode chunk, chain-mode blob Range, report;
+ * the erase of an abandoned seed-mode image (wipe.c) is stepped here too.
  * Queued reports go first, in order. Also the blocking driver fota_agent_run().
  */
 #include <string.h>
@@ -85,6 +86,7 @@ static fota_err_t step_verify(fota_agent_t *a)
     bool done = false;
     fota_err_t err = fota_verify_step(a, &done);
     if (err == FOTA_OK && done) {
+        a->image_verified = true;
         err = fota_agent_install(a);
     }
     if (err != FOTA_OK) {
@@ -137,6 +139,9 @@ static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
         return step_verify(a);
     case FOTA_STATE_INSTALLED:
         return step_installed(a, act);
+    case FOTA_STATE_ERROR: /* a seed-mode slot being erased (the only time it lasts) */
+        fota_agent_wipe_poll(a);
+        return FOTA_OK;
     default: /* booted (waiting for confirm), rebooting */
         act->wait_ms = UINT32_MAX;
         return FOTA_OK;

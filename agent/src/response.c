@@ -270,6 +270,7 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
     }
     a->manifest = m;
     a->part_size = part_size;
+    a->image_verified = false;
     memcpy(a->manifest_digest, digest, 32);
     err = choose_start(a);
     if (err != FOTA_OK) {

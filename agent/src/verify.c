@@ -12,11 +12,12 @@
  *
  * Seed mode: a chunk is written once its MAC checks, and the MAC is made with the device key,
  * which the server holds; what authenticates the bytes is this check against the signed
- * manifest. When it refuses them, the sectors the download wrote are erased (a bounded number
- * per step) before the refusal ends the attempt, so no unverified byte stays in the slot. The
- * journal still says "downloaded" meanwhile: a power cut in the middle verifies again after the
- * reboot, is refused again and erases again, and the boot slot never changed. Chain mode writes
- * only records the signed chain has vouched for, and keeps them.
+ * manifest. Whatever ends the check without a pass (a refusal of the image, or an error reading
+ * or hashing it that ends the attempt) is handled by agent.c like any abandoned seed-mode
+ * update: the journal records that the slot must be erased (wipe.c), the sectors the download
+ * wrote are erased in bounded steps, resumed after any reboot, and only then is the error
+ * reported, so no unverified byte stays in the slot. Chain mode writes only records the signed
+ * chain has vouched for, and keeps them.
  */
 #include <string.h>
 
@@ -102,13 +103,6 @@ FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_imag
     return FOTA_OK;
 }
 
-/* A verdict on the image, not a failure to read it. */
-static bool is_refusal(fota_err_t err)
-{
-    return (err >= FOTA_ERR_IMAGE_MAGIC && err <= FOTA_ERR_IMAGE_SPEC) ||
-           err == FOTA_ERR_IMAGE_SHA256 || err == FOTA_ERR_SECURITY_VERSION;
-}
-
 /* The whole image is hashed but its last 32 bytes: the verdict. */
 static fota_err_t judge(fota_agent_t *a)
 {
@@ -118,37 +112,9 @@ static fota_err_t judge(fota_agent_t *a)
     return err == FOTA_OK ? check_image(a, &prefix) : err;
 }
 
-/* Seed mode, image refused: erase the next sectors the download wrote; when none is left, the
- * refusal is the step's result. */
-static fota_err_t wipe_step(fota_agent_t *a)
-{
-    uint32_t sector = a->port.flash.sector_size;
-    uint32_t end = (a->manifest.image_size + sector - 1u) / sector * sector;
-    uint32_t stop = end - a->verify_offset > FOTA_CONFIG_VERIFY_STEP
-                        ? a->verify_offset + FOTA_CONFIG_VERIFY_STEP
-                        : end;
-    fota_err_t err = FOTA_OK;
-    while (err == FOTA_OK && a->verify_offset < stop) {
-        err = fota_flash_erase(&a->port.flash, a->part_offset + a->verify_offset, sector);
-        a->verify_offset += sector;
-    }
-    if (err == FOTA_OK && a->verify_offset < end) {
-        return FOTA_OK;
-    }
-    if (err == FOTA_OK) {
-        err = (fota_err_t)a->refused;
-    }
-    a->refused = FOTA_OK;
-    a->verify_offset = 0;
-    return err;
-}
-
 fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
 {
     *done = false;
-    if (a->refused != FOTA_OK) {
-        return wipe_step(a);
-    }
     uint32_t size = a->manifest.image_size;
     uint32_t mark = size > TAIL_LEN ? size - TAIL_LEN : 0u;
     if (a->verify_offset == 0 && mbedtls_md_starts(&a->md) != 0) {
@@ -161,10 +127,6 @@ fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
         return hash_to(a, stop);
     }
     fota_err_t err = judge(a);
-    if (a->cfg.mode == FOTA_MODE_SEED && is_refusal(err)) {
-        a->refused = (uint16_t)err; /* erased first, reported when the slot is clean */
-        return FOTA_OK;
-    }
     *done = err == FOTA_OK;
     return err;
 }

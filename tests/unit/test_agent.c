@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <mbedtls/md.h>
 
+#include "agent_rig.h"
 #include "fake_server.h"
 #include "fota/agent.h"
 #include "fota/posix/bootloader.h"
@@ -24,127 +25,7 @@
 #include "fota/posix/image_build.h"
 #include "fota/posix/otadata.h"
 
-#define OLD_VERSION "1.0.0"
-#define NEW_VERSION "2.0.0"
-#define PRODUCT "esp32-inverter"
-#define SMALL_IMAGE (64u * 1024u)
-#define SECTOR 4096u
-
-typedef struct {
-    fota_flash_emu_t *emu;
-    fota_emu_device_t dev;
-    fake_server_t srv;
-    fota_transport_t tr;
-    uint8_t device_key[32];
-    unsigned reboots;
-    unsigned bricks;
-} rig_t;
-
-/* ---- set-up ---------------------------------------------------------------------------------- */
-
-static void rig_open(rig_t *r, fota_mode_t mode, uint32_t old_size)
-{
-    memset(r, 0, sizeof *r);
-    assert_int_equal(
-        fota_flash_emu_open(NULL, FOTA_FLASH_EMU_DEFAULT_SIZE, FOTA_FLASH_EMU_STRICT, &r->emu),
-        FOTA_OK);
-    size_t len = 0;
-    uint8_t *old = fake_image(OLD_VERSION, old_size, 0, &len);
-    fota_flash_t flash = fota_flash_emu_port(r->emu);
-    assert_int_equal(fota_device_provision(&flash, NULL, old, len), FOTA_OK);
-    free(old);
-    for (int i = 0; i < 32; i++) {
-        r->device_key[i] = (uint8_t)(0xA0 + i);
-    }
-    const uint8_t *pub;
-    size_t pub_len;
-    fake_keys(&pub, &pub_len);
-    fota_emu_device_config_t cfg = {0};
-    cfg.device_id = "inv-000001";
-    cfg.device_key = r->device_key;
-    cfg.product_id = PRODUCT;
-    cfg.release_key = pub;
-    cfg.release_key_len = pub_len;
-    cfg.mode = mode;
-    cfg.retry_ms = 100;
-    cfg.progress_every = 16;
-    assert_int_equal(fota_emu_device_open(&r->dev, r->emu, &cfg), FOTA_OK);
-    bool again = false;
-    assert_int_equal(fota_emu_device_power_on(&r->dev, &again), FOTA_OK);
-    assert_false(again);
-    fake_server_init(&r->srv, "inv-000001", r->device_key);
-    r->tr = fake_server_transport(&r->srv);
-}
-
-static void rig_close(rig_t *r)
-{
-    fota_emu_device_close(&r->dev);
-    fake_server_free(&r->srv);
-    fota_flash_emu_close(r->emu);
-}
-
-static void publish(rig_t *r, const char *version, uint32_t size, uint32_t chunk)
-{
-    fake_release_spec_t spec = {0};
-    spec.version = version;
-    spec.size = size;
-    spec.chunk_size = chunk;
-    fake_server_release(&r->srv, &spec);
-}
-
-/* Power the device off and on until it runs something (a failing self-test resets it again). */
-static void power_cycle(rig_t *r)
-{
-    bool again = true;
-    for (int i = 0; again && i < 4; i++) {
-        fota_err_t err = fota_emu_device_power_on(&r->dev, &again);
-        if (err == FOTA_ERR_BOOT_NO_APP) {
-            r->bricks++;
-            return;
-        }
-        assert_int_equal(err, FOTA_OK);
-    }
-    assert_false(again);
-}
-
-/* Run the device until it has nothing left to do: idle, no journal, no report queued. */
-static void run_device(rig_t *r)
-{
-    fota_agent_check_now(&r->dev.agent);
-    for (int step = 0; step < 20000; step++) {
-        bool rebooted = false;
-        assert_int_equal(fota_agent_run(&r->dev.agent, &r->tr, 100000, &rebooted), FOTA_OK);
-        if (rebooted) {
-            r->reboots++;
-            power_cycle(r);
-            if (r->bricks > 0) {
-                return;
-            }
-            continue;
-        }
-        if (fota_agent_settled(&r->dev.agent)) {
-            return;
-        }
-        r->dev.clock.now_ms += 61000; /* the longest back-off has passed */
-    }
-    fail_msg("the agent never settled");
-}
-
-/* ---- what is on the flash ------------------------------------------------------------------- */
-
-static uint32_t slot_offset(unsigned slot)
-{
-    return slot == 0 ? 0x10000u : 0x150000u;
-}
-
-static uint8_t *read_flash(rig_t *r, uint32_t addr, size_t len)
-{
-    uint8_t *buf = malloc(len);
-    assert_non_null(buf);
-    fota_flash_emu_cancel_cut(r->emu);
-    assert_int_equal(fota_flash_emu_read(r->emu, addr, buf, len), FOTA_OK);
-    return buf;
-}
+/* ---- what is on the flash (more in agent_rig.h) --------------------------------------------- */
 
 static uint64_t flash_ops(rig_t *r)
 {
@@ -159,38 +40,6 @@ static void digest_flash(rig_t *r, uint8_t out[32])
     uint8_t *all = read_flash(r, 0, size);
     mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), all, size, out);
     free(all);
-}
-
-/* The update slot (ota_1) holds nothing but bytes of the published image or erased flash. */
-static void assert_only_verified_bytes(rig_t *r)
-{
-    const fake_server_t *s = &r->srv;
-    uint8_t *slot = read_flash(r, slot_offset(1), s->image_len);
-    for (size_t i = 0; i < s->image_len; i++) {
-        if (slot[i] != 0xFF && slot[i] != s->image[i]) {
-            free(slot);
-            fail_msg("byte %zu of the update slot was not verified", i);
-        }
-    }
-    free(slot);
-}
-
-static void assert_running(rig_t *r, const char *version)
-{
-    assert_int_equal(r->bricks, 0);
-    assert_string_equal(r->dev.version, version);
-}
-
-static void assert_installed(rig_t *r)
-{
-    assert_running(r, NEW_VERSION);
-    assert_int_equal(r->dev.boot.running.ota_state, FOTA_OTA_IMG_VALID);
-    uint8_t *slot = read_flash(r, slot_offset(1), r->srv.image_len);
-    assert_memory_equal(slot, r->srv.image, r->srv.image_len);
-    free(slot);
-    assert_true(fake_server_got_report(&r->srv, "installed"));
-    assert_true(fake_server_got_report(&r->srv, "booted"));
-    assert_true(fake_server_got_report(&r->srv, "confirmed"));
 }
 
 /* ---- a whole update ----------------------------------------------------------------------- */
@@ -417,16 +266,6 @@ static const refusal_t refusals[] = {
      FOTA_ERR_IMAGE_MAGIC},
 };
 
-static bool error_reported(const fake_server_t *s, fota_err_t err)
-{
-    for (unsigned i = 0; i < s->report_count && i < 64; i++) {
-        if (strcmp(s->reports[i], "error") == 0 && s->report_errors[i] == (int)err) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void refuse_one(const refusal_t *t)
 {
     rig_t r;
@@ -500,20 +339,6 @@ static void test_forged_data(void **state)
         assert_running(&r, OLD_VERSION);
         rig_close(&r);
     }
-}
-
-/* The slot bytes the download wrote are erased: 0xFF up to the end of the image's last sector. */
-static void assert_slot_clean(rig_t *r)
-{
-    size_t len = (r->srv.image_len + SECTOR - 1u) / SECTOR * SECTOR;
-    uint8_t *slot = read_flash(r, slot_offset(1), len);
-    for (size_t i = 0; i < len; i++) {
-        if (slot[i] != 0xFF) {
-            free(slot);
-            fail_msg("byte %zu of the update slot was left after the image was refused", i);
-        }
-    }
-    free(slot);
 }
 
 /* Seed mode writes chunks that only the device key vouches for: when the signed manifest
@@ -591,8 +416,8 @@ static void erase_window(uint64_t *first, uint64_t *end)
 }
 
 /* A power cut while the refused image is erased (before an erase or in the middle of one): the
- * old image boots, the journal still holds the download, so the agent verifies again, is refused
- * again, erases the rest and reports it; then the next honest offer installs. */
+ * old image boots, the journal says the slot is being erased, so the agent erases it again from
+ * its start and reports the refusal; then the next honest offer installs. */
 static void test_cut_while_erasing_refused_image(void **state)
 {
     (void)state;
@@ -628,6 +453,229 @@ static void test_cut_while_erasing_refused_image(void **state)
             rig_close(&r);
         }
     }
+}
+
+/* The agent's flash port, watched: the erase after `fail_at` more erases fails once (an erase
+ * the chip refused), the others go through. */
+typedef struct {
+    fota_flash_t inner;
+    int fail_at; /* erases to let through before the failing one; -1: none */
+    unsigned failed;
+} erase_fault_t;
+
+static fota_err_t faulty_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    erase_fault_t *f = ctx;
+    if (f->fail_at == 0) {
+        f->fail_at = -1;
+        f->failed++;
+        return FOTA_ERR_FLASH_FILE;
+    }
+    if (f->fail_at > 0) {
+        f->fail_at--;
+    }
+    return f->inner.erase(f->inner.ctx, addr, len);
+}
+
+static fota_err_t faulty_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    erase_fault_t *f = ctx;
+    return f->inner.read(f->inner.ctx, addr, buf, len);
+}
+
+static fota_err_t faulty_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    erase_fault_t *f = ctx;
+    return f->inner.write(f->inner.ctx, addr, buf, len);
+}
+
+/* An erase that fails in the middle of erasing a refused seed image is tried again (after a
+ * back-off): the slot ends erased, the journal cleared, and the refusal is what is reported. */
+static void test_wipe_erase_failure_retried(void **state)
+{
+    (void)state;
+    rig_t r;
+    refused_seed_rig(&r);
+    erase_fault_t f = {r.dev.agent.port.flash, -1, 0};
+    r.dev.agent.port.flash.ctx = &f;
+    r.dev.agent.port.flash.read = faulty_read;
+    r.dev.agent.port.flash.write = faulty_write;
+    r.dev.agent.port.flash.erase = faulty_erase;
+    fota_agent_check_now(&r.dev.agent);
+    for (int step = 0; step < 100000 && r.dev.agent.refused == FOTA_OK; step++) {
+        bool rebooted = false;
+        assert_int_equal(fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted), FOTA_OK);
+        r.dev.clock.now_ms += 1000;
+    }
+    assert_int_equal(r.dev.agent.refused, FOTA_ERR_IMAGE_SHA256);
+    f.fail_at = 3; /* the fourth sector of the erase */
+    r.srv.offer = false; /* the release is offered no more: nothing but the erase can clean up */
+    unsigned data = r.srv.data_requests;
+    run_device(&r);
+    assert_int_equal(f.failed, 1);
+    assert_int_equal(r.srv.data_requests, data); /* the same erase went on: nothing fetched */
+    assert_false(error_reported(&r.srv, FOTA_ERR_FLASH_FILE));
+    assert_true(error_reported(&r.srv, FOTA_ERR_IMAGE_SHA256));
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_IMAGE_SHA256);
+    assert_int_equal(r.dev.agent.refused, FOTA_OK);
+    assert_false(r.dev.agent.journaled);
+    assert_slot_clean(&r);
+    r.dev.agent.port.flash = f.inner;
+    power_cycle(&r);
+    assert_running(&r, OLD_VERSION);
+    publish(&r, NEW_VERSION, 40000, 1024);
+    r.srv.offer = true;
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
+}
+
+/* Run the device for a while with the clock past every back-off (the server being gone, reports
+ * stay queued: it never settles). */
+static void run_while_gone(rig_t *r)
+{
+    fota_agent_check_now(&r->dev.agent);
+    for (int n = 0; n < 200; n++) {
+        bool rebooted = false;
+        fota_agent_run(&r->dev.agent, &r->tr, 1000, &rebooted);
+        assert_false(rebooted);
+        r->dev.clock.now_ms += 61000;
+    }
+}
+
+/* A store that says whether a journal record is saved. */
+static bool journal_saved(rig_t *r)
+{
+    uint8_t buf[256];
+    size_t len = 0;
+    return r->dev.agent.port.store.load(r->dev.agent.port.store.ctx, buf, sizeof buf, &len) ==
+           FOTA_OK;
+}
+
+/* Power cut just before the refused image's erase begins, or in the middle of it, then the
+ * server is gone for good (every request fails): the slot is erased all the same, from the
+ * journal alone, and the journal cleared. */
+static void test_wipe_without_server(void **state)
+{
+    (void)state;
+    uint64_t first, end;
+    erase_window(&first, &end);
+    const uint64_t cuts[] = {first - 1, first, (first + end) / 2};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        rig_t r;
+        refused_seed_rig(&r);
+        fota_flash_emu_plan_cut(r.emu, cuts[i], FOTA_CUT_BEFORE, 1);
+        fota_agent_check_now(&r.dev.agent);
+        for (int n = 0; n < 1000 && !fota_flash_emu_is_cut(r.emu); n++) {
+            bool rebooted = false;
+            fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+            r.dev.clock.now_ms += 61000;
+        }
+        assert_true(fota_flash_emu_is_cut(r.emu));
+        r.srv.fault = FAKE_STATUS_500;
+        r.srv.fault_times = -1;
+        r.srv.offer = false;
+        r.srv.device_key[0] ^= 1; /* every request refused, the manifest included */
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        run_while_gone(&r);
+        assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
+        assert_false(journal_saved(&r));
+        assert_slot_clean(&r);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_HTTP_AUTH);
+        rig_close(&r);
+    }
+}
+
+/* The first `bytes` bytes of the update slot hold the published image. */
+static void assert_slot_holds(rig_t *r, size_t bytes)
+{
+    uint8_t *slot = read_flash(r, slot_offset(1), bytes);
+    assert_memory_equal(slot, r->srv.image, bytes);
+    free(slot);
+}
+
+/* The transport, cut off: after `data_left` data requests (chunk or blob) every request fails
+ * to connect, as if the server were gone. */
+typedef struct {
+    fota_transport_t inner;
+    int data_left; /* -1: cut off from the start */
+} gone_t;
+
+static fota_err_t gone_perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
+{
+    gone_t *g = ctx;
+    bool data = strstr(req->target, "/chunk?") != NULL || strstr(req->target, "/blob/") != NULL;
+    if (g->data_left > 0 && data) {
+        g->data_left--;
+    } else if (g->data_left <= 0 && (data || g->data_left < 0)) {
+        g->data_left = -1;
+        fota_agent_response_end(agent, FOTA_ERR_HTTP_CONNECT);
+        return FOTA_ERR_HTTP_CONNECT;
+    }
+    return g->inner.perform(g->inner.ctx, req, agent);
+}
+
+/* A download abandoned half-way: after 20 chunks (seed: 20 requests; chain: 4 Ranges of 5
+ * records) the server is gone until the agent gives up. Seed mode erases the chunks it wrote
+ * (only the device key vouched for them); chain mode keeps them (the signed chain did). Once the
+ * server is back, the next attempt installs. */
+static void test_abandoned_download(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        r.dev.agent.cfg.range_records = 5;
+        publish(&r, NEW_VERSION, 60000, 1024);
+        gone_t g = {r.tr, mode == FOTA_MODE_SEED ? 20 : 4};
+        fota_transport_t inner = r.tr;
+        r.tr.perform = gone_perform;
+        r.tr.ctx = &g;
+        run_while_gone(&r);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_HTTP_CONNECT);
+        assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
+        assert_false(journal_saved(&r));
+        if (mode == FOTA_MODE_SEED) {
+            assert_slot_clean(&r);
+        } else {
+            assert_slot_holds(&r, 20u * 1024u);
+        }
+        r.tr = inner;
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        run_device(&r);
+        assert_installed(&r);
+        rig_close(&r);
+    }
+}
+
+/* A seed download cut by a power failure half-way, then the server is gone: after the reboot the
+ * agent cannot fetch the manifest again and gives up, and the chunks the journal says were
+ * written are erased all the same. */
+static void test_abandoned_resume_erased(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, 60000, 1024);
+    fota_flash_emu_plan_cut(r.emu, 130, FOTA_CUT_BEFORE, 1);
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted = false;
+    fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+    assert_true(fota_flash_emu_is_cut(r.emu));
+    assert_true(r.dev.agent.next_chunk > 4);
+    gone_t g = {r.tr, -1};
+    r.tr.perform = gone_perform;
+    r.tr.ctx = &g;
+    power_cycle(&r);
+    assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_MANIFEST);
+    run_while_gone(&r);
+    assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_HTTP_CONNECT);
+    assert_false(journal_saved(&r));
+    assert_slot_clean(&r);
+    rig_close(&r);
 }
 
 /* A transient fault (one broken connection, one 500) is retried and the update completes. */
@@ -919,6 +967,10 @@ int main(void)
         cmocka_unit_test(test_forged_data),
         cmocka_unit_test(test_seed_refused_image_erased),
         cmocka_unit_test(test_cut_while_erasing_refused_image),
+        cmocka_unit_test(test_wipe_erase_failure_retried),
+        cmocka_unit_test(test_wipe_without_server),
+        cmocka_unit_test(test_abandoned_download),
+        cmocka_unit_test(test_abandoned_resume_erased),
         cmocka_unit_test(test_transient_faults_retried),
         cmocka_unit_test(test_manifest_changes_mid_download),
         cmocka_unit_test(test_auth_refused),

@@ -148,7 +148,8 @@ typedef struct fota_agent {
     bool have_offer;     /* the manifest must agree with a->offer */
     bool resume_pending; /* after a reboot: the manifest must match the journal's */
     bool resp_started;
-    uint16_t refused; /* verifying, seed mode: the refusal (fota_err_t), while the slot is erased */
+    bool image_verified; /* the read-back passed: only the slot switch is left */
+    uint16_t refused; /* seed mode, the slot being erased: the error to report (fota_err_t) */
     fota_err_t last_err;
     fota_err_t resp_err;
     uint32_t wake_ms; /* now_ms when the next action is due */
@@ -162,7 +163,8 @@ typedef struct fota_agent {
     /* download position */
     uint32_t next_chunk;     /* first chunk not yet written */
     fota_chain_t chain;      /* chain mode: the hash the next record must have */
-    uint32_t verify_offset;  /* verifying: bytes hashed so far */
+    uint32_t verify_offset;  /* verifying: bytes hashed so far; erasing: bytes erased */
+    uint32_t wipe_end;       /* seed mode: bytes from the slot start to erase if abandoned */
     mbedtls_md_context_t md; /* HMAC (auth, seed MAC) and SHA-256 (read-back) */
     /* the response in flight */
     int status;
