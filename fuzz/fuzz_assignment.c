@@ -24,14 +24,6 @@
 #include "json_codec.h"
 #include "rig.h"
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_assignment: property violated: %s\n", what);
-        abort();
-    }
-}
-
 static const char *const doc_bodies[] = {
     "{\"release\":\"3f2a9c1d00112233445566778899aabb\",\"device\":\"inv-000123\"}",
     "{\"release\":\"3f2a9c1d00112233445566778899aabb\",\"product\":\"inv-5k\"}",
@@ -84,34 +76,34 @@ static bool is_product(const char *s)
 
 static void check_fields(const fotad_assignment_rec_t *a)
 {
-    require(all_of(a->release, "0123456789abcdef", 32, 32), "the release is a release id");
+    rig_require(all_of(a->release, "0123456789abcdef", 32, 32), "the release is a release id");
     if (a->kind == FOTAD_TARGET_DEVICE) {
-        require(all_of(a->target,
+        rig_require(all_of(a->target,
                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:", 1, 48),
                 "a device assignment names a device id");
     } else {
-        require(a->kind == FOTAD_TARGET_PRODUCT && is_product(a->target),
+        rig_require(a->kind == FOTAD_TARGET_PRODUCT && is_product(a->target),
                 "a product assignment names a product");
     }
-    require(a->updated == 0, "the time is the caller's");
+    rig_require(a->updated == 0, "the time is the caller's");
 }
 
 static void check_round_trip(const fotad_assignment_rec_t *a)
 {
     cJSON *json = fotad_json_assignment(a);
-    require(json != NULL, "an assignment can be shown");
+    rig_require(json != NULL, "an assignment can be shown");
     char *text = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
-    require(text != NULL, "an assignment can be printed");
+    rig_require(text != NULL, "an assignment can be printed");
     fotad_assignment_rec_t again;
     const char *why = fotad_assignment_parse((const uint8_t *)text, strlen(text), &again);
     if (why != NULL) {
         fprintf(stderr, "fuzz_assignment: %s: %s\n", text, why);
     }
     free(text);
-    require(why == NULL, "an assignment as fotad shows it parses again");
+    rig_require(why == NULL, "an assignment as fotad shows it parses again");
     /* Field by field: the bytes after a string's NUL are not part of the record. */
-    require(again.kind == a->kind && strcmp(again.target, a->target) == 0 &&
+    rig_require(again.kind == a->kind && strcmp(again.target, a->target) == 0 &&
                 strcmp(again.release, a->release) == 0,
             "the same assignment after showing it");
 }
@@ -121,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fotad_assignment_rec_t a;
     const char *why = fotad_assignment_parse(data, size, &a);
     if (why != NULL) {
-        require(why[0] != '\0', "a refusal says why");
+        rig_require(why[0] != '\0', "a refusal says why");
         return 0;
     }
     check_fields(&a);

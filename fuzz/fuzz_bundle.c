@@ -24,14 +24,6 @@
 static const uint8_t *g_pub;
 static size_t g_pub_len;
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_bundle: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static void seed_bundle(const char *dir, const char *name, uint32_t size, uint32_t chunk,
@@ -79,15 +71,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void check_accepted(const uint8_t *data, size_t size, const fota_manifest_t *m)
 {
     fota_manifest_t alone;
-    require(size >= FOTA_MANIFEST_LEN &&
+    rig_require(size >= FOTA_MANIFEST_LEN &&
                 fota_manifest_parse(data, FOTA_MANIFEST_LEN, &alone) == FOTA_OK,
             "an accepted bundle starts with a manifest that parses");
-    require(memcmp(&alone, m, sizeof alone) == 0, "the bundle's manifest is the one decoded");
-    require(size == FOTA_MANIFEST_LEN + (size_t)fota_manifest_blob_size(m),
+    rig_require(memcmp(&alone, m, sizeof alone) == 0, "the bundle's manifest is the one decoded");
+    rig_require(size == FOTA_MANIFEST_LEN + (size_t)fota_manifest_blob_size(m),
             "an accepted bundle is exactly manifest + blob");
     char id[FOTA_RELEASE_ID_HEX + 1];
     fota_bundle_release_id(data, id);
-    require(strlen(id) == FOTA_RELEASE_ID_HEX && strspn(id, "0123456789abcdef") == strlen(id),
+    rig_require(strlen(id) == FOTA_RELEASE_ID_HEX && strspn(id, "0123456789abcdef") == strlen(id),
             "a release id is 32 lowercase hex digits");
 }
 
@@ -98,11 +90,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fota_err_t with_key = fota_bundle_check(data, size, g_pub, g_pub_len, &signed_m, &bad);
     fota_err_t no_key = fota_bundle_check(data, size, NULL, 0, &plain_m, &bad);
     if (no_key == FOTA_ERR_CHAIN_MISMATCH) {
-        require(bad < plain_m.chunk_count, "a chain mismatch names a record of the chain");
+        rig_require(bad < plain_m.chunk_count, "a chain mismatch names a record of the chain");
     }
     if (with_key == FOTA_OK) {
-        require(no_key == FOTA_OK, "what checks with the key checks without it");
-        require(memcmp(&signed_m, &plain_m, sizeof plain_m) == 0, "the same manifest either way");
+        rig_require(no_key == FOTA_OK, "what checks with the key checks without it");
+        rig_require(memcmp(&signed_m, &plain_m, sizeof plain_m) == 0, "the same manifest either way");
     }
     if (no_key == FOTA_OK) {
         check_accepted(data, size, &plain_m);

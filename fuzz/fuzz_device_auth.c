@@ -60,19 +60,11 @@ enum {
 
 static const uint8_t g_master[] = "fuzz master secret: signs nothing but these inputs";
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_device_auth: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* The right MAC of a request for the device it names, with the key derived from g_master. */
 static void mac_of(const char *id, const fota_auth_msg_t *m, char out[FOTA_AUTH_HEX_LEN + 1])
 {
     uint8_t dk[32], ak[32];
-    require(fota_auth_device_key(g_master, sizeof g_master - 1, id, dk) == FOTA_OK &&
+    rig_require(fota_auth_device_key(g_master, sizeof g_master - 1, id, dk) == FOTA_OK &&
                 fota_auth_key(dk, ak) == FOTA_OK && fota_auth_mac(NULL, ak, m, out) == FOTA_OK,
             "the MAC can be computed");
 }
@@ -88,7 +80,7 @@ static void write_request(const char *dir, const char *prefix, uint8_t flags, co
     static uint8_t buf[AUTH_MAX_INPUT];
     int n = snprintf((char *)buf, sizeof buf, "%c%s\n%s\n%s\n%s\n%s\n%s\n", flags, method, target,
                      id, time, nonce, auth);
-    require(n > 0 && (size_t)n + body_len <= sizeof buf, "a seed fits");
+    rig_require(n > 0 && (size_t)n + body_len <= sizeof buf, "a seed fits");
     memcpy(buf + n, body, body_len);
     char name[48];
     snprintf(name, sizeof name, "%s-%02u", prefix, g_seed_count++);
@@ -272,8 +264,8 @@ static fota_err_t check(const caches_t *cc, const fotad_device_auth_in_t *in, in
     const char *why = NULL;
     memset(cred, 0x5A, sizeof *cred);
     fota_err_t err = fotad_device_auth_check(&cfg, in, RIG_NOW, mono, cred, &why);
-    require(err == FOTA_OK || err == FOTA_ERR_HTTP_AUTH, "OK or FOTA_ERR_HTTP_AUTH");
-    require(err == FOTA_OK || (why != NULL && why[0] != '\0'), "a refusal says why");
+    rig_require(err == FOTA_OK || err == FOTA_ERR_HTTP_AUTH, "OK or FOTA_ERR_HTTP_AUTH");
+    rig_require(err == FOTA_OK || (why != NULL && why[0] != '\0'), "a refusal says why");
     static int trace = -1;
     trace = trace < 0 ? getenv("FOTA_FUZZ_TRACE") != NULL : trace;
     if (trace) {
@@ -293,18 +285,18 @@ static void check_changed(const caches_t *cc, const fotad_device_auth_in_t *in)
     fotad_device_auth_in_t c = *in;
     snprintf(target, sizeof target, "%s%c", in->target, in->target[0] == '/' ? 'x' : '/');
     c.target = target;
-    require(check(cc, &c, 0, &cred) != FOTA_OK, "another target fails the MAC");
+    rig_require(check(cc, &c, 0, &cred) != FOTA_OK, "another target fails the MAC");
     c = *in;
     memcpy(body, in->body, in->body_len);
     body[0] = (uint8_t)(in->body_len > 0 ? body[0] ^ 1 : '{');
     c.body = body;
     c.body_len = in->body_len > 0 ? in->body_len : 1;
-    require(check(cc, &c, 0, &cred) != FOTA_OK, "another body fails the MAC");
+    rig_require(check(cc, &c, 0, &cred) != FOTA_OK, "another body fails the MAC");
     c = *in;
     snprintf(id, sizeof id, "%s", in->device_id);
     id[0] = id[0] == 'a' ? 'b' : 'a';
     c.device_id = id;
-    require(check(cc, &c, 0, &cred) != FOTA_OK, "another device fails the MAC");
+    rig_require(check(cc, &c, 0, &cred) != FOTA_OK, "another device fails the MAC");
 }
 
 /* The same device again with a new nonce and its MAC: accepted, with the same key (from the key
@@ -322,8 +314,8 @@ static void check_fresh(const caches_t *cc, const fotad_device_auth_in_t *in, in
     fresh.auth = mac;
     fotad_device_cred_t cred;
     uint8_t dk[32];
-    require(check(cc, &fresh, mono, &cred) == FOTA_OK, "a new nonce is accepted");
-    require(fota_auth_device_key(g_master, sizeof g_master - 1, in->device_id, dk) == FOTA_OK &&
+    rig_require(check(cc, &fresh, mono, &cred) == FOTA_OK, "a new nonce is accepted");
+    rig_require(fota_auth_device_key(g_master, sizeof g_master - 1, in->device_id, dk) == FOTA_OK &&
                 memcmp(dk, cred.device_key, 32) == 0 && strcmp(cred.id, in->device_id) == 0,
             "the device and its key again");
 }
@@ -332,14 +324,14 @@ static void check_accepted(const caches_t *cc, const fotad_device_auth_in_t *in,
                            const fotad_device_cred_t *cred, bool jump)
 {
     uint8_t dk[32];
-    require(strcmp(cred->id, in->device_id) == 0, "the accepted device is the one named");
-    require(fota_auth_device_key(g_master, sizeof g_master - 1, in->device_id, dk) == FOTA_OK &&
+    rig_require(strcmp(cred->id, in->device_id) == 0, "the accepted device is the one named");
+    rig_require(fota_auth_device_key(g_master, sizeof g_master - 1, in->device_id, dk) == FOTA_OK &&
                 memcmp(dk, cred->device_key, 32) == 0,
             "the accepted device gets its own key");
     fotad_device_cred_t again;
     /* Two windows on: the nonce cache starts a new generation and must still know the pair. */
     int64_t mono = jump ? 2 * FOTAD_AUTH_WINDOW_S : 0;
-    require(check(cc, in, mono, &again) == FOTA_ERR_HTTP_AUTH, "a replay is refused");
+    rig_require(check(cc, in, mono, &again) == FOTA_ERR_HTTP_AUTH, "a replay is refused");
     char nonce[FOTAD_NONCE_HEX_LEN + 1];
     for (size_t i = 0; i <= FOTAD_NONCE_HEX_LEN; i++) {
         char ch = in->nonce[i];
@@ -347,7 +339,7 @@ static void check_accepted(const caches_t *cc, const fotad_device_auth_in_t *in,
     }
     fotad_device_auth_in_t other = *in;
     other.nonce = nonce;
-    require(check(cc, &other, mono, &again) == FOTA_ERR_HTTP_AUTH,
+    rig_require(check(cc, &other, mono, &again) == FOTA_ERR_HTTP_AUTH,
             "a replay with the nonce in the other case is refused");
     check_changed(cc, in);
     check_fresh(cc, in, mono);
@@ -362,11 +354,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     split(data + 1, size - 1, &req);
     apply_flags(data[0], &req);
     caches_t cc = {NULL, NULL};
-    require(fotad_nonce_cache_new(FOTAD_AUTH_WINDOW_S, &cc.nonces) == FOTA_OK, "a nonce cache");
-    require(!(data[0] & F_KEYCACHE) || fotad_keycache_new(2, &cc.keys) == FOTA_OK, "a key cache");
+    rig_require(fotad_nonce_cache_new(FOTAD_AUTH_WINDOW_S, &cc.nonces) == FOTA_OK, "a nonce cache");
+    rig_require(!(data[0] & F_KEYCACHE) || fotad_keycache_new(2, &cc.keys) == FOTA_OK, "a key cache");
     fotad_device_cred_t cred;
     fota_err_t err = check(&cc, &req.in, 0, &cred);
-    require((err == FOTA_OK) == should_pass(&req.in), "the verdict of the second check");
+    rig_require((err == FOTA_OK) == should_pass(&req.in), "the verdict of the second check");
     if (err == FOTA_OK) {
         check_accepted(&cc, &req.in, &cred, (data[0] & F_JUMP) != 0);
     }

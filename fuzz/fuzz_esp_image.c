@@ -39,14 +39,6 @@ typedef struct {
     uint32_t limit;
 } bounded_reader_t;
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_esp_image: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static void seed_image(const char *dir, const char *name, const char *version, uint32_t size,
@@ -130,7 +122,7 @@ static void fix(uint8_t *img, size_t len, uint8_t flags)
 static fota_err_t bounded_read(void *ctx, uint32_t offset, void *buf, size_t len)
 {
     const bounded_reader_t *r = ctx;
-    require(offset <= r->limit && len <= r->limit - offset, "no read past the limit");
+    rig_require(offset <= r->limit && len <= r->limit - offset, "no read past the limit");
     return fota_mem_read((void *)&r->mem, offset, buf, len);
 }
 
@@ -172,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bounded_reader_t r = {{img, len}, limit_of(flags, len)};
     fota_esp_image_info_t info;
     if (fota_esp_image_check(bounded_read, &r, r.limit, &info) == FOTA_OK) {
-        require(info.image_len <= r.limit, "an accepted image fits its limit");
+        rig_require(info.image_len <= r.limit, "an accepted image fits its limit");
     }
     (void)fota_esp_image_check(bounded_read, &r, r.limit, NULL);
     (void)fota_cli_image_check(img, len, r.limit, &info);

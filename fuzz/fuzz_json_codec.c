@@ -28,14 +28,6 @@
 
 #define CAP_MAX 256u
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_json_codec: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static const char *const doc_json[] = {
@@ -78,7 +70,7 @@ static void make_seeds(const char *dir)
     memset(rec.image_sha256, 'a', FOTAD_SHA256_HEX);
     cJSON *offer = fotad_json_offer(&rec, "/api/inverter/fota/");
     char *text = offer != NULL ? cJSON_PrintUnformatted(offer) : NULL;
-    require(text != NULL, "the offer seed");
+    rig_require(text != NULL, "the offer seed");
     write_seed(dir, "offer", 65, text);
     free(text);
     cJSON_Delete(offer);
@@ -129,19 +121,19 @@ static void check_member(const cJSON *obj, const cJSON *v, size_t cap, reads_t *
     }
     if (cJSON_IsString(v)) {
         bool fits = strlen(v->valuestring) < cap;
-        require(r->s == (fits ? FOTA_OK : FOTA_ERR_ARG), "a string is read when it fits");
-        require(!fits || strcmp(r->str, v->valuestring) == 0, "a string is read whole");
+        rig_require(r->s == (fits ? FOTA_OK : FOTA_ERR_ARG), "a string is read when it fits");
+        rig_require(!fits || strcmp(r->str, v->valuestring) == 0, "a string is read whole");
     } else {
-        require(r->s == FOTA_ERR_ARG, "only strings are read as strings");
+        rig_require(r->s == FOTA_ERR_ARG, "only strings are read as strings");
     }
     bool num = cJSON_IsNumber(v);
     bool u_ok = num && is_int_in(v->valuedouble, 0, 4294967295.0);
     bool i_ok = num && is_int_in(v->valuedouble, -2147483648.0, 2147483647.0);
-    require(r->u == (u_ok ? FOTA_OK : FOTA_ERR_ARG), "u32: integers in range only");
-    require(r->i == (i_ok ? FOTA_OK : FOTA_ERR_ARG), "i32: integers in range only");
-    require(!u_ok || (double)r->u32 == v->valuedouble, "u32: the number itself");
-    require(!i_ok || (double)r->i32 == v->valuedouble, "i32: the number itself");
-    require(!(u_ok && i_ok) || (int64_t)r->u32 == (int64_t)r->i32, "u32 and i32 agree");
+    rig_require(r->u == (u_ok ? FOTA_OK : FOTA_ERR_ARG), "u32: integers in range only");
+    rig_require(r->i == (i_ok ? FOTA_OK : FOTA_ERR_ARG), "i32: integers in range only");
+    rig_require(!u_ok || (double)r->u32 == v->valuedouble, "u32: the number itself");
+    rig_require(!i_ok || (double)r->i32 == v->valuedouble, "i32: the number itself");
+    rig_require(!(u_ok && i_ok) || (int64_t)r->u32 == (int64_t)r->i32, "u32 and i32 agree");
 }
 
 static bool same_reads(const reads_t *a, const reads_t *b)
@@ -157,21 +149,21 @@ static void check_object(cJSON *obj, size_t cap)
     static const char absent[] = "no such field \x7f";
     if (cJSON_GetObjectItemCaseSensitive(obj, absent) == NULL) {
         read_all(obj, absent, cap, &r);
-        require(r.s == FOTA_ERR_NOT_FOUND && r.u == FOTA_ERR_NOT_FOUND && r.i == FOTA_ERR_NOT_FOUND,
+        rig_require(r.s == FOTA_ERR_NOT_FOUND && r.u == FOTA_ERR_NOT_FOUND && r.i == FOTA_ERR_NOT_FOUND,
                 "an absent field is FOTA_ERR_NOT_FOUND");
     }
     char *text = cJSON_PrintUnformatted(obj);
-    require(text != NULL, "an accepted object prints");
+    rig_require(text != NULL, "an accepted object prints");
     const char *why = NULL;
     cJSON *again = fotad_json_parse_object((const uint8_t *)text, strlen(text), &why);
     free(text);
-    require(again != NULL, "an accepted object, printed, parses again");
+    rig_require(again != NULL, "an accepted object, printed, parses again");
     for (const cJSON *v = obj->child; v != NULL; v = v->next) {
-        require(v->string != NULL, "members have names");
+        rig_require(v->string != NULL, "members have names");
         reads_t second;
         check_member(obj, v, cap, &r);
         read_all(again, v->string, cap, &second);
-        require(same_reads(&r, &second), "the same reads after printing and parsing again");
+        rig_require(same_reads(&r, &second), "the same reads after printing and parsing again");
     }
     cJSON_Delete(again);
 }
@@ -185,10 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = NULL;
     cJSON *obj = fotad_json_parse_object(data + 1, size - 1, &why);
     if (obj == NULL) {
-        require(why != NULL && why[0] != '\0', "a refusal says why");
+        rig_require(why != NULL && why[0] != '\0', "a refusal says why");
         return 0;
     }
-    require(cJSON_IsObject(obj), "what is accepted is an object");
+    rig_require(cJSON_IsObject(obj), "what is accepted is an object");
     check_object(obj, cap);
     cJSON_Delete(obj);
     return 0;

@@ -69,35 +69,27 @@ static void make_seeds(const char *dir)
 
 /* ---- properties ------------------------------------------------------------------------------ */
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_manifest: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* A manifest that parses has exactly one encoding: the input. */
 static void check_canonical(const uint8_t *data, const fota_manifest_t *m)
 {
     uint8_t body[FOTA_MANIFEST_BODY_LEN], again[FOTA_MANIFEST_LEN];
-    require(fota_manifest_encode_body(m, body) == FOTA_OK, "a parsed manifest encodes");
-    require(memcmp(body, data, sizeof body) == 0, "the body re-encodes to the same bytes");
+    rig_require(fota_manifest_encode_body(m, body) == FOTA_OK, "a parsed manifest encodes");
+    rig_require(memcmp(body, data, sizeof body) == 0, "the body re-encodes to the same bytes");
     size_t sig_len = fota_get_le16(data + FOTA_MANIFEST_OFF_SIG_LEN);
-    require(fota_manifest_assemble(body, data + FOTA_MANIFEST_OFF_SIG, sig_len, again) == FOTA_OK,
+    rig_require(fota_manifest_assemble(body, data + FOTA_MANIFEST_OFF_SIG, sig_len, again) == FOTA_OK,
             "a parsed manifest assembles");
-    require(memcmp(again, data, sizeof again) == 0, "the manifest re-assembles to the same bytes");
+    rig_require(memcmp(again, data, sizeof again) == 0, "the manifest re-assembles to the same bytes");
 }
 
 static void check_geometry(const fota_manifest_t *m)
 {
     uint32_t n = m->chunk_count;
     uint32_t last = fota_manifest_chunk_len(m, n - 1u);
-    require(n > 0 && last > 0 && last <= m->chunk_size, "the last chunk has 1..chunk_size bytes");
-    require(fota_manifest_chunk_len(m, n) == 0, "no chunk past the end");
+    rig_require(n > 0 && last > 0 && last <= m->chunk_size, "the last chunk has 1..chunk_size bytes");
+    rig_require(fota_manifest_chunk_len(m, n) == 0, "no chunk past the end");
     uint32_t blob = fota_manifest_blob_size(m);
-    require((uint64_t)blob == (uint64_t)m->image_size + 32u * (uint64_t)n, "blob size");
-    require(fota_manifest_record_offset(m, n - 1u) + fota_manifest_record_len(m, n - 1u) == blob,
+    rig_require((uint64_t)blob == (uint64_t)m->image_size + 32u * (uint64_t)n, "blob size");
+    rig_require(fota_manifest_record_offset(m, n - 1u) + fota_manifest_record_len(m, n - 1u) == blob,
             "the last record ends the blob");
 }
 
@@ -126,9 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_geometry(&m);
     }
     fota_err_t verr = fota_manifest_verify(data, size, g_pub, g_pub_len, &v);
-    require(perr == FOTA_OK || verr == perr, "verify fails as parse does");
+    rig_require(perr == FOTA_OK || verr == perr, "verify fails as parse does");
     if (verr == FOTA_OK) {
-        require(memcmp(&m, &v, sizeof m) == 0, "verify decodes as parse does");
+        rig_require(memcmp(&m, &v, sizeof m) == 0, "verify decodes as parse does");
         (void)fota_manifest_check_product(&v, RIG_PRODUCT);
     }
     return 0;

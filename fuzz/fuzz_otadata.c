@@ -45,14 +45,6 @@ typedef struct {
     bool have_running;
 } rigdev_t;
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_otadata: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static void seed_entries(const char *dir, const char *name, uint32_t seq0, uint32_t st0,
@@ -94,13 +86,13 @@ static void check_next_entries(const fota_ota_entry_t e[2], unsigned count)
         if (fota_otadata_next_for_slot(e, slot, count, &next, &index) != FOTA_OK) {
             continue;
         }
-        require(fota_ota_entry_usable(&next) && next.ota_state == FOTA_OTA_IMG_NEW,
+        rig_require(fota_ota_entry_usable(&next) && next.ota_state == FOTA_OTA_IMG_NEW,
                 "a new entry is usable and NEW");
-        require(next.ota_seq == 0 || fota_otadata_slot(&next, count) == slot,
+        rig_require(next.ota_seq == 0 || fota_otadata_slot(&next, count) == slot,
                 "a new entry selects its slot");
-        require(active < 0 ? index == 0 : index == 1 - active,
+        rig_require(active < 0 ? index == 0 : index == 1 - active,
                 "a new entry goes to the other copy");
-        require(active < 0 || next.ota_seq >= e[active].ota_seq, "a new entry is not older");
+        rig_require(active < 0 || next.ota_seq >= e[active].ota_seq, "a new entry is not older");
     }
 }
 
@@ -128,8 +120,8 @@ static void boot(rigdev_t *d)
 {
     fota_boot_info_t info;
     fota_err_t err = fota_bootloader_run(&d->flash, &info);
-    require(err != FOTA_ERR_BOOT_NO_APP, "a device with two valid images always boots");
-    require(err == FOTA_OK, "booting an intact flash works");
+    rig_require(err != FOTA_ERR_BOOT_NO_APP, "a device with two valid images always boots");
+    rig_require(err == FOTA_OK, "booting an intact flash works");
     d->running = info;
     d->have_running = true;
 }
@@ -140,7 +132,7 @@ static void set_boot(rigdev_t *d, unsigned slot)
         return;
     }
     boot(d);
-    require(d->running.slot == (int)slot, "the next boot runs the slot set to boot");
+    rig_require(d->running.slot == (int)slot, "the next boot runs the slot set to boot");
 }
 
 /* Cut the power at flash operation k of what `what` does, then power on and boot. */
@@ -176,7 +168,7 @@ static void run_op(rigdev_t *d, uint8_t op)
         set_boot(d, (op >> 3) & 1u);
         break;
     case 4:
-        require(fota_device_run(&d->flash, &info) != FOTA_ERR_BOOT_NO_APP, "device run boots");
+        rig_require(fota_device_run(&d->flash, &info) != FOTA_ERR_BOOT_NO_APP, "device run boots");
         break;
     case 5:
     case 6:

@@ -27,14 +27,6 @@
 
 #define QUERY_MAX_INPUT 4096u
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_query: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static const char *const doc_queries[] = {
@@ -105,19 +97,19 @@ static void check_segments(const char *raw, const fotad_query_t *q)
     for (const char *p = raw; *p != '\0';) {
         size_t len = strcspn(p, "&");
         if (len > 0) {
-            require(k < q->count, "one parameter per non-empty segment");
+            rig_require(k < q->count, "one parameter per non-empty segment");
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq != NULL ? (size_t)(eq - p) : len;
             size_t value_len = eq != NULL ? len - name_len - 1 : 0;
-            require(strlen(q->params[k].name) == decoded_len(p, name_len),
+            rig_require(strlen(q->params[k].name) == decoded_len(p, name_len),
                     "a name decodes to one byte per character or escape");
-            require(strlen(q->params[k].value) == decoded_len(p + name_len + 1, value_len),
+            rig_require(strlen(q->params[k].value) == decoded_len(p + name_len + 1, value_len),
                     "a value decodes to one byte per character or escape");
             k++;
         }
         p += len + (p[len] == '&');
     }
-    require(k == q->count, "no parameter without a segment");
+    rig_require(k == q->count, "no parameter without a segment");
 }
 
 /* Percent-encode every byte that is not unreserved. */
@@ -154,10 +146,10 @@ static void check_round_trip(const fotad_query_t *q)
     }
     text[n] = '\0';
     fotad_query_t again;
-    require(fotad_query_parse(text, &again) == FOTA_OK, "an encoded query parses again");
-    require(again.count == q->count, "the same parameters after encoding");
+    rig_require(fotad_query_parse(text, &again) == FOTA_OK, "an encoded query parses again");
+    rig_require(again.count == q->count, "the same parameters after encoding");
     for (size_t i = 0; i < q->count; i++) {
-        require(strcmp(again.params[i].name, q->params[i].name) == 0 &&
+        rig_require(strcmp(again.params[i].name, q->params[i].name) == 0 &&
                     strcmp(again.params[i].value, q->params[i].value) == 0,
                 "the same names and values after encoding");
     }
@@ -165,13 +157,13 @@ static void check_round_trip(const fotad_query_t *q)
 
 static void check_parsed(const char *raw, const fotad_query_t *q)
 {
-    require(q->count <= FOTAD_QUERY_MAX_PARAMS, "at most FOTAD_QUERY_MAX_PARAMS parameters");
+    rig_require(q->count <= FOTAD_QUERY_MAX_PARAMS, "at most FOTAD_QUERY_MAX_PARAMS parameters");
     for (size_t i = 0; i < q->count; i++) {
         const fotad_query_param_t *p = &q->params[i];
-        require(p->name[0] != '\0', "no empty name");
-        require(strlen(p->name) <= FOTAD_QUERY_NAME_MAX, "names within their limit");
-        require(strlen(p->value) <= FOTAD_QUERY_VALUE_MAX, "values within their limit");
-        require(fotad_query_get(q, p->name) == p->value, "a name is found with its own value");
+        rig_require(p->name[0] != '\0', "no empty name");
+        rig_require(strlen(p->name) <= FOTAD_QUERY_NAME_MAX, "names within their limit");
+        rig_require(strlen(p->value) <= FOTAD_QUERY_VALUE_MAX, "values within their limit");
+        rig_require(fotad_query_get(q, p->name) == p->value, "a name is found with its own value");
     }
     check_segments(raw, q);
     check_round_trip(q);
@@ -189,9 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&q, 0xA5, sizeof q);
     fota_err_t err = fotad_query_parse(raw, &q);
     if (err != FOTA_OK) {
-        require(err == FOTA_ERR_ARG || err == FOTA_ERR_TOO_LARGE, "refused with ARG or TOO_LARGE");
-        require(q.count == 0, "a refused query leaves no parameter");
-        require(fotad_query_get(&q, "version") == NULL, "nothing is found in a refused query");
+        rig_require(err == FOTA_ERR_ARG || err == FOTA_ERR_TOO_LARGE, "refused with ARG or TOO_LARGE");
+        rig_require(q.count == 0, "a refused query leaves no parameter");
+        rig_require(fotad_query_get(&q, "version") == NULL, "nothing is found in a refused query");
         return 0;
     }
     check_parsed(raw, &q);

@@ -27,14 +27,6 @@
 /* The rig's release: 6 KB in 1 KB chunks, so 6 records of 1024 + 32 bytes. */
 #define RIG_BLOB_SIZE (RIG_NEW_SIZE + 32u * (RIG_NEW_SIZE / 1024u))
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_range: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static void write_seed(const char *dir, const char *name, uint8_t flags, uint64_t total,
@@ -179,25 +171,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint64_t first = 0xDEAD, last = 0xBEEF;
     fotad_range_result_t r = fotad_range_parse(h, total, &first, &last);
-    require(r == FOTAD_RANGE_NONE || r == FOTAD_RANGE_PARTIAL || r == FOTAD_RANGE_UNSATISFIABLE,
+    rig_require(r == FOTAD_RANGE_NONE || r == FOTAD_RANGE_PARTIAL || r == FOTAD_RANGE_UNSATISFIABLE,
             "a known verdict");
     if (h == NULL) {
-        require(r == FOTAD_RANGE_NONE, "no header: the whole blob");
+        rig_require(r == FOTAD_RANGE_NONE, "no header: the whole blob");
         return 0;
     }
     uint64_t mf = 0, ml = 0;
     fotad_range_result_t m = model(h, total, &mf, &ml);
-    require(r == m, "the verdict of the second parser");
+    rig_require(r == m, "the verdict of the second parser");
     if (r != FOTAD_RANGE_PARTIAL) {
         return 0;
     }
-    require(first <= last && last < total, "a served range is inside the blob");
-    require(first == mf && last == ml, "the range of the second parser");
+    rig_require(first <= last && last < total, "a served range is inside the blob");
+    rig_require(first == mf && last == ml, "the range of the second parser");
     char again[64];
     snprintf(again, sizeof again, "bytes=%llu-%llu", (unsigned long long)first,
              (unsigned long long)last);
     uint64_t f2 = 0, l2 = 0;
-    require(fotad_range_parse(again, total, &f2, &l2) == FOTAD_RANGE_PARTIAL && f2 == first &&
+    rig_require(fotad_range_parse(again, total, &f2, &l2) == FOTAD_RANGE_PARTIAL && f2 == first &&
                 l2 == last,
             "a served range written back gives the same range");
     return 0;

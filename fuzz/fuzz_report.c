@@ -23,14 +23,6 @@
 #include "json_codec.h"
 #include "rig.h"
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_report: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static const char *const doc_reports[] = {
@@ -103,29 +95,29 @@ static bool printable(const char *s, size_t max)
 
 static void check_fields(const fotad_report_rec_t *r)
 {
-    require(all_of(r->state, "abcdefghijklmnopqrstuvwxyz_", 1, 15), "state: 1..15 of a-z and _");
-    require(r->release[0] == '\0' || all_of(r->release, "0123456789abcdef", 32, 32),
+    rig_require(all_of(r->state, "abcdefghijklmnopqrstuvwxyz_", 1, 15), "state: 1..15 of a-z and _");
+    rig_require(r->release[0] == '\0' || all_of(r->release, "0123456789abcdef", 32, 32),
             "release: empty or a release id");
-    require(printable(r->version, 32) && printable(r->running, 32),
+    rig_require(printable(r->version, 32) && printable(r->running, 32),
             "version, running: empty or 1..32 printable characters");
-    require(r->time == 0, "the time is the caller's");
+    rig_require(r->time == 0, "the time is the caller's");
 }
 
 static void check_round_trip(const fotad_report_rec_t *r)
 {
     cJSON *json = fotad_json_report(r);
-    require(json != NULL, "a report can be shown");
+    rig_require(json != NULL, "a report can be shown");
     char *text = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
-    require(text != NULL, "a report can be printed");
+    rig_require(text != NULL, "a report can be printed");
     fotad_report_rec_t again;
     const char *why = fotad_report_parse((const uint8_t *)text, strlen(text), &again);
     if (why != NULL) {
         fprintf(stderr, "fuzz_report: %s: %s\n", text, why);
     }
     free(text);
-    require(why == NULL, "a report as fotad shows it parses again");
-    require(memcmp(&again, r, sizeof again) == 0, "the same report after showing it");
+    rig_require(why == NULL, "a report as fotad shows it parses again");
+    rig_require(memcmp(&again, r, sizeof again) == 0, "the same report after showing it");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -133,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fotad_report_rec_t r;
     const char *why = fotad_report_parse(data, size, &r);
     if (why != NULL) {
-        require(why[0] != '\0', "a refusal says why");
+        rig_require(why[0] != '\0', "a refusal says why");
         return 0;
     }
     check_fields(&r);

@@ -49,20 +49,12 @@ typedef struct {
     size_t len; /* 0: empty */
 } rec_t;
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_store_flash: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- the store ------------------------------------------------------------------------------- */
 
 static fota_store_t open_store(fota_flash_store_t *s)
 {
     fota_flash_t flash = flash_undo_port(&g_flash);
-    require(fota_flash_store_init(s, &flash, &g_table) == FOTA_OK, "store init");
+    rig_require(fota_flash_store_init(s, &flash, &g_table) == FOTA_OK, "store init");
     return fota_flash_store_port(s);
 }
 
@@ -75,7 +67,7 @@ static fota_err_t load_fresh(rec_t *out)
     size_t len = 0;
     fota_err_t err = p.load(p.ctx, out->data, sizeof out->data, &len);
     if (err == FOTA_OK) {
-        require(len > 0 && len <= sizeof out->data, "a load returns at most what was asked");
+        rig_require(len > 0 && len <= sizeof out->data, "a load returns at most what was asked");
         out->len = len;
     }
     return err;
@@ -86,10 +78,10 @@ static void require_loads(const rec_t *want, const char *what)
     rec_t got;
     fota_err_t err = load_fresh(&got);
     if (want->len == 0) {
-        require(err == FOTA_ERR_JOURNAL_EMPTY, what);
+        rig_require(err == FOTA_ERR_JOURNAL_EMPTY, what);
         return;
     }
-    require(err == FOTA_OK && got.len == want->len && memcmp(got.data, want->data, got.len) == 0,
+    rig_require(err == FOTA_OK && got.len == want->len && memcmp(got.data, want->data, got.len) == 0,
             what);
 }
 
@@ -107,7 +99,7 @@ static void write_area_seed(const char *dir, const char *name, uint8_t flags)
 {
     uint8_t buf[1 + AREA];
     buf[0] = flags;
-    require(fota_flash_emu_read(g_flash.emu, NVS, buf + 1, AREA) == FOTA_OK, "read");
+    rig_require(fota_flash_emu_read(g_flash.emu, NVS, buf + 1, AREA) == FOTA_OK, "read");
     rig_write_seed(dir, name, buf, sizeof buf);
 }
 
@@ -160,11 +152,11 @@ static void save_fresh(rec_t *now, const rec_t *r, bool reboot)
 {
     fota_flash_store_t s;
     fota_store_t p = open_store(&s);
-    require(p.save(p.ctx, r->data, r->len) == FOTA_OK, "a save works on any sector contents");
+    rig_require(p.save(p.ctx, r->data, r->len) == FOTA_OK, "a save works on any sector contents");
     *now = *r;
     rec_t got;
     size_t len = 0;
-    require(p.load(p.ctx, got.data, sizeof got.data, &len) == FOTA_OK && len == r->len &&
+    rig_require(p.load(p.ctx, got.data, sizeof got.data, &len) == FOTA_OK && len == r->len &&
                 memcmp(got.data, r->data, len) == 0,
             "a saved record loads back");
     if (reboot) {
@@ -188,7 +180,7 @@ static void save_cut(rec_t *now, const rec_t *r, uint8_t flags)
         (now->len == 0 && lerr == FOTA_ERR_JOURNAL_EMPTY) ||
         (lerr == FOTA_OK && got.len == now->len && memcmp(got.data, now->data, got.len) == 0);
     bool is_new = lerr == FOTA_OK && got.len == r->len && memcmp(got.data, r->data, r->len) == 0;
-    require(err == FOTA_OK ? is_new : is_old || is_new, "a cut save leaves old or new, whole");
+    rig_require(err == FOTA_OK ? is_new : is_old || is_new, "a cut save leaves old or new, whole");
     if (is_new) {
         *now = *r;
     }

@@ -34,14 +34,6 @@
 
 static fotad_keyring_t g_ring;
 
-static void require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_upload: property violated: %s\n", what);
-        abort();
-    }
-}
-
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
 static void seed_bundle(const char *dir, const char *name, uint32_t size, uint32_t chunk,
@@ -53,7 +45,7 @@ static void seed_bundle(const char *dir, const char *name, uint32_t size, uint32
     uint8_t *bundle = NULL;
     size_t bundle_len = 0;
     len -= cut; /* a cut image is no app image: fotad refuses it, the tools take it */
-    require(fota_bundle_build(&spec, rig_signing_key(), img, len, &bundle, &bundle_len) == FOTA_OK,
+    rig_require(fota_bundle_build(&spec, rig_signing_key(), img, len, &bundle, &bundle_len) == FOTA_OK,
             "building a seed");
     rig_write_seed(dir, name, bundle, bundle_len);
     free(bundle);
@@ -78,7 +70,7 @@ static void load_ring(void)
     fota_key_t *key = rig_signing_key();
     fotad_pubkey_t *k = &g_ring.keys[0];
     k->der_len = sizeof k->der;
-    require(fota_key_public_der(key, k->der, &k->der_len) == FOTA_OK &&
+    rig_require(fota_key_public_der(key, k->der, &k->der_len) == FOTA_OK &&
                 fota_key_id(key, k->id) == FOTA_OK,
             "the fuzzing key in the keyring");
     g_ring.count = 1;
@@ -105,22 +97,22 @@ static void check_accepted(const uint8_t *data, size_t size, const fotad_bundle_
 {
     const fota_manifest_t *m = &b->manifest;
     fota_manifest_t alone;
-    require(fota_manifest_parse(data, FOTA_MANIFEST_LEN, &alone) == FOTA_OK &&
+    rig_require(fota_manifest_parse(data, FOTA_MANIFEST_LEN, &alone) == FOTA_OK &&
                 memcmp(&alone, m, sizeof alone) == 0,
             "the manifest parses alone and is the one decoded");
-    require(b->manifest_raw == data && b->blob == data + FOTA_MANIFEST_LEN &&
+    rig_require(b->manifest_raw == data && b->blob == data + FOTA_MANIFEST_LEN &&
                 b->blob_len == size - FOTA_MANIFEST_LEN &&
                 b->blob_len == fota_manifest_blob_size(m),
             "an accepted bundle is exactly manifest + blob");
     for (uint32_t i = 0; i < m->chunk_count; i++) {
-        require(memcmp(b->image + (size_t)i * m->chunk_size,
+        rig_require(memcmp(b->image + (size_t)i * m->chunk_size,
                        b->blob + fota_manifest_record_offset(m, i),
                        fota_manifest_chunk_len(m, i)) == 0,
                 "the image is the chunks of the blob");
     }
     uint8_t digest[32];
     mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), b->blob, b->blob_len, digest);
-    require(memcmp(digest, b->blob_sha256, 32) == 0, "the blob's SHA-256");
+    rig_require(memcmp(digest, b->blob_sha256, 32) == 0, "the blob's SHA-256");
 }
 
 /*
@@ -135,7 +127,7 @@ static void check_agree(const uint8_t *data, size_t size, fotad_bundle_verdict_t
     uint32_t bad = UINT32_MAX;
     fota_err_t tools = fota_bundle_check(data, size, NULL, 0, &m, &bad);
     if (v == FOTAD_BUNDLE_OK) {
-        require(tools == FOTA_OK && memcmp(&m, &b->manifest, sizeof m) == 0,
+        rig_require(tools == FOTA_OK && memcmp(&m, &b->manifest, sizeof m) == 0,
                 "what fotad accepts the tools accept, with the same manifest");
     }
     bool signed_ok = v != FOTAD_BUNDLE_SHORT && v != FOTAD_BUNDLE_BAD_MANIFEST &&
@@ -144,13 +136,13 @@ static void check_agree(const uint8_t *data, size_t size, fotad_bundle_verdict_t
         return;
     }
     if (tools == FOTA_OK) {
-        require(v == FOTAD_BUNDLE_OK || v == FOTAD_BUNDLE_BAD_IMAGE,
+        rig_require(v == FOTAD_BUNDLE_OK || v == FOTAD_BUNDLE_BAD_IMAGE,
                 "what the tools accept fotad accepts, unless it is not an app image");
     }
-    require((v == FOTAD_BUNDLE_CHAIN) == (tools == FOTA_ERR_CHAIN_MISMATCH),
+    rig_require((v == FOTAD_BUNDLE_CHAIN) == (tools == FOTA_ERR_CHAIN_MISMATCH),
             "a chain mismatch is found by both");
-    require(v != FOTAD_BUNDLE_CHAIN || bad == b->bad_record, "at the same record");
-    require((v == FOTAD_BUNDLE_IMAGE_SHA256) == (tools == FOTA_ERR_IMAGE_SHA256),
+    rig_require(v != FOTAD_BUNDLE_CHAIN || bad == b->bad_record, "at the same record");
+    rig_require((v == FOTAD_BUNDLE_IMAGE_SHA256) == (tools == FOTA_ERR_IMAGE_SHA256),
             "a wrong image SHA-256 is found by both");
 }
 
@@ -158,18 +150,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fotad_bundle_t b;
     fotad_bundle_verdict_t v = fotad_bundle_check(&g_ring, data, size, &b);
-    require(v >= FOTAD_BUNDLE_OK && v <= FOTAD_BUNDLE_FAILED, "a known verdict");
-    require(strcmp(fotad_bundle_verdict_text(v), "?") != 0, "every verdict has its text");
-    require(v != FOTAD_BUNDLE_FAILED, "no server failure on any input");
-    require((v == FOTAD_BUNDLE_OK) == (b.detail == FOTA_OK), "FOTA_OK detail only when accepted");
+    rig_require(v >= FOTAD_BUNDLE_OK && v <= FOTAD_BUNDLE_FAILED, "a known verdict");
+    rig_require(strcmp(fotad_bundle_verdict_text(v), "?") != 0, "every verdict has its text");
+    rig_require(v != FOTAD_BUNDLE_FAILED, "no server failure on any input");
+    rig_require((v == FOTAD_BUNDLE_OK) == (b.detail == FOTA_OK), "FOTA_OK detail only when accepted");
     if (v == FOTAD_BUNDLE_CHAIN) {
-        require(b.bad_record < b.manifest.chunk_count, "a chain mismatch names a record");
+        rig_require(b.bad_record < b.manifest.chunk_count, "a chain mismatch names a record");
     }
     if (v == FOTAD_BUNDLE_OK) {
         check_accepted(data, size, &b);
     }
     check_agree(data, size, v, &b);
     fotad_bundle_free(&b);
-    require(b.image == NULL, "freed");
+    rig_require(b.image == NULL, "freed");
     return 0;
 }

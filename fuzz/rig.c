@@ -461,6 +461,14 @@ void rig_trace(const rig_t *r, const char *target)
 
 /* ---- seeds ----------------------------------------------------------------------------------- */
 
+void rig_require(bool ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "property violated: %s\n", what);
+        abort();
+    }
+}
+
 const char *rig_make_seed_dir(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {

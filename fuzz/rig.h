@@ -146,6 +146,10 @@ void rig_trace(const rig_t *r, const char *target);
 void rig_capture_requests(fota_mode_t mode, void (*fn)(void *ctx, const fota_http_request_t *req),
                           void *ctx);
 
+/* A property of the code under test: when it does not hold, say which and abort (libFuzzer
+ * keeps the input as a crash). */
+void rig_require(bool ok, const char *what);
+
 /* libFuzzer's LLVMFuzzerInitialize arguments: the directory after --make-seed, or NULL. */
 const char *rig_make_seed_dir(int argc, char **argv);
 /* Write one seed file dir/name. Aborts on failure. */
