@@ -17,9 +17,11 @@ source "$(dirname "$0")/lib.sh" fleet "$@"
 bench_quiet
 bench_need fotad fota-sim fota-image fota-mkbundle
 
-fleets="1000 10000"
+# devices:transfers in flight (fota-sim --concurrency): the last fleet keeps thousands of
+# connections open on fotad at once.
+fleets="1000:64 10000:64 10000:4000"
 sim_timeout=3600
-[ "$QUICK" = 1 ] && fleets="100" && sim_timeout=120
+[ "$QUICK" = 1 ] && fleets="100:64 100:100" && sim_timeout=120
 
 bench_keys
 bench_image 1.0.0 64K "$W/v1.bin"
@@ -30,14 +32,15 @@ json_num() { # FILE KEY
     grep -oE "\"$2\":[0-9.]+" "$1" | head -n 1 | cut -d: -f2
 }
 
-# fleet N: a fresh fotad and N devices; one table row.
+# fleet N C: a fresh fotad and N devices, C transfers at once; one table row.
 fleet() {
-    local n=$1 hz rc=0
+    local n=$1 c=$2 hz rc=0
     rm -rf "$W/data"
     bench_fotad -- --log-level warn
     local url="http://127.0.0.1:$PORT"
     bench_release "$url" "$W/v2.bundle" "$rel" bench-fleet
-    "$BUILD/fota-sim" run --server "$url" --devices "$n" --mode chain --product bench-fleet \
+    "$BUILD/fota-sim" run --server "$url" --devices "$n" --concurrency "$c" --mode chain \
+        --product bench-fleet \
         --image "$W/v1.bin" --release-key "$W/release.pub" --master-secret-file "$W/master" \
         --no-progress --timeout "$sim_timeout" --json "$W/fleet-$n.json" \
         >"$W/fleet-$n.txt" 2>&1 || rc=$?
@@ -51,7 +54,8 @@ fleet() {
         { cat "$W/fleet-$n.txt" >&2; bench_fail "fota-sim $n: no summary"; }
     local j="$W/fleet-$n.json" secs
     secs=$(json_num "$j" seconds)
-    printf '%8s %8s %7s %8s %7s %9s %8s %10s %9s %10s %8s %s\n' "$n" "$(json_num "$j" updated)" \
+    printf '%8s %6s %8s %7s %8s %7s %9s %8s %10s %9s %10s %8s %s\n' "$n" "$c" \
+        "$(json_num "$j" updated)" \
         "$(json_num "$j" failed)" "$secs" "$(ratio "$(json_num "$j" updated)" "$secs" 0)" \
         "$(json_num "$j" requests)" "$(json_num "$j" failed_requests)" "$((rss / 1024))" \
         "$cpu" "$(($(json_num "$j" peak_rss_bytes) / 1048576))" \
@@ -60,13 +64,13 @@ fleet() {
 }
 
 {
-    printf '%8s %8s %7s %8s %7s %9s %8s %10s %9s %10s %8s %s\n' devices updated failed seconds \
-        dev/s requests req_fail fotad_RSS_MB fotad_cpu sim_RSS_MB wire/fw result
-    for n in $fleets; do
-        fleet "$n"
+    printf '%8s %6s %8s %7s %8s %7s %9s %8s %10s %9s %10s %8s %s\n' devices conc updated \
+        failed seconds dev/s requests req_fail fotad_RSS_MB fotad_cpu sim_RSS_MB wire/fw result
+    for f in $fleets; do
+        fleet "${f%%:*}" "${f##*:}"
     done
     echo
-    echo "64 KB image, chain mode, fota-sim --concurrency 64 (default), no faults;" \
-        "goal: 10,000 devices, zero failures, server RSS reported"
+    echo "64 KB image, chain mode, conc = fota-sim --concurrency (transfers, so connections, open" \
+        "at once), no faults; goal: 10,000 devices, zero failures, server RSS reported"
 } >"$W/table"
 bench_report "Concurrent devices one fotad serves" "$W/table"

@@ -76,7 +76,8 @@ fi
 if [ ! -x "$build/fota-sim" ]; then
     skip fleet "fota-sim is not built"
 elif run fleet; then
-    rows "^ +100 +100 +0 +$N +[0-9]+ +[0-9]+ +0 +[0-9]+ +$N +[0-9]+ +$N +pass$"
+    rows "^ +100 +64 +100 +0 +$N +[0-9]+ +[0-9]+ +0 +[0-9]+ +$N +[0-9]+ +$N +pass$" \
+        "^ +100 +100 +100 +0 +$N +[0-9]+ +[0-9]+ +0 +[0-9]+ +$N +[0-9]+ +$N +pass$"
 fi
 
 [ "$failed" = 0 ] || exit 1
