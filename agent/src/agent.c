@@ -76,19 +76,20 @@ static void forget_update(fota_agent_t *a)
     }
 }
 
-/* Seed mode only: the slot may hold bytes of this attempt that the signed manifest has not
- * vouched for (a verified image, whose slot switch failed, is left alone). How far: what the
- * download may have written, or, resumed after a reboot and before its manifest came, what the
- * journal said (a->wipe_end). 0: nothing to erase. */
+/* Seed mode only: the slot may hold bytes that the signed manifest has not vouched for (a
+ * verified image, whose slot switch failed, is left alone). How far: what this download may have
+ * written, or further if an earlier one (before a reboot, a postponed download, another release)
+ * wrote more: a->wipe_end only grows until the slot is erased or an image verified. 0: nothing to
+ * erase. */
 static uint32_t unverified_extent(const fota_agent_t *a)
 {
     if (a->cfg.mode != FOTA_MODE_SEED || a->image_verified) {
         return 0;
     }
-    if (a->state == FOTA_STATE_DOWNLOADING || a->state == FOTA_STATE_VERIFYING) {
-        return fota_wipe_reach(a);
-    }
-    return a->state == FOTA_STATE_MANIFEST && a->resume_pending ? a->wipe_end : 0u;
+    uint32_t reach = a->state == FOTA_STATE_DOWNLOADING || a->state == FOTA_STATE_VERIFYING
+                         ? fota_wipe_reach(a)
+                         : 0u;
+    return reach > a->wipe_end ? reach : a->wipe_end;
 }
 
 static void end_attempt(fota_agent_t *a, fota_err_t err)
@@ -154,6 +155,7 @@ void fota_agent_wipe_poll(fota_agent_t *a)
         err = (fota_err_t)a->refused;
         a->refused = FOTA_OK;
         a->verify_offset = 0;
+        a->wipe_end = 0; /* the slot holds nothing unverified now */
         a->last_err = err;
         end_attempt(a, err);
     }

@@ -87,6 +87,7 @@ static fota_err_t step_verify(fota_agent_t *a)
     fota_err_t err = fota_verify_step(a, &done);
     if (err == FOTA_OK && done) {
         a->image_verified = true;
+        a->wipe_end = 0; /* the slot holds the signed image: nothing to erase */
         err = fota_agent_install(a);
     }
     if (err != FOTA_OK) {
