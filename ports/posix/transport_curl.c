@@ -133,22 +133,29 @@ static void setup_request(fota_curl_transport_t *t, const fota_http_request_t *r
     }
 }
 
-/* Bytes both ways as they crossed the socket. curl writes a POST body under 64 KB together with
- * the request headers and counts it in CURLINFO_REQUEST_SIZE as well as in
- * CURLINFO_SIZE_UPLOAD_T (curl 7.88: a 190-byte body gives a request size of 316 and an upload
- * size of 190, and 316 bytes reach the server), so the body is counted once, from the request
- * size. A larger body goes out after the headers and is only in the upload size. */
-static void count_bytes(fota_curl_transport_t *t)
+/* curl writes a POST body under 64 KB together with the request headers and counts it in
+ * CURLINFO_REQUEST_SIZE as well as in CURLINFO_SIZE_UPLOAD_T (curl 7.88: a 190-byte body gives a
+ * request size of 316 and an upload size of 190, and 316 bytes reach the server), so the body is
+ * counted once, from the request size. A larger body goes out after the headers and is only in
+ * the upload size. */
+void fota_curl_wire_bytes(void *curl, uint64_t *sent, uint64_t *received)
 {
     curl_off_t up = 0, down = 0;
     long hdr = 0, req = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(t->curl, CURLINFO_HEADER_SIZE, &hdr);
-    curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &req);
-    uint64_t body_after = up >= 65536 ? (uint64_t)up : 0u;
-    t->sent += (uint64_t)req + body_after;
-    t->received += (uint64_t)down + (uint64_t)hdr;
+    curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &hdr);
+    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &req);
+    *sent = (uint64_t)req + (up >= 65536 ? (uint64_t)up : 0u);
+    *received = (uint64_t)down + (uint64_t)hdr;
+}
+
+static void count_bytes(fota_curl_transport_t *t)
+{
+    uint64_t sent, received;
+    fota_curl_wire_bytes(t->curl, &sent, &received);
+    t->sent += sent;
+    t->received += received;
 }
 
 /* Headers refused: by the cap of on_header, or by curl itself, which refuses one header line

@@ -225,19 +225,10 @@ void sim_xfer_resume(sim_t *s, sim_xfer_t *x)
 
 /* ---- completion ----------------------------------------------------------------------------- */
 
-/* curl writes a POST body under 64 KB together with the request headers and counts it in the
- * request size as well as in the upload size: counted once, from the request size. A larger
- * body goes out after the headers and is only in the upload size. */
 static void count_wire(sim_t *s, sim_xfer_t *x)
 {
-    curl_off_t up = 0, down = 0;
-    long hdr = 0, req = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(x->easy, CURLINFO_HEADER_SIZE, &hdr);
-    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &req);
-    uint64_t body_after = up >= 65536 ? (uint64_t)up : 0u;
-    uint64_t tx = (uint64_t)req + body_after, rx = (uint64_t)down + (uint64_t)hdr;
+    uint64_t tx, rx;
+    fota_curl_wire_bytes(x->easy, &tx, &rx);
     x->dev->tx += tx;
     x->dev->rx += rx;
     s->tx += tx;

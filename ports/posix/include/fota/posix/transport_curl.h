@@ -44,11 +44,14 @@ void fota_curl_transport_set_timeout(fota_curl_transport_t *t, long request_ms);
  * until the next request. */
 const char *fota_curl_transport_detail(const fota_curl_transport_t *t);
 /* For other libcurl drivers of the agent (fota-sim's multi loop): the agent's request headers
- * as a curl list (with "Expect:" off; free with curl_slist_free_all), and what a curl result
- * code means to the agent. */
+ * as a curl list (with "Expect:" off; free with curl_slist_free_all), what a curl result code
+ * means to the agent, and the bytes a transfer put on the wire. */
 struct curl_slist;
 struct curl_slist *fota_curl_headers(const fota_http_request_t *req);
 fota_err_t fota_curl_error(int curl_code);
+/* Bytes that crossed the socket for the transfer just done on the easy handle `curl` (libcurl's
+ * CURL, a void), headers included, each request body counted once. */
+void fota_curl_wire_bytes(void *curl, uint64_t *sent, uint64_t *received);
 
 /* Bytes sent and received on the wire by the last and by all requests (headers included). */
 void fota_curl_transport_bytes(const fota_curl_transport_t *t, uint64_t *sent, uint64_t *received);
