@@ -50,29 +50,6 @@ static int skip(const fota_json_t *j, int i)
     return i;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The value of the four hex digits at s[i], or -1. */
-static long unicode_escape(const char *s, int i, int end)
-{
-    long v = 0;
-    for (int k = 0; k < 4; k++) {
-        int d = i + k < end ? hex_digit(s[i + k]) : -1;
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /* The character at s[*i] of a string token with its escape decoded (-1 for an escape we do not
  * know); advances *i past it. jsmn's strict mode has checked the escape syntax already. */
 static long key_char(const char *s, int *i, int end)
@@ -85,8 +62,10 @@ static long key_char(const char *s, int *i, int end)
     }
     c = *i < end ? s[(*i)++] : '\0';
     if (c == 'u') {
+        uint8_t u[2];
+        bool ok = end - *i >= 4 && fota_hex_decode(s + *i, 4, u, 2);
         *i += 4;
-        return unicode_escape(s, *i - 4, end);
+        return ok ? (long)u[0] << 8 | u[1] : -1;
     }
     const char *p = c != '\0' ? strchr(from, c) : NULL;
     return p != NULL ? (unsigned char)to[p - from] : -1;
