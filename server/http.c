@@ -347,11 +347,13 @@ static unsigned connection_limit(const fotad_config_t *cfg)
     }
     rlim_t kept = FDS_RESERVED + (rlim_t)FDS_PER_THREAD * cfg->threads;
     rlim_t room = rl.rlim_cur > kept + 2u ? (rl.rlim_cur - kept) / 2u : 1u;
-    if (room >= want || cfg->max_connections == 0) {
-        return room >= want ? want : (unsigned)room; /* the default: what the limit allows */
+    if (room >= want) {
+        return want;
     }
-    FOTAD_WARN("max_connections %u lowered to %u: the open-file limit is %llu (ulimit -n)",
-               cfg->max_connections, (unsigned)room, (unsigned long long)rl.rlim_cur);
+    if (cfg->max_connections != 0) { /* the default is what the limit allows: no warning */
+        FOTAD_WARN("max_connections %u lowered to %u: the open-file limit is %llu (ulimit -n)",
+                   cfg->max_connections, (unsigned)room, (unsigned long long)rl.rlim_cur);
+    }
     return (unsigned)room;
 }
 
