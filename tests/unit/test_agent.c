@@ -42,6 +42,20 @@ static void digest_flash(rig_t *r, uint8_t out[32])
     free(all);
 }
 
+/* A device of `mode` whose download of NEW_VERSION (60,000 bytes, 1 KB chunks) a power cut
+ * stopped half-way (before the 130th flash operation); the power is still off. */
+static void cut_mid_download(rig_t *r, fota_mode_t mode)
+{
+    rig_open(r, mode, SMALL_IMAGE);
+    publish(r, NEW_VERSION, 60000, 1024);
+    fota_flash_emu_plan_cut(r->emu, 130, FOTA_CUT_BEFORE, 1);
+    fota_agent_check_now(&r->dev.agent);
+    bool rebooted = false;
+    fota_agent_run(&r->dev.agent, &r->tr, 100000, &rebooted);
+    assert_true(fota_flash_emu_is_cut(r->emu));
+    assert_true(r->dev.agent.next_chunk > 4 && r->dev.agent.next_chunk < r->srv.m.chunk_count);
+}
+
 /* ---- a whole update ----------------------------------------------------------------------- */
 
 static void update_in_mode(fota_mode_t mode, uint32_t size)
@@ -657,14 +671,7 @@ static void test_abandoned_resume_erased(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
-    publish(&r, NEW_VERSION, 60000, 1024);
-    fota_flash_emu_plan_cut(r.emu, 130, FOTA_CUT_BEFORE, 1);
-    fota_agent_check_now(&r.dev.agent);
-    bool rebooted = false;
-    fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
-    assert_true(fota_flash_emu_is_cut(r.emu));
-    assert_true(r.dev.agent.next_chunk > 4);
+    cut_mid_download(&r, FOTA_MODE_SEED);
     gone_t g = {r.tr, -1};
     r.tr.perform = gone_perform;
     r.tr.ctx = &g;
@@ -705,16 +712,11 @@ static void test_postponed_resume_then_abandoned(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
-    publish(&r, NEW_VERSION, 60000, 1024);
-    fota_flash_emu_plan_cut(r.emu, 130, FOTA_CUT_BEFORE, 1);
-    fota_agent_check_now(&r.dev.agent);
-    bool rebooted = false;
-    fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
-    assert_true(fota_flash_emu_is_cut(r.emu));
+    cut_mid_download(&r, FOTA_MODE_SEED);
     power_cycle(&r);
     assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_MANIFEST);
     r.dev.agent.cfg.may_download = postpone;
+    bool rebooted = false;
     fota_agent_run(&r.dev.agent, &r.tr, 100, &rebooted);
     assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_IDLE);
     assert_true(journal_saved(&r));
@@ -760,14 +762,7 @@ static void test_manifest_changes_mid_download(void **state)
     (void)state;
     for (int mode = 0; mode < 2; mode++) {
         rig_t r;
-        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
-        publish(&r, NEW_VERSION, 60000, 1024);
-        fota_flash_emu_plan_cut(r.emu, 130, FOTA_CUT_BEFORE, 1); /* power off mid-download */
-        fota_agent_check_now(&r.dev.agent);
-        bool rebooted;
-        fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
-        assert_true(fota_flash_emu_is_cut(r.emu));
-        assert_true(r.dev.agent.next_chunk > 4 && r.dev.agent.next_chunk < r.srv.m.chunk_count);
+        cut_mid_download(&r, (fota_mode_t)mode);
         publish(&r, "2.0.1", 60000, 1024); /* the server now has another manifest */
         power_cycle(&r);
         run_device(&r);
