@@ -42,31 +42,11 @@ for tool in fotad fotactl fota-image fota-flash fota-device fota-sim; do
     [ -x "$BUILD/$tool" ] || { echo "FAIL: $BUILD/$tool not built" >&2; exit 1; }
 done
 
-mkdir -p "$BUILD/tmp"
-W=$(mktemp -d "$BUILD/tmp/valgrind.XXXXXX")
+# The private directory $W, fail(), and a fotad killed on exit: the integration tests' library.
+source "$HERE/../integration/lib/fotad.sh" "$1" valgrind
 mkdir -p "$W/vg"
-FOTAD_PID=""
-OK=0
 TOKEN="valgrind-test-token-0123456789abcdef"
 PRODUCT=inv-vg
-
-cleanup() {
-    if [ -n "$FOTAD_PID" ] && kill -0 "$FOTAD_PID" 2>/dev/null; then
-        kill -KILL "$FOTAD_PID" 2>/dev/null || true
-        wait "$FOTAD_PID" 2>/dev/null || true
-    fi
-    if [ "$OK" = 1 ]; then
-        rm -rf "$W"
-    else
-        echo "(test files kept in $W)" >&2
-    fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 LEAK_KINDS=definite,indirect
 VG=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds="$LEAK_KINDS"
@@ -291,5 +271,5 @@ for log in "$W"/vg/*.log; do
     vg_check "${log##*/}" "$log" 0
     logs=$((logs + 1))
 done
-echo "PASS: $logs processes under valgrind memcheck, no error, no leak ($(($(date +%s) - T0)) s)"
-OK=1
+echo "$logs processes under valgrind memcheck, no error, no leak ($(($(date +%s) - T0)) s)"
+pass
