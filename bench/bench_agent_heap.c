@@ -19,9 +19,9 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/bootloader.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
 
 #define IMAGE_SIZE 1068032u
 

@@ -24,9 +24,9 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/bootloader.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
 
 static void die(const char *what, fota_err_t err)
 {

@@ -19,9 +19,9 @@
 #include <time.h>
 
 #include "fota/auth.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/emu_device.h"
+#include "fota/host/file_util.h"
+#include "fota/emu/flash_emu.h"
 #include "fota/posix/transport_curl.h"
 
 /* Kinds of request, told apart by their target. */

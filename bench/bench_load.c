@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "fota/auth.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #define MAX_CONNS 1024
 #define HDR_MAX 8192

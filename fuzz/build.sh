@@ -3,8 +3,8 @@
 #
 # Straight clang, not the CMake build, so the normal build needs no clang: every target is built
 # with -fsanitize=fuzzer,address,undefined and linked with the project's sources (agent/src,
-# ports/posix, tests/support/fake_server.c, fotad's parsers and what they call (SERVER_SRC below:
-# request authentication, query, Range, JSON bodies, bundle checks; not the HTTP layer, the store
+# ports/posix, emu, host, tests/support/fake_server.c, fotad's parsers and what they call
+# (SERVER_SRC below: request authentication, query, Range, JSON bodies, bundle checks; not the HTTP layer, the store
 # or the services), and the harness helpers in fuzz/ that are not targets: rig.c, flash_undo.c,
 # part_check.c) compiled the same way into one archive (a target links only what it uses).
 # mbedTLS, jsmn and cJSON as in the main build; no cmocka, libmicrohttpd or SQLite. Incremental:
@@ -47,12 +47,13 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 COMMON="-g -O1 -fno-omit-frame-pointer $SAN \
 -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -Wshadow \
 -Wstrict-prototypes -Wmissing-prototypes -I$ROOT/agent/include -I$ROOT/ports/posix/include \
--I$ROOT/tests/support -I$ROOT/server -I$ROOT/fuzz"
+-I$ROOT/emu/include -I$ROOT/host/include -I$ROOT/tests/support -I$ROOT/server -I$ROOT/fuzz"
 
 # Sources of the support archive; every fuzz_*.c is a target.
 # fotad's files: the parsers the server targets aim at and the modules they call.
 SERVER_SRC="bodies bundle device_auth fpset ident json_codec keycache keyring nonce_cache query range"
-SUPPORT=$(echo "$ROOT"/agent/src/*.c "$ROOT"/ports/posix/*.c "$ROOT"/tests/support/fake_server.c)
+SUPPORT=$(echo "$ROOT"/agent/src/*.c "$ROOT"/ports/posix/*.c "$ROOT"/emu/*.c "$ROOT"/host/*.c \
+    "$ROOT"/tests/support/fake_server.c)
 for f in $SERVER_SRC; do
     SUPPORT="$SUPPORT $ROOT/server/$f.c"
 done

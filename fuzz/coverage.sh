@@ -1,5 +1,5 @@
 #!/bin/bash
-# coverage.sh [OUT] - which lines and branches of agent/src and ports/posix the fuzz corpora reach:
+# coverage.sh [OUT] - which lines and branches of agent/src, ports/posix, emu and host the fuzz corpora reach:
 # builds the targets with clang's source-based coverage instead of the sanitizers
 # (FUZZ_COVERAGE=1 fuzz/build.sh OUT, default build-fuzz-cov), runs every input of
 # fuzz/corpus/<target>/ once through its target, merges the profiles and prints llvm-cov's
@@ -28,4 +28,4 @@ for exe in "$OUT"/fuzz_*; do
 done
 "$PROFDATA" merge -sparse -o "$OUT/prof/all.profdata" "$OUT"/prof/*.profraw
 "$COV" report -instr-profile="$OUT/prof/all.profdata" "${objects[@]:1}" \
-    "$ROOT/agent/src" "$ROOT/ports/posix"
+    "$ROOT/agent/src" "$ROOT/ports/posix" "$ROOT/emu" "$ROOT/host"

@@ -1,6 +1,6 @@
 /*
  * flash_undo.c - a flash port that remembers which sectors changed and puts them back
- * (flash_undo.h). The real NOR rules and power-cut injection stay those of ports/posix flash_emu:
+ * (flash_undo.h). The real NOR rules and power-cut injection stay those of emu/flash_emu:
  * this port only forwards and takes notes.
  */
 #include "flash_undo.h"
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/partition.h"
 
 static void fail(const char *what, fota_err_t err)
 {

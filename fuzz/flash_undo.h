@@ -1,5 +1,5 @@
 /*
- * flash_undo.h - an emulated flash (ports/posix flash_emu, in memory, strict NOR rules) behind a
+ * flash_undo.h - an emulated flash (emu/flash_emu, in memory, strict NOR rules) behind a
  * flash port that notes every sector a write or an erase touches, so that a fuzz target can put
  * the flash back as it was before the input, sector by sector, instead of copying megabytes per
  * input. Targets whose code under test writes flash (the bootloader arming or aborting otadata
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "fota/flash.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/flash_emu.h"
 
 typedef struct {
     fota_flash_emu_t *emu;

@@ -1,5 +1,5 @@
 /*
- * fuzz_bundle.c - libFuzzer target: release bundles (ports/posix bundle.c: fota_bundle_check),
+ * fuzz_bundle.c - libFuzzer target: release bundles (host/bundle.c: fota_bundle_check),
  * manifest || blob, as fotad's admin API takes them from an operator's upload and
  * `fotactl release` reads them from a file. Checked with the fixed fuzzing release key and
  * without a key (structure, hash chain and image SHA-256 only).
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/bundle.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/bundle.h"
+#include "fota/emu/image_build.h"
 
 #include "rig.h"
 

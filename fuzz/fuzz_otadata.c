@@ -1,5 +1,5 @@
 /*
- * fuzz_otadata.c - libFuzzer target: ESP-IDF otadata entries as read from flash (ports/posix
+ * fuzz_otadata.c - libFuzzer target: ESP-IDF otadata entries as read from flash (emu/
  * otadata.c: fota_otadata_read and the decoding, selection and next-entry arithmetic) and what
  * the emulated bootloader and the esp_ota_ops equivalents (bootloader.c) do with them, on an
  * in-memory device flash holding valid images in ota_0 and ota_1 (flash_undo.h; put back after
@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/otadata.h"
 
 #include "flash_undo.h"
 #include "rig.h"

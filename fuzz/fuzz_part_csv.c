@@ -1,5 +1,5 @@
 /*
- * fuzz_part_csv.c - libFuzzer target: the ESP-IDF partition CSV (ports/posix partition_csv.c:
+ * fuzz_part_csv.c - libFuzzer target: the ESP-IDF partition CSV (emu/partition_csv.c:
  * fota_part_table_from_csv, as `fota-flash create --partitions FILE` reads a user's file), then
  * fota_part_table_validate and the round trips of part_check.h on every table it accepts.
  *

@@ -1,6 +1,6 @@
 /*
  * fuzz_part_table.c - libFuzzer target: the binary ESP-IDF partition table at 0x8000
- * (ports/posix partition.c: fota_part_table_parse, fota_part_table_validate), the round trips of
+ * (emu/partition.c: fota_part_table_parse, fota_part_table_validate), the round trips of
  * part_check.h, and optionally the emulated bootloader booting a device with that table (it reads
  * the table without validating it, as ESP-IDF's does, so a hostile table reaches it).
  *
@@ -21,7 +21,7 @@
 
 #include <mbedtls/md.h>
 
-#include "fota/posix/bootloader.h"
+#include "fota/emu/bootloader.h"
 
 #include "flash_undo.h"
 #include "part_check.h"

@@ -26,7 +26,8 @@
 
 #include "fota/bytes.h"
 #include "fota/crc32.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
+#include "fota/emu/emu_device.h"
 #include "fota/posix/store_flash.h"
 
 #include "flash_undo.h"
@@ -54,7 +55,7 @@ typedef struct {
 static fota_store_t open_store(fota_flash_store_t *s)
 {
     fota_flash_t flash = flash_undo_port(&g_flash);
-    rig_require(fota_flash_store_init(s, &flash, &g_table) == FOTA_OK, "store init");
+    rig_require(fota_emu_store_init(s, &flash, &g_table) == FOTA_OK, "store init");
     return fota_flash_store_port(s);
 }
 

@@ -12,7 +12,7 @@
  *     FOTA_OK only with an accepted bundle, and a chain mismatch names a record of the chain;
  *   - an accepted bundle is exactly manifest + blob, its manifest parses alone and is the one
  *     decoded, the image is the chunks of the blob put together and the blob's SHA-256 is right;
- *   - fotad and the tools agree (ports/posix bundle.c fota_bundle_check, what `fotactl release
+ *   - fotad and the tools agree (host/bundle.c fota_bundle_check, what `fotactl release
  *     inspect` runs): what fotad accepts the tools accept; of a bundle whose signature verified,
  *     what the tools accept fotad accepts or refuses only as not an ESP32 app image, and a chain
  *     mismatch (at the same record) or a wrong image SHA-256 is found by both.
@@ -28,7 +28,7 @@
 #include <mbedtls/md.h>
 
 #include "bundle.h"
-#include "fota/posix/bundle.h"
+#include "fota/host/bundle.h"
 #include "keyring.h"
 #include "rig.h"
 
@@ -116,7 +116,7 @@ static void check_accepted(const uint8_t *data, size_t size, const fotad_bundle_
 }
 
 /*
- * fotad (server/bundle.c) and the tools (ports/posix/bundle.c) agree. The tools check without the
+ * fotad (server/bundle.c) and the tools (host/bundle.c) agree. The tools check without the
  * key: a second ECDSA verification would halve the speed, and fotad's verdict says whether the
  * signature verified (every verdict after BAD_SIGNATURE).
  */

@@ -1,5 +1,5 @@
 /*
- * part_check.h - properties of the partition table code (ports/posix partition.c and
+ * part_check.h - properties of the partition table code (emu/partition.c and
  * partition_csv.c) that the two partition fuzz targets hold every accepted table to:
  *   - binary round trip: a table that parses, serialized and parsed again, is the same table;
  *   - CSV round trip: a table that validates, written as CSV (what `fota-flash show` prints) and
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 /* Flash size the tables are validated against: the largest ESP32 flash, so that layouts for
  * bigger chips than the emulated 4 MB one are held to the round trips too. */

@@ -1,7 +1,7 @@
 /*
  * rig.c - the emulated device, release and server the agent fuzz targets share (rig.h).
  *
- * Built from the real parts: ports/posix flash_emu (strict NOR rules), fota_device_provision,
+ * Built from the real parts: emu/flash_emu (strict NOR rules), fota_device_provision,
  * the emulated bootloader and the boot_emu port; tests/support/fake_server.c answers the agent's
  * requests with the real release, with real request authentication. Only the journal store is a
  * RAM record here (the flash store has its own target, fuzz_store_flash.c), so that a target can
@@ -18,9 +18,9 @@
 #include <mbedtls/md.h>
 
 #include "fota/chain.h"
-#include "fota/posix/bootloader.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/partition.h"
 
 /* The fuzzing release key: made for these targets, signs nothing but their seeds. Fixed so that
  * manifests (and so release ids in offers and journals) are the same in every process. */

@@ -1,6 +1,6 @@
 /*
  * rig.h - what the fuzz targets that drive the real agent share: one emulated ESP32 (in-memory
- * NOR flash from ports/posix, provisioned with the Arduino default partition table and a 1.0.0
+ * NOR flash from emu/, provisioned with the Arduino default partition table and a 1.0.0
  * image, booted by the emulated bootloader, boot port over otadata), one real release (a 2.0.0
  * ESP32 image, its hash chain, a manifest signed with the fixed fuzzing key) served by
  * tests/support/fake_server.c, and the calls to put a fuzz input where the agent reads bytes
@@ -24,11 +24,11 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/boot_emu.h"
+#include "fota/emu/boot_emu.h"
 #include "fota/posix/clock.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/keys.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/host/keys.h"
+#include "fota/emu/otadata.h"
 
 #define RIG_DEVICE_ID "inv-fuzz-000001"
 #define RIG_PRODUCT "esp32-inverter"
@@ -74,7 +74,7 @@ typedef struct {
     bool boot_switched;     /* the agent called set_boot since the last restore */
     uint32_t update_offset; /* ota_1: where the agent writes the release */
     uint64_t writes_before; /* flash writes counted when the input started */
-    fota_boot_t boot_inner; /* ports/posix boot_emu, wrapped to notice otadata writes */
+    fota_boot_t boot_inner; /* emu/ boot_emu, wrapped to notice otadata writes */
     fake_server_t srv;
     fota_transport_t srv_tr;
     uint8_t device_key[32];

@@ -13,7 +13,7 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include "device_auth.h"
 #include "log.h"

@@ -12,7 +12,7 @@
 
 #include "fota/chain.h"
 #include "fota/esp_image.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include "ident.h"
 

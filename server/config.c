@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/cli.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/cli.h"
+#include "fota/host/file_util.h"
 
 #define CONFIG_FILE_MAX (1024u * 1024u)
 

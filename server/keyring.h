@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "fota/manifest.h"
-#include "fota/posix/keys.h"
+#include "fota/host/keys.h"
 
 #include "config.h"
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include "app.h"
 #include "config.h"

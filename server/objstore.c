@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include "log.h"
 

@@ -171,17 +171,15 @@ static fota_err_t store_clear(void *ctx)
     return append(ctx, NULL, 0);
 }
 
-fota_err_t fota_flash_store_init(fota_flash_store_t *s, const fota_flash_t *flash,
-                                 const fota_part_table_t *t)
+fota_err_t fota_flash_store_init(fota_flash_store_t *s, const fota_flash_t *flash, uint32_t offset,
+                                 uint32_t size)
 {
-    const fota_partition_t *nvs =
-        fota_part_find(t, FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_NVS);
-    if (nvs == NULL || nvs->size < 2u * FOTA_FLASH_SECTOR_BYTES) {
+    if (size < 2u * FOTA_FLASH_SECTOR_BYTES || offset % FOTA_FLASH_SECTOR_BYTES != 0) {
         return FOTA_ERR_NOT_FOUND;
     }
     memset(s, 0, sizeof *s);
     s->flash = *flash;
-    s->offset = nvs->offset;
+    s->offset = offset;
     return FOTA_OK;
 }
 

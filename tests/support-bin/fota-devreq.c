@@ -29,7 +29,7 @@
 #include <mbedtls/md.h>
 
 #include "fota/auth.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #define MAX_SHOW 8
 #define MAX_FILE (64u * 1024u * 1024u)

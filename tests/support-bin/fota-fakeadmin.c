@@ -30,7 +30,7 @@
 #include <mbedtls/md.h>
 #include <microhttpd.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #define MAX_ROUTES 32
 #define MAX_BODY (64u * 1024u * 1024u)

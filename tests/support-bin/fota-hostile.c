@@ -44,8 +44,8 @@
 #include <unistd.h>
 
 #include "fota/manifest.h"
-#include "fota/posix/bundle.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/bundle.h"
+#include "fota/host/file_util.h"
 
 #define MAX_RELEASES 8
 

@@ -1,7 +1,7 @@
 /*
  * fota-mkbundle.c - test support: make release keys and signed release bundles
  * (docs/ADMIN_API.md: bundle = 256-byte manifest || chain blob) for the server's tests, with the
- * project's own signing and chain code (fota/posix/keys.h, fota/chain.h). fotactl will do this
+ * project's own signing and chain code (fota/host/keys.h, fota/chain.h). fotactl will do this
  * for operators (`fotactl release create`); this tool exists so the server tests depend on
  * nothing being written in parallel, and it can make bundles no honest tool would.
  *
@@ -25,8 +25,8 @@
 
 #include "fota/chain.h"
 #include "fota/manifest.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/keys.h"
+#include "fota/host/file_util.h"
+#include "fota/host/keys.h"
 
 #define MAX_IMAGE (32u * 1024u * 1024u)
 

@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/otadata.h"
 
 void rig_open(rig_t *r, fota_mode_t mode, uint32_t old_size)
 {

@@ -12,8 +12,8 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
 #include "hostile.h"
 
 #define OLD_VERSION "1.0.0"

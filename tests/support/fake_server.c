@@ -15,8 +15,8 @@
 
 #include "fota/auth.h"
 #include "fota/chain.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/keys.h"
+#include "fota/emu/image_build.h"
+#include "fota/host/keys.h"
 
 #define TEST_KEY_DIR_ENV "FOTA_TMPDIR"
 

@@ -19,11 +19,11 @@
 #include "agent_rig.h"
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/bootloader.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/otadata.h"
 
 /* ---- what is on the flash (more in agent_rig.h) --------------------------------------------- */
 

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/otadata.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/otadata.h"
+#include "fota/emu/partition.h"
 
 #define OTADATA_AT 0xE000u /* in the default table */
 #define APP0_AT 0x10000u

@@ -1,7 +1,7 @@
 /*
  * test_esp_image.c - the ESP-IDF app image: the device-side validator (agent/src/esp_image.c)
  * against hand-made images laid out byte by byte as esptool writes them, and the host image
- * builder (ports/posix/image_build.c) round-tripped through the validator, with every single-byte
+ * builder (emu/image_build.c) round-tripped through the validator, with every single-byte
  * corruption and every truncation of a small image rejected for the right reason.
  */
 #include <stdarg.h>
@@ -18,8 +18,8 @@
 #include "fota/bytes.h"
 #include "fota/esp_image.h"
 #include "fota/fota_config.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/file_util.h"
+#include "fota/emu/image_build.h"
 
 #define PART_SIZE 0x140000u /* an OTA app partition of the default Arduino-ESP32 layout */
 

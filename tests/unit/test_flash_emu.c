@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/flash_emu.h"
 
 #define SECTOR FOTA_FLASH_SECTOR_SIZE
 #define SMALL (16u * SECTOR) /* 64 KB: enough for every test, fast to scan */

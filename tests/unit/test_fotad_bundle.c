@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "fota/chain.h"
-#include "fota/posix/image_build.h"
-#include "fota/posix/keys.h"
+#include "fota/emu/image_build.h"
+#include "fota/host/keys.h"
 
 #include "bundle.h"
 #include "ident.h"

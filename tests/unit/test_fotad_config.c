@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include "config.h"
 

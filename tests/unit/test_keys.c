@@ -1,5 +1,5 @@
 /*
- * test_keys.c - release keys on the host (ports/posix/keys.c): generated key files (PEM, the
+ * test_keys.c - release keys on the host (host/keys.c): generated key files (PEM, the
  * private one 0600, never silently overwritten), loading, the public DER and key id, and signing
  * manifests that the agent core then verifies; with OpenSSL, when it is installed, as the
  * outside party that must agree on keys and signatures.
@@ -19,8 +19,8 @@
 
 #include "fota/chain.h"
 #include "fota/manifest.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/keys.h"
+#include "fota/host/file_util.h"
+#include "fota/host/keys.h"
 
 typedef struct {
     char priv[512];

@@ -4,7 +4,7 @@
  * a signed manifest is refused, wrong keys are refused), product check, and a known-answer
  * manifest signed by OpenSSL from an independent Python encoder (docs/MANIFEST.md).
  *
- * Keys here are made with mbedTLS directly, not with ports/posix/keys.c, so the core is tested
+ * Keys here are made with mbedTLS directly, not with host/keys.c, so the core is tested
  * on its own (test_keys.c covers the host signer).
  */
 #include <stdarg.h>

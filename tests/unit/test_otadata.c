@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/otadata.h"
+#include "fota/emu/otadata.h"
 
 /* --- a tiny NOR flash with an operation log -------------------------------------------------- */
 

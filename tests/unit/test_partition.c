@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 #define FLASH_4MB 0x400000u
 

@@ -37,11 +37,11 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
-#include "fota/posix/bootloader.h"
-#include "fota/posix/compact_layout.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/compact_layout.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/otadata.h"
 
 #define OLD_VERSION "1.0.0"
 #define NEW_VERSION "2.0.0"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 static void test_type_ff_is_refused(void **state)
 {

@@ -12,8 +12,9 @@
 
 #include <cmocka.h>
 
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/partition.h"
+#include "fota/emu/emu_device.h"
 #include "fota/posix/store_flash.h"
 
 typedef struct {
@@ -31,7 +32,7 @@ static void open_rig(store_rig_t *r)
         FOTA_OK);
     r->flash = fota_flash_emu_port(r->emu);
     fota_part_table_default(&r->table);
-    assert_int_equal(fota_flash_store_init(&r->st, &r->flash, &r->table), FOTA_OK);
+    assert_int_equal(fota_emu_store_init(&r->st, &r->flash, &r->table), FOTA_OK);
     r->port = fota_flash_store_port(&r->st);
 }
 
@@ -40,7 +41,7 @@ static void reboot(store_rig_t *r)
 {
     fota_flash_emu_cancel_cut(r->emu); /* a cut planned past the save did not happen */
     fota_flash_emu_power_on(r->emu);
-    assert_int_equal(fota_flash_store_init(&r->st, &r->flash, &r->table), FOTA_OK);
+    assert_int_equal(fota_emu_store_init(&r->st, &r->flash, &r->table), FOTA_OK);
     r->port = fota_flash_store_port(&r->st);
 }
 

@@ -17,9 +17,9 @@
 #include <time.h>
 
 #include "fota/auth.h"
-#include "fota/posix/cli.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/host/cli.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
 #include "fota/posix/transport_curl.h"
 
 #define PROG "fota-device"

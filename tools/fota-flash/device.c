@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fota/posix/cli.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/cli.h"
+#include "fota/emu/image_build.h"
 
 #define NO_SLOT INT_MIN
 

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/otadata.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/otadata.h"
+#include "fota/emu/partition.h"
 
 #define PROG "fota-flash"
 

@@ -11,7 +11,7 @@
  *   write-ota  what an OTA does: image into the next slot, set it to boot
  *
  * main() is the command table; conventions (exit codes, --help, one-line errors) come from
- * fota/posix/cli.h and are described in docs/TOOLS.md.
+ * fota/host/cli.h and are described in docs/TOOLS.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "device.h"
-#include "fota/posix/cli.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/cli.h"
+#include "fota/emu/image_build.h"
 
 static const char CREATE_USAGE[] =
     "usage: fota-flash create FILE --image IMG [--partitions CSV] [--size N]\n"

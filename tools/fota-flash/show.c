@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "device.h"
-#include "fota/posix/cli.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/cli.h"
+#include "fota/emu/image_build.h"
 
 /* "20K", "1280K", "4M", or bytes. */
 static const char *human_size(uint32_t size, char *buf, size_t len)

@@ -15,9 +15,9 @@
 
 #include "fota/bytes.h"
 #include "fota/esp_image.h"
-#include "fota/posix/cli.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/cli.h"
+#include "fota/host/file_util.h"
+#include "fota/emu/image_build.h"
 
 typedef struct {
     size_t len;

@@ -6,15 +6,15 @@
  *   fota-image verify FILE [--max-size N]                   the device's check, one line
  *
  * main() is the command table; each subcommand is one function. Conventions (exit codes, --help,
- * one-line errors) come from fota/posix/cli.h and are described in docs/TOOLS.md.
+ * one-line errors) come from fota/host/cli.h and are described in docs/TOOLS.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/cli.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/image_build.h"
+#include "fota/host/cli.h"
+#include "fota/host/file_util.h"
+#include "fota/emu/image_build.h"
 
 #include "image_info.h"
 

@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fota/posix/bootloader.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/bootloader.h"
+#include "fota/emu/otadata.h"
 
 #include "sim.h"
 

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fota/posix/cli.h"
+#include "fota/host/cli.h"
 
 #include "sim.h"
 

@@ -11,7 +11,7 @@
 
 #include <curl/curl.h>
 
-#include "fota/posix/cli.h"
+#include "fota/host/cli.h"
 
 #include "sim.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fota/posix/cli.h"
+#include "fota/host/cli.h"
 
 #include "sim.h"
 

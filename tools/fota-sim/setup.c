@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 
 #include "fota/auth.h"
-#include "fota/posix/cli.h"
-#include "fota/posix/compact_layout.h"
-#include "fota/posix/file_util.h"
-#include "fota/posix/keys.h"
+#include "fota/host/cli.h"
+#include "fota/emu/compact_layout.h"
+#include "fota/host/file_util.h"
+#include "fota/host/keys.h"
 
 #include "sim.h"
 

@@ -22,8 +22,8 @@
 #include <curl/curl.h>
 
 #include "fota/agent.h"
-#include "fota/posix/emu_device.h"
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/emu_device.h"
+#include "fota/emu/flash_emu.h"
 
 #define SIM_PROG "fota-sim"
 #define SIM_ID_MAX 32

@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fota/posix/cli.h"
+#include "fota/host/cli.h"
 
 /* Message prefixes: errors about data say "fotactl: ...", usage errors name the command group
  * ("fotactl release show: missing ID"). */

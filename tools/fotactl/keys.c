@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fota/auth.h"
-#include "fota/posix/keys.h"
+#include "fota/host/keys.h"
 
 #include "fotactl.h"
 

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "fota/posix/bundle.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/bundle.h"
+#include "fota/host/file_util.h"
 
 #include "fotactl.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fota/posix/bundle.h"
+#include "fota/host/bundle.h"
 
 #include "fotactl.h"
 

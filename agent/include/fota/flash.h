@@ -2,7 +2,7 @@
  * flash.h - the flash port: the agent's only door to storage hardware.
  *
  * A struct of function pointers plus an opaque context, filled in by the platform (the
- * emulated ESP32 in ports/posix, esp_flash/esp_partition in ports/esp-idf). Addresses are
+ * emulated ESP32 in emu/, esp_partition in ports/esp-idf). Addresses are
  * absolute flash offsets. NOR rules apply: erase works on whole sectors and sets bytes to 0xFF;
  * a write may only clear bits. Every call is synchronous and returns fota_err_t; after a power
  * cut the emulated flash returns FOTA_ERR_FLASH_POWER_CUT from every call until it is powered on.

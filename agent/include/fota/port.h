@@ -1,7 +1,8 @@
 /*
  * port.h - the platform services the agent uses besides flash (flash.h): boot control, the
  * journal store and the clock. Each is a struct of function pointers plus an opaque context,
- * filled in by the platform (ports/posix for the emulated ESP32, ports/esp-idf for a real one)
+ * filled in by the platform (emu/ and ports/posix for the emulated ESP32, ports/esp-idf for a
+ * real one)
  * and handed to fota_agent_init(). All calls are synchronous.
  */
 #ifndef FOTA_PORT_H

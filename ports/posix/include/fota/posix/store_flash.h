@@ -12,7 +12,6 @@
 #include "fota/flash.h"
 #include "fota/http.h"
 #include "fota/port.h"
-#include "fota/posix/partition.h"
 
 /* ---- journal store: a log of records in two flash sectors ---------------------------------
  * Each record: magic "FJS1", seq u32, len u16, zero u16, data[len] padded, CRC-32 u32 of all
@@ -33,9 +32,10 @@ typedef struct {
     uint64_t saves;     /* records written (for tests and benchmarks) */
 } fota_flash_store_t;
 
-/* Store in the first two sectors of the nvs partition of `t`. */
-fota_err_t fota_flash_store_init(fota_flash_store_t *s, const fota_flash_t *flash,
-                                 const fota_part_table_t *t);
+/* Store in the two sectors at `offset` (sector aligned) of a region of `size` bytes (at least two
+ * sectors; FOTA_ERR_NOT_FOUND otherwise). */
+fota_err_t fota_flash_store_init(fota_flash_store_t *s, const fota_flash_t *flash, uint32_t offset,
+                                 uint32_t size);
 fota_store_t fota_flash_store_port(fota_flash_store_t *s);
 
 #endif /* FOTA_POSIX_STORE_FLASH_H */

@@ -8,15 +8,15 @@
  * verifies the signature (when a public key is given), every record of the chain and the
  * image's SHA-256, without trusting anything in the bundle.
  */
-#ifndef FOTA_POSIX_BUNDLE_H
-#define FOTA_POSIX_BUNDLE_H
+#ifndef FOTA_HOST_BUNDLE_H
+#define FOTA_HOST_BUNDLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fota/err.h"
 #include "fota/manifest.h"
-#include "fota/posix/keys.h"
+#include "fota/host/keys.h"
 
 /* Release ids: the first 16 bytes of SHA-256(manifest) as 32 lowercase hex digits. */
 #define FOTA_RELEASE_ID_HEX 32u
@@ -49,4 +49,4 @@ fota_err_t fota_bundle_check(const uint8_t *bundle, size_t len, const uint8_t *p
 void fota_bundle_release_id(const uint8_t manifest[FOTA_MANIFEST_LEN],
                             char out[FOTA_RELEASE_ID_HEX + 1]);
 
-#endif /* FOTA_POSIX_BUNDLE_H */
+#endif /* FOTA_HOST_BUNDLE_H */

@@ -4,9 +4,9 @@
  * otadata entry, confirming marks the running entry VALID. Rebooting only raises a flag: the
  * simulation (or test) powers the device off and on, and the emulated bootloader runs again.
  */
-#include "fota/posix/boot_emu.h"
+#include "fota/emu/boot_emu.h"
 
-#include "fota/posix/otadata.h"
+#include "fota/emu/otadata.h"
 
 static fota_err_t update_partition(void *ctx, uint32_t *offset, uint32_t *size)
 {

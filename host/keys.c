@@ -9,7 +9,7 @@
  * private one with mode 0600, and removes what it created if anything fails half-way. Private
  * key bytes are wiped from memory once mbedTLS has them.
  */
-#include "fota/posix/keys.h"
+#include "fota/host/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/version.h>
 
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #define KEY_FILE_MAX 16384u
 #define PRIV_PEM_MAX 512u

@@ -3,7 +3,7 @@
  * the manifest slot, so a bundle costs one allocation of its own size; the check walks the
  * records once, hashing the chain and the image side by side.
  */
-#include "fota/posix/bundle.h"
+#include "fota/host/bundle.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,13 +13,13 @@
  * so the emulated bootloader and the agent see nothing unusual. For a 64 KB slot the flash is
  * 192 KB instead of 4 MB.
  */
-#ifndef FOTA_POSIX_COMPACT_LAYOUT_H
-#define FOTA_POSIX_COMPACT_LAYOUT_H
+#ifndef FOTA_EMU_COMPACT_LAYOUT_H
+#define FOTA_EMU_COMPACT_LAYOUT_H
 
 #include <stdint.h>
 
 #include "fota/err.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 /* Largest slot the compact layout offers: two of them fit a 16 MB flash. */
 #define FOTA_COMPACT_SLOT_MAX (0x7F0000u)
@@ -32,4 +32,4 @@
 fota_err_t fota_part_table_compact(uint32_t slot_size, fota_part_table_t *out,
                                    uint32_t *flash_size);
 
-#endif /* FOTA_POSIX_COMPACT_LAYOUT_H */
+#endif /* FOTA_EMU_COMPACT_LAYOUT_H */

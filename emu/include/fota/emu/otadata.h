@@ -9,8 +9,8 @@
  * right; of the usable ones the larger seq wins; the slot is ota_[(seq - 1) % ota_count].
  * Writing an entry erases its sector first.
  */
-#ifndef FOTA_POSIX_OTADATA_H
-#define FOTA_POSIX_OTADATA_H
+#ifndef FOTA_EMU_OTADATA_H
+#define FOTA_EMU_OTADATA_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,4 +72,4 @@ fota_err_t fota_otadata_next_for_slot(const fota_ota_entry_t e[2], unsigned slot
                                       unsigned ota_count, fota_ota_entry_t *entry_out,
                                       int *index_out);
 
-#endif /* FOTA_POSIX_OTADATA_H */
+#endif /* FOTA_EMU_OTADATA_H */

@@ -8,17 +8,17 @@
  * (poll/feed, or fota_agent_run with a transport), and power-cycle the device when the agent
  * asks for a reboot, when the emulated flash was cut, or whenever they like.
  */
-#ifndef FOTA_POSIX_EMU_DEVICE_H
-#define FOTA_POSIX_EMU_DEVICE_H
+#ifndef FOTA_EMU_EMU_DEVICE_H
+#define FOTA_EMU_EMU_DEVICE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "fota/agent.h"
-#include "fota/posix/boot_emu.h"
+#include "fota/emu/boot_emu.h"
 #include "fota/posix/clock.h"
-#include "fota/posix/flash_emu.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/flash_emu.h"
+#include "fota/emu/partition.h"
 #include "fota/posix/store_flash.h"
 
 typedef struct {
@@ -58,6 +58,11 @@ typedef struct {
     unsigned boots;
 } fota_emu_device_t;
 
+/* The agent's journal store (ports/posix store_flash) in the first two sectors of the nvs
+ * partition of `t`, where the emulated device keeps it. FOTA_ERR_NOT_FOUND without one. */
+fota_err_t fota_emu_store_init(fota_flash_store_t *s, const fota_flash_t *flash,
+                               const fota_part_table_t *t);
+
 /* Open a provisioned flash (fota_device_provision wrote it) at path, or use `emu` if given. */
 fota_err_t fota_emu_device_open(fota_emu_device_t *d, fota_flash_emu_t *emu,
                                 const fota_emu_device_config_t *cfg);
@@ -71,4 +76,4 @@ fota_err_t fota_emu_device_power_on(fota_emu_device_t *d, bool *reboot_needed);
 /* Cut the power now (between flash operations). */
 void fota_emu_device_power_off(fota_emu_device_t *d);
 
-#endif /* FOTA_POSIX_EMU_DEVICE_H */
+#endif /* FOTA_EMU_EMU_DEVICE_H */

@@ -14,8 +14,8 @@
  * table at 0x9000); sizes and offsets in decimal, hex, or with K/M suffix; flags "encrypted",
  * "readonly" separated by ':' or space.
  */
-#ifndef FOTA_POSIX_PARTITION_H
-#define FOTA_POSIX_PARTITION_H
+#ifndef FOTA_EMU_PARTITION_H
+#define FOTA_EMU_PARTITION_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,4 +107,4 @@ fota_err_t fota_part_table_write(const fota_flash_t *flash, const fota_part_tabl
 const char *fota_part_type_name(uint8_t type);
 const char *fota_part_subtype_name(uint8_t type, uint8_t subtype, char *buf, size_t len);
 
-#endif /* FOTA_POSIX_PARTITION_H */
+#endif /* FOTA_EMU_PARTITION_H */

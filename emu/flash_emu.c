@@ -12,7 +12,7 @@
  * erased sector), with every random choice drawn from a splitmix64 generator seeded by the
  * caller so that a failing run can be replayed. After the cut every call fails until power_on.
  */
-#include "fota/posix/flash_emu.h"
+#include "fota/emu/flash_emu.h"
 
 #include <errno.h>
 #include <fcntl.h>

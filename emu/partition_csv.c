@@ -10,7 +10,7 @@
  * checks (overlap, alignment, bounds) are left to fota_part_table_validate(), which the caller
  * runs next; this file only turns text into numbers.
  */
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -12,8 +12,8 @@
  * wipes the private key from memory. Not thread-safe per handle; separate handles are
  * independent.
  */
-#ifndef FOTA_POSIX_KEYS_H
-#define FOTA_POSIX_KEYS_H
+#ifndef FOTA_HOST_KEYS_H
+#define FOTA_HOST_KEYS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,4 +86,4 @@ mbedtls_pk_context *fota_key_pk(fota_key_t *key);
 fota_err_t fota_manifest_sign(const fota_manifest_t *m, fota_key_t *key,
                               uint8_t out[FOTA_MANIFEST_LEN]);
 
-#endif /* FOTA_POSIX_KEYS_H */
+#endif /* FOTA_HOST_KEYS_H */

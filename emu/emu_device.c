@@ -2,12 +2,12 @@
  * emu_device.c - one emulated ESP32 running the real agent (see emu_device.h): power-on is
  * bootloader + agent start + the application's self-test of a new image.
  */
-#include "fota/posix/emu_device.h"
+#include "fota/emu/emu_device.h"
 
 #include <string.h>
 
-#include "fota/posix/image_build.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/otadata.h"
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -79,11 +79,20 @@ static fota_err_t start_agent(fota_emu_device_t *d)
     return err;
 }
 
+fota_err_t fota_emu_store_init(fota_flash_store_t *s, const fota_flash_t *flash,
+                               const fota_part_table_t *t)
+{
+    const fota_partition_t *nvs =
+        fota_part_find(t, FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_NVS);
+    return nvs == NULL ? FOTA_ERR_NOT_FOUND
+                       : fota_flash_store_init(s, flash, nvs->offset, nvs->size);
+}
+
 static fota_err_t boot(fota_emu_device_t *d)
 {
     fota_err_t err = fota_part_table_read(&d->flash, &d->table);
     if (err == FOTA_OK) {
-        err = fota_flash_store_init(&d->store, &d->flash, &d->table);
+        err = fota_emu_store_init(&d->store, &d->flash, &d->table);
     }
     if (err != FOTA_OK) {
         return err;

@@ -13,7 +13,7 @@
  * Filler bytes come from a xorshift32 stream seeded by spec->seed or a hash of the version, so an
  * image is reproducible and two versions differ nearly everywhere.
  */
-#include "fota/posix/image_build.h"
+#include "fota/emu/image_build.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * compact_layout.c - the smallest two-slot ESP-IDF partition layout (see compact_layout.h): the
  * Arduino-ESP32 default table with its app slots shrunk to the images and nothing after them.
  */
-#include "fota/posix/compact_layout.h"
+#include "fota/emu/compact_layout.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * bootloader_common_select_otadata; esp_ota_ops.c: esp_rewrite_ota_data), written again here
  * from what they do; docs/BOOT.md explains them.
  */
-#include "fota/posix/otadata.h"
+#include "fota/emu/otadata.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /*
  * boot_emu.h - the agent's boot port on the emulated ESP32: otadata and the emulated bootloader.
  */
-#ifndef FOTA_POSIX_BOOT_EMU_H
-#define FOTA_POSIX_BOOT_EMU_H
+#ifndef FOTA_EMU_BOOT_EMU_H
+#define FOTA_EMU_BOOT_EMU_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "fota/flash.h"
 #include "fota/http.h"
 #include "fota/port.h"
-#include "fota/posix/bootloader.h"
+#include "fota/emu/bootloader.h"
 
 /* ---- boot control over otadata -------------------------------------------------------------- */
 typedef struct {
@@ -23,4 +23,4 @@ typedef struct {
 
 fota_boot_t fota_emu_boot_port(fota_emu_boot_t *b);
 
-#endif /* FOTA_POSIX_BOOT_EMU_H */
+#endif /* FOTA_EMU_BOOT_EMU_H */

@@ -14,8 +14,8 @@
  * PENDING_VERIFY confirms itself (mark valid). A failing one does not, so the next boot rolls
  * back.
  */
-#ifndef FOTA_POSIX_BOOTLOADER_H
-#define FOTA_POSIX_BOOTLOADER_H
+#ifndef FOTA_EMU_BOOTLOADER_H
+#define FOTA_EMU_BOOTLOADER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,7 +23,7 @@
 #include "fota/err.h"
 #include "fota/esp_image.h"
 #include "fota/flash.h"
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 #define FOTA_BOOT_SLOT_FACTORY (-1)
 #define FOTA_BOOT_SLOT_TEST (-2)
@@ -67,4 +67,4 @@ fota_err_t fota_device_run(const fota_flash_t *flash, fota_boot_info_t *out);
 fota_err_t fota_device_provision(const fota_flash_t *flash, const fota_part_table_t *t,
                                  const uint8_t *image, size_t image_len);
 
-#endif /* FOTA_POSIX_BOOTLOADER_H */
+#endif /* FOTA_EMU_BOOTLOADER_H */

@@ -11,8 +11,8 @@
  * self-test fail, so the image never confirms itself (for rollback tests). Real images have no
  * note, which reads as flags 0.
  */
-#ifndef FOTA_POSIX_IMAGE_BUILD_H
-#define FOTA_POSIX_IMAGE_BUILD_H
+#ifndef FOTA_EMU_IMAGE_BUILD_H
+#define FOTA_EMU_IMAGE_BUILD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,4 +43,4 @@ fota_err_t fota_image_build(const fota_image_spec_t *spec, uint8_t **out, size_t
 /* Emulator flags of an image read through `read` (0 if it has no note). */
 fota_err_t fota_image_emu_flags(fota_read_fn_t read, void *ctx, uint32_t *flags);
 
-#endif /* FOTA_POSIX_IMAGE_BUILD_H */
+#endif /* FOTA_EMU_IMAGE_BUILD_H */

@@ -14,7 +14,7 @@
  * fails on (fota-flash uses that to point at a CSV line). CSV text and type/subtype names are
  * in partition_csv.c.
  */
-#include "fota/posix/partition.h"
+#include "fota/emu/partition.h"
 
 #include <mbedtls/md.h>
 #include <stdarg.h>

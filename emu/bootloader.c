@@ -12,12 +12,12 @@
  * A power cut (FOTA_ERR_FLASH_POWER_CUT) or an I/O failure of the flash file stops a boot at
  * once and is returned: the device is off, not looking at the next partition.
  */
-#include "fota/posix/bootloader.h"
+#include "fota/emu/bootloader.h"
 
 #include <string.h>
 
-#include "fota/posix/image_build.h"
-#include "fota/posix/otadata.h"
+#include "fota/emu/image_build.h"
+#include "fota/emu/otadata.h"
 
 #define OTA_SLOTS_MAX 16 /* ota_0 .. ota_15 */
 #define INDEX_FACTORY FOTA_BOOT_SLOT_FACTORY

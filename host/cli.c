@@ -4,7 +4,7 @@
  * and loading an image file. The tools keep only their commands; the conventions (exit codes,
  * --help, "prog: subject: reason (FOTA_ERR_NAME)") live here so that every tool behaves alike.
  */
-#include "fota/posix/cli.h"
+#include "fota/host/cli.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fota/bytes.h"
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 /* --- dispatch -------------------------------------------------------------------------------- */
 

@@ -11,8 +11,8 @@
  *   --help prints the usage to stdout and exits 0;
  *   errors are ONE line on stderr: "prog: subject: reason (FOTA_ERR_NAME)".
  */
-#ifndef FOTA_POSIX_CLI_H
-#define FOTA_POSIX_CLI_H
+#ifndef FOTA_HOST_CLI_H
+#define FOTA_HOST_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,4 +107,4 @@ int fota_cli_load_image(const char *prog, const char *path, uint32_t max_len, ui
 /* Lower-case hex of n bytes into out (2n + 1 bytes). Returns out. */
 char *fota_cli_hex(const uint8_t *p, size_t n, char *out);
 
-#endif /* FOTA_POSIX_CLI_H */
+#endif /* FOTA_HOST_CLI_H */

@@ -2,7 +2,7 @@
  * file_util.c - whole-file read and atomic write for the host tools, and a memory reader that
  * lets host code validate an image held in a buffer through the same callback as the device.
  */
-#include "fota/posix/file_util.h"
+#include "fota/host/file_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

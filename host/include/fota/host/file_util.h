@@ -1,8 +1,8 @@
 /*
  * file_util.h - whole-file helpers for the host tools and tests.
  */
-#ifndef FOTA_POSIX_FILE_UTIL_H
-#define FOTA_POSIX_FILE_UTIL_H
+#ifndef FOTA_HOST_FILE_UTIL_H
+#define FOTA_HOST_FILE_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,4 +26,4 @@ typedef struct {
 } fota_mem_reader_t;
 fota_err_t fota_mem_read(void *ctx, uint32_t offset, void *buf, size_t len);
 
-#endif /* FOTA_POSIX_FILE_UTIL_H */
+#endif /* FOTA_HOST_FILE_UTIL_H */

@@ -14,8 +14,8 @@
  * that is cut and every later one return FOTA_ERR_FLASH_POWER_CUT until fota_flash_emu_power_on()
  * ("reboot"). The file always holds what real flash would hold at that instant.
  */
-#ifndef FOTA_POSIX_FLASH_EMU_H
-#define FOTA_POSIX_FLASH_EMU_H
+#ifndef FOTA_EMU_FLASH_EMU_H
+#define FOTA_EMU_FLASH_EMU_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,4 +111,4 @@ void fota_flash_emu_last_cut(const fota_flash_emu_t *emu, fota_flash_cut_info_t 
 /* Flush to the file (msync/fsync); a no-op for an in-memory flash. */
 fota_err_t fota_flash_emu_sync(fota_flash_emu_t *emu);
 
-#endif /* FOTA_POSIX_FLASH_EMU_H */
+#endif /* FOTA_EMU_FLASH_EMU_H */
