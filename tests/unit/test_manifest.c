@@ -5,7 +5,8 @@
  * manifest signed by OpenSSL from an independent Python encoder (docs/MANIFEST.md).
  *
  * Keys here are made with mbedTLS directly, not with host/keys.c, so the core is tested
- * on its own (test_keys.c covers the host signer).
+ * on its own (test_keys.c covers the host signer). The mbedTLS headers and library must be the
+ * same version, and the one FOTA_EXPECT_MBEDTLS names when set (tests/tools/test_mbedtls36.sh).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +155,23 @@ static size_t tkey_sign(tkey_t *k, const uint8_t body[176],
                      0);
 #endif
     return sig_len;
+}
+
+/* The library linked is the one the headers describe, and the one the caller expects: so a
+ * build meant for another mbedTLS cannot silently fall back to the system's. */
+static void test_mbedtls_version(void **state)
+{
+    (void)state;
+    char lib[18] = MBEDTLS_VERSION_STRING;
+#ifdef MBEDTLS_VERSION_C
+    mbedtls_version_get_string(lib);
+#endif
+    print_message("mbedTLS: headers %s, library %s\n", MBEDTLS_VERSION_STRING, lib);
+    assert_string_equal(lib, MBEDTLS_VERSION_STRING);
+    const char *want = getenv("FOTA_EXPECT_MBEDTLS");
+    if (want != NULL && want[0] != '\0') {
+        assert_string_equal(lib, want);
+    }
 }
 
 /* --- manifests ------------------------------------------------------------------------------- */
@@ -683,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_check_product),
+        cmocka_unit_test(test_mbedtls_version),
     };
     return cmocka_run_group_tests(tests, setup_rng, teardown_rng);
 }
