@@ -120,6 +120,77 @@
     X(FOTA_ERR_AGENT_POLICY, 1001, "refused by policy hook")                                       \
     X(FOTA_ERR_AGENT_ROLLED_BACK, 1002, "new image rolled back")
 
+/* ESP-IDF (ports/esp-idf): each esp_err_t the component's ESP-IDF calls can return has its own
+ * code, so a device report names the IDF error exactly. Generic codes are 1100 + (code - 0x100),
+ * spi_flash 1120 + n, NVS 1130 + n, OTA 1160 + n, HTTP client 1170 + n (n = code - the IDF
+ * module's base); any other esp_err_t is FOTA_ERR_ESP_OTHER (the component logs its number). */
+#define FOTA_ERR_LIST_ESP(X)                                                                       \
+    X(FOTA_ERR_ESP_FAIL, 1100, "ESP_FAIL")                                                         \
+    X(FOTA_ERR_ESP_NO_MEM, 1101, "ESP_ERR_NO_MEM")                                                 \
+    X(FOTA_ERR_ESP_INVALID_ARG, 1102, "ESP_ERR_INVALID_ARG")                                       \
+    X(FOTA_ERR_ESP_INVALID_STATE, 1103, "ESP_ERR_INVALID_STATE")                                   \
+    X(FOTA_ERR_ESP_INVALID_SIZE, 1104, "ESP_ERR_INVALID_SIZE")                                     \
+    X(FOTA_ERR_ESP_NOT_FOUND, 1105, "ESP_ERR_NOT_FOUND")                                           \
+    X(FOTA_ERR_ESP_NOT_SUPPORTED, 1106, "ESP_ERR_NOT_SUPPORTED")                                   \
+    X(FOTA_ERR_ESP_TIMEOUT, 1107, "ESP_ERR_TIMEOUT")                                               \
+    X(FOTA_ERR_ESP_INVALID_RESPONSE, 1108, "ESP_ERR_INVALID_RESPONSE")                             \
+    X(FOTA_ERR_ESP_INVALID_CRC, 1109, "ESP_ERR_INVALID_CRC")                                       \
+    X(FOTA_ERR_ESP_INVALID_VERSION, 1110, "ESP_ERR_INVALID_VERSION")                               \
+    X(FOTA_ERR_ESP_INVALID_MAC, 1111, "ESP_ERR_INVALID_MAC")                                       \
+    X(FOTA_ERR_ESP_NOT_FINISHED, 1112, "ESP_ERR_NOT_FINISHED")                                     \
+    X(FOTA_ERR_ESP_NOT_ALLOWED, 1113, "ESP_ERR_NOT_ALLOWED")                                       \
+    X(FOTA_ERR_ESP_FLASH_OP_FAIL, 1121, "ESP_ERR_FLASH_OP_FAIL")                                   \
+    X(FOTA_ERR_ESP_FLASH_OP_TIMEOUT, 1122, "ESP_ERR_FLASH_OP_TIMEOUT")                             \
+    X(FOTA_ERR_ESP_FLASH_NOT_INITIALISED, 1123, "ESP_ERR_FLASH_NOT_INITIALISED")                   \
+    X(FOTA_ERR_ESP_FLASH_UNSUPPORTED_HOST, 1124, "ESP_ERR_FLASH_UNSUPPORTED_HOST")                 \
+    X(FOTA_ERR_ESP_FLASH_UNSUPPORTED_CHIP, 1125, "ESP_ERR_FLASH_UNSUPPORTED_CHIP")                 \
+    X(FOTA_ERR_ESP_FLASH_PROTECTED, 1126, "ESP_ERR_FLASH_PROTECTED")                               \
+    X(FOTA_ERR_ESP_NVS_NOT_INITIALIZED, 1131, "ESP_ERR_NVS_NOT_INITIALIZED")                       \
+    X(FOTA_ERR_ESP_NVS_NOT_FOUND, 1132, "ESP_ERR_NVS_NOT_FOUND")                                   \
+    X(FOTA_ERR_ESP_NVS_TYPE_MISMATCH, 1133, "ESP_ERR_NVS_TYPE_MISMATCH")                           \
+    X(FOTA_ERR_ESP_NVS_READ_ONLY, 1134, "ESP_ERR_NVS_READ_ONLY")                                   \
+    X(FOTA_ERR_ESP_NVS_NOT_ENOUGH_SPACE, 1135, "ESP_ERR_NVS_NOT_ENOUGH_SPACE")                     \
+    X(FOTA_ERR_ESP_NVS_INVALID_NAME, 1136, "ESP_ERR_NVS_INVALID_NAME")                             \
+    X(FOTA_ERR_ESP_NVS_INVALID_HANDLE, 1137, "ESP_ERR_NVS_INVALID_HANDLE")                         \
+    X(FOTA_ERR_ESP_NVS_REMOVE_FAILED, 1138, "ESP_ERR_NVS_REMOVE_FAILED")                           \
+    X(FOTA_ERR_ESP_NVS_KEY_TOO_LONG, 1139, "ESP_ERR_NVS_KEY_TOO_LONG")                             \
+    X(FOTA_ERR_ESP_NVS_PAGE_FULL, 1140, "ESP_ERR_NVS_PAGE_FULL")                                   \
+    X(FOTA_ERR_ESP_NVS_INVALID_STATE, 1141, "ESP_ERR_NVS_INVALID_STATE")                           \
+    X(FOTA_ERR_ESP_NVS_INVALID_LENGTH, 1142, "ESP_ERR_NVS_INVALID_LENGTH")                         \
+    X(FOTA_ERR_ESP_NVS_NO_FREE_PAGES, 1143, "ESP_ERR_NVS_NO_FREE_PAGES")                           \
+    X(FOTA_ERR_ESP_NVS_VALUE_TOO_LONG, 1144, "ESP_ERR_NVS_VALUE_TOO_LONG")                         \
+    X(FOTA_ERR_ESP_NVS_PART_NOT_FOUND, 1145, "ESP_ERR_NVS_PART_NOT_FOUND")                         \
+    X(FOTA_ERR_ESP_NVS_NEW_VERSION_FOUND, 1146, "ESP_ERR_NVS_NEW_VERSION_FOUND")                   \
+    X(FOTA_ERR_ESP_NVS_XTS_ENCR_FAILED, 1147, "ESP_ERR_NVS_XTS_ENCR_FAILED")                       \
+    X(FOTA_ERR_ESP_NVS_XTS_DECR_FAILED, 1148, "ESP_ERR_NVS_XTS_DECR_FAILED")                       \
+    X(FOTA_ERR_ESP_NVS_XTS_CFG_FAILED, 1149, "ESP_ERR_NVS_XTS_CFG_FAILED")                         \
+    X(FOTA_ERR_ESP_NVS_XTS_CFG_NOT_FOUND, 1150, "ESP_ERR_NVS_XTS_CFG_NOT_FOUND")                   \
+    X(FOTA_ERR_ESP_NVS_ENCR_NOT_SUPPORTED, 1151, "ESP_ERR_NVS_ENCR_NOT_SUPPORTED")                 \
+    X(FOTA_ERR_ESP_NVS_KEYS_NOT_INITIALIZED, 1152, "ESP_ERR_NVS_KEYS_NOT_INITIALIZED")             \
+    X(FOTA_ERR_ESP_NVS_CORRUPT_KEY_PART, 1153, "ESP_ERR_NVS_CORRUPT_KEY_PART")                     \
+    X(FOTA_ERR_ESP_NVS_CONTENT_DIFFERS, 1154, "ESP_ERR_NVS_CONTENT_DIFFERS")                       \
+    X(FOTA_ERR_ESP_NVS_WRONG_ENCRYPTION, 1155, "ESP_ERR_NVS_WRONG_ENCRYPTION")                     \
+    X(FOTA_ERR_ESP_OTA_PARTITION_CONFLICT, 1161, "ESP_ERR_OTA_PARTITION_CONFLICT")                 \
+    X(FOTA_ERR_ESP_OTA_SELECT_INFO_INVALID, 1162, "ESP_ERR_OTA_SELECT_INFO_INVALID")               \
+    X(FOTA_ERR_ESP_OTA_VALIDATE_FAILED, 1163, "ESP_ERR_OTA_VALIDATE_FAILED")                       \
+    X(FOTA_ERR_ESP_OTA_SMALL_SEC_VER, 1164, "ESP_ERR_OTA_SMALL_SEC_VER")                           \
+    X(FOTA_ERR_ESP_OTA_ROLLBACK_FAILED, 1165, "ESP_ERR_OTA_ROLLBACK_FAILED")                       \
+    X(FOTA_ERR_ESP_OTA_ROLLBACK_INVALID_STATE, 1166, "ESP_ERR_OTA_ROLLBACK_INVALID_STATE")         \
+    X(FOTA_ERR_ESP_HTTP_MAX_REDIRECT, 1171, "ESP_ERR_HTTP_MAX_REDIRECT")                           \
+    X(FOTA_ERR_ESP_HTTP_CONNECT, 1172, "ESP_ERR_HTTP_CONNECT")                                     \
+    X(FOTA_ERR_ESP_HTTP_WRITE_DATA, 1173, "ESP_ERR_HTTP_WRITE_DATA")                               \
+    X(FOTA_ERR_ESP_HTTP_FETCH_HEADER, 1174, "ESP_ERR_HTTP_FETCH_HEADER")                           \
+    X(FOTA_ERR_ESP_HTTP_INVALID_TRANSPORT, 1175, "ESP_ERR_HTTP_INVALID_TRANSPORT")                 \
+    X(FOTA_ERR_ESP_HTTP_CONNECTING, 1176, "ESP_ERR_HTTP_CONNECTING")                               \
+    X(FOTA_ERR_ESP_HTTP_EAGAIN, 1177, "ESP_ERR_HTTP_EAGAIN")                                       \
+    X(FOTA_ERR_ESP_HTTP_CONNECTION_CLOSED, 1178, "ESP_ERR_HTTP_CONNECTION_CLOSED")                 \
+    X(FOTA_ERR_ESP_HTTP_NOT_MODIFIED, 1179, "ESP_ERR_HTTP_NOT_MODIFIED")                           \
+    X(FOTA_ERR_ESP_HTTP_RANGE_NOT_SATISFIABLE, 1180, "ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE")         \
+    X(FOTA_ERR_ESP_HTTP_READ_TIMEOUT, 1181, "ESP_ERR_HTTP_READ_TIMEOUT")                           \
+    X(FOTA_ERR_ESP_HTTP_INCOMPLETE_DATA, 1182, "ESP_ERR_HTTP_INCOMPLETE_DATA")                     \
+    X(FOTA_ERR_ESP_HTTP_REDIRECT_DOWNGRADE, 1183, "ESP_ERR_HTTP_REDIRECT_DOWNGRADE")               \
+    X(FOTA_ERR_ESP_OTHER, 1199, "another ESP-IDF error (logged with its number)")
+
 #define FOTA_ERR_LIST(X)                                                                           \
     FOTA_ERR_LIST_GENERIC(X)                                                                       \
     FOTA_ERR_LIST_FLASH(X)                                                                         \
@@ -131,7 +202,8 @@
     FOTA_ERR_LIST_HTTP(X)                                                                          \
     FOTA_ERR_LIST_SEED(X)                                                                          \
     FOTA_ERR_LIST_TRUST(X)                                                                         \
-    FOTA_ERR_LIST_AGENT(X)
+    FOTA_ERR_LIST_AGENT(X)                                                                         \
+    FOTA_ERR_LIST_ESP(X)
 
 #define FOTA_ERR_ENUM_ENTRY_(name, value, text) name = value,
 typedef enum { FOTA_ERR_LIST(FOTA_ERR_ENUM_ENTRY_) } fota_err_t;
