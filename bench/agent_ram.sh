@@ -10,6 +10,22 @@
 #                  (bench_agent_heap, host build, Debian's mbedTLS configuration)
 #   code           .text+.rodata of the core objects: shared, seed-only and chain-only parts
 #
+# A second table: the ESP-IDF component (ports/esp-idf) with the agent core, compiled against
+# ESP-IDF v5.5.5's headers (../shared/third_party/esp-idf beside the repository; skipped when
+# absent) for ESP32 defaults + app rollback, with xtensa-lx106-elf-gcc -Os -mlongcalls. The ESP32
+# is an Xtensa LX6; lx106 is the closest compiler Debian has (call0 ABI, where the ESP32 uses
+# register windows), so these figures are indicative:
+#   code           .text+.rodata+.literal of the core and of the port objects (compiled with
+#                  -ffunction-sections -fdata-sections as ESP-IDF does), and what a link with
+#                  --gc-sections keeps of them from the public fota_esp_* calls
+#   static RAM     .data+.bss of those objects, and the one handle (sizeof(struct fota_esp))
+#   worst stack    as above, from the task function agent_task and from the public fota_esp_*
+#                  calls; an indirect call in the port's driver counts as its deepest transport
+#                  callback, one in the core as the deepest port callback (the component fills
+#                  the ports); ESP-IDF (esp_http_client, nvs, mbedTLS, ...) is outside the graph
+#   buffers        what the component configures (esp_http_client rx/tx, the read piece, the URL)
+#                  and the TLS buffers from sdkconfig.h, beside esp_https_ota's defaults
+#
 # Usage: bench/agent_ram.sh [BUILD_DIR]   (BUILD_DIR has bench_agent_heap; default build/)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,12 +52,16 @@ probe() {
 size_both=$(probe)
 size_chain=$(probe -DFOTA_CONFIG_IO_BUF=1056)
 
-# Worst stack: longest path in the call graph, weights from the .ci node labels.
-stack_report=$(cat *.ci | awk '
+# Worst stack: longest path in the call graph, weights from the .ci node labels. Reads the .ci
+# files on stdin; prints "bytes<TAB>path" for the deepest of the entry points ($1), then each
+# callee outside the graph as "name<TAB>file that declares it".
+stack_report() {
+    awk -v entry_list="$1" '
     /^node:/ {
         match($0, /title: "[^"]*"/); name = substr($0, RSTART + 8, RLENGTH - 9)
         if (match($0, /\\n[0-9]+ bytes/)) { n = substr($0, RSTART + 2, RLENGTH - 8); su[name] = n + 0; known[name] = 1 }
-        else if (!(name in known)) ext[name] = 1
+        else if (!(name in known) && match($0, /\\n[^"]*:[0-9]+:[0-9]+"/)) ext[name] = substr($0, RSTART + 2, RLENGTH - 3)
+        else if (!(name in known)) ext[name] = ""
     }
     /^edge:/ {
         match($0, /sourcename: "[^"]*"/); s = substr($0, RSTART + 13, RLENGTH - 14)
@@ -59,18 +79,21 @@ stack_report=$(cat *.ci | awk '
         return memo[f]
     }
     END {
-        split("fota_agent_init fota_agent_poll fota_agent_response_begin fota_agent_feed fota_agent_response_end fota_agent_confirm", entries, " ")
+        split(entry_list, entries, " ")
         worst = 0
         for (i in entries) { e = entries[i]; d = depth(e); if (d > worst) { worst = d; we = e } }
         path = we; f = we
         while ((f in next_of) && next_of[f] != "") { f = next_of[f]; path = path " > " f }
         gsub(/[^ >]*\/[^ >]*:/, "", path); printf "%d\t%s\n", worst, path
-        for (e in ext) if (e ~ /^mbedtls_/) m = m " " e
-        printf "%s\n", m
-    }')
+        for (e in ext) if (!(e in known)) printf "%s\t%s\n", e, ext[e]
+    }'
+}
+core_entries="fota_agent_init fota_agent_poll fota_agent_response_begin fota_agent_feed
+              fota_agent_response_end fota_agent_confirm"
+stack_report=$(cat ./*.ci | stack_report "$core_entries")
 worst_stack=$(echo "$stack_report" | head -1 | cut -f1)
 worst_path=$(echo "$stack_report" | head -1 | cut -f2)
-mbed_calls=$(echo "$stack_report" | sed -n 2p)
+mbed_calls=$(echo "$stack_report" | awk -F '\t' 'NR > 1 && $1 ~ /^mbedtls_/ { printf " %s", $1 }')
 
 # Code size per part (text + data of the objects; nothing is in .data/.bss: no global state).
 obj_size() { arm-none-eabi-size "$@" | awk 'NR > 1 { t += $1 + $2; b += $3 } END { print t + 0, b + 0 }'; }
@@ -107,3 +130,156 @@ echo
 echo "worst stack path: $worst_path"
 echo "not in the stack figure (library code and port callbacks): mbedTLS:$mbed_calls"
 echo "of the shared code, $names B are the error-name table (fota_err_name); .bss/.data: $bss B"
+
+# ---- the ESP-IDF component on Xtensa ---------------------------------------------------------
+echo
+bundle="$(cd "$root/.." && pwd)/shared/third_party/esp-idf"
+if [ ! -d "$bundle" ]; then
+    echo "ESP-IDF component rows skipped: ../shared/third_party/esp-idf not found"
+    exit 0
+fi
+command -v xtensa-lx106-elf-gcc >/dev/null ||
+    { echo "xtensa-lx106-elf-gcc not found: run scripts/install-deps" >&2; exit 1; }
+x="$work/xtensa"
+port="$root/ports/esp-idf"
+mkdir -p "$x/obj/agent" "$x/obj/port" "$x/include"
+tar xzf "$bundle/esp-idf-v5.5.5-headers.tar.gz" -C "$x"
+echo "source \"$port/Kconfig\"" >>"$x/esp-idf/kconfigs.in"
+/usr/bin/python3 "$bundle/gen-sdkconfig.py" "$x/esp-idf" "$x/sdkconfig.h" esp32 \
+    BOOTLOADER_APP_ROLLBACK_ENABLE=y >/dev/null
+ln -sf /usr/include/jsmn.h "$x/include/jsmn.h"
+cfg() { awk -v n="CONFIG_$1" '$1 == "#define" && $2 == n { print $3 }' "$x/sdkconfig.h"; }
+read -r -a idf_flags <<<"$(sh "$bundle/idf-cflags" "$x/esp-idf" "$x")"
+xflags=(-mlongcalls -std=gnu17 -Os -Wall -Wextra -Werror
+        -DFOTA_CONFIG_CHIP_ID="$(cfg IDF_FIRMWARE_CHIP_ID)"
+        -DFOTA_CONFIG_MAX_CHUNK_SIZE="$(cfg FOTA_MAX_CHUNK_SIZE)" -I"$port/include" -I"$port/src"
+        -I"$root/agent/include" -I"$x/include" "${idf_flags[@]}")
+for src in "$root"/agent/src/*.c "$port"/src/*.c; do
+    part=agent
+    [[ "$src" == "$port"/* ]] && part=port
+    xtensa-lx106-elf-gcc "${xflags[@]}" -ffunction-sections -fdata-sections -fstack-usage \
+        -fcallgraph-info=su -c "$src" -o "$x/obj/$part/$(basename "${src%.c}").o"
+done
+
+# Sizes: the handle, the agent state in it, the URL buffer the transport allocates.
+printf '%s\n' '#include "fota_esp_internal.h"' 'char p_handle[sizeof(struct fota_esp)];' \
+    'char p_agent[sizeof(fota_agent_t)];' \
+    'char p_url[sizeof(CONFIG_FOTA_SERVER_URL) + FOTA_CONFIG_TARGET_MAX];' >"$x/probe.c"
+xtensa-lx106-elf-gcc "${xflags[@]}" -c "$x/probe.c" -o "$x/probe.o"
+probe_of() {
+    echo $((16#$(xtensa-lx106-elf-nm -S "$x/probe.o" | awk -v n="$1" '$4 == n { print $2 }')))
+}
+handle=$(probe_of p_handle)
+agent_state=$(probe_of p_agent)
+url_buf=$(probe_of p_url)
+
+# Code and static RAM (size's text of an Xtensa object is .literal + .text + .rodata).
+xsize() {
+    xtensa-lx106-elf-size "$@" | awk 'NR > 1 { t += $1; d += $2 + $3 } END { print t + 0, d + 0 }'
+}
+read -r x_core x_core_ram <<<"$(xsize "$x"/obj/agent/*.o)"
+read -r x_port x_port_ram <<<"$(xsize "$x"/obj/port/*.o)"
+# What ESP-IDF's link keeps of them (--gc-sections), from the public API down.
+mapfile -t api < <(grep -o 'fota_esp_[a-z_]*(' "$port/include/fota_esp.h" | tr -d '(' | sort -u)
+roots=()
+for f in "${api[@]}"; do roots+=(-u "$f"); done
+xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked.o" "$x"/obj/*/*.o
+read -r x_linked _ <<<"$(xsize "$x/linked.o")"
+xtensa-lx106-elf-ld -r --gc-sections -u fota_err_name -o "$x/names.o" "$x/obj/agent/err.o"
+read -r x_names _ <<<"$(xsize "$x/names.o")"
+
+# Stack: indirect calls resolved to the callbacks the component installs. A callback is a static
+# function nothing calls directly; those of esp_transport.c serve the driver's (fota_esp.c) calls,
+# the others (flash, boot, store, clock, and the core's own) the core's; the port's remaining
+# indirect calls are the application's hooks (wall_time) and stay outside. Each calling function
+# gets its own placeholder node, "(port)#N", so that a callback may call through a port in turn.
+x_graph=$(cat "$x"/obj/*/*.ci | awk '
+    function field(k) {
+        match($0, k ": \"[^\"]*\"")
+        return substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 4)
+    }
+    /^node:/ && /bytes/ {
+        t = field("title"); match($0, /\\n[^"]*:[0-9]+:[0-9]+/)
+        file[t] = substr($0, RSTART + 2, RLENGTH - 2)
+    }
+    /^edge:/ {
+        t = field("targetname"); called[t] = 1
+        if (t == "__indirect_call") src[NR] = field("sourcename")
+    }
+    { line[NR] = $0 }
+    END {
+        for (f in file) if (!(f in called) && f ~ /:/ && f !~ /:agent_task$/)
+            cb[file[f] ~ /\/esp_transport\.c:/ ? "transport" : "port", f] = 1
+        for (i = 1; i <= NR; i++) {
+            if (i in src) {
+                s = src[i]
+                g = file[s] ~ /\/fota_esp\.c:/ ? "transport" : file[s] ~ /\/agent\/src\// ? "port" : "hook"
+                if (!(s in via)) via[s] = "(" g ")#" ++n
+                for (k in cb) {
+                    split(k, p, SUBSEP)
+                    if (p[1] == g) printf "edge: { sourcename: \"%s\" targetname: \"%s\" }\n", via[s], p[2]
+                }
+                sub(/targetname: "__indirect_call"/, "targetname: \"" via[s] "\"", line[i])
+            }
+            print line[i]
+        }
+    }')
+task_report=$(echo "$x_graph" | stack_report "$port/src/fota_esp.c:agent_task")
+api_report=$(echo "$x_graph" | stack_report "${api[*]}")
+task_stack=$(echo "$task_report" | head -1 | cut -f1)
+api_stack=$(echo "$api_report" | head -1 | cut -f1)
+task_path=$(echo "$task_report" | head -1 | cut -f2 | sed 's/#[0-9]*//g')
+api_path=$(echo "$api_report" | head -1 | cut -f2 | sed 's/#[0-9]*//g')
+frames=$(echo "$task_path" | tr '>' '\n' | grep -vc '^ *(')
+
+# Buffers: ours from sdkconfig.h and esp_transport.c. esp_https_ota's defaults: esp_http_client's
+# rx and tx buffers are DEFAULT_HTTP_BUF_SIZE when buffer_size(_tx) is 0, and esp_https_ota reads
+# into its own buffer of MAX(buffer_size, DEFAULT_OTA_BUF_SIZE), DEFAULT_OTA_BUF_SIZE =
+# IMAGE_HEADER_SIZE = 1024 (esp_https_ota.c, ESP-IDF v5.x; the bundle has only its header).
+rx=$(cfg FOTA_HTTP_BUFFER_SIZE)
+tx=$(grep -o 'buffer_size_tx = [0-9]*' "$port/src/esp_transport.c" | awk '{ print $3 }')
+idf_http=$(awk '$2 == "DEFAULT_HTTP_BUF_SIZE" { gsub(/[()]/, "", $3); print $3 }' \
+    "$x/esp-idf/components/esp_http_client/include/esp_http_client.h")
+ota_buf=1024
+http_ours=$((rx + ${tx:-0} + rx + url_buf))
+http_ota=$((idf_http + idf_http + ota_buf))
+
+row() { printf '%-30s %10s %13s %9s\n' "$@"; }
+echo "ESP-IDF component on Xtensa (xtensa-lx106-elf-gcc -Os -mlongcalls), ESP32 defaults + app"
+echo "rollback, ESP-IDF v5.5.5 headers, $(date -u +%F). The ESP32 is an Xtensa LX6; lx106 is the"
+echo "closest compiler Debian has, so these figures are indicative."
+row "figure" "component" "esp_https_ota" "goal"
+row "code, agent core (B)" "$x_core" "-" "-"
+row "code, ESP-IDF port (B)" "$x_port" "-" "-"
+row "code, agent + port (B)" "$((x_core + x_port))" "-" "-"
+row "  linked, --gc-sections (B)" "$x_linked" "-" "< 24576"
+row "static RAM, .data+.bss (B)" "$((x_core_ram + x_port_ram))" "-" "~0"
+row "handle, struct fota_esp (B)" "$handle" "-" "-"
+row "  of which fota_agent_t (B)" "$agent_state" "-" "-"
+row "worst stack, agent task (B)" "$task_stack" "-" "-"
+row "worst stack, public API (B)" "$api_stack" "-" "-"
+row "HTTP receive buffer (B)" "$rx" "$idf_http" "-"
+row "HTTP transmit buffer (B)" "${tx:-n/a}" "$idf_http" "-"
+row "read piece (B)" "$rx" "$ota_buf" "-"
+row "URL buffer (B)" "$url_buf" "-" "-"
+row "HTTP buffers, total (B)" "$http_ours" "$http_ota" "-"
+row "RAM besides TLS buffers (B)" "$((handle + task_stack + http_ours))" "-" "< 8192"
+row "TLS receive buffer (B)" "$(cfg MBEDTLS_SSL_IN_CONTENT_LEN)" \
+    "$(cfg MBEDTLS_SSL_IN_CONTENT_LEN)" "-"
+row "TLS transmit buffer (B)" "$(cfg MBEDTLS_SSL_OUT_CONTENT_LEN)" \
+    "$(cfg MBEDTLS_SSL_OUT_CONTENT_LEN)" "-"
+echo
+echo "RAM besides TLS = handle + worst task stack + HTTP buffers (esp_http_client's own structs"
+echo "not counted, for either); the task's stack is reserved at CONFIG_FOTA_TASK_STACK_SIZE ="
+echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below."
+echo "of the linked code, $x_names B are the error-name table (fota_err_name)"
+echo "agent task path ($frames frames; on the ESP32's register-window ABI each frame has up to 32 B"
+echo "more than lx106's call0 frames): $task_path"
+echo "public API path: $api_path"
+echo "not in the stack figures: the application's hooks (may_download, may_reboot, on_event,"
+echo "wall_time) and ESP-IDF, by component:"
+printf '%s\n' "$task_report" "$api_report" | awk -F '\t' '$2 ~ /\/components\// {
+        c = $2; sub(/.*\/components\//, "", c); sub(/\/.*/, "", c)
+        if (!(($1, c) in seen)) { seen[$1, c] = 1; names[c] = names[c] " " $1 } }
+    END { for (c in names) printf "  %s:%s\n", c, names[c] }' | sort
+xtensa-lx106-elf-gcc --version | head -1

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Compile check of the ESP-IDF component (ports/esp-idf), its examples and the agent core against
+# ESP-IDF v5.5.5's own headers and Kconfig (../shared/third_party/esp-idf beside the repository;
+# no ESP32 toolchain is reachable here). The component's Kconfig and every example's
+# Kconfig.projbuild go through kconfiglib with ESP-IDF's, which writes sdkconfig.h for three
+# configurations: app rollback on; rollback + anti-rollback; each example's sdkconfig.defaults.
+# With each, every .c is compiled to an object with Debian's xtensa-lx106-elf-gcc (-Werror; the
+# ESP32 is an LX6, lx106 the closest Xtensa compiler Debian has), with the two definitions
+# ports/esp-idf/CMakeLists.txt adds. Then the objects must call the ESP-IDF services the component
+# is built on, and nothing in the component may abort (no abort, no ESP_ERROR_CHECK).
+# Skips (exit 0) when ../shared/third_party/esp-idf is absent.
+# Usage: tests/tools/test_esp_idf_build.sh BUILD_DIR
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bundle="$(cd "$root/.." && pwd)/shared/third_party/esp-idf"
+if [ ! -d "$bundle" ]; then
+    echo "SKIPPED: ../shared/third_party/esp-idf not found: ESP-IDF compile check not run"
+    exit 0
+fi
+for tool in xtensa-lx106-elf-gcc xtensa-lx106-elf-nm /usr/bin/python3; do
+    command -v "$tool" >/dev/null || { echo "$tool not found: run scripts/install-deps"; exit 1; }
+done
+/usr/bin/python3 -c 'import kconfiglib' 2>/dev/null ||
+    { echo "python3-kconfiglib not found: run scripts/install-deps"; exit 1; }
+[ -f /usr/include/jsmn.h ] ||
+    { echo "/usr/include/jsmn.h not found: run scripts/install-deps"; exit 1; }
+
+out="$(cd "$1" && pwd)/esp-idf-check"
+idf="$(cd "$1" && pwd)/esp-idf-headers/esp-idf"
+port="$root/ports/esp-idf"
+
+# The headers, unpacked once (into a temporary folder first, so an interrupted unpack is redone).
+if [ ! -f "$idf/kconfigs.in.upstream" ]; then
+    tmp="$1/esp-idf-headers.tmp"
+    rm -rf "$1/esp-idf-headers" "$tmp"
+    mkdir -p "$tmp"
+    tar xzf "$bundle/esp-idf-v5.5.5-headers.tar.gz" -C "$tmp"
+    cp "$tmp/esp-idf/kconfigs.in" "$tmp/esp-idf/kconfigs.in.upstream"
+    cp "$tmp/esp-idf/projbuild.in" "$tmp/esp-idf/projbuild.in.upstream"
+    mv "$tmp" "$1/esp-idf-headers"
+fi
+# ESP-IDF's lists of Kconfig files, with ours added (as its build system would add them).
+{ cat "$idf/kconfigs.in.upstream"; echo "source \"$port/Kconfig\""; } >"$idf/kconfigs.in"
+{
+    cat "$idf/projbuild.in.upstream"
+    for k in "$port"/examples/*/main/Kconfig.projbuild; do echo "source \"$k\""; done
+} >"$idf/projbuild.in"
+
+rm -rf "$out"
+mkdir -p "$out/include"
+ln -sf /usr/include/jsmn.h "$out/include/jsmn.h" # only jsmn, not the host's /usr/include
+
+# sdkconfig.defaults as NAME=VALUE overrides: CONFIG_ stripped, quotes of strings removed,
+# "# CONFIG_X is not set" as X=n.
+defaults_of() {
+    sed -n -e 's/^CONFIG_\([A-Za-z0-9_]*\)="\(.*\)"$/\1=\2/p' \
+        -e 's/^CONFIG_\([A-Za-z0-9_]*=[^"].*\)$/\1/p' \
+        -e 's/^# CONFIG_\([A-Za-z0-9_]*\) is not set$/\1=n/p' "$1"
+}
+
+define_of() { awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$2"; }
+
+# Every override took (kconfiglib ignores a value whose dependencies are not met).
+check_overrides() {
+    local h=$1 pair name value ok
+    shift
+    for pair in "$@"; do
+        name=${pair%%=*} value=${pair#*=} ok=1
+        case "$value" in
+        y) grep -qxF "#define CONFIG_$name 1" "$h" || ok=0 ;;
+        n) ! grep -q "^#define CONFIG_$name " "$h" || ok=0 ;;
+        *) grep -qxF -e "#define CONFIG_$name $value" -e "#define CONFIG_$name \"$value\"" "$h" ||
+            ok=0 ;;
+        esac
+        [ "$ok" = 1 ] || { echo "$(basename "$(dirname "$h")"): $pair did not take"; exit 1; }
+    done
+}
+
+# compile NAME OVERRIDE...: generate sdkconfig.h, compile every file, check the objects.
+compile() {
+    local name=$1 dir="$out/$1"
+    shift
+    mkdir -p "$dir/agent" "$dir/port"
+    /usr/bin/python3 "$bundle/gen-sdkconfig.py" "$idf" "$dir/sdkconfig.h" esp32 "$@" >/dev/null ||
+        { echo "FAILED ($name): kconfiglib could not write sdkconfig.h"; exit 1; }
+    check_overrides "$dir/sdkconfig.h" "$@"
+    grep -q '^#define CONFIG_FOTA_SERVER_URL ' "$dir/sdkconfig.h" ||
+        { echo "$name: the component's Kconfig is not in sdkconfig.h"; exit 1; }
+    local chip chunk
+    chip=$(define_of CONFIG_IDF_FIRMWARE_CHIP_ID "$dir/sdkconfig.h")
+    chunk=$(define_of CONFIG_FOTA_MAX_CHUNK_SIZE "$dir/sdkconfig.h")
+    local -a flags
+    read -r -a flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$dir")"
+    flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_CHIP_ID="$chip"
+           -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk" -I"$port/include" -I"$port/src"
+           -I"$root/agent/include" -I"$out/include" "${flags[@]}")
+    local n=0 src obj ex
+    for src in "$port"/src/*.c "$port"/examples/*/main/*.c "$root"/agent/src/*.c; do
+        case "$src" in
+        "$port"/src/*) obj="$dir/port/$(basename "${src%.c}").o" ;;
+        "$port"/examples/*)
+            ex=${src#"$port"/examples/}
+            obj="$dir/example-${ex%%/*}-$(basename "${src%.c}").o"
+            ;;
+        *) obj="$dir/agent/$(basename "${src%.c}").o" ;;
+        esac
+        xtensa-lx106-elf-gcc "${flags[@]}" -c "$src" -o "$obj" ||
+            { echo "FAILED ($name): $src"; exit 1; }
+        n=$((n + 1))
+    done
+    local calls
+    calls=$(xtensa-lx106-elf-nm -u "$dir"/port/*.o | awk '{ print $2 }' | sort -u)
+    for sym in esp_partition_write esp_ota_set_boot_partition nvs_set_blob esp_http_client_read; do
+        grep -qx "$sym" <<<"$calls" || { echo "$name: the component never calls $sym"; exit 1; }
+    done
+    local bad
+    bad=$(xtensa-lx106-elf-nm -u "$dir"/port/*.o "$dir"/agent/*.o |
+        grep -E ' U (abort|_esp_error_check_failed)$' || true)
+    [ -z "$bad" ] || { echo "$name: the component can abort:"; echo "$bad"; exit 1; }
+    local macros
+    macros=$(grep -c '^#define CONFIG_' "$dir/sdkconfig.h")
+    echo "$name: $n files compiled ($macros CONFIG_ macros in sdkconfig.h)"
+}
+
+start=$(date +%s)
+compile rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y
+compile anti-rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y BOOTLOADER_APP_ANTI_ROLLBACK=y
+grep -q '^#define CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK 1$' "$out/anti-rollback/sdkconfig.h" ||
+    { echo "anti-rollback: CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK not set"; exit 1; }
+for d in "$port"/examples/*/; do
+    [ -f "$d/sdkconfig.defaults" ] || continue
+    mapfile -t overrides < <(defaults_of "$d/sdkconfig.defaults")
+    compile "example-$(basename "$d")" "${overrides[@]}"
+done
+echo "ESP-IDF compile check passed in $(($(date +%s) - start)) s"
