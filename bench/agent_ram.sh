@@ -152,7 +152,8 @@ cfg() { awk -v n="CONFIG_$1" '$1 == "#define" && $2 == n { print $3 }' "$x/sdkco
 read -r -a idf_flags <<<"$(sh "$bundle/idf-cflags" "$x/esp-idf" "$x")"
 xflags=(-mlongcalls -std=gnu17 -Os -Wall -Wextra -Werror
         -DFOTA_CONFIG_CHIP_ID="$(cfg IDF_FIRMWARE_CHIP_ID)"
-        -DFOTA_CONFIG_MAX_CHUNK_SIZE="$(cfg FOTA_MAX_CHUNK_SIZE)" -I"$port/include" -I"$port/src"
+        -DFOTA_CONFIG_MAX_CHUNK_SIZE="$(cfg FOTA_MAX_CHUNK_SIZE)" -DFOTA_CONFIG_ERR_NAMES=0
+        -I"$port/include" -I"$port/src"
         -I"$root/agent/include" -I"$x/include" "${idf_flags[@]}")
 for src in "$root"/agent/src/*.c "$port"/src/*.c; do
     part=agent
@@ -185,7 +186,10 @@ roots=()
 for f in "${api[@]}"; do roots+=(-u "$f"); done
 xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked.o" "$x"/obj/*/*.o
 read -r x_linked _ <<<"$(xsize "$x/linked.o")"
-xtensa-lx106-elf-ld -r --gc-sections -u fota_err_name -o "$x/names.o" "$x/obj/agent/err.o"
+# The error names, which CONFIG_FOTA_ERROR_NAMES=y adds (off by default, as measured above).
+xtensa-lx106-elf-gcc "${xflags[@]/-DFOTA_CONFIG_ERR_NAMES=0/-DFOTA_CONFIG_ERR_NAMES=1}" \
+    -ffunction-sections -fdata-sections -c "$root/agent/src/err.c" -o "$x/err_names.o"
+xtensa-lx106-elf-ld -r --gc-sections -u fota_err_name -o "$x/names.o" "$x/err_names.o"
 read -r x_names _ <<<"$(xsize "$x/names.o")"
 
 # Stack: indirect calls resolved to the callbacks the component installs. A callback is a static
@@ -253,6 +257,7 @@ row "code, agent core (B)" "$x_core" "-" "-"
 row "code, ESP-IDF port (B)" "$x_port" "-" "-"
 row "code, agent + port (B)" "$((x_core + x_port))" "-" "-"
 row "  linked, --gc-sections (B)" "$x_linked" "-" "< 24576"
+row "  with error names (B)" "$((x_linked + x_names))" "-" "-"
 row "static RAM, .data+.bss (B)" "$((x_core_ram + x_port_ram))" "-" "~0"
 row "handle, struct fota_esp (B)" "$handle" "-" "-"
 row "  of which fota_agent_t (B)" "$agent_state" "-" "-"
@@ -272,7 +277,8 @@ echo
 echo "RAM besides TLS = handle + worst task stack + HTTP buffers (esp_http_client's own structs"
 echo "not counted, for either); the task's stack is reserved at CONFIG_FOTA_TASK_STACK_SIZE ="
 echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below."
-echo "of the linked code, $x_names B are the error-name table (fota_err_name)"
+echo "code is without the error names (CONFIG_FOTA_ERROR_NAMES=n, the default); with them"
+echo "fota_err_name adds $x_names B"
 echo "agent task path ($frames frames; on the ESP32's register-window ABI each frame has up to 32 B"
 echo "more than lx106's call0 frames): $task_path"
 echo "public API path: $api_path"

@@ -1,7 +1,11 @@
 /*
- * err.c - names and descriptions for fota_err_t codes, generated from the list in err.h.
+ * err.c - names and descriptions for fota_err_t codes, generated from the list in err.h; left out
+ * of a build with FOTA_CONFIG_ERR_NAMES 0 (fota_config.h), where only the numbers remain.
  */
 #include "fota/err.h"
+#include "fota/fota_config.h"
+
+#if FOTA_CONFIG_ERR_NAMES
 
 const char *fota_err_name(fota_err_t err)
 {
@@ -26,3 +30,16 @@ const char *fota_err_text(fota_err_t err)
     }
     return "unknown error";
 }
+#else
+const char *fota_err_name(fota_err_t err)
+{
+    (void)err;
+    return "FOTA_ERR_UNNAMED";
+}
+
+const char *fota_err_text(fota_err_t err)
+{
+    (void)err;
+    return "error names not built in (FOTA_CONFIG_ERR_NAMES 0)";
+}
+#endif

@@ -7,7 +7,8 @@
 # With each, every .c is compiled to an object with Debian's xtensa-lx106-elf-gcc (-Werror; the
 # ESP32 is an LX6, lx106 the closest Xtensa compiler Debian has), with the two definitions
 # ports/esp-idf/CMakeLists.txt adds. Then the objects must call the ESP-IDF services the component
-# is built on, and nothing in the component may abort (no abort, no ESP_ERROR_CHECK).
+# is built on, and nothing in the component may abort (no abort, no ESP_ERROR_CHECK). The error
+# names are in the firmware only with CONFIG_FOTA_ERROR_NAMES (a fourth configuration).
 # Skips (exit 0) when ../shared/third_party/esp-idf is absent.
 # Usage: tests/tools/test_esp_idf_build.sh BUILD_DIR
 set -euo pipefail
@@ -86,13 +87,15 @@ compile() {
     check_overrides "$dir/sdkconfig.h" "$@"
     grep -q '^#define CONFIG_FOTA_SERVER_URL ' "$dir/sdkconfig.h" ||
         { echo "$name: the component's Kconfig is not in sdkconfig.h"; exit 1; }
-    local chip chunk
+    local chip chunk names
     chip=$(define_of CONFIG_IDF_FIRMWARE_CHIP_ID "$dir/sdkconfig.h")
     chunk=$(define_of CONFIG_FOTA_MAX_CHUNK_SIZE "$dir/sdkconfig.h")
+    names=$(define_of CONFIG_FOTA_ERROR_NAMES "$dir/sdkconfig.h")
     local -a flags
     read -r -a flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$dir")"
     flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_CHIP_ID="$chip"
-           -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk" -I"$port/include" -I"$port/src"
+           -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk" -DFOTA_CONFIG_ERR_NAMES="${names:-0}"
+           -I"$port/include" -I"$port/src"
            -I"$root/agent/include" -I"$out/include" "${flags[@]}")
     local n=0 src obj ex
     for src in "$port"/src/*.c "$port"/examples/*/main/*.c "$root"/agent/src/*.c; do
@@ -125,6 +128,12 @@ compile() {
 start=$(date +%s)
 compile rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y
 compile anti-rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y BOOTLOADER_APP_ANTI_ROLLBACK=y
+compile names BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_ERROR_NAMES=y
+# The option really decides: the names are in err.o with it, and not without.
+grep -q FOTA_ERR_IMAGE_MAGIC "$out/names/agent/err.o" ||
+    { echo "names: FOTA_ERROR_NAMES=y but err.o has no names"; exit 1; }
+! grep -q FOTA_ERR_IMAGE_MAGIC "$out/rollback/agent/err.o" ||
+    { echo "rollback: the error names are in err.o without FOTA_ERROR_NAMES"; exit 1; }
 grep -q '^#define CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK 1$' "$out/anti-rollback/sdkconfig.h" ||
     { echo "anti-rollback: CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK not set"; exit 1; }
 for d in "$port"/examples/*/; do

@@ -209,7 +209,8 @@
 typedef enum { FOTA_ERR_LIST(FOTA_ERR_ENUM_ENTRY_) } fota_err_t;
 #undef FOTA_ERR_ENUM_ENTRY_
 
-/* The code's name ("FOTA_ERR_IMAGE_MAGIC"), or "FOTA_ERR_UNKNOWN" for a number not in the list. */
+/* The code's name ("FOTA_ERR_IMAGE_MAGIC"), or "FOTA_ERR_UNKNOWN" for a number not in the list;
+ * "FOTA_ERR_UNNAMED" in a build without names (FOTA_CONFIG_ERR_NAMES 0, fota_config.h). */
 const char *fota_err_name(fota_err_t err);
 
 /* A short human description ("image header magic is not 0xE9"). */

@@ -69,6 +69,13 @@
 #define FOTA_CONFIG_CHIP_ID 0
 #endif
 
+/* Names and descriptions of the error codes in the firmware (fota_err_name, fota_err_text): about
+ * 6.5 KB of strings on a Cortex-M4 or an ESP32. Without them both return a placeholder and the
+ * numbers still travel in reports; fotad and the host tools keep the names and show them. */
+#ifndef FOTA_CONFIG_ERR_NAMES
+#define FOTA_CONFIG_ERR_NAMES 1
+#endif
+
 /* Bytes the image validator reads per step (stack). */
 #ifndef FOTA_CONFIG_IMAGE_READ_BUF
 #define FOTA_CONFIG_IMAGE_READ_BUF 64

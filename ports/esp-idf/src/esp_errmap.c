@@ -58,6 +58,6 @@ esp_err_t fota_esp_err_to_esp(fota_err_t err)
             return f->first + ((int)err - f->fota_first);
         }
     }
-    ESP_LOGW(FOTA_ESP_TAG, "%s (%d)", fota_err_name(err), (int)err);
+    ESP_LOGW(FOTA_ESP_TAG, "error %d (%s)", (int)err, fota_err_name(err));
     return ESP_FAIL;
 }

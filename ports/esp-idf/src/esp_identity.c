@@ -42,15 +42,11 @@ static esp_err_t copy_id(fota_esp_t *h, const char *id)
     return ESP_OK;
 }
 
-/* NVS string "device_id" if present; ESP_ERR_NVS_NOT_FOUND if not. */
+/* NVS string "device_id" if present; ESP_ERR_NVS_NOT_FOUND if not (INVALID_LENGTH if too long). */
 static esp_err_t id_from_nvs(fota_esp_t *h, nvs_handle_t nvs)
 {
     size_t n = sizeof h->device_id;
     esp_err_t err = nvs_get_str(nvs, ID_NAME, h->device_id, &n);
-    if (err == ESP_ERR_NVS_INVALID_LENGTH) {
-        ESP_LOGE(FOTA_ESP_TAG, "NVS device_id longer than %u characters",
-                 (unsigned)(sizeof h->device_id - 1));
-    }
     return err;
 }
 
@@ -60,13 +56,6 @@ static esp_err_t key_from_nvs(fota_esp_t *h, nvs_handle_t nvs)
     esp_err_t err = nvs_get_blob(nvs, KEY_NAME, h->device_key, &n);
     if (err == ESP_OK && n != sizeof h->device_key) {
         err = ESP_ERR_INVALID_SIZE;
-    }
-    if (err != ESP_OK) {
-        ESP_LOGE(FOTA_ESP_TAG,
-                 "no %u-byte device key in NVS (partition \"%s\", namespace "
-                 "\"%s\", blob \"" KEY_NAME "\"): %s; provision it (docs/ESP_IDF.md)",
-                 (unsigned)sizeof h->device_key, h->cfg.key_partition, h->cfg.key_namespace,
-                 esp_err_to_name(err));
     }
     return err == ESP_ERR_NVS_NOT_FOUND || err == ESP_ERR_NVS_INVALID_LENGTH ? ESP_ERR_NOT_FOUND
                                                                              : err;
@@ -80,8 +69,6 @@ static esp_err_t from_nvs(fota_esp_t *h, bool need_key, bool need_id)
         nvs_open_from_partition(h->cfg.key_partition, h->cfg.key_namespace, NVS_READONLY, &nvs);
     if (err != ESP_OK) {
         if (need_key) {
-            ESP_LOGE(FOTA_ESP_TAG, "device key: NVS partition \"%s\" namespace \"%s\": %s",
-                     h->cfg.key_partition, h->cfg.key_namespace, esp_err_to_name(err));
             return err == ESP_ERR_NVS_NOT_FOUND ? ESP_ERR_NOT_FOUND : err;
         }
         return id_from_mac(h);
@@ -106,6 +93,10 @@ esp_err_t fota_esp_identity_load(fota_esp_t *h)
     }
     if (err == ESP_OK && (c->device_key == NULL || c->device_id == NULL)) {
         err = from_nvs(h, c->device_key == NULL, c->device_id == NULL);
+        if (err != ESP_OK) {
+            ESP_LOGE(FOTA_ESP_TAG, "NVS %s/%s: " KEY_NAME " (32 B) or " ID_NAME ": %s",
+                     c->key_partition, c->key_namespace, esp_err_to_name(err));
+        }
     }
     return err;
 }

@@ -35,8 +35,7 @@ static esp_err_t find_partitions(fota_esp_t *h)
     h->running = esp_ota_get_running_partition();
     h->update = esp_ota_get_next_update_partition(NULL);
     if (h->running == NULL || h->update == NULL) {
-        ESP_LOGE(FOTA_ESP_TAG, "no OTA partition to update: the partition table needs two "
-                               "ota_N app partitions and otadata (docs/ESP_IDF.md)");
+        ESP_LOGE(FOTA_ESP_TAG, "no second OTA app partition to update");
         return ESP_ERR_INVALID_STATE;
     }
     const esp_app_desc_t *desc = esp_app_get_description();
@@ -92,7 +91,7 @@ static esp_err_t start_agent(fota_esp_t *h)
                           fota_esp_clock_port(h)};
     fota_err_t err = fota_agent_init(&h->agent, &ac, &ports);
     if (err != FOTA_OK) {
-        ESP_LOGE(FOTA_ESP_TAG, "agent: %s", fota_err_name(err));
+        ESP_LOGE(FOTA_ESP_TAG, "agent: error %d (%s)", (int)err, fota_err_name(err));
     }
     return fota_esp_err_to_esp(err);
 }

@@ -69,7 +69,7 @@ static void on_fota_event(void *ctx, const fota_event_t *ev)
     if (ev->kind == FOTA_EVENT_PROGRESS) {
         ESP_LOGI(TAG, "update: %lu/%lu chunks", (unsigned long)ev->done, (unsigned long)ev->total);
     } else if (ev->kind == FOTA_EVENT_ERROR) {
-        ESP_LOGW(TAG, "update attempt failed: %s", fota_err_name(ev->err));
+        ESP_LOGW(TAG, "update attempt failed: error %d (%s)", (int)ev->err, fota_err_name(ev->err));
     } else {
         ESP_LOGI(TAG, "update state: %s", fota_state_name(ev->state));
     }
