@@ -127,6 +127,12 @@ compile() {
 
 start=$(date +%s)
 compile rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y
+# The host build of the component (emu/esp-idf/component/sdkconfig_project.h) knows every option.
+host_cfg="$root/emu/esp-idf/component/sdkconfig_project.h"
+for sym in $(grep -o '^#define CONFIG_FOTA_[A-Z0-9_]*' "$out/rollback/sdkconfig.h" | cut -d' ' -f2); do
+    [ "$sym" = CONFIG_FOTA_EMBED_RELEASE_KEY ] && continue # the host hands the key in
+    grep -q "^#define $sym " "$host_cfg" || { echo "$sym missing from $host_cfg"; exit 1; }
+done
 compile anti-rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y BOOTLOADER_APP_ANTI_ROLLBACK=y
 compile names BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_ERROR_NAMES=y
 # The option really decides: the names are in err.o with it, and not without.
