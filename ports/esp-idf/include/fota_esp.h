@@ -87,7 +87,8 @@ typedef struct {
      * before any answer the first request goes out with time 0, is refused, and its answer's
      * Date sets the clock. Return 0 for "not known". */
     uint64_t (*wall_time)(void *ctx);
-    /* Hooks (NULL = allow), called from the task (or fota_esp_step's caller) */
+    /* Hooks (NULL = allow), called from the task (or fota_esp_step's caller) while the agent
+     * works: they must return quickly and must not call fota_esp_* functions. */
     bool (*may_download)(void *ctx, const fota_manifest_t *m);
     bool (*may_reboot)(void *ctx);
     void (*on_event)(void *ctx, const fota_event_t *ev); /* state, progress, errors */
@@ -145,7 +146,7 @@ esp_err_t fota_esp_stop(fota_esp_handle_t h);
  * and may_reboot allows it, this calls esp_restart() and does not return. */
 esp_err_t fota_esp_step(fota_esp_handle_t h, uint32_t *wait_ms);
 
-/* Check for an update now instead of at the next interval (wakes the task). */
+/* Check for an update now instead of at the next interval (wakes the task; returns at once). */
 esp_err_t fota_esp_check_now(fota_esp_handle_t h);
 
 /* The application's self-test passed: the running image becomes valid (the bootloader will

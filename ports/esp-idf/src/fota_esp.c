@@ -159,6 +159,10 @@ void fota_esp_deinit(fota_esp_handle_t h)
 /* One poll and, if it asks for one, one request; *http says a request was made. */
 static fota_err_t step_locked(fota_esp_t *h, uint32_t *wait_ms, bool *http)
 {
+    if (h->check_pending) {
+        h->check_pending = false;
+        fota_agent_check_now(&h->agent);
+    }
     fota_action_t act;
     fota_err_t err = fota_agent_poll(&h->agent, &act);
     *wait_ms = 0;
@@ -256,12 +260,11 @@ esp_err_t fota_esp_check_now(fota_esp_handle_t h)
     if (h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    xSemaphoreTake(h->lock, portMAX_DELAY);
-    fota_agent_check_now(&h->agent);
-    if (h->task != NULL) {
-        xTaskNotifyGive(h->task);
+    h->check_pending = true; /* taken up at the next step: no wait for a request in flight */
+    TaskHandle_t task = h->task;
+    if (task != NULL) {
+        xTaskNotifyGive(task);
     }
-    xSemaphoreGive(h->lock);
     return ESP_OK;
 }
 

@@ -51,6 +51,7 @@ struct fota_esp {
     SemaphoreHandle_t lock; /* the agent is used by one caller at a time */
     TaskHandle_t task;
     bool restart_pending; /* the agent asked the boot port to restart */
+    volatile bool check_pending; /* fota_esp_check_now, for the next step */
     fota_agent_t agent;
 };
 
