@@ -42,6 +42,11 @@ static uint64_t unix_time(void *ctx)
     return h->date_known ? (uint64_t)(uptime_s() + h->date_offset_s) : 0u;
 }
 
+bool fota_esp_clock_known(fota_esp_t *h)
+{
+    return unix_time(h) != 0;
+}
+
 static void random_bytes(void *ctx, uint8_t *buf, size_t len)
 {
     (void)ctx;

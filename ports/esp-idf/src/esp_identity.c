@@ -55,23 +55,24 @@ static esp_err_t key_from_nvs(fota_esp_t *h, nvs_handle_t nvs)
     size_t n = sizeof h->device_key;
     esp_err_t err = nvs_get_blob(nvs, KEY_NAME, h->device_key, &n);
     if (err == ESP_OK && n != sizeof h->device_key) {
-        err = ESP_ERR_INVALID_SIZE;
+        err = ESP_ERR_NVS_INVALID_LENGTH; /* not a key: as if there were none */
     }
     return err == ESP_ERR_NVS_NOT_FOUND || err == ESP_ERR_NVS_INVALID_LENGTH ? ESP_ERR_NOT_FOUND
                                                                              : err;
 }
 
-/* What NVS holds: the key unless given, the id unless given (falling back to the MAC). */
+/* What NVS holds: the key unless given, the id unless given. The id falls back to the MAC only
+ * when NVS has none: an NVS that cannot be read must not change who the device says it is. */
 static esp_err_t from_nvs(fota_esp_t *h, bool need_key, bool need_id)
 {
     nvs_handle_t nvs;
     esp_err_t err =
-        nvs_open_from_partition(h->cfg.key_partition, h->cfg.key_namespace, NVS_READONLY, &nvs);
+        fota_esp_nvs_open(h->cfg.key_partition, h->cfg.key_namespace, NVS_READONLY, &nvs);
+    if (err == ESP_ERR_NVS_NOT_FOUND) { /* no such namespace */
+        return need_key ? ESP_ERR_NOT_FOUND : id_from_mac(h);
+    }
     if (err != ESP_OK) {
-        if (need_key) {
-            return err == ESP_ERR_NVS_NOT_FOUND ? ESP_ERR_NOT_FOUND : err;
-        }
-        return id_from_mac(h);
+        return err;
     }
     err = need_key ? key_from_nvs(h, nvs) : ESP_OK;
     if (err == ESP_OK && need_id) {

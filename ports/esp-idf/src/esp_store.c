@@ -20,27 +20,30 @@
 
 /* The default partition is the application's to initialise (its nvs_flash_init() decides what
  * to do with a full or newer-format partition); another one the component initialises. */
-esp_err_t fota_esp_store_open(fota_esp_t *h)
+esp_err_t fota_esp_nvs_open(const char *part, const char *ns, nvs_open_mode_t mode,
+                            nvs_handle_t *out)
 {
-    const char *part = h->cfg.journal_partition;
-    esp_err_t err =
-        nvs_open_from_partition(part, h->cfg.journal_namespace, NVS_READWRITE, &h->journal);
+    esp_err_t err = nvs_open_from_partition(part, ns, mode, out);
     bool uninitialised = err == ESP_ERR_NVS_NOT_INITIALIZED || err == ESP_ERR_NVS_PART_NOT_FOUND;
     if (uninitialised && strcmp(part, NVS_DEFAULT_PART_NAME) != 0) {
         err = nvs_flash_init_partition(part);
         if (err == ESP_OK) {
-            err =
-                nvs_open_from_partition(part, h->cfg.journal_namespace, NVS_READWRITE, &h->journal);
+            err = nvs_open_from_partition(part, ns, mode, out);
         }
     }
-    if (err != ESP_OK) {
-        ESP_LOGE(FOTA_ESP_TAG, "journal: NVS partition \"%s\" namespace \"%s\": %s%s", part,
-                 h->cfg.journal_namespace, esp_err_to_name(err),
+    if (err != ESP_OK && err != ESP_ERR_NVS_NOT_FOUND) { /* a missing namespace: caller's */
+        ESP_LOGE(FOTA_ESP_TAG, "NVS %s/%s: %s%s", part, ns, esp_err_to_name(err),
                  uninitialised ? " (call nvs_flash_init() first)" : "");
-        return err;
     }
-    h->journal_open = true;
-    return ESP_OK;
+    return err;
+}
+
+esp_err_t fota_esp_store_open(fota_esp_t *h)
+{
+    esp_err_t err = fota_esp_nvs_open(h->cfg.journal_partition, h->cfg.journal_namespace,
+                                      NVS_READWRITE, &h->journal);
+    h->journal_open = err == ESP_OK;
+    return err;
 }
 
 void fota_esp_store_close(fota_esp_t *h)

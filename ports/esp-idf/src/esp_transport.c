@@ -170,17 +170,41 @@ static esp_err_t exchange(fota_esp_t *h, const fota_http_request_t *req)
     return err;
 }
 
+/* The request went out before the device knew the time (no wall clock, no Date heard yet), so
+ * it carried time 0 and was refused; that answer's Date has set the clock. Not the server's
+ * verdict on the request: the agent hears a failed transfer and sends it again, now with the
+ * time (a report stays queued instead of being dropped as refused; a check is asked again at
+ * once, even with no check interval). */
+static fota_err_t refused_untimed(fota_esp_t *h, const fota_http_request_t *req,
+                                  fota_agent_t *agent)
+{
+    ESP_LOGI(FOTA_ESP_TAG, "%s %s: refused before the time was known; the server's Date gives it",
+             req->method, req->target);
+    esp_http_client_close(h->http);
+    bool checking = fota_agent_state(agent) == FOTA_STATE_CHECKING;
+    fota_err_t err = fota_agent_response_end(agent, FOTA_ERR_HTTP_AUTH);
+    if (checking) {
+        fota_agent_check_now(agent);
+    }
+    return err;
+}
+
 static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
 {
     fota_esp_t *h = ctx;
     int64_t deadline = esp_timer_get_time() + (int64_t)CONFIG_FOTA_REQUEST_DEADLINE_S * 1000000;
     bool stopped = false;
+    bool timed = fota_esp_clock_known(h); /* the request carries a time the server can check */
     esp_err_t err = exchange(h, req);
     if (err != ESP_OK && h->reused) {
         esp_http_client_close(h->http); /* the kept connection had gone stale: a new one */
         err = exchange(h, req);
     }
     h->reused = false;
+    if (err == ESP_OK && !timed && esp_http_client_get_status_code(h->http) == 401 &&
+        fota_esp_clock_known(h)) {
+        return refused_untimed(h, req, agent);
+    }
     if (err == ESP_OK) {
         int64_t len = esp_http_client_is_chunked_response(h->http)
                           ? -1

@@ -297,9 +297,12 @@ esp_err_t fota_esp_reject(fota_esp_handle_t h)
     if (h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    esp_ota_img_states_t st;
+    esp_ota_img_states_t st = ESP_OTA_IMG_VALID;
     esp_err_t err = esp_ota_get_state_partition(h->running, &st);
-    if (err != ESP_OK || st != ESP_OTA_IMG_PENDING_VERIFY) {
+    if (err != ESP_OK && err != ESP_ERR_NOT_SUPPORTED && err != ESP_ERR_NOT_FOUND) {
+        return err; /* otadata unreadable: not a verdict on the image */
+    }
+    if (st != ESP_OTA_IMG_PENDING_VERIFY) { /* a factory app or one without an entry is valid */
         ESP_LOGE(FOTA_ESP_TAG, "reject: the running image is not pending verification");
         return ESP_ERR_INVALID_STATE;
     }

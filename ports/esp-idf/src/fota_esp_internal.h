@@ -50,7 +50,7 @@ struct fota_esp {
     /* driving */
     SemaphoreHandle_t lock; /* the agent is used by one caller at a time */
     TaskHandle_t task;
-    bool restart_pending; /* the agent asked the boot port to restart */
+    bool restart_pending;        /* the agent asked the boot port to restart */
     volatile bool check_pending; /* fota_esp_check_now, for the next step */
     fota_agent_t agent;
 };
@@ -68,7 +68,12 @@ fota_transport_t fota_esp_transport_port(fota_esp_t *h);
  * else ESP_FAIL with the fota_err_t logged. */
 esp_err_t fota_esp_err_to_esp(fota_err_t err);
 
-/* Journal: open its NVS namespace (initialising its partition when it is not the default). */
+/* Open an NVS namespace, initialising its partition when it is not the default one (the
+ * application initialises that); logs why it failed. */
+esp_err_t fota_esp_nvs_open(const char *part, const char *ns, nvs_open_mode_t mode,
+                            nvs_handle_t *out);
+
+/* Journal: open its NVS namespace. */
 esp_err_t fota_esp_store_open(fota_esp_t *h);
 void fota_esp_store_close(fota_esp_t *h);
 
@@ -83,6 +88,8 @@ void fota_esp_transport_close(fota_esp_t *h);
 bool fota_esp_parse_http_date(const char *text, int64_t *out);
 /* A Date header arrived: remember the offset of the server's time to esp_timer's. */
 void fota_esp_clock_on_date(fota_esp_t *h, const char *value);
+/* The device has a time to sign requests with (the wall clock, or a Date heard). */
+bool fota_esp_clock_known(fota_esp_t *h);
 
 /* The release key embedded at build time (CONFIG_FOTA_EMBED_RELEASE_KEY), or NULL. */
 const uint8_t *fota_esp_embedded_release_key(size_t *len);
