@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # test_demo.sh - the main job (scripts/demo, what `make demo` runs) in a short form: 20 devices
-# and 128 KB images instead of 200 and 1 MB, every fault on. Asserts the summaries: every device
-# updated to 1.1.0 through the power cuts, drops, flips and fotad restart, and rolled back from
-# the failing release; nothing bricked, no foreign image, power cuts really happened; and that
-# the demo left no process behind and named its folder.
+# and 128 KB images instead of 200 and 1 MB, every fault on, run twice: as `make demo` runs it
+# (devices run the agent directly) and with FOTA_DEMO_ESP_IDF=1 (devices run the ESP-IDF
+# component over the ESP-IDF API double). Asserts the summaries: every device updated to 1.1.0
+# through the power cuts, drops, flips and fotad restart, and rolled back from the failing
+# release; nothing bricked, no foreign image, power cuts really happened; that each fleet run
+# said what its devices run and really ran that; and that the demo left no process behind and
+# named its folder.
 # Run by ctest as: bash test_demo.sh BUILD_DIR
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -12,24 +15,41 @@ mkdir -p "$B/tmp"
 W=$(mktemp -d "$B/tmp/demo.XXXXXX")
 fail() { echo "FAIL: $*" >&2; echo "(kept $W)" >&2; exit 1; }
 
-FOTA_BIN="$B" FOTA_DEMO_DIR="$W/demo" FOTA_DEMO_DEVICES=20 FOTA_DEMO_IMAGE_SIZE=128K \
-    bash "$root/scripts/demo" >"$W/out" 2>&1 || { cat "$W/out"; fail "the demo failed"; }
-grep -q "^demo folder: $W/demo" "$W/out" || fail "the demo did not name its folder"
+# demo NAME ESP_IDF KIND SAYS: run the short demo into $W/NAME and check what it left.
+demo() {
+    local name=$1 esp=$2 kind=$3 says=$4 d="$W/$1/demo"
+    mkdir -p "$W/$name"
+    FOTA_BIN="$B" FOTA_DEMO_DIR="$d" FOTA_DEMO_DEVICES=20 FOTA_DEMO_IMAGE_SIZE=128K \
+        FOTA_DEMO_ESP_IDF="$esp" bash "$root/scripts/demo" >"$W/$name/out" 2>&1 ||
+        { cat "$W/$name/out"; fail "$name: the demo failed"; }
+    grep -q "^demo folder: $d" "$W/$name/out" || fail "$name: the demo did not name its folder"
+    num() { grep -oE "\"$2\":[0-9.]+" "$d/$1" | cut -d: -f2; }
+    [ "$(num update.json updated)" = 20 ] || fail "$name: updated: $(num update.json updated)"
+    [ "$(num rollback.json rolled_back)" = 20 ] ||
+        fail "$name: rolled back: $(num rollback.json rolled_back)"
+    for f in update.json rollback.json; do
+        [ "$(num $f bricked)" = 0 ] && [ "$(num $f foreign)" = 0 ] && [ "$(num $f failed)" = 0 ] ||
+            fail "$name: $f: bricked, foreign or failed devices"
+        grep -q '"ok":true' "$d/$f" || fail "$name: $f not ok"
+        grep -q "\"device_kind\":\"$kind\"" "$d/$f" || fail "$name: $f: devices did not run $kind"
+    done
+    [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 2 ] ||
+        fail "$name: the demo did not say, for both fleets, that devices run $says"
+    [ "$(num update.json power_cuts)" -gt 0 ] || fail "$name: no power cut happened"
+    [ "$(num update.json server_restarts)" = 1 ] || fail "$name: fotad was not restarted"
+    grep -q '"new_versions":\["1.1.0"\]' "$d/update.json" || fail "$name: another version installed"
+    if pgrep -f "$d/data" >/dev/null; then
+        pkill -KILL -f "$d/data" || true
+        fail "$name: the demo left fotad running"
+    fi
+}
 
-num() { grep -oE "\"$2\":[0-9.]+" "$W/demo/$1" | cut -d: -f2; }
-[ "$(num update.json updated)" = 20 ] || fail "updated: $(num update.json updated)"
-[ "$(num rollback.json rolled_back)" = 20 ] || fail "rolled back: $(num rollback.json rolled_back)"
-for f in update.json rollback.json; do
-    [ "$(num $f bricked)" = 0 ] && [ "$(num $f foreign)" = 0 ] && [ "$(num $f failed)" = 0 ] ||
-        fail "$f: bricked, foreign or failed devices"
-    grep -q '"ok":true' "$W/demo/$f" || fail "$f not ok"
-done
-[ "$(num update.json power_cuts)" -gt 0 ] || fail "no power cut happened"
-[ "$(num update.json server_restarts)" = 1 ] || fail "fotad was not restarted"
-grep -q '"new_versions":\["1.1.0"\]' "$W/demo/update.json" || fail "another version installed"
-if pgrep -f "$W/demo/data" >/dev/null; then
-    pkill -KILL -f "$W/demo/data" || true
-    fail "the demo left fotad running"
-fi
+demo agent 0 agent "the agent directly"
+demo esp-idf 1 esp-idf "the ESP-IDF component"
+rc=0
+FOTA_BIN="$B" FOTA_DEMO_DIR="$W/bad" FOTA_DEMO_ESP_IDF=yes bash "$root/scripts/demo" \
+    >"$W/bad.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "FOTA_DEMO_ESP_IDF must be 0 or 1" "$W/bad.out" ||
+    fail "FOTA_DEMO_ESP_IDF=yes: exit $rc"
 rm -rf "$W"
 echo "PASS: demo"

@@ -6,8 +6,10 @@
 # stalled and bit-flipped transfers, latency, fotad restarted by fota-sim itself), a release
 # that fails its self-test (every device rolls back), and the runs that must fail: a device on
 # a version that is neither the old nor the expected one (exit 3), devices that do not end as
-# expected (exit 4), bad command lines (2) and setup errors (1). Every verdict is read from the
-# --json summary.
+# expected (exit 4), bad command lines (2) and setup errors (1). Then fleets of 30 devices
+# through the ESP-IDF component (--esp-idf: ports/esp-idf over the ESP-IDF API double) with power
+# cuts anywhere, drops, stalls and flips, a release every device rejects at its self-test, and a
+# foreign image. Every verdict is read from the --json summary.
 #
 # Until fotad is built this test says why and passes (it lands in parallel); with fotad it is
 # mandatory. Run by ctest as: bash test_fota_sim.sh BUILD_DIR
@@ -188,6 +190,7 @@ for mode in seed chain; do
     is redownloaded_bytes 0
     at_least firmware_bytes $((20 * 48 * 1024))
     grep -q '"new_versions":\["2.0.0"\]' "$JSON" || fail "$NAME: new version not 2.0.0"
+    grep -q '"device_kind":"agent"' "$JSON" || fail "$NAME: devices did not run the agent alone"
 done
 
 # ---- every fault, both modes ------------------------------------------------------------------
@@ -282,6 +285,66 @@ rc=0
 "$BUILD/fota-sim" run "${COMMON[@]}" --server http://127.0.0.1:1 --server-wait 1 --product p \
     >/dev/null 2>"$W/err" || rc=$?
 [ "$rc" -eq 1 ] && grep -q "healthz" "$W/err" || fail "unreachable server: exit $rc"
+
+# ---- through the ESP-IDF component (--esp-idf) --------------------------------------------------
+# Every device runs ports/esp-idf over the ESP-IDF API double: the image through esp_partition,
+# the boot switch through esp_ota_ops, the journal in an NVS blob, the device id and key from a
+# factory NVS image; fota-sim's curl loop stays the transport. One power cut per device anywhere
+# in the update (a cut in the first boot rolls the device back, and the retry from the slot
+# heals it), so every device must still end updated.
+
+ESP=(--esp-idf --devices 30)
+esp_kind() {
+    grep -q '"device_kind":"esp-idf"' "$JSON" || fail "$NAME: devices did not run the component"
+}
+
+sim 0 esp-clean --server "$URL" --product inv-sim --id-prefix ec- "${ESP[@]}"
+esp_kind
+is updated 30
+is failed 0
+safe
+is redownloaded_bytes 0
+[ -s "$W/sim.err" ] && fail "esp-clean: the component logged without --verbose: $(head -3 "$W/sim.err")"
+
+CUTS=(--power-cuts 100% --cut-at anywhere --cut-mode mixed)
+sim 0 esp-faults-seed --server "$URL" --product inv-sim --mode seed --id-prefix efs- "${ESP[@]}" \
+    "${CUTS[@]}" --drops 5% --flips 3% --latency 2 --jitter 5 --seed 5
+esp_kind
+is updated 30
+safe
+is power_cuts 30
+is power_cuts_survived 30
+at_least drops 1
+at_least flips 1
+at_least reboots 30
+
+sim 0 esp-faults-chain --server "$URL" --product inv-sim --mode chain --id-prefix efc- \
+    "${ESP[@]}" "${CUTS[@]}" --drops 10% --stalls 5% --stall-ms 300 --flips 2 --attempts 6 \
+    --range-records 8 --seed 9
+is updated 30
+safe
+is power_cuts 30
+is power_cuts_survived 30
+at_least drops 1
+is flips 2
+
+# The failing release: the example's start runs the self-test, fota_esp_reject marks the image
+# invalid and the device restarts into 1.0.0; the agent reports it and tries once more from its
+# slot. The component's own log line proves who rejected it.
+FOTA_ESP_LOG=W sim 0 esp-rollback --server "$URL" --product inv-rb --id-prefix erb- "${ESP[@]}" \
+    --expect rolled_back
+esp_kind
+is rolled_back 30
+is updated 0
+safe
+is selftest_failures 60
+grep -q '"self-test failed":30' "$JSON" || fail "esp-rollback: not 30 self-test failures"
+[ "$(grep -c '\] fota: self-test failed: rolling back' "$W/sim.err")" = 60 ] ||
+    fail "esp-rollback: the component did not reject the image 60 times"
+
+# The end-of-run check works through the component too.
+sim 3 esp-foreign --server "$URL" --product inv-sim --id-prefix efx- "${ESP[@]}" --to 9.9.9
+is foreign 30
 
 kill -TERM "$FOTAD_PID"
 wait "$FOTAD_PID" || fail "fotad did not stop cleanly"

@@ -1,6 +1,7 @@
 /*
- * device.c - one simulated device: an emulated ESP32 (fota_emu_device: flash, bootloader,
- * journal store, the application's self-test) with the real agent, driven by the event loop.
+ * device.c - one simulated device: an emulated ESP32 with the real agent, driven by the event
+ * loop. What the device is behind its flash (the agent directly on fota_emu_device, or the
+ * ESP-IDF component over the double with --esp-idf) is its kind's: s->hw (hw_agent.c, hw_esp.c).
  *
  * When the device is due the loop calls sim_device_due(): a running device's agent is polled
  * until it asks for something: a request (handed to xfer.c after any added latency, or queued
@@ -19,13 +20,22 @@
 #include <string.h>
 
 #include "fota/emu/bootloader.h"
-#include "fota/emu/otadata.h"
 
 #include "sim.h"
 
 bool sim_device_cut(const sim_dev_t *d)
 {
     return fota_flash_emu_is_cut(d->emu);
+}
+
+fota_agent_t *sim_agent(sim_dev_t *d)
+{
+    return d->sim->hw->agent(d);
+}
+
+static const char *version_of(const sim_dev_t *d)
+{
+    return d->sim->hw->version(d);
 }
 
 /* ---- outcome -------------------------------------------------------------------------------- */
@@ -67,7 +77,7 @@ static void set_outcome(sim_t *s, sim_dev_t *d, sim_outcome_t out, const char *r
     snprintf(d->reason, sizeof d->reason, "%s", reason != NULL ? reason : "");
     tally(s, d, 1);
     sim_log(s, d, "done: %s%s%s (running %s)", outcome_name(out), *d->reason ? ": " : "", d->reason,
-            d->dev.version);
+            version_of(d));
 }
 
 static void finish(sim_t *s, sim_dev_t *d, sim_outcome_t out, const char *reason)
@@ -108,15 +118,17 @@ static bool known_version(const sim_t *s, const char *v)
     return false;
 }
 
-static bool settled(const sim_dev_t *d)
+static bool settled(sim_dev_t *d)
 {
-    return fota_agent_settled(&d->dev.agent);
+    const fota_agent_t *a = sim_agent(d);
+    return a != NULL && fota_agent_settled(a);
 }
 
+/* A new version, confirmed (an off device runs nothing: its version is ""). */
 static bool running_new(const sim_t *s, const sim_dev_t *d)
 {
-    return strcmp(d->dev.version, s->initial_version) != 0 &&
-           d->dev.boot.running.ota_state != FOTA_OTA_IMG_PENDING_VERIFY;
+    const char *v = version_of(d);
+    return *v != '\0' && strcmp(v, s->initial_version) != 0 && !s->hw->pending(d);
 }
 
 /* Done if its agent has nothing left to do and the outcome is clear. A rolled-back device is
@@ -147,34 +159,39 @@ void sim_device_finish(sim_t *s, sim_dev_t *d, bool timed_out)
     if (d->phase == DEV_DONE || (settled(d) && classify(s, d, true))) {
         return;
     }
-    if (fota_agent_state(&d->dev.agent) <= FOTA_STATE_CHECKING) {
+    const fota_agent_t *a = sim_agent(d);
+    if (a == NULL || fota_agent_state(a) <= FOTA_STATE_CHECKING) {
         if (classify(s, d, false)) { /* the outcome is on the flash; a report was on its way */
             return;
         }
     }
     char why[48];
     snprintf(why, sizeof why, "%s (%s)", timed_out ? "timeout" : "stopped",
-             d->saw_offer ? fota_state_name(fota_agent_state(&d->dev.agent)) : "no offer");
+             !d->saw_offer ? "no offer"
+             : a == NULL   ? "off"
+                           : fota_state_name(fota_agent_state(a)));
     finish(s, d, OUT_FAILED, why);
 }
 
 /* After the run, with no cut armed: power the device once more. It must boot, a known version,
- * and the same one it ended on (an image that was never confirmed would roll back here). */
+ * and the same one it ended on (an image that was never confirmed would roll back here); a
+ * device that ended off (its kind knows no version then) has nothing to compare. */
 void sim_device_final_check(sim_t *s, sim_dev_t *d)
 {
     if (d->outcome == OUT_BRICKED || d->outcome == OUT_FOREIGN) {
         return;
     }
     char before[FOTA_VERSION_MAX + 1];
-    snprintf(before, sizeof before, "%s", d->dev.version);
+    snprintf(before, sizeof before, "%s", version_of(d));
     fota_flash_emu_cancel_cut(d->emu);
-    bool again = false;
-    fota_err_t err = fota_emu_device_power_on(&d->dev, &again);
+    sim_boot_t b = {0};
+    s->hw->power_on(d, &b);
+    fota_err_t err = b.err;
     if (err == FOTA_ERR_BOOT_NO_APP) {
         reclassify(s, d, OUT_BRICKED, "no bootable image at the final reboot");
-    } else if (err == FOTA_OK && !known_version(s, d->dev.version)) {
-        reclassify(s, d, OUT_FOREIGN, d->dev.version);
-    } else if (err != FOTA_OK || strcmp(before, d->dev.version) != 0) {
+    } else if (err == FOTA_OK && !known_version(s, version_of(d))) {
+        reclassify(s, d, OUT_FOREIGN, version_of(d));
+    } else if (err != FOTA_OK || (*before != '\0' && strcmp(before, version_of(d)) != 0)) {
         char why[48];
         snprintf(why, sizeof why, "%s at the final reboot",
                  err != FOTA_OK ? fota_err_name(err) : "changed version");
@@ -186,6 +203,7 @@ void sim_device_final_check(sim_t *s, sim_dev_t *d)
 
 static void power_off(sim_t *s, sim_dev_t *d)
 {
+    s->hw->power_off(d);
     d->phase = DEV_OFF;
     sim_schedule(s, d, sim_now_ms() + s->cfg.reboot_ms);
 }
@@ -211,10 +229,23 @@ void sim_device_power_lost(sim_t *s, sim_dev_t *d)
     power_off(s, d);
 }
 
+/* The new image failed its self-test (the kind says whether it restarted into the old one
+ * itself, or hangs until the watchdog resets it). */
+static void count_selftest(sim_t *s, sim_dev_t *d, const sim_boot_t *b)
+{
+    if (b->selftest_failed) {
+        d->selftest_failed = true;
+        s->n.selftest_failures++;
+        sim_log(s, d, "self-test failed%s", b->reset ? ": the watchdog resets it" : ": rejected");
+    }
+}
+
 static void power_on(sim_t *s, sim_dev_t *d)
 {
-    bool again = false;
-    fota_err_t err = fota_emu_device_power_on(&d->dev, &again);
+    sim_boot_t b = {0};
+    s->hw->power_on(d, &b);
+    fota_err_t err = b.err;
+    count_selftest(s, d, &b);
     if (sim_device_cut(d)) {
         count_cut(s, d); /* the power failed again while it booted */
         power_off(s, d);
@@ -222,12 +253,9 @@ static void power_on(sim_t *s, sim_dev_t *d)
         finish(s, d, OUT_BRICKED, "no bootable image");
     } else if (err != FOTA_OK) {
         finish(s, d, OUT_FAILED, fota_err_name(err));
-    } else if (!known_version(s, d->dev.version)) {
-        finish(s, d, OUT_FOREIGN, d->dev.version);
-    } else if (again) {
-        d->selftest_failed = true; /* the new image crashed: the watchdog resets it */
-        s->n.selftest_failures++;
-        sim_log(s, d, "self-test of %s failed", d->dev.version);
+    } else if (!known_version(s, version_of(d))) {
+        finish(s, d, OUT_FOREIGN, version_of(d));
+    } else if (b.reset) {
         power_off(s, d);
     } else {
         d->phase = DEV_RUN;
@@ -280,8 +308,9 @@ void sim_device_after_http(sim_t *s, sim_dev_t *d)
  * back-off running is asked to check now, which sends the reports first. */
 static bool nudge_reports(sim_dev_t *d)
 {
-    fota_agent_t *a = &d->dev.agent;
-    if (fota_agent_state(a) != FOTA_STATE_IDLE || a->report_count == 0 || a->backoff_ms != 0) {
+    fota_agent_t *a = sim_agent(d);
+    if (a == NULL || fota_agent_state(a) != FOTA_STATE_IDLE || a->report_count == 0 ||
+        a->backoff_ms != 0) {
         return false;
     }
     fota_agent_check_now(a);
@@ -311,11 +340,11 @@ static void step(sim_t *s, sim_dev_t *d)
     }
     if (!d->started) {
         d->started = true;
-        fota_agent_check_now(&d->dev.agent);
+        fota_agent_check_now(sim_agent(d));
     }
     for (int i = 0; i < 32; i++) {
         fota_action_t act;
-        fota_agent_poll(&d->dev.agent, &act);
+        fota_agent_poll(sim_agent(d), &act);
         if (sim_device_cut(d)) {
             sim_device_power_lost(s, d);
             return;
@@ -378,9 +407,12 @@ static void learn_version(sim_t *s, const char *v)
  * manifest from the agent's struct: agent.h has no accessor for it. */
 static void download_begins(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
 {
-    const fota_agent_t *a = &d->dev.agent;
+    const fota_agent_t *a = sim_agent(d);
     d->saw_offer = true;
     d->done_chunks = ev->done;
+    if (a == NULL) {
+        return; /* not while the device starts: the agent resumes downloads from a poll */
+    }
     learn_version(s, a->manifest.version);
     if (strcmp(d->release, a->offer.release) == 0 && d->updating) {
         return; /* resumed after a reboot, or a new attempt at the same release */
@@ -478,36 +510,24 @@ fota_err_t sim_device_open(sim_t *s, sim_dev_t *d, uint32_t index)
     if (err == FOTA_OK) {
         err = open_flash(s, d);
     }
-    if (err != FOTA_OK) {
-        return err;
-    }
-    fota_emu_device_config_t c = {0};
-    c.device_id = d->id;
-    c.device_key = d->key;
-    c.product_id = s->cfg.product;
-    c.release_key = s->release_der;
-    c.release_key_len = s->release_der_len;
-    c.security_floor = s->cfg.security_floor;
-    c.mode = s->cfg.mode;
-    c.check_interval_ms = s->cfg.check_interval_ms;
-    c.retry_ms = s->cfg.retry_ms;
-    c.range_records = s->cfg.range_records;
-    c.progress_every = s->cfg.progress_every;
-    c.on_event = sim_device_on_event;
-    c.event_ctx = d;
-    c.real_clock = true; /* request authentication needs real UNIX time */
-    err = fota_emu_device_open(&d->dev, d->emu, &c);
-    bool again = false;
-    if (err == FOTA_OK) {
-        err = fota_emu_device_power_on(&d->dev, &again);
-    }
-    return err;
+    return err == FOTA_OK ? s->hw->open(s, d) : err;
+}
+
+/* At setup, once the server's URL is known. The initial image is the old version; a self-test
+ * that fails on it is the user's image's business, not an update's. */
+fota_err_t sim_device_first_boot(sim_t *s, sim_dev_t *d)
+{
+    sim_boot_t b = {0};
+    s->hw->power_on(d, &b);
+    return b.err;
 }
 
 void sim_device_close(sim_dev_t *d)
 {
+    if (d->sim != NULL) {
+        d->sim->hw->close(d); /* before the flash: the device uses it until it is closed */
+    }
     if (d->emu != NULL) {
-        fota_emu_device_close(&d->dev);
         fota_flash_emu_close(d->emu);
         d->emu = NULL;
     }

@@ -8,10 +8,12 @@
  * P% gives each device one with that probability). When its update begins (the agent has
  * verified the manifest), the first cut is armed on a flash operation drawn uniformly from the
  * update's operations: those of the download (erases, writes, journal saves: about chunks +
- * 2 x sectors) or, with --cut-at anywhere, all of them up to the confirm (about twice the image
- * in 64-byte reads for the two image checks, plus the download; replaced by the count measured
- * on a device that updated without a cut as soon as there is one). The cut is clean or torn
- * (fota_flash_emu_plan_cut), the device reboots, and its next cut is armed later in the update.
+ * 2 x sectors; chunks + sectors for a kind whose journal is off the emulated flash, as the
+ * ESP-IDF component's NVS blob is) or, with --cut-at anywhere, all of them up to the confirm
+ * (about twice the image in 64-byte reads for the two image checks, plus the download; replaced
+ * by the count measured on a device that updated without a cut as soon as there is one). The
+ * cut is clean or torn (fota_flash_emu_plan_cut), the device reboots, and its next cut is armed
+ * later in the update.
  *
  * Network faults (drops, stalls, flips) only hit data transfers (seed chunks, chain Ranges): a
  * rate is a probability per transfer; a count spreads that many over random devices, each at a
@@ -73,21 +75,23 @@ void sim_faults_assign(sim_t *s)
 
 /* ---- power cuts --------------------------------------------------------------------------- */
 
-static uint64_t download_ops(const sim_dev_t *d)
+/* A write per chunk and an erase per sector, plus a journal save per sector where the journal
+ * is on the emulated flash (the agent kind; the ESP-IDF kind keeps it in NVS, off the flash). */
+static uint64_t download_ops(const sim_t *s, const sim_dev_t *d)
 {
     uint64_t sectors = (d->image_size + FOTA_FLASH_SECTOR_SIZE - 1u) / FOTA_FLASH_SECTOR_SIZE;
-    return (uint64_t)d->chunk_count + 2u * sectors + 4u;
+    return (uint64_t)d->chunk_count + (s->hw->journal_on_flash ? 2u : 1u) * sectors + 4u;
 }
 
 static uint64_t cut_span(const sim_t *s, const sim_dev_t *d)
 {
     if (s->cfg.cut_where == SIM_CUT_DOWNLOAD) {
-        return download_ops(d);
+        return download_ops(s, d);
     }
     if (s->ops_per_update != 0) {
         return s->ops_per_update;
     }
-    return download_ops(d) + 2u * ((d->image_size + 63u) / 64u) + d->image_size / 1024u + 400u;
+    return download_ops(s, d) + 2u * ((d->image_size + 63u) / 64u) + d->image_size / 1024u + 400u;
 }
 
 /* Arm the next cut on an operation in [lo, hi) of the update (counted from its start). */

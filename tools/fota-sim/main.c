@@ -36,6 +36,9 @@ static int run(const fota_cli_cmd_t *cmd, int argc, char **argv)
         code = sim_fotad_start(s);
     }
     if (code == SIM_EXIT_OK) {
+        code = sim_setup_power_on(s);
+    }
+    if (code == SIM_EXIT_OK) {
         code = sim_run(s);
     }
     sim_fotad_stop(s);

@@ -31,6 +31,8 @@ const char sim_run_usage[] =
     "  --slot-size SIZE         OTA slot size (default: the image's size plus a quarter)\n"
     "  --layout compact|arduino compact: flash sized to the slots (default); arduino: 4 MB\n"
     "  --flash-dir DIR          keep each device's flash in DIR/<id>.flash (default: memory)\n"
+    "  --esp-idf                devices run the ESP-IDF component (ports/esp-idf over the\n"
+    "                           ESP-IDF API double) instead of the agent directly\n"
     "Server:\n"
     "  --server URL             fotad's base URL, e.g. http://127.0.0.1:8080\n"
     "  --fotad CMD              start the server with this shell command; '{port}' in it is\n"
@@ -86,7 +88,7 @@ typedef struct {
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
     const char *jitter, *restarts;
     const char *json;
-    bool progress, no_progress, verbose, restart_kill;
+    bool progress, no_progress, verbose, restart_kill, esp_idf;
 } raw_t;
 
 static const fota_cli_cmd_t run_cmd = {"run", "run a simulated fleet", sim_run_usage, NULL};
@@ -276,6 +278,7 @@ static void copy_strings(const raw_t *r, sim_config_t *c)
     c->json_path = r->json;
     c->verbose = r->verbose;
     c->restart_kill = r->restart_kill;
+    c->esp_idf = r->esp_idf;
 }
 
 #define V(n, field)                                                                                \
@@ -303,6 +306,7 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         V("slot-size", slot_size),
         V("layout", layout),
         V("flash-dir", flash_dir),
+        F("esp-idf", esp_idf),
         V("server", server),
         V("fotad", fotad),
         V("fotad-log", fotad_log),

@@ -219,6 +219,7 @@ static void print_table(const sim_t *s, const tally_t *t, const char *why)
     printf("%s: %u devices, %s mode, seed %llu, %.1f s\n", SIM_PROG, (unsigned)s->n_devs,
            s->cfg.mode == FOTA_MODE_SEED ? "seed" : "chain", (unsigned long long)s->cfg.seed,
            s->seconds);
+    printf("  %-26s %s\n", "devices run", s->hw->title);
     print_versions(s);
     print_outcomes(s, t);
     print_faults(s, t);
@@ -303,6 +304,7 @@ static void json_head(FILE *f, const sim_t *s)
 {
     fprintf(f, "{\n\"mode\":\"%s\",\n", s->cfg.mode == FOTA_MODE_SEED ? "seed" : "chain");
     json_u(f, "seed", s->cfg.seed);
+    fprintf(f, "\"device_kind\":\"%s\",\n", s->hw->name);
     fprintf(f, "\"old_version\":");
     json_str(f, s->initial_version);
     fprintf(f, ",\n\"new_versions\":[");

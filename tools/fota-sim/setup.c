@@ -2,7 +2,9 @@
  * setup.c - everything a run needs before the first request: the server's master secret (each
  * device key is HMAC-SHA256(master, device id), as fotad derives it), the release public key
  * (DER, as devices embed it), the initial firmware image (validated; its app descriptor gives
- * the old version), the flash layout, and one provisioned, powered-on emulated ESP32 per device.
+ * the old version), the flash layout, and one provisioned emulated ESP32 per device, of the kind
+ * --esp-idf says (the agent directly, or the ESP-IDF component: sim_hw_ops_t); the devices are
+ * powered on for the first time once the server's URL is known (sim_setup_power_on).
  *
  * Flash layout and memory: a 4 MB flash per device is 40 GB for 10,000 devices. By default every
  * device gets the compact layout (compact_layout.h): nvs, otadata and two OTA slots sized to the
@@ -126,6 +128,7 @@ static int open_devices(sim_t *s)
 
 int sim_setup(sim_t *s)
 {
+    s->hw = s->cfg.esp_idf ? &sim_hw_esp_idf : &sim_hw_agent;
     s->rng = s->cfg.seed * 0x9E3779B97F4A7C15ull + 0x5151u;
     int code = load_master(s);
     if (code == SIM_EXIT_OK) {
@@ -147,6 +150,18 @@ int sim_setup(sim_t *s)
         sim_faults_assign(s);
     }
     return code;
+}
+
+int sim_setup_power_on(sim_t *s)
+{
+    for (uint32_t i = 0; i < s->n_devs; i++) {
+        fota_err_t err = sim_device_first_boot(s, &s->devs[i]);
+        if (err != FOTA_OK) {
+            return fota_cli_fail(SIM_PROG, s->devs[i].id, err, "the device does not start (%s)",
+                                 s->hw->title);
+        }
+    }
+    return SIM_EXIT_OK;
 }
 
 void sim_teardown(sim_t *s)

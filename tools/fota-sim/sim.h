@@ -10,6 +10,11 @@
  * handle and feeds the response bodies back into the agents, faults.c decides where power cuts
  * and network faults fall, fotad.c starts and restarts the server, progress.c and report.c show
  * what happened.
+ *
+ * What a device is behind its flash comes in two kinds, each behind sim_hw_ops_t: hw_agent.c
+ * (the agent directly on the emulated ESP32: fota_emu_device) and hw_esp.c (--esp-idf: the
+ * ESP-IDF component over the ESP-IDF API double: esp_device). The rest of fota-sim only sees the
+ * ops: power on and off, the agent to drive, the running version.
  */
 #ifndef FOTA_SIM_H
 #define FOTA_SIM_H
@@ -22,8 +27,8 @@
 #include <curl/curl.h>
 
 #include "fota/agent.h"
-#include "fota/emu/emu_device.h"
 #include "fota/emu/flash_emu.h"
+#include "fota/emu/partition.h"
 
 #define SIM_PROG "fota-sim"
 #define SIM_ID_MAX 32
@@ -76,6 +81,7 @@ typedef struct {
     uint32_t slot_size;    /* 0: the initial image's size plus a quarter */
     bool full_flash;       /* Arduino's 4 MB layout instead of the compact one */
     const char *flash_dir; /* NULL: flash in memory */
+    bool esp_idf;          /* devices run the ESP-IDF component (hw_esp.c), not the agent alone */
     /* the server */
     const char *server_url;
     const char *fotad_cmd;
@@ -157,8 +163,8 @@ typedef struct sim_dev {
     uint32_t index;
     char id[SIM_ID_MAX];
     uint8_t key[32];
-    fota_flash_emu_t *emu;
-    fota_emu_device_t dev;
+    fota_flash_emu_t *emu; /* the device's flash, whatever its kind */
+    void *hw;              /* the kind's own state (sim_hw_ops_t) */
     sim_phase_t phase;
     uint32_t wake_ms;
     int32_t heap_pos; /* -1: not in the heap */
@@ -183,7 +189,7 @@ typedef struct sim_dev {
     char reason[48];
     bool saw_offer;
     bool rolled_back;
-    unsigned rollbacks; /* rollbacks seen; the agent retries until MAX_INSTALL_ATTEMPTS */
+    unsigned rollbacks;     /* rollbacks seen; the agent retries until MAX_INSTALL_ATTEMPTS */
     bool installed;         /* the boot slot switched to the new image */
     bool cut_in_first_boot; /* a cut fell after that: it may roll the device back */
     bool selftest_failed;
@@ -219,6 +225,39 @@ typedef struct sim_xfer {
     sim_xfault_t fault[SIM_FAULT_KINDS];
 } sim_xfer_t;
 
+/* ---- what a device is: its kind (hw_agent.c, hw_esp.c) ------------------------------------- */
+
+/* What one power-on did. */
+typedef struct {
+    fota_err_t err;       /* FOTA_OK; FOTA_ERR_BOOT_NO_APP (bricked); a flash error (a cut) ... */
+    bool selftest_failed; /* a new image failed its self-test during this power-on */
+    bool reset;           /* ... and hangs until its watchdog resets it: power-cycle it. false:
+                             it restarted into the old image by itself, inside the power-on */
+} sim_boot_t;
+
+typedef struct {
+    const char *name;      /* "agent" or "esp-idf" (JSON, --verbose) */
+    const char *title;     /* the summary's words for it */
+    bool journal_on_flash; /* journal saves are flash operations (where power cuts can fall) */
+    /* d->emu is open and provisioned: make the device, powered off. */
+    fota_err_t (*open)(struct sim *s, sim_dev_t *d);
+    void (*close)(sim_dev_t *d);
+    /* Boot: bootloader, the application's start (the agent resumes from its journal), the
+     * self-test of a new image. */
+    void (*power_on)(sim_dev_t *d, sim_boot_t *out);
+    /* The device's RAM is gone (a reboot or a cut; the flash keeps what it has). */
+    void (*power_off)(sim_dev_t *d);
+    /* The device's agent, with the device selected for the calls that follow; NULL when the
+     * device has no running agent (off). */
+    fota_agent_t *(*agent)(sim_dev_t *d);
+    /* The running image's version ("" when off), and whether it still waits for its confirm. */
+    const char *(*version)(const sim_dev_t *d);
+    bool (*pending)(const sim_dev_t *d);
+} sim_hw_ops_t;
+
+extern const sim_hw_ops_t sim_hw_agent;
+extern const sim_hw_ops_t sim_hw_esp_idf;
+
 /* ---- the whole fleet ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -241,6 +280,7 @@ typedef struct {
 
 typedef struct sim {
     sim_config_t cfg;
+    const sim_hw_ops_t *hw; /* the devices' kind */
     char base_url[256];
     /* trust and identity, shared by every device */
     uint8_t *master;
@@ -301,6 +341,9 @@ extern const char sim_run_usage[];
  * and returns SIM_EXIT_SETUP on failure. */
 int sim_setup(sim_t *s);
 void sim_teardown(sim_t *s);
+/* Power every device on for the first time (once the server's URL is known). Prints the error
+ * and returns SIM_EXIT_SETUP if one does not start. */
+int sim_setup_power_on(sim_t *s);
 /* The device key of a device id, from the master secret. */
 fota_err_t sim_device_key(const sim_t *s, const char *id, uint8_t out[32]);
 
@@ -339,6 +382,10 @@ uint32_t sim_faults_latency(sim_t *s);
 /* ---- device.c ------------------------------------------------------------------------------- */
 fota_err_t sim_device_open(sim_t *s, sim_dev_t *d, uint32_t index);
 void sim_device_close(sim_dev_t *d);
+/* The first power-on (setup): FOTA_OK or why the device does not start. */
+fota_err_t sim_device_first_boot(sim_t *s, sim_dev_t *d);
+/* The device's agent with the device selected (sim_hw_ops_t.agent); NULL when it is off. */
+fota_agent_t *sim_agent(sim_dev_t *d);
 /* The device is due: poll its agent, power it on, start its delayed request. */
 void sim_device_due(sim_t *s, sim_dev_t *d);
 /* Its transfer is over (the agent has been told); poll again now. */

@@ -35,7 +35,7 @@ static void begin_response(sim_xfer_t *x)
     curl_off_t clen = -1;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-    fota_agent_response_begin(&x->dev->dev.agent, (int)status, (int64_t)clen);
+    fota_agent_response_begin(sim_agent(x->dev), (int)status, (int64_t)clen);
     x->begun = true;
 }
 
@@ -90,7 +90,7 @@ static fota_err_t feed(sim_t *s, sim_xfer_t *x, const char *data, size_t len, in
         copy[flip] ^= (uint8_t)(1u << sim_rand_below(s, 8));
         p = copy;
     }
-    fota_err_t err = fota_agent_feed(&x->dev->dev.agent, p, len);
+    fota_err_t err = fota_agent_feed(sim_agent(x->dev), p, len);
     free(copy);
     return err;
 }
@@ -204,7 +204,7 @@ void sim_xfer_start(sim_t *s, sim_dev_t *d, const fota_http_request_t *req)
     }
     if (x->headers == NULL || curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
         release(s, x);
-        fota_agent_response_end(&d->dev.agent, FOTA_ERR_NO_MEM);
+        fota_agent_response_end(sim_agent(d), FOTA_ERR_NO_MEM);
         sim_device_after_http(s, d);
     }
 }
@@ -275,7 +275,7 @@ static void done(sim_t *s, sim_xfer_t *x, CURLcode rc)
                      : x->dropped ? FOTA_ERR_HTTP_TRUNCATED
                                   : fota_curl_error(rc);
     release(s, x);
-    fota_agent_response_end(&d->dev.agent, err);
+    fota_agent_response_end(sim_agent(d), err);
     sim_device_after_http(s, d);
 }
 
