@@ -61,10 +61,17 @@ fota_clock_t fota_esp_clock_port(fota_esp_t *h)
 
 /* ---- the Date header ------------------------------------------------------------------------ */
 
-static int two_digits(const char *s)
+/* n decimal digits at s, or -1. */
+static int digits(const char *s, int n)
 {
-    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' ? (s[0] - '0') * 10 + s[1] - '0'
-                                                                    : -1;
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + s[i] - '0';
+    }
+    return v;
 }
 
 static int month_of(const char *s)
@@ -78,34 +85,39 @@ static int month_of(const char *s)
     return -1;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (years counted from March,
- * so that the leap day is the last day of a year). */
-static int64_t days_from_civil(int y, int m, int d)
+/* Days from 1970-01-01 to y-m-d (y >= 0) in the proleptic Gregorian calendar, years counted from
+ * March so that the leap day is the last day of a year; 32-bit arithmetic suffices to 9999. */
+static int32_t days_from_civil(int32_t y, int32_t m, int32_t d)
 {
     y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int32_t era = y / 400;
+    int32_t yoe = y - era * 400;
+    int32_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters, fixed positions. */
+/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters at fixed positions; the separators and "GMT"
+ * must be where the shape has them. */
 bool fota_esp_parse_http_date(const char *text, int64_t *out)
 {
-    if (text == NULL || strlen(text) != 29 || text[3] != ',' || text[4] != ' ' || text[7] != ' ' ||
-        text[11] != ' ' || text[16] != ' ' || text[19] != ':' || text[22] != ':' ||
-        strcmp(text + 25, " GMT") != 0) {
+    static const char shape[] = "Www, 00 Mmm 0000 00:00:00 GMT";
+    if (text == NULL || strlen(text) != sizeof shape - 1) {
         return false;
     }
-    int day = two_digits(text + 5), month = month_of(text + 8);
-    int cent = two_digits(text + 12), yy = two_digits(text + 14);
-    int hh = two_digits(text + 17), mm = two_digits(text + 20), ss = two_digits(text + 23);
-    if (day < 1 || day > 31 || month < 0 || cent < 0 || yy < 0 || hh < 0 || hh > 23 || mm < 0 ||
-        mm > 59 || ss < 0 || ss > 60) {
+    for (size_t i = 3; i < sizeof shape - 1; i++) {
+        bool fixed = shape[i] == ',' || shape[i] == ' ' || shape[i] == ':' || i >= 26;
+        if (fixed && text[i] != shape[i]) {
+            return false;
+        }
+    }
+    int day = digits(text + 5, 2), month = month_of(text + 8), year = digits(text + 12, 4);
+    int hh = digits(text + 17, 2), mm = digits(text + 20, 2), ss = digits(text + 23, 2);
+    if (day < 1 || day > 31 || month < 0 || year < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+        ss < 0 || ss > 60) {
         return false;
     }
-    *out = days_from_civil(cent * 100 + yy, month, day) * 86400 + hh * 3600 + mm * 60 + ss;
+    *out = (int64_t)days_from_civil(year, month, day) * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
 }
 

@@ -39,7 +39,7 @@ fota_err_t fota_esp_err_from_esp(esp_err_t err)
             return (fota_err_t)(f->fota_first + (err - f->first));
         }
     }
-    ESP_LOGW(FOTA_ESP_TAG, "ESP-IDF error 0x%x (%s) has no fota code of its own", (unsigned)err,
+    ESP_LOGW(FOTA_ESP_TAG, "esp_err 0x%x (%s): FOTA_ERR_ESP_OTHER", (unsigned)err,
              esp_err_to_name(err));
     return FOTA_ERR_ESP_OTHER;
 }

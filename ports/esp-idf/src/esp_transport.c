@@ -178,8 +178,7 @@ static esp_err_t exchange(fota_esp_t *h, const fota_http_request_t *req)
 static fota_err_t refused_untimed(fota_esp_t *h, const fota_http_request_t *req,
                                   fota_agent_t *agent)
 {
-    ESP_LOGI(FOTA_ESP_TAG, "%s %s: refused before the time was known; the server's Date gives it",
-             req->method, req->target);
+    ESP_LOGI(FOTA_ESP_TAG, "%s: refused before the time was known: again", req->target);
     esp_http_client_close(h->http);
     bool checking = fota_agent_state(agent) == FOTA_STATE_CHECKING;
     fota_err_t err = fota_agent_response_end(agent, FOTA_ERR_HTTP_AUTH);
