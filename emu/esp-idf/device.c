@@ -90,6 +90,28 @@ esp_double_device_t *dbl_running(const char *what)
     return dev;
 }
 
+esp_double_device_t *dbl_begin_io(const char *what, esp_err_t off_err, esp_err_t *err)
+{
+    esp_double_device_t *dev = dbl_running(what);
+    if (dev == NULL) {
+        *err = dbl_dev() == NULL ? ESP_ERR_INVALID_STATE : off_err;
+        return NULL;
+    }
+    pthread_mutex_lock(&dev->io);
+    if (fota_flash_emu_is_cut(dev->emu)) {
+        pthread_mutex_unlock(&dev->io);
+        *err = off_err;
+        return NULL;
+    }
+    return dev;
+}
+
+esp_err_t dbl_end_io(esp_double_device_t *dev, esp_err_t err)
+{
+    pthread_mutex_unlock(&dev->io);
+    return err;
+}
+
 esp_err_t dbl_flash_err(fota_err_t err)
 {
     switch (err) {

@@ -152,6 +152,12 @@ dbl_task_t *dbl_task(void);
  * why when `what` is not NULL). Begins with a checkpoint. */
 esp_double_device_t *dbl_running(const char *what);
 
+/* dbl_running, then the device's io lock taken: NULL with *err set when no device is selected
+ * (ESP_ERR_INVALID_STATE), or it is off or its flash is cut (`off_err`: what the calling family
+ * of ESP-IDF calls returns then). dbl_end_io releases the lock and returns err. */
+esp_double_device_t *dbl_begin_io(const char *what, esp_err_t off_err, esp_err_t *err);
+esp_err_t dbl_end_io(esp_double_device_t *dev, esp_err_t err);
+
 /* Device time in microseconds; host time since the first call with dev NULL. */
 int64_t dbl_now_us(esp_double_device_t *dev);
 int64_t dbl_mono_us(void);

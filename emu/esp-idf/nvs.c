@@ -57,29 +57,6 @@ void dbl_nvs_power_off(esp_double_device_t *dev)
     dev->nvs = NULL;
 }
 
-/* The running device with its io lock held; NULL with *err when off, cut or unselected. */
-static esp_double_device_t *begin(const char *what, esp_err_t *err)
-{
-    esp_double_device_t *dev = dbl_running(what);
-    if (dev == NULL) {
-        *err = dbl_dev() == NULL ? ESP_ERR_INVALID_STATE : ESP_FAIL;
-        return NULL;
-    }
-    pthread_mutex_lock(&dev->io);
-    if (fota_flash_emu_is_cut(dev->emu)) {
-        pthread_mutex_unlock(&dev->io);
-        *err = ESP_FAIL;
-        return NULL;
-    }
-    return dev;
-}
-
-static esp_err_t end(esp_double_device_t *dev, esp_err_t err)
-{
-    pthread_mutex_unlock(&dev->io);
-    return err;
-}
-
 static const fota_partition_t *nvs_partition(const esp_double_device_t *dev, const char *label)
 {
     const fota_partition_t *p = fota_part_find_label(&dev->table, label);
@@ -113,27 +90,27 @@ esp_err_t nvs_flash_init_partition(const char *partition_label)
         return ESP_ERR_INVALID_ARG;
     }
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin("nvs_flash_init_partition", &err);
+    esp_double_device_t *dev = dbl_begin_io("nvs_flash_init_partition", ESP_FAIL, &err);
     if (dev == NULL) {
         return err;
     }
     if (nvs_partition(dev, partition_label) == NULL) {
-        return end(dev, ESP_ERR_NOT_FOUND);
+        return dbl_end_io(dev, ESP_ERR_NOT_FOUND);
     }
     if (dev->nvs == NULL && (dev->nvs = calloc(1, sizeof *dev->nvs)) == NULL) {
-        return end(dev, ESP_ERR_NO_MEM);
+        return dbl_end_io(dev, ESP_ERR_NO_MEM);
     }
     if (dbl_nvs_store_find(&dev->nvs->live, partition_label) != NULL) {
-        return end(dev, ESP_OK);
+        return dbl_end_io(dev, ESP_OK);
     }
     const dbl_nvs_part_t *saved = dbl_nvs_store_find(&dev->committed, partition_label);
     dbl_nvs_part_t *live =
         saved != NULL ? dbl_nvs_part_clone(saved) : dbl_nvs_part_new(partition_label);
     if (live == NULL) {
-        return end(dev, ESP_ERR_NO_MEM);
+        return dbl_end_io(dev, ESP_ERR_NO_MEM);
     }
     dbl_nvs_store_put(&dev->nvs->live, live);
-    return end(dev, ESP_OK);
+    return dbl_end_io(dev, ESP_OK);
 }
 
 esp_err_t nvs_flash_init(void)
@@ -211,11 +188,11 @@ esp_err_t nvs_open_from_partition(const char *part_name, const char *namespace_n
         return ESP_ERR_INVALID_ARG;
     }
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin("nvs_open", &err);
+    esp_double_device_t *dev = dbl_begin_io("nvs_open", ESP_FAIL, &err);
     if (dev == NULL) {
         return err;
     }
-    return end(dev, open_locked(dev, part_name, namespace_name, open_mode, out_handle));
+    return dbl_end_io(dev, open_locked(dev, part_name, namespace_name, open_mode, out_handle));
 }
 
 esp_err_t nvs_open(const char *namespace_name, nvs_open_mode_t open_mode, nvs_handle_t *out_handle)
@@ -237,7 +214,7 @@ static dbl_nvs_handle_t *find_handle(esp_double_device_t *dev, nvs_handle_t id)
 void nvs_close(nvs_handle_t handle)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin(NULL, &err);
+    esp_double_device_t *dev = dbl_begin_io(NULL, ESP_FAIL, &err);
     if (dev == NULL) {
         return;
     }
@@ -250,7 +227,7 @@ void nvs_close(nvs_handle_t handle)
             break;
         }
     }
-    end(dev, ESP_OK);
+    dbl_end_io(dev, ESP_OK);
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
@@ -259,7 +236,7 @@ void nvs_close(nvs_handle_t handle)
 static dbl_nvs_part_t *begin_handle(nvs_handle_t id, bool write, esp_double_device_t **devp,
                                     dbl_nvs_handle_t **hp, esp_err_t *err)
 {
-    esp_double_device_t *dev = begin("nvs", err);
+    esp_double_device_t *dev = dbl_begin_io("nvs", ESP_FAIL, err);
     if (dev == NULL) {
         return NULL;
     }
@@ -272,7 +249,7 @@ static dbl_nvs_part_t *begin_handle(nvs_handle_t id, bool write, esp_double_devi
         *err = ESP_ERR_NVS_INVALID_HANDLE;
     }
     if (*err != ESP_OK) {
-        end(dev, ESP_OK);
+        dbl_end_io(dev, ESP_OK);
         return NULL;
     }
     *devp = dev;
@@ -308,13 +285,14 @@ static esp_err_t set_value(nvs_handle_t handle, const char *key, uint8_t type, c
     }
     err = check_value(dev, part, key, type, len);
     if (err != ESP_OK) {
-        return end(dev, err);
+        return dbl_end_io(dev, err);
     }
     const dbl_nvs_item_t *old = dbl_nvs_find(part, h->ns, key);
     if (dbl_nvs_entries(part, old, type, len, true) > capacity(dev, part->label)) {
-        return end(dev, ESP_ERR_NVS_NOT_ENOUGH_SPACE);
+        return dbl_end_io(dev, ESP_ERR_NVS_NOT_ENOUGH_SPACE);
     }
-    return end(dev, dbl_nvs_set(part, h->ns, key, type, data, len) ? ESP_OK : ESP_ERR_NO_MEM);
+    return dbl_end_io(dev,
+                      dbl_nvs_set(part, h->ns, key, type, data, len) ? ESP_OK : ESP_ERR_NO_MEM);
 }
 
 /* The item of key with that type, or NULL (ESP-IDF finds nothing under another type). */
@@ -337,13 +315,13 @@ static esp_err_t get_fixed(nvs_handle_t handle, const char *key, uint8_t type, v
     }
     const dbl_nvs_item_t *it = get_item(part, h, key, type);
     if (it == NULL || it->len != size) {
-        return end(dev, ESP_ERR_NVS_NOT_FOUND);
+        return dbl_end_io(dev, ESP_ERR_NVS_NOT_FOUND);
     }
     if (out == NULL) {
-        return end(dev, ESP_ERR_INVALID_ARG);
+        return dbl_end_io(dev, ESP_ERR_INVALID_ARG);
     }
     memcpy(out, it->data, size);
-    return end(dev, ESP_OK);
+    return dbl_end_io(dev, ESP_OK);
 }
 
 static esp_err_t get_sized(nvs_handle_t handle, const char *key, uint8_t type, void *out,
@@ -358,10 +336,10 @@ static esp_err_t get_sized(nvs_handle_t handle, const char *key, uint8_t type, v
     }
     const dbl_nvs_item_t *it = get_item(part, h, key, type);
     if (it == NULL) {
-        return end(dev, ESP_ERR_NVS_NOT_FOUND);
+        return dbl_end_io(dev, ESP_ERR_NVS_NOT_FOUND);
     }
     if (length == NULL) {
-        return end(dev, ESP_ERR_NVS_INVALID_LENGTH);
+        return dbl_end_io(dev, ESP_ERR_NVS_INVALID_LENGTH);
     }
     if (out != NULL && *length < it->len) {
         err = ESP_ERR_NVS_INVALID_LENGTH;
@@ -369,7 +347,7 @@ static esp_err_t get_sized(nvs_handle_t handle, const char *key, uint8_t type, v
         memcpy(out, it->data, it->len);
     }
     *length = it->len;
-    return end(dev, err);
+    return dbl_end_io(dev, err);
 }
 
 #define NVS_FIXED(suffix, ctype, tcode)                                                            \
@@ -428,10 +406,10 @@ esp_err_t nvs_erase_key(nvs_handle_t handle, const char *key)
     }
     dbl_nvs_item_t *it = key != NULL ? dbl_nvs_find(part, h->ns, key) : NULL;
     if (it == NULL) {
-        return end(dev, ESP_ERR_NVS_NOT_FOUND);
+        return dbl_end_io(dev, ESP_ERR_NVS_NOT_FOUND);
     }
     dbl_nvs_erase(part, it);
-    return end(dev, ESP_OK);
+    return dbl_end_io(dev, ESP_OK);
 }
 
 /* ---- commit ---------------------------------------------------------------------------------- */
@@ -467,5 +445,5 @@ esp_err_t nvs_commit(nvs_handle_t handle)
     if (part == NULL) {
         return err;
     }
-    return end(dev, commit_part(dev, part));
+    return dbl_end_io(dev, commit_part(dev, part));
 }

@@ -77,28 +77,6 @@ const esp_app_desc_t *esp_app_get_description(void)
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static esp_double_device_t *begin(const char *what, esp_err_t *err)
-{
-    esp_double_device_t *dev = dbl_running(what);
-    if (dev == NULL) {
-        *err = dbl_dev() == NULL ? ESP_ERR_INVALID_STATE : ESP_ERR_FLASH_OP_FAIL;
-        return NULL;
-    }
-    pthread_mutex_lock(&dev->io);
-    if (fota_flash_emu_is_cut(dev->emu)) {
-        pthread_mutex_unlock(&dev->io);
-        *err = ESP_ERR_FLASH_OP_FAIL;
-        return NULL;
-    }
-    return dev;
-}
-
-static esp_err_t end(esp_double_device_t *dev, esp_err_t err)
-{
-    pthread_mutex_unlock(&dev->io);
-    return err;
-}
-
 static const esp_partition_t *find(const esp_double_device_t *d, uint8_t type, uint8_t subtype)
 {
     for (size_t i = 0; i < d->nparts; i++) {
@@ -205,7 +183,8 @@ static bool unselectable(const fota_ota_entry_t *e)
 const esp_partition_t *esp_ota_get_boot_partition(void)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_get_boot_partition", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_get_boot_partition", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return NULL;
     }
@@ -221,7 +200,7 @@ const esp_partition_t *esp_ota_get_boot_partition(void)
             p = ota_slot(d, fota_otadata_slot(&e[a], count));
         }
     }
-    end(d, ESP_OK);
+    dbl_end_io(d, ESP_OK);
     return p;
 }
 
@@ -275,11 +254,12 @@ esp_err_t esp_ota_get_partition_description(const esp_partition_t *partition,
         return ESP_ERR_NOT_SUPPORTED;
     }
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_get_partition_description", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_get_partition_description", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return err;
     }
-    return end(d, read_desc(d, partition, app_desc));
+    return dbl_end_io(d, read_desc(d, partition, app_desc));
 }
 
 /* ---- boot selection -------------------------------------------------------------------------- */
@@ -331,22 +311,23 @@ esp_err_t esp_ota_set_boot_partition(const esp_partition_t *partition)
         return ESP_ERR_INVALID_ARG;
     }
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_set_boot_partition", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_set_boot_partition", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return err;
     }
     err = verify_image(d, partition);
     if (err != ESP_OK) {
-        return end(d, err);
+        return dbl_end_io(d, err);
     }
     if (partition->type == ESP_PARTITION_TYPE_APP &&
         partition->subtype == ESP_PARTITION_SUBTYPE_APP_FACTORY) {
-        return end(d, set_factory(d));
+        return dbl_end_io(d, set_factory(d));
     }
     if (!is_ota_slot(partition)) {
-        return end(d, ESP_ERR_INVALID_ARG);
+        return dbl_end_io(d, ESP_ERR_INVALID_ARG);
     }
-    return end(d, set_slot(d, partition));
+    return dbl_end_io(d, set_slot(d, partition));
 }
 
 esp_err_t esp_ota_get_state_partition(const esp_partition_t *partition,
@@ -359,7 +340,8 @@ esp_err_t esp_ota_get_state_partition(const esp_partition_t *partition,
         return ESP_ERR_NOT_SUPPORTED;
     }
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_get_state_partition", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_get_state_partition", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return err;
     }
@@ -368,16 +350,16 @@ esp_err_t esp_ota_get_state_partition(const esp_partition_t *partition,
     unsigned count = ota_count(d);
     err = read_otadata(d, &otadata, e);
     if (err != ESP_OK || count == 0) {
-        return end(d, err == ESP_ERR_FLASH_OP_FAIL ? err : ESP_ERR_NOT_FOUND);
+        return dbl_end_io(d, err == ESP_ERR_FLASH_OP_FAIL ? err : ESP_ERR_NOT_FOUND);
     }
     uint32_t wanted = (uint32_t)partition->subtype - ESP_PARTITION_SUBTYPE_APP_OTA_0;
     for (int i = 0; i < 2; i++) {
         if ((e[i].ota_seq - 1u) % count == wanted && fota_ota_entry_crc_ok(&e[i])) {
             *ota_state = (esp_ota_img_states_t)e[i].ota_state;
-            return end(d, ESP_OK);
+            return dbl_end_io(d, ESP_OK);
         }
     }
-    return end(d, ESP_ERR_NOT_FOUND);
+    return dbl_end_io(d, ESP_ERR_NOT_FOUND);
 }
 
 /* ---- confirm and roll back ------------------------------------------------------------------- */
@@ -400,7 +382,8 @@ static esp_err_t raise_efuse(esp_double_device_t *d)
 esp_err_t esp_ota_mark_app_valid_cancel_rollback(void)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_mark_app_valid_cancel_rollback", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_mark_app_valid_cancel_rollback", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return err;
     }
@@ -408,15 +391,15 @@ esp_err_t esp_ota_mark_app_valid_cancel_rollback(void)
     fota_ota_entry_t e[2];
     err = read_otadata(d, &otadata, e);
     if (err != ESP_OK) {
-        return end(d, err);
+        return dbl_end_io(d, err);
     }
     int a = fota_otadata_active(e);
     if (a < 0 || ota_count(d) == 0) {
         esp_double_log(ESP_LOG_ERROR, DBL_TAG, "running firmware is factory");
-        return end(d, ESP_FAIL);
+        return dbl_end_io(d, ESP_FAIL);
     }
     if (e[a].ota_state == FOTA_OTA_IMG_VALID) {
-        return end(d, ESP_OK);
+        return dbl_end_io(d, ESP_OK);
     }
     e[a].ota_state = FOTA_OTA_IMG_VALID;
     err = dbl_flash_err(fota_otadata_write(&d->flash, otadata->address, a, &e[a]));
@@ -426,7 +409,7 @@ esp_err_t esp_ota_mark_app_valid_cancel_rollback(void)
     if (err == ESP_OK && d->anti_rollback) {
         err = raise_efuse(d);
     }
-    return end(d, err);
+    return dbl_end_io(d, err);
 }
 
 /* esp_ota_check_rollback_is_possible, given the active entry a. */
@@ -485,11 +468,12 @@ static esp_err_t mark_invalid(esp_double_device_t *d)
 esp_err_t esp_ota_mark_app_invalid_rollback_and_reboot(void)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *d = begin("esp_ota_mark_app_invalid_rollback_and_reboot", &err);
+    esp_double_device_t *d =
+        dbl_begin_io("esp_ota_mark_app_invalid_rollback_and_reboot", ESP_ERR_FLASH_OP_FAIL, &err);
     if (d == NULL) {
         return err;
     }
-    err = end(d, mark_invalid(d));
+    err = dbl_end_io(d, mark_invalid(d));
     if (err == ESP_OK) {
         esp_restart();
     }

@@ -41,23 +41,6 @@ const esp_partition_t *esp_partition_find_first(esp_partition_type_t type,
     return NULL;
 }
 
-/* The running device with its io lock held, or NULL with *err set (off, cut, none). */
-static esp_double_device_t *begin(const char *what, esp_err_t *err)
-{
-    esp_double_device_t *dev = dbl_running(what);
-    if (dev == NULL) {
-        *err = dbl_dev() == NULL ? ESP_ERR_INVALID_STATE : ESP_ERR_FLASH_OP_FAIL;
-        return NULL;
-    }
-    pthread_mutex_lock(&dev->io);
-    if (fota_flash_emu_is_cut(dev->emu)) {
-        pthread_mutex_unlock(&dev->io);
-        *err = ESP_ERR_FLASH_OP_FAIL;
-        return NULL;
-    }
-    return dev;
-}
-
 static esp_err_t range_check(const esp_partition_t *p, size_t offset, size_t size)
 {
     if (offset > p->size) {
@@ -83,7 +66,7 @@ esp_err_t esp_partition_read(const esp_partition_t *partition, size_t src_offset
                              size_t size)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin("esp_partition_read", &err);
+    esp_double_device_t *dev = dbl_begin_io("esp_partition_read", ESP_ERR_FLASH_OP_FAIL, &err);
     if (dev == NULL) {
         return err;
     }
@@ -101,7 +84,7 @@ esp_err_t esp_partition_write(const esp_partition_t *partition, size_t dst_offse
                               size_t size)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin("esp_partition_write", &err);
+    esp_double_device_t *dev = dbl_begin_io("esp_partition_write", ESP_ERR_FLASH_OP_FAIL, &err);
     if (dev == NULL) {
         return err;
     }
@@ -141,7 +124,8 @@ static esp_err_t erase_check(const esp_partition_t *p, size_t offset, size_t siz
 esp_err_t esp_partition_erase_range(const esp_partition_t *partition, size_t offset, size_t size)
 {
     esp_err_t err = ESP_OK;
-    esp_double_device_t *dev = begin("esp_partition_erase_range", &err);
+    esp_double_device_t *dev =
+        dbl_begin_io("esp_partition_erase_range", ESP_ERR_FLASH_OP_FAIL, &err);
     if (dev == NULL) {
         return err;
     }
