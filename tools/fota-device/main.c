@@ -8,7 +8,11 @@
  *   fota-device run FLASH --server URL --id ID (--key HEX | --master FILE) --release-key PEM
  *                   --product P [--mode seed|chain] [--floor N] [--range-records N]
  *                   [--timeout S] [--http-timeout MS] [--retry MS] [--quiet]
+ *                   [--esp-idf [--journal-partition LABEL] [--state FILE] [--no-wall-time]]
  *
+ * With --esp-idf the same device runs the ESP-IDF component (ports/esp-idf) over the ESP-IDF
+ * API double instead, driven by the component's own task (esp_idf.c). This file parses the
+ * command line and runs the plain mode; run_log.c prints what both modes print.
  * Used by the integration tests against fotad and by people trying the system by hand.
  */
 #include <stdio.h>
@@ -21,8 +25,7 @@
 #include "fota/emu/emu_device.h"
 #include "fota/emu/flash_emu.h"
 #include "fota/posix/transport_curl.h"
-
-#define PROG "fota-device"
+#include "run.h"
 
 static const char RUN_USAGE[] =
     "usage: fota-device run FLASH --server URL --id ID (--key HEX | --master FILE)\n"
@@ -47,100 +50,58 @@ static const char RUN_USAGE[] =
     "  --range-records N   chain mode: records per Range request (default: all)\n"
     "  --timeout S         give up after S seconds (default 120)\n"
     "  --http-timeout MS   each HTTP request must be over within MS, or it fails with\n"
-    "                      FOTA_ERR_HTTP_TIMEOUT (default 300000)\n"
+    "                      FOTA_ERR_HTTP_TIMEOUT (default 300000); with --esp-idf:\n"
+    "                      esp_http_client's timeout_ms, for connecting and each read\n"
+    "                      (default 10000)\n"
     "  --retry MS          first back-off after a failed request, doubled each time\n"
     "                      (default 200)\n"
     "  --chunk-interval MS seed mode: one chunk request per MS at most, as the seed paces\n"
     "  --quiet             only the outcome line\n"
     "\n"
+    "ESP-IDF component (docs/ESP_IDF.md):\n"
+    "  --esp-idf           run the device through the ESP-IDF component (ports/esp-idf) over\n"
+    "                      the ESP-IDF API double, booted as the example firmware boots (NVS,\n"
+    "                      fota_esp_init, self-test, fota_esp_confirm or fota_esp_reject) and\n"
+    "                      driven by the component's own task (fota_esp_start); reboots\n"
+    "                      power-cycle the device. The device's NVS and eFuse live in the\n"
+    "                      state file. At the first run (no state file yet) the factory step\n"
+    "                      writes --id and the key (--key or --master) into NVS partition\n"
+    "                      \"nvs\", namespace \"fota\" (blob device_key, string device_id), where\n"
+    "                      the component reads them; later runs may leave the key out. A\n"
+    "                      device without a key in NVS stops with ESP_ERR_NOT_FOUND.\n"
+    "  --journal-partition LABEL\n"
+    "                      the NVS partition of the component's resume journal (default nvs;\n"
+    "                      the example firmware's table has fota_nvs)\n"
+    "  --state FILE        the device's state file (default FLASH.nvs)\n"
+    "  --no-wall-time      the device's wall clock is not set (cfg.wall_time returns 0): the\n"
+    "                      component takes the time from the server's Date header\n"
+    "\n"
     "Exit codes: 0 the device runs the offered release (or nothing was offered), 1 the last\n"
-    "update attempt failed or was rolled back, 2 usage error, 3 nothing left to boot.\n";
+    "update attempt failed or was rolled back (or, with --esp-idf, the component did not\n"
+    "start), 2 usage error, 3 nothing left to boot.\n";
 
 typedef struct {
-    bool quiet;
-    /* says why it cut a request, for the error lines */
-    const fota_curl_transport_t *curl;
-    fota_err_t last_error; /* of the last failed request or refusal */
-    fota_err_t failure;    /* why the last update attempt ended badly, FOTA_OK once confirmed */
-} run_log_t;
+    const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
+        *timeout, *pace, *http_timeout, *retry, *journal, *state;
+    bool quiet, esp_idf, no_wall_time;
+} run_opts_t;
 
-/* The outcome is the last attempt's: errors on the way (a broken connection, a server that
- * restarted) that the agent retried past do not make a failed run. */
-static void note_outcome(run_log_t *log, const fota_event_t *ev)
+/* ---- the plain mode: the agent on emu_device, with the libcurl transport ----------------------
+ */
+
+typedef struct {
+    run_log_t log;
+    const fota_curl_transport_t *curl; /* says why it cut a request, for the error lines */
+} plain_log_t;
+
+static const char *curl_detail(const void *ctx)
 {
-    if (ev->kind == FOTA_EVENT_ERROR) {
-        log->last_error = ev->err;
-        if (ev->state == FOTA_STATE_CHECKING) {
-            log->failure = ev->err; /* could not even ask (refused credentials, no server) */
-        }
-    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_ERROR) {
-        log->failure = log->last_error;
-    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_ROLLED_BACK) {
-        log->failure = FOTA_ERR_AGENT_ROLLED_BACK;
-    } else if (ev->kind == FOTA_EVENT_STATE && ev->state == FOTA_STATE_CONFIRMED) {
-        log->failure = FOTA_OK;
-    }
+    return fota_curl_transport_detail(ctx);
 }
 
 static void on_event(void *ctx, const fota_event_t *ev)
 {
-    run_log_t *log = ctx;
-    note_outcome(log, ev);
-    if (log->quiet || ev->kind == FOTA_EVENT_PROGRESS) {
-        return;
-    }
-    if (ev->kind == FOTA_EVENT_STATE) {
-        printf("state %s (%u/%u)\n", fota_state_name(ev->state), (unsigned)ev->done,
-               (unsigned)ev->total);
-    } else {
-        const char *why = fota_curl_transport_detail(log->curl);
-        printf("error %s in %s%s%s%s\n", fota_err_name(ev->err), fota_state_name(ev->state),
-               why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "");
-    }
-    fflush(stdout);
-}
-
-typedef struct {
-    const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout, *pace, *http_timeout, *retry;
-    bool quiet;
-} run_opts_t;
-
-static bool hex_key(const char *hex, uint8_t out[32])
-{
-    if (hex == NULL || strlen(hex) != 64) {
-        return false;
-    }
-    for (size_t i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
-            return false;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
-
-static int device_key(const fota_cli_cmd_t *cmd, const run_opts_t *o, uint8_t key[32])
-{
-    if (o->key_hex != NULL) {
-        return hex_key(o->key_hex, key)
-                   ? 0
-                   : fota_cli_usage_error(PROG, cmd, "--key wants 64 hex digits");
-    }
-    if (o->master == NULL) {
-        return fota_cli_usage_error(PROG, cmd, "--key or --master is required");
-    }
-    uint8_t *secret;
-    size_t len;
-    int rc = fota_cli_read_file(PROG, o->master, &secret, &len);
-    if (rc != 0) {
-        return rc;
-    }
-    /* The secret is the file's bytes, all of them, as fotad reads it (docs/SERVER.md). */
-    fota_err_t err = fota_auth_device_key(secret, len, o->id, key);
-    free(secret);
-    return err == FOTA_OK ? 0 : fota_cli_fail(PROG, o->master, err, NULL);
+    run_log_event(ctx, ev);
 }
 
 static uint32_t now_ms(void)
@@ -199,15 +160,101 @@ static fota_err_t drive(fota_emu_device_t *dev, fota_transport_t *tr, uint32_t t
     return FOTA_ERR_HTTP_TIMEOUT;
 }
 
-static int outcome(const fota_emu_device_t *dev, const run_log_t *log, fota_err_t err)
+static int run_device(const run_settings_t *s, fota_flash_emu_t *emu, fota_curl_transport_t *curl)
 {
-    printf("device %s: running %s, %s%s%s\n", dev->device_id, dev->version,
-           err != FOTA_OK ? "stopped: " : "outcome: ",
-           fota_err_name(err != FOTA_OK ? err : log->failure), dev->bricked ? ", BRICKED" : "");
-    if (dev->bricked) {
-        return FOTA_CLI_EXIT_BRICKED;
+    run_log_t log = {s->quiet, curl_detail, curl, FOTA_OK, FOTA_OK};
+    fota_emu_device_config_t cfg = {.device_id = s->id,
+                                    .device_key = s->key,
+                                    .product_id = s->product,
+                                    .release_key = s->release_key,
+                                    .release_key_len = s->release_key_len,
+                                    .security_floor = s->floor,
+                                    .mode = s->mode,
+                                    .retry_ms = s->retry_ms,
+                                    .range_records = s->range_records,
+                                    .progress_every = 64,
+                                    .chunk_interval_ms = s->chunk_interval_ms,
+                                    .on_event = on_event,
+                                    .event_ctx = &log,
+                                    .real_clock = true};
+    static fota_emu_device_t dev;
+    fota_transport_t tr = fota_curl_transport_port(curl);
+    fota_err_t err = fota_emu_device_open(&dev, emu, &cfg);
+    if (err == FOTA_OK) {
+        err = power_on(&dev);
     }
-    return err == FOTA_OK && log->failure == FOTA_OK ? FOTA_CLI_EXIT_OK : FOTA_CLI_EXIT_INVALID;
+    if (err == FOTA_OK) {
+        err = drive(&dev, &tr, s->timeout_s);
+    }
+    int rc = run_log_outcome(&log, dev.device_id, dev.version, err, dev.bricked);
+    fota_emu_device_close(&dev);
+    fota_flash_emu_sync(emu);
+    return rc;
+}
+
+static int run_plain(const run_settings_t *s)
+{
+    fota_flash_emu_t *emu = NULL;
+    fota_curl_transport_t *curl = NULL;
+    fota_err_t err = fota_flash_emu_open(s->flash_path, 0, 0, &emu);
+    int rc = 0;
+    if (err != FOTA_OK) {
+        rc = fota_cli_fail(PROG, s->flash_path, err, NULL);
+    } else if ((err = fota_curl_transport_open(s->server, 30000, &curl)) != FOTA_OK) {
+        rc = fota_cli_fail(PROG, s->server, err, NULL);
+    }
+    if (rc == 0) {
+        uint32_t http_ms = s->http_timeout_ms != 0 ? s->http_timeout_ms : FOTA_CURL_REQUEST_MS;
+        fota_curl_transport_set_timeout(curl, (long)http_ms);
+        rc = run_device(s, emu, curl);
+    }
+    fota_curl_transport_close(curl);
+    if (emu != NULL) {
+        fota_flash_emu_close(emu);
+    }
+    return rc;
+}
+
+/* ---- the command line -------------------------------------------------------------------------
+ */
+
+static bool hex_key(const char *hex, uint8_t out[32])
+{
+    if (hex == NULL || strlen(hex) != 64) {
+        return false;
+    }
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            return false;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+/* The device key from --key or --master; *have false when neither is given (--esp-idf). */
+static int device_key(const fota_cli_cmd_t *cmd, const run_opts_t *o, uint8_t key[32], bool *have)
+{
+    *have = o->key_hex != NULL || o->master != NULL;
+    if (o->key_hex != NULL) {
+        return hex_key(o->key_hex, key)
+                   ? 0
+                   : fota_cli_usage_error(PROG, cmd, "--key wants 64 hex digits");
+    }
+    if (o->master == NULL) {
+        return o->esp_idf ? 0 : fota_cli_usage_error(PROG, cmd, "--key or --master is required");
+    }
+    uint8_t *secret;
+    size_t len;
+    int rc = fota_cli_read_file(PROG, o->master, &secret, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    /* The secret is the file's bytes, all of them, as fotad reads it (docs/SERVER.md). */
+    fota_err_t err = fota_auth_device_key(secret, len, o->id, key);
+    free(secret);
+    return err == FOTA_OK ? 0 : fota_cli_fail(PROG, o->master, err, NULL);
 }
 
 /* An optional numeric option: absent (keep the default) or a number up to max. */
@@ -216,72 +263,72 @@ static bool number(const char *text, uint32_t max, uint32_t *out)
     return text == NULL || fota_cli_parse_u32(text, max, out) == FOTA_OK;
 }
 
-static int run_device(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o)
+static int numbers(const fota_cli_cmd_t *cmd, const run_opts_t *o, run_settings_t *s)
 {
+    s->timeout_s = 120;
+    s->retry_ms = 200;
+    if (!(number(o->floor, UINT32_MAX, &s->floor) &&
+          number(o->records, 1u << 20, &s->range_records) &&
+          number(o->timeout, 86400, &s->timeout_s) &&
+          number(o->pace, 60000, &s->chunk_interval_ms) &&
+          number(o->http_timeout, 86400000, &s->http_timeout_ms) &&
+          number(o->retry, 60000, &s->retry_ms) &&
+          (o->http_timeout == NULL || s->http_timeout_ms > 0) && s->retry_ms > 0)) {
+        return fota_cli_usage_error(PROG, cmd,
+                                    "--floor, --range-records, --timeout, --chunk-interval, "
+                                    "--http-timeout and --retry want numbers (the last two > 0)");
+    }
+    return 0;
+}
+
+static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o)
+{
+    run_settings_t s = {.flash_path = flash_path,
+                        .server = o->server,
+                        .id = o->id,
+                        .product = o->product,
+                        .mode = o->mode == NULL || strcmp(o->mode, "chain") == 0 ? FOTA_MODE_CHAIN
+                                                                                 : FOTA_MODE_SEED,
+                        .quiet = o->quiet,
+                        .journal_partition = o->journal != NULL ? o->journal : "nvs",
+                        .state_path = o->state,
+                        .no_wall_time = o->no_wall_time};
     uint8_t key[32];
-    int rc = device_key(cmd, o, key);
-    uint32_t floor = 0, records = 0, timeout = 120, pace = 0, retry = 200;
-    uint32_t http_ms = (uint32_t)FOTA_CURL_REQUEST_MS;
-    if (rc == 0 &&
-        !(number(o->floor, UINT32_MAX, &floor) && number(o->records, 1u << 20, &records) &&
-          number(o->timeout, 86400, &timeout) && number(o->pace, 60000, &pace) &&
-          number(o->http_timeout, 86400000, &http_ms) && number(o->retry, 60000, &retry) &&
-          http_ms > 0 && retry > 0)) {
-        rc = fota_cli_usage_error(PROG, cmd,
-                                  "--floor, --range-records, --timeout, --chunk-interval, "
-                                  "--http-timeout and --retry want numbers (the last two > 0)");
+    bool have_key = false;
+    int rc = device_key(cmd, o, key, &have_key);
+    if (rc == 0) {
+        rc = numbers(cmd, o, &s);
     }
     uint8_t *pem = NULL;
     size_t pem_len = 0;
     if (rc == 0) {
         rc = fota_cli_read_file(PROG, o->release_key, &pem, &pem_len);
     }
-    fota_flash_emu_t *emu = NULL;
-    fota_curl_transport_t *curl = NULL;
-    fota_err_t err = FOTA_OK;
-    if (rc == 0 && (err = fota_flash_emu_open(flash_path, 0, 0, &emu)) != FOTA_OK) {
-        rc = fota_cli_fail(PROG, flash_path, err, NULL);
-    }
-    if (rc == 0 && (err = fota_curl_transport_open(o->server, 30000, &curl)) != FOTA_OK) {
-        rc = fota_cli_fail(PROG, o->server, err, NULL);
-    }
     if (rc == 0) {
-        fota_curl_transport_set_timeout(curl, (long)http_ms);
-        run_log_t log = {o->quiet, curl, FOTA_OK, FOTA_OK};
-        bool chain = o->mode == NULL || strcmp(o->mode, "chain") == 0;
-        fota_emu_device_config_t cfg = {.device_id = o->id,
-                                        .device_key = key,
-                                        .product_id = o->product,
-                                        .release_key = pem,
-                                        .release_key_len = pem_len + 1, /* PEM with its NUL */
-                                        .security_floor = floor,
-                                        .mode = chain ? FOTA_MODE_CHAIN : FOTA_MODE_SEED,
-                                        .retry_ms = retry,
-                                        .range_records = records,
-                                        .progress_every = 64,
-                                        .chunk_interval_ms = pace,
-                                        .on_event = on_event,
-                                        .event_ctx = &log,
-                                        .real_clock = true};
-        static fota_emu_device_t dev;
-        fota_transport_t tr = fota_curl_transport_port(curl);
-        err = fota_emu_device_open(&dev, emu, &cfg);
-        if (err == FOTA_OK) {
-            err = power_on(&dev);
-        }
-        if (err == FOTA_OK) {
-            err = drive(&dev, &tr, timeout);
-        }
-        rc = outcome(&dev, &log, err);
-        fota_emu_device_close(&dev);
-        fota_flash_emu_sync(emu);
-    }
-    fota_curl_transport_close(curl);
-    if (emu != NULL) {
-        fota_flash_emu_close(emu);
+        s.key = have_key ? key : NULL;
+        s.release_key = pem;
+        s.release_key_len = pem_len + 1; /* PEM with its NUL */
+        rc = o->esp_idf ? fota_device_run_esp_idf(&s) : run_plain(&s);
     }
     free(pem);
     return rc;
+}
+
+static int check_opts(const fota_cli_cmd_t *cmd, const run_opts_t *o)
+{
+    if (o->server == NULL || o->id == NULL || o->release_key == NULL || o->product == NULL) {
+        return fota_cli_usage_error(PROG, cmd,
+                                    "--server, --id, --release-key and --product are required");
+    }
+    if (o->mode != NULL && strcmp(o->mode, "seed") != 0 && strcmp(o->mode, "chain") != 0) {
+        return fota_cli_usage_error(PROG, cmd, "--mode is seed or chain, not '%s'", o->mode);
+    }
+    if (!o->esp_idf && (o->journal != NULL || o->state != NULL || o->no_wall_time)) {
+        return fota_cli_usage_error(PROG, cmd,
+                                    "--journal-partition, --state and --no-wall-time need "
+                                    "--esp-idf");
+    }
+    return 0;
 }
 
 static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
@@ -302,6 +349,10 @@ static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
         {"http-timeout", 0, &o.http_timeout, NULL},
         {"retry", 0, &o.retry, NULL},
         {"quiet", 'q', NULL, &o.quiet},
+        {"esp-idf", 0, NULL, &o.esp_idf},
+        {"journal-partition", 0, &o.journal, NULL},
+        {"state", 0, &o.state, NULL},
+        {"no-wall-time", 0, NULL, &o.no_wall_time},
         {NULL, 0, NULL, NULL},
     };
     const char *pos[1];
@@ -310,14 +361,8 @@ static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
     if (!fota_cli_parse(PROG, cmd, &spec, argc, argv, &code)) {
         return code;
     }
-    if (o.server == NULL || o.id == NULL || o.release_key == NULL || o.product == NULL) {
-        return fota_cli_usage_error(PROG, cmd,
-                                    "--server, --id, --release-key and --product are required");
-    }
-    if (o.mode != NULL && strcmp(o.mode, "seed") != 0 && strcmp(o.mode, "chain") != 0) {
-        return fota_cli_usage_error(PROG, cmd, "--mode is seed or chain, not '%s'", o.mode);
-    }
-    return run_device(cmd, pos[0], &o);
+    code = check_opts(cmd, &o);
+    return code != 0 ? code : run_with(cmd, pos[0], &o);
 }
 
 int main(int argc, char **argv)
@@ -326,7 +371,9 @@ int main(int argc, char **argv)
         {"run", "run the device's update agent against a server", RUN_USAGE, cmd_run},
     };
     static const fota_cli_tool_t tool = {
-        PROG, "One emulated ESP32 running the real update agent over HTTP (libcurl).", cmds,
-        sizeof cmds / sizeof cmds[0]};
+        PROG,
+        "One emulated ESP32 running the real update agent over HTTP (libcurl), or the ESP-IDF "
+        "component\n(--esp-idf) over the ESP-IDF API double.",
+        cmds, sizeof cmds / sizeof cmds[0]};
     return fota_cli_dispatch(&tool, argc, argv);
 }

@@ -23,7 +23,11 @@ typedef struct {
     esp_double_config_t hw;  /* flash, state file, MAC, eFuse, clock */
     fota_esp_config_t fota;  /* the component's configuration (FOTA_ESP_CONFIG_DEFAULT + ours) */
     const char *factory_nvs; /* NVS image (nvs_partition_gen.py CSV text) written into the
-                                key partition at the first power-on, or NULL */
+                                key partition at the first power-on of this handle, or NULL.
+                                It replaces the whole partition (the journal too, if it lives
+                                there): a caller reopening a device whose state file holds its
+                                NVS already passes NULL, as a factory writes the image once
+                                (fota-device --esp-idf does so when the state file exists) */
 } fota_esp_device_config_t;
 
 typedef struct {
