@@ -151,7 +151,6 @@ ln -sf /usr/include/jsmn.h "$x/include/jsmn.h"
 cfg() { awk -v n="CONFIG_$1" '$1 == "#define" && $2 == n { print $3 }' "$x/sdkconfig.h"; }
 read -r -a idf_flags <<<"$(sh "$bundle/idf-cflags" "$x/esp-idf" "$x")"
 xflags=(-mlongcalls -std=gnu17 -Os -Wall -Wextra -Werror
-        -DFOTA_CONFIG_CHIP_ID="$(cfg IDF_FIRMWARE_CHIP_ID)"
         -DFOTA_CONFIG_MAX_CHUNK_SIZE="$(cfg FOTA_MAX_CHUNK_SIZE)" -DFOTA_CONFIG_ERR_NAMES=0
         -I"$port/include" -I"$port/src"
         -I"$root/agent/include" -I"$x/include" "${idf_flags[@]}")

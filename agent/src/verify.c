@@ -91,7 +91,7 @@ FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_imag
     if (err != FOTA_OK) {
         return err;
     }
-    if (info.header.chip_id != FOTA_CONFIG_CHIP_ID) {
+    if (info.header.chip_id != a->cfg.chip_id) {
         return FOTA_ERR_IMAGE_CHIP;
     }
     if (info.image_len > a->manifest.image_size) {

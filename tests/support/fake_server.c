@@ -95,6 +95,7 @@ static uint8_t *build_image(const fake_release_spec_t *spec, size_t *len)
     is.size = spec->size;
     is.secure_version = spec->secure_version;
     is.emu_flags = spec->emu_flags;
+    is.chip_id = spec->chip_id;
     uint8_t *img = NULL;
     if (fota_image_build(&is, &img, len) != FOTA_OK) {
         abort();

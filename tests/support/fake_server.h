@@ -47,6 +47,7 @@ typedef struct {
     bool corrupt_header;    /* image with a broken ESP32 header (signed all the same) */
     bool wrong_sha;         /* manifest carries a wrong image SHA-256 */
     uint32_t claim_size;    /* manifest claims this image size (0: the real one) */
+    uint16_t chip_id;       /* the image's chip (FOTA_ESP_CHIP_ID_ESP32 when 0) */
 } fake_release_spec_t;
 
 typedef struct {

@@ -327,6 +327,32 @@ static void test_refusals(void **state)
     }
 }
 
+/* An image built for another chip is refused after its download, whichever chip the device is
+ * (the agent's chip_id, not a constant): an ESP32-S3 image on an ESP32, an ESP32 image on a
+ * device configured as an ESP32-S3. */
+static void test_chip_mismatch(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t device_chip, image_chip;
+    } cases[] = {{0, 9}, {9, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rig_t r;
+        rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+        r.dev.agent.cfg.chip_id = cases[i].device_chip;
+        fake_release_spec_t spec = {.version = NEW_VERSION, .size = 40000, .chunk_size = 1024};
+        spec.chip_id = cases[i].image_chip;
+        fake_server_release(&r.srv, &spec);
+        run_device(&r);
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_IMAGE_CHIP);
+        assert_true(error_reported(&r.srv, FOTA_ERR_IMAGE_CHIP));
+        assert_int_equal(r.reboots, 0);
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        rig_close(&r);
+    }
+}
+
 /* A bad MAC made with another device's key, a flipped data bit, swapped records: refused too. */
 static void test_forged_data(void **state)
 {
@@ -1014,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_chip_mismatch),
         cmocka_unit_test(test_forged_data),
         cmocka_unit_test(test_seed_refused_image_erased),
         cmocka_unit_test(test_cut_while_erasing_refused_image),

@@ -64,11 +64,6 @@
 #define FOTA_CONFIG_MAX_BACKOFF_MS 60000
 #endif
 
-/* Chip id an image must carry (ESP32 = 0). */
-#ifndef FOTA_CONFIG_CHIP_ID
-#define FOTA_CONFIG_CHIP_ID 0
-#endif
-
 /* Names and descriptions of the error codes in the firmware (fota_err_name, fota_err_text): about
  * 6.5 KB of strings on a Cortex-M4 or an ESP32. Without them both return a placeholder and the
  * numbers still travel in reports; fotad and the host tools keep the names and show them. */

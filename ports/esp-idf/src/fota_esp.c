@@ -76,6 +76,7 @@ static esp_err_t start_agent(fota_esp_t *h)
         .security_floor = security_floor(c),
         .release_key = key,
         .release_key_len = key_len,
+        .chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID, /* the chip this firmware is built for */
         .mode = c->mode,
         .check_interval_ms = c->check_interval_ms,
         .chunk_interval_ms = c->chunk_interval_ms,
