@@ -87,14 +87,13 @@ compile() {
     check_overrides "$dir/sdkconfig.h" "$@"
     grep -q '^#define CONFIG_FOTA_SERVER_URL ' "$dir/sdkconfig.h" ||
         { echo "$name: the component's Kconfig is not in sdkconfig.h"; exit 1; }
-    local chip chunk names
-    chip=$(define_of CONFIG_IDF_FIRMWARE_CHIP_ID "$dir/sdkconfig.h")
+    local chunk names
     chunk=$(define_of CONFIG_FOTA_MAX_CHUNK_SIZE "$dir/sdkconfig.h")
     names=$(define_of CONFIG_FOTA_ERROR_NAMES "$dir/sdkconfig.h")
     local -a flags
     read -r -a flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$dir")"
-    flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_CHIP_ID="$chip"
-           -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk" -DFOTA_CONFIG_ERR_NAMES="${names:-0}"
+    flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk"
+           -DFOTA_CONFIG_ERR_NAMES="${names:-0}"
            -I"$port/include" -I"$port/src"
            -I"$root/agent/include" -I"$out/include" "${flags[@]}")
     local n=0 src obj ex
@@ -133,6 +132,14 @@ for sym in $(grep -o '^#define CONFIG_FOTA_[A-Z0-9_]*' "$out/rollback/sdkconfig.
     [ "$sym" = CONFIG_FOTA_EMBED_RELEASE_KEY ] && continue # the host hands the key in
     grep -q "^#define $sym " "$host_cfg" || { echo "$sym missing from $host_cfg"; exit 1; }
 done
+# fota_esp_defaults.h (builds without our Kconfig: Arduino) holds the Kconfig defaults, the
+# "rollback" configuration's values, for every option but the two it leaves to ESP-IDF's build.
+defaults="$port/include/fota_esp_defaults.h"
+want=$(grep '^#define CONFIG_FOTA_' "$out/rollback/sdkconfig.h" |
+    grep -v -e ' CONFIG_FOTA_EMBED_RELEASE_KEY ' -e ' CONFIG_FOTA_RELEASE_KEY_FILE ' | sort)
+have=$(grep -o '^#define CONFIG_FOTA_.*' "$defaults" | sort)
+[ "$want" = "$have" ] || { echo "$defaults differs from the Kconfig defaults:";
+    diff <(echo "$want") <(echo "$have"); exit 1; }
 compile anti-rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y BOOTLOADER_APP_ANTI_ROLLBACK=y
 compile names BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_ERROR_NAMES=y
 # The option really decides: the names are in err.o with it, and not without.

@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #include "esp_err.h"
-#include "sdkconfig.h"
+#include "fota_esp_defaults.h" /* sdkconfig.h, and our defaults where it lacks them (Arduino) */
 
 #include "fota/agent.h"
 
