@@ -38,6 +38,10 @@
 #include "fota/manifest.h"
 #include "fota/port.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Release ids are the first 16 bytes of SHA-256(manifest) in lowercase hex. */
 #define FOTA_RELEASE_ID_LEN 32
 #define FOTA_VERSION_MAX 32
@@ -90,7 +94,8 @@ typedef struct {
     /* Behaviour */
     fota_mode_t mode;
     uint32_t check_interval_ms; /* between checks when idle; 0: only on fota_agent_check_now */
-    uint32_t chunk_interval_ms; /* seed mode pacing between chunk requests (0: none) */
+    uint32_t chunk_interval_ms; /* pacing: at most one data request (seed chunk, chain Range)
+                                   per interval (0: none) */
     uint32_t retry_ms;          /* first back-off after a failed request (doubles, capped) */
     uint32_t range_records;     /* chain mode: records per Range request, 0: to the end */
     uint32_t progress_every;    /* a progress report every N chunks (docs/AGENT.md), 0: never */
@@ -242,5 +247,9 @@ void fota_agent_progress(const fota_agent_t *a, uint32_t *done, uint32_t *total)
  */
 fota_err_t fota_agent_run(fota_agent_t *a, const fota_transport_t *t, unsigned max_steps,
                           bool *rebooted);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_AGENT_H */

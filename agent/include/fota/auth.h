@@ -20,6 +20,10 @@
 
 #include "fota/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FOTA_AUTH_HEX_LEN 64
 
 fota_err_t fota_auth_device_key(const uint8_t *master, size_t master_len, const char *device_id,
@@ -39,5 +43,9 @@ typedef struct {
  * HMAC (reused, so the agent allocates nothing per request), or NULL for a temporary one. */
 fota_err_t fota_auth_mac(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
                          const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_AUTH_H */

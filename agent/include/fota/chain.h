@@ -28,6 +28,10 @@
 
 #include "fota/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FOTA_CHAIN_HASH_LEN 32u
 
 typedef struct {
@@ -81,5 +85,9 @@ size_t fota_chain_blob_size(size_t image_len, uint32_t chunk_size);
  */
 fota_err_t fota_chain_build(const uint8_t *image, size_t image_len, uint32_t chunk_size,
                             uint8_t *blob, size_t blob_len, uint8_t h0[FOTA_CHAIN_HASH_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_CHAIN_H */

@@ -9,6 +9,10 @@
 #ifndef FOTA_ERR_H
 #define FOTA_ERR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FOTA_ERR_LIST_GENERIC(X)                                                                   \
     X(FOTA_OK, 0, "ok")                                                                            \
     X(FOTA_ERR_ARG, 1, "invalid argument")                                                         \
@@ -215,5 +219,9 @@ const char *fota_err_name(fota_err_t err);
 
 /* A short human description ("image header magic is not 0xE9"). */
 const char *fota_err_text(fota_err_t err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_ERR_H */

@@ -28,6 +28,10 @@
 
 #include "fota/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FOTA_ESP_IMAGE_MAGIC 0xE9u
 #define FOTA_ESP_IMAGE_HEADER_LEN 24u
 #define FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN 8u
@@ -114,5 +118,9 @@ typedef struct {
 fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t max_len,
                                        const fota_esp_image_digest_t *known,
                                        fota_esp_image_info_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_ESP_IMAGE_H */

@@ -15,6 +15,10 @@
 
 #include "fota/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fota_flash {
     void *ctx;
     fota_err_t (*read)(void *ctx, uint32_t addr, void *buf, size_t len);
@@ -41,5 +45,9 @@ static inline fota_err_t fota_flash_erase(const fota_flash_t *f, uint32_t addr, 
 {
     return f->erase(f->ctx, addr, len);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_FLASH_H */

@@ -25,6 +25,10 @@
 #include "fota/chain.h"
 #include "fota/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FOTA_MANIFEST_LEN 256u
 #define FOTA_MANIFEST_BODY_LEN 176u
 #define FOTA_MANIFEST_FORMAT_VERSION 1u
@@ -139,5 +143,9 @@ uint32_t fota_manifest_record_offset(const fota_manifest_t *m, uint32_t index);
 
 /* Length of record `index`: fota_manifest_chunk_len + 32, 0 past the end. */
 uint32_t fota_manifest_record_len(const fota_manifest_t *m, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_MANIFEST_H */
