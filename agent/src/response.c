@@ -146,7 +146,7 @@ fota_err_t fota_agent_response_end(fota_agent_t *a, fota_err_t transport_err)
         return err;
     }
     a->backoff_ms = 0;
-    if (kind == FOTA_REQ_CHUNK && a->cfg.chunk_interval_ms != 0) {
+    if ((kind == FOTA_REQ_CHUNK || kind == FOTA_REQ_BLOB) && a->cfg.chunk_interval_ms != 0) {
         fota_agent_wait(a, a->cfg.chunk_interval_ms);
     }
     return FOTA_OK;

@@ -55,7 +55,7 @@ static const char RUN_USAGE[] =
     "                      (default 10000)\n"
     "  --retry MS          first back-off after a failed request, doubled each time\n"
     "                      (default 200)\n"
-    "  --chunk-interval MS seed mode: one chunk request per MS at most, as the seed paces\n"
+    "  --chunk-interval MS one data request (chunk, Range) per MS at most, as the seed paces\n"
     "  --quiet             only the outcome line\n"
     "\n"
     "ESP-IDF component (docs/ESP_IDF.md):\n"

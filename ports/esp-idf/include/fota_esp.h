@@ -68,7 +68,7 @@ typedef struct {
     /* Behaviour */
     fota_mode_t mode;           /* FOTA_MODE_CHAIN (fotad) or FOTA_MODE_SEED (chunk API) */
     uint32_t check_interval_ms; /* between checks when idle; 0: only on fota_esp_check_now */
-    uint32_t chunk_interval_ms; /* seed mode: at most one chunk request per interval */
+    uint32_t chunk_interval_ms; /* at most one data request (chunk, Range) per interval */
     uint32_t retry_ms;          /* first back-off after a failed request */
     uint32_t range_records;     /* chain mode: records per Range request, 0: to the end */
     uint32_t progress_every;    /* a progress report every N chunks, 0: never */

@@ -33,7 +33,7 @@ typedef struct {
     uint32_t retry_ms;
     uint32_t range_records;
     uint32_t progress_every;
-    uint32_t chunk_interval_ms; /* seed mode pacing, as fota_agent_config_t */
+    uint32_t chunk_interval_ms; /* data request pacing, as fota_agent_config_t */
     void (*on_event)(void *ctx, const fota_event_t *ev);
     void *event_ctx;
     bool real_clock; /* else a manual clock the caller moves */
