@@ -5,9 +5,10 @@
 #   make_keys; fotad_start; ...; fotad_stop
 #
 # Everything lives in a private directory under $BUILD/tmp, removed on exit (kept on failure
-# for a look, with its path printed). The fotad started here is always killed on exit, even
-# when the test fails half-way. Only tools the project installs are used: bash, coreutils,
-# curl, od, dd, cmp - and the project's own fotad, fota-image, fota-mkbundle, fota-devreq.
+# for a look, with its path printed; KEEP=1 keeps it after a pass too). The fotad started here
+# is always killed on exit, even when the test fails half-way. Only tools the project installs
+# are used: bash, coreutils, curl, od, dd, cmp - and the project's own fotad, fota-image,
+# fota-mkbundle, fota-devreq.
 
 set -euo pipefail
 
@@ -27,7 +28,7 @@ t_cleanup() {
         kill -KILL "$FOTAD_PID" 2>/dev/null || true
         wait "$FOTAD_PID" 2>/dev/null || true
     fi
-    if [ "$T_OK" = 1 ]; then
+    if [ "$T_OK" = 1 ] && [ -z "${KEEP:-}" ]; then
         rm -rf "$W"
     else
         echo "(test files kept in $W)" >&2

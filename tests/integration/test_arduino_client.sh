@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# test_arduino_client.sh - the Arduino library's FotaClient (arduino/src) end to end on loopback:
+# a sketch (tests/support-bin/fota-arduino-sketch.cpp: Arduino-ESP32's start-up, setup() with
+# begin, self-test, markValid or rollback, and loop() calling fota.loop()) on an emulated ESP32
+# over the ESP-IDF API double, against a real fotad with releases signed and uploaded with
+# fotactl. The device has Arduino-ESP32's default partition table (fota-flash create's default)
+# and its key provisioned into NVS.
+#
+# Covers: an update installed, restarted, left pending by the Arduino core (the library's
+# verifyRollbackLater) and confirmed by the sketch, in seed mode against fotad's chunk API and in
+# chain mode; a power cut in the middle of each download, after which begin() reads the journal
+# and loop() resumes where it stopped (no chunk fetched from the start again); requestIntervalMs
+# pacing one data request per interval in both modes; a release whose self-test fails, rolled
+# back by the sketch (rollback()) and reported to fotad; a device without a key, whose begin()
+# fails with a clear error and which writes nothing.
+# Run by ctest as: bash test_arduino_client.sh BUILD_DIR
+source "$(dirname "$0")/lib/fotad.sh" "$1" arduino
+for tool in fota-arduino-sketch fota-flash fotactl; do
+    [ -x "$BUILD/$tool" ] || fail "$tool not built"
+done
+PRODUCT=inverter
+
+"$BUILD/fotactl" keygen --private "$W/release.pem" --public "$W/release.pub" >/dev/null ||
+    fail "fotactl keygen"
+head -c 32 /dev/urandom >"$W/master"
+chmod 600 "$W/master"
+printf '%s\n' "$TOKEN" >"$W/token"
+chmod 600 "$W/token"
+make_image 1.0.0 "$W/v1.bin" 96K
+make_image 2.0.0 "$W/v2.bin" 96K
+"$BUILD/fota-image" create --version 2.1.0-bad --size 48K --fail-selftest -o "$W/bad.bin" \
+    >/dev/null || fail "fota-image create (bad)"
+release() { # IMAGE OUT: prints the release id
+    "$BUILD/fotactl" release create --image "$1" --key "$W/release.pem" --product "$PRODUCT" \
+        -o "$2" 2>>"$W/mk.err" || fail "fotactl release create $1"
+}
+R2=$(release "$W/v2.bin" "$W/v2.bundle")
+RBAD=$(release "$W/bad.bin" "$W/bad.bundle")
+fotad_start
+ctl() {
+    "$BUILD/fotactl" "$@" --server "$URL" --token-file "$W/token" >>"$W/ctl.out" 2>&1 ||
+        fail "fotactl $*"
+}
+ctl release upload "$W/v2.bundle"
+ctl release upload "$W/bad.bundle"
+ctl assign "$R2" --product "$PRODUCT"
+CHUNKS=$(( $(stat -c %s "$W/v2.bin") / 1024 ))
+
+new_device() { # ID: Arduino-ESP32's default 4 MB layout, 1.0.0 in app0
+    "$BUILD/fota-flash" create "$W/$1.flash" --image "$W/v1.bin" >/dev/null ||
+        fail "fota-flash create $1"
+}
+# sketch ID MODE [args]: run the sketch on $W/ID.flash; exit code in $RC.
+sketch() {
+    local id=$1 mode=$2
+    shift 2
+    RC=0
+    "$BUILD/fota-arduino-sketch" "$W/$id.flash" --server "$URL" --id "$id" --product "$PRODUCT" \
+        --release-key "$W/release.pub" --mode "$mode" --timeout 60 "$@" \
+        >"$W/$id.out" 2>"$W/$id.err" || RC=$?
+    check_sanitizer "$W/$id.err"
+}
+show_out() {
+    cat "$W/$1.out" "$W/$1.err" >&2
+}
+has() { # ID LINE-REGEX WHY
+    grep -q -- "$2" "$W/$1.out" || { show_out "$1"; fail "$1: $3"; }
+}
+# boots ID VERSION SLOT: the flash boots VERSION from SLOT next, and otadata holds it VALID.
+boots() {
+    "$BUILD/fota-flash" show "$W/$1.flash" >"$W/$1.show" || fail "fota-flash show $1"
+    grep -q "^Next boot: $3 .*version $2\$" "$W/$1.show" ||
+        { cat "$W/$1.show" >&2; fail "$1 does not boot $2 from $3"; }
+    grep -q "state VALID, crc ok -> $3 (active)" "$W/$1.show" ||
+        { cat "$W/$1.show" >&2; fail "$1: the active otadata entry is not VALID for $3"; }
+}
+seen() { # ID STATE VERSION: fotad's view of the device
+    admin GET "/api/admin/devices/$1"
+    expect 200 "device $1"
+    body_has "\"state\":\"$2\""
+    body_has "\"version\":\"$3\""
+}
+requests() { # ID: data requests fotad served it (seed chunks or chain Ranges)
+    grep -c -E "path=\"/api/inverter/fota/(chunk\?chunk_number=|blob/).*device=$1( |\$)" \
+        "$W/fotad.log" || true
+}
+
+# ---- an update in each mode: installed, restarted, left pending by the core, confirmed ----------
+for mode in seed chain; do
+    id="ard-$mode"
+    new_device "$id"
+    sketch "$id" "$mode" --master "$W/master"
+    [ "$RC" = 0 ] || { show_out "$id"; fail "$mode: exit $RC"; }
+    has "$id" "^begin: device $id, running 1.0.0, chunk 0/0\$" "no clean start on 1.0.0"
+    for s in checking manifest downloading verifying installed rebooting booted confirmed idle; do
+        has "$id" "^state $s\$" "never $s"
+    done
+    has "$id" "^restart\$" "no restart into the new image"
+    has "$id" "^boot 2: running 2.0.0\$" "the second start does not run 2.0.0"
+    has "$id" "^core: the new image is left pending verify for the sketch\$" \
+        "the Arduino core confirmed the image before the sketch's self-test"
+    has "$id" "^begin: device $id, running 2.0.0 (pending verify)" "2.0.0 did not start pending"
+    has "$id" "^self-test passed: markValid ok\$" "the sketch did not confirm"
+    has "$id" "^device $id: running 2.0.0, valid, state idle, last error FOTA_OK, loops" \
+        "not settled on 2.0.0, valid"
+    grep -q "^error" "$W/$id.out" && { show_out "$id"; fail "$mode: an error on the way"; }
+    boots "$id" 2.0.0 ota_1
+    seen "$id" confirmed 2.0.0
+    body_has "\"release\":\"$R2\""
+done
+# One request per chunk in seed mode; chain mode asks 16 chunks per Range (chunksPerRequest).
+[ "$(requests ard-seed)" = "$CHUNKS" ] || fail "seed: $(requests ard-seed) requests for $CHUNKS"
+[ "$(requests ard-chain)" = $(( (CHUNKS + 15) / 16 )) ] ||
+    fail "chain: $(requests ard-chain) Range requests for $CHUNKS chunks of 16"
+
+# ---- a power cut in the middle of the download: loop() resumes from the journal --------------------
+for mode in seed chain; do
+    id="ard-cut-$mode"
+    new_device "$id"
+    sketch "$id" "$mode" --master "$W/master" --cut-write 40
+    [ "$RC" = 0 ] || { show_out "$id"; fail "cut $mode: exit $RC"; }
+    has "$id" "^cutting the power after [0-9]* flash writes$" "the cut was not planned"
+    has "$id" "^power cut\$" "the power was not cut"
+    # The start after the cut read the journal: the download goes on from where it stopped, at
+    # most one flash sector (4 chunks) back.
+    before=$(sed -n '/^power cut$/q; s|^progress \([0-9]*\)/.*|\1|p' "$W/$id.out" | tail -1)
+    after=$(sed -n '/^power cut$/,$ s|^progress \([0-9]*\)/.*|\1|p' "$W/$id.out" | head -1)
+    [ -n "$before" ] && [ -n "$after" ] && [ "$before" -ge 24 ] && [ "$after" -ge $((before - 4)) ] ||
+        { show_out "$id"; fail "cut $mode: chunk ${before:-?} before the cut, ${after:-?} after"; }
+    has "$id" "^device $id: running 2.0.0, valid, state idle" "cut $mode: not on 2.0.0"
+    boots "$id" 2.0.0 ota_1
+    seen "$id" confirmed 2.0.0
+done
+# Nothing fetched from the start again: chunk 0 once in seed mode and at most one sector more
+# than the image; in chain mode one Range request more than an uncut download needs.
+[ "$(grep -c 'chunk_number=0&.*device=ard-cut-seed' "$W/fotad.log")" = 1 ] ||
+    fail "cut seed: chunk 0 fetched twice"
+total=$(requests ard-cut-seed)
+[ "$total" -le $((CHUNKS + 4)) ] || fail "cut seed: $total chunk requests for $CHUNKS chunks"
+total=$(requests ard-cut-chain)
+[ "$total" -le $(( (CHUNKS + 15) / 16 + 1 )) ] ||
+    fail "cut chain: $total Range requests for $CHUNKS chunks of 16"
+
+# ---- requestIntervalMs: one data request per interval (the sketch's clock: 10 ms a loop) -----------
+for mode in seed chain; do
+    id="ard-paced-$mode"
+    new_device "$id"
+    sketch "$id" "$mode" --master "$W/master" --request-interval 500 --chunks-per-request 8
+    [ "$RC" = 0 ] || { show_out "$id"; fail "paced $mode: exit $RC"; }
+    has "$id" "^device $id: running 2.0.0, valid" "paced $mode: not on 2.0.0"
+    n=$(requests "$id")
+    loops=$(sed -n 's/^device .* loops \([0-9]*\)$/\1/p' "$W/$id.out")
+    # 500 ms between requests = 50 loops; without pacing there would be about one per request.
+    [ "$loops" -ge $(( (n - 1) * 50 )) ] ||
+        { show_out "$id"; fail "paced $mode: $loops loops for $n requests"; }
+done
+
+# ---- a release whose self-test fails: the sketch rolls it back, fotad hears it -----------------------
+ctl assign "$RBAD" --device ard-chain
+sketch ard-chain chain
+[ "$RC" = 0 ] || { show_out ard-chain; fail "bad release: exit $RC"; }
+has ard-chain "^begin: device ard-chain, running 2.1.0-bad (pending verify)" "bad image not started"
+has ard-chain "^self-test failed: rollback\$" "the sketch did not roll back"
+has ard-chain "^state rolled_back\$" "no rolled_back state"
+has ard-chain "^device ard-chain: running 2.0.0, valid" "not back on 2.0.0"
+seen ard-chain rolled_back 2.0.0
+
+# ---- no key in NVS: begin() fails and says why; nothing is written ---------------------------------
+new_device ard-nokey
+sketch ard-nokey chain
+[ "$RC" = 2 ] || { show_out ard-nokey; fail "no key: exit $RC, not 2"; }
+has ard-nokey "^begin failed: FOTA_ERR_ESP_NOT_FOUND\$" "no key: not ESP_ERR_NOT_FOUND"
+"$BUILD/fota-flash" show "$W/ard-nokey.flash" >"$W/ard-nokey.show" || fail "show ard-nokey"
+grep -q "ota_1 .*: empty" "$W/ard-nokey.show" || fail "no key: something was written to ota_1"
+grep -q "device=ard-nokey" "$W/fotad.log" && fail "no key: the device talked to fotad"
+
+fotad_stop
+pass
