@@ -101,7 +101,7 @@ struct FotaConfig {
     const char *journalNamespace = CONFIG_FOTA_JOURNAL_NAMESPACE;
 
     /* Called when an installed image waits for its restart: false postpones it (asked again
-     * at every loop()). nullptr: restart at once. */
+     * every retryMs, from loop()). nullptr: restart at once. */
     FotaRebootHook mayReboot = nullptr;
     void *rebootCtx = nullptr;
 };

@@ -10,9 +10,9 @@
 # verifyRollbackLater) and confirmed by the sketch, in seed mode against fotad's chunk API and in
 # chain mode; a power cut in the middle of each download, after which begin() reads the journal
 # and loop() resumes where it stopped (no chunk fetched from the start again); requestIntervalMs
-# pacing one data request per interval in both modes; a release whose self-test fails, rolled
-# back by the sketch (rollback()) and reported to fotad; a device without a key, whose begin()
-# fails with a clear error and which writes nothing.
+# pacing one data request per interval in both modes; mayReboot postponing the restart; a
+# release whose self-test fails, rolled back by the sketch (rollback()) and reported to fotad; a
+# device without a key, whose begin() fails with a clear error and which writes nothing.
 # Run by ctest as: bash test_arduino_client.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" arduino
 for tool in fota-arduino-sketch fota-flash fotactl; do
@@ -154,6 +154,16 @@ for mode in seed chain; do
     [ "$loops" -ge $(( (n - 1) * 50 )) ] ||
         { show_out "$id"; fail "paced $mode: $loops loops for $n requests"; }
 done
+
+# ---- mayReboot: the sketch postpones the restart twice, then the update goes on ----------------------
+new_device ard-later
+sketch ard-later chain --master "$W/master" --postpone-reboot 2
+[ "$RC" = 0 ] || { show_out ard-later; fail "postponed: exit $RC"; }
+[ "$(grep -c '^reboot postponed' "$W/ard-later.out")" = 2 ] ||
+    { show_out ard-later; fail "postponed: mayReboot did not say no twice"; }
+[ "$(sed -n '/^state installed$/,/^restart$/p' "$W/ard-later.out" | grep -c postponed)" = 2 ] ||
+    { show_out ard-later; fail "postponed: restarted before mayReboot allowed it"; }
+has ard-later "^device ard-later: running 2.0.0, valid" "postponed: not on 2.0.0"
 
 # ---- a release whose self-test fails: the sketch rolls it back, fotad hears it -----------------------
 ctl assign "$RBAD" --device ard-chain

@@ -14,7 +14,8 @@
  *
  * Usage: fota-arduino-sketch FLASH --server URL --id ID --product P --release-key PEM
  *            [--mode seed|chain] [--master FILE] [--journal-partition LABEL]
- *            [--request-interval MS] [--chunks-per-request N] [--cut-write N] [--timeout S]
+ *            [--request-interval MS] [--chunks-per-request N] [--cut-write N]
+ *            [--postpone-reboot N] [--timeout S]
  * Prints one line per event; exit 0 when the sketch settled (the test reads the lines), 1 when
  * it did not within the timeout, 2 on bad usage or a device that cannot start.
  */
@@ -72,7 +73,7 @@ static void init_arduino(void)
 
 static struct {
     const char *flash, *server, *id, *product, *mode, *master, *journal;
-    uint32_t request_interval, chunks_per_request, cut_write, timeout_s;
+    uint32_t request_interval, chunks_per_request, cut_write, timeout_s, postpone;
 } opt;
 
 static esp_double_device_t *dev;
@@ -113,6 +114,17 @@ static void on_progress(uint32_t done, uint32_t total, void *ctx)
     printf("progress %u/%u\n", (unsigned)done, (unsigned)total);
 }
 
+/* --postpone-reboot N: the sketch's mayReboot says no N times (a busy inverter at noon). */
+static bool may_reboot(void *ctx)
+{
+    unsigned *asked = static_cast<unsigned *>(ctx);
+    if (*asked < opt.postpone) {
+        printf("reboot postponed (%u)\n", ++*asked);
+        return false;
+    }
+    return true;
+}
+
 static void on_error(FotaError err, void *ctx)
 {
     (void)ctx;
@@ -136,6 +148,9 @@ static bool setup(void)
     cfg.chunksPerRequest = opt.chunks_per_request;
     cfg.retryMs = 100;
     cfg.progressEvery = 64;
+    static unsigned asked;
+    cfg.mayReboot = may_reboot;
+    cfg.rebootCtx = &asked;
     if (opt.journal != NULL) {
         cfg.journalPartition = opt.journal;
     }
@@ -265,8 +280,8 @@ static int usage(const char *why)
     fprintf(stderr,
             "%s: %s\nusage: " PROG " FLASH --server URL --id ID --product P --release-key PEM\n"
             "           [--mode seed|chain] [--master FILE] [--journal-partition LABEL]\n"
-            "           [--request-interval MS] [--chunks-per-request N] [--cut-write N]"
-            " [--timeout S]\n",
+            "           [--request-interval MS] [--chunks-per-request N] [--cut-write N]\n"
+            "           [--postpone-reboot N] [--timeout S]\n",
             PROG, why);
     return 2;
 }
@@ -320,6 +335,7 @@ int main(int argc, char **argv)
         {"chunks-per-request", required_argument, NULL, 'c'},
         {"cut-write", required_argument, NULL, 'x'},
         {"timeout", required_argument, NULL, 't'},
+        {"postpone-reboot", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL;
@@ -341,6 +357,7 @@ int main(int argc, char **argv)
         case 'c': ok = number(optarg, &opt.chunks_per_request); break;
         case 'x': ok = number(optarg, &opt.cut_write); break;
         case 't': ok = number(optarg, &opt.timeout_s); break;
+        case 'P': ok = number(optarg, &opt.postpone); break;
         default: return usage("unknown option");
         }
         if (!ok) {
