@@ -475,6 +475,33 @@ static void test_init_key_and_id_from_config(void **state)
     rig_close(&r);
 }
 
+/* The version the device runs: the app descriptor's, unless the configuration names it (an
+ * Arduino sketch, whose descriptor is the core's); an empty or over-long one is refused. */
+static void test_init_version_from_config(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r);
+    fota_esp_config_t c = config(&r);
+    c.device_id = "inv-1";
+    const char *bad[] = {"", "123456789012345678901234567890123"}; /* 0 and 33 characters */
+    for (int i = 0; i < 2; i++) {
+        fota_esp_config_t b = c;
+        b.version = bad[i];
+        assert_int_equal(fota_esp_init(&b, &r.fota), ESP_ERR_INVALID_ARG);
+        assert_null(r.fota);
+    }
+    c.version = "12345678901234567890123456789012"; /* 32: the longest */
+    rig_start(&r, &c);
+    assert_string_equal(agent_of(&r)->cfg.current_version, c.version);
+    rig_close(&r);
+    rig_open(&r);
+    c.version = "sketch-2.4.1";
+    rig_start(&r, &c);
+    assert_string_equal(agent_of(&r)->cfg.current_version, "sketch-2.4.1");
+    rig_close(&r);
+}
+
 static void test_init_key_and_id_from_factory_nvs(void **state)
 {
     (void)state;
@@ -1096,6 +1123,7 @@ int main(void)
         cmocka_unit_test(test_init_needs_url_and_product),
         cmocka_unit_test(test_init_without_any_key),
         cmocka_unit_test(test_init_key_and_id_from_config),
+        cmocka_unit_test(test_init_version_from_config),
         cmocka_unit_test(test_init_key_and_id_from_factory_nvs),
         cmocka_unit_test(test_init_key_blob_of_wrong_size),
         cmocka_unit_test(test_init_id_from_mac),

@@ -59,6 +59,10 @@ typedef struct {
     const uint8_t *device_key; /* 32 bytes; NULL: NVS blob "device_key" (fotactl device key) */
     const char *key_partition; /* NVS partition holding device_id/device_key ("nvs") */
     const char *key_namespace; /* their namespace ("fota") */
+    const char *version; /* the running firmware's version as its releases name it (<= 32
+                            chars); NULL: the app descriptor's (PROJECT_VER). Set it where the
+                            descriptor's is not the firmware's own: an Arduino sketch, whose
+                            descriptor comes prebuilt with the core */
     /* Trust: the release public key (PEM with its NUL, or DER); NULL: the one embedded at build
      * time from CONFIG_FOTA_RELEASE_KEY_FILE */
     const uint8_t *release_key;
@@ -100,7 +104,8 @@ typedef struct {
     {                                                                                              \
         .server_url = CONFIG_FOTA_SERVER_URL, .product_id = CONFIG_FOTA_PRODUCT_ID,                \
         .device_id = NULL, .device_key = NULL, .key_partition = CONFIG_FOTA_KEY_PARTITION,         \
-        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .release_key = NULL, .release_key_len = 0,     \
+        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .version = NULL, .release_key = NULL,           \
+        .release_key_len = 0,                                                                      \
         .security_floor = CONFIG_FOTA_SECURITY_FLOOR, .mode = FOTA_ESP_MODE_DEFAULT_,              \
         .check_interval_ms = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u,                                 \
         .chunk_interval_ms = CONFIG_FOTA_CHUNK_INTERVAL_MS, .retry_ms = CONFIG_FOTA_RETRY_MS,      \

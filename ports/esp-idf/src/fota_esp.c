@@ -26,10 +26,13 @@ static bool config_valid(const fota_esp_config_t *c)
            c->product_id != NULL && c->product_id[0] != '\0' && c->key_partition != NULL &&
            c->key_namespace != NULL && c->journal_partition != NULL &&
            c->journal_namespace != NULL && c->http_buffer_size >= 256 &&
-           c->request_timeout_ms > 0 && c->task_stack >= 2048;
+           c->request_timeout_ms > 0 && c->task_stack >= 2048 &&
+           (c->version == NULL ||
+            (c->version[0] != '\0' && strlen(c->version) <= FOTA_VERSION_MAX));
 }
 
-/* The running and the next OTA slot, and the running image's version. */
+/* The running and the next OTA slot, and the running image's version (the configured one, else
+ * its app descriptor's). */
 static esp_err_t find_partitions(fota_esp_t *h)
 {
     h->running = esp_ota_get_running_partition();
@@ -39,9 +42,10 @@ static esp_err_t find_partitions(fota_esp_t *h)
         return ESP_ERR_INVALID_STATE;
     }
     const esp_app_desc_t *desc = esp_app_get_description();
-    size_t n = strnlen(desc->version, sizeof desc->version);
+    const char *v = h->cfg.version != NULL ? h->cfg.version : desc->version;
+    size_t n = strnlen(v, sizeof desc->version);
     n = n < sizeof h->version ? n : sizeof h->version - 1;
-    memcpy(h->version, desc->version, n);
+    memcpy(h->version, v, n);
     h->version[n] = '\0';
     return ESP_OK;
 }
