@@ -34,6 +34,9 @@ bool FotaClient::begin(const FotaConfig &c)
     e.product_id = c.productId;
     e.device_id = c.deviceId;
     e.device_key = c.deviceKey;
+    e.key_partition = c.keyPartition;
+    e.key_namespace = c.keyNamespace;
+    e.version = c.firmwareVersion;
     e.release_key = reinterpret_cast<const uint8_t *>(c.releaseKey);
     e.release_key_len = c.releaseKey != nullptr ? strlen(c.releaseKey) + 1 : 0; /* PEM: its NUL */
     e.security_floor = c.securityFloor;
@@ -53,7 +56,9 @@ bool FotaClient::begin(const FotaConfig &c)
     rebootHook_ = c.mayReboot;
     rebootCtx_ = c.rebootCtx;
     nextStepUs_ = 0;
-    esp_err_t err = c.releaseKey != nullptr ? fota_esp_init(&e, &handle_) : ESP_ERR_INVALID_ARG;
+    esp_err_t err = c.releaseKey != nullptr && c.firmwareVersion != nullptr
+                        ? fota_esp_init(&e, &handle_)
+                        : ESP_ERR_INVALID_ARG;
     beginError_ = fota_esp_err_from_esp(err);
     if (err != ESP_OK) {
         handle_ = nullptr;
@@ -88,13 +93,17 @@ void FotaClient::checkNow()
     }
 }
 
+/* Both change what the agent waits for (a pending image waits for this call): the next loop()
+ * steps at once. */
 bool FotaClient::markValid()
 {
+    nextStepUs_ = 0;
     return handle_ != nullptr && fota_esp_confirm(handle_) == ESP_OK;
 }
 
 bool FotaClient::rollback()
 {
+    nextStepUs_ = 0;
     return handle_ != nullptr && fota_esp_reject(handle_) == ESP_OK;
 }
 

@@ -12,6 +12,7 @@
  *         cfg.serverUrl = "https://fota.example.com";
  *         cfg.productId = "inverter";
  *         cfg.releaseKey = RELEASE_KEY_PEM;    // fotactl keygen --public
+ *         cfg.firmwareVersion = "1.4.0";       // as fotactl release create --version names it
  *         fota.begin(cfg);                     // resumes an interrupted download
  *         if (selfTest()) fota.markValid();    // a new image keeps running
  *         else fota.rollback();                // back to the previous one (restarts)
@@ -32,10 +33,10 @@
  * true), so the image stays pending until the sketch calls markValid(); a sketch using this
  * library must not define verifyRollbackLater() itself.
  *
- * Memory: the component's state (about 7 KB) is allocated once by begin() and freed by end();
- * nothing is allocated per request or per chunk, and no Arduino String is used. Strings and
- * keys given in FotaConfig are used in place, not copied: keep them alive (string literals and
- * globals are).
+ * Memory: the component's state (3.3 KB, and the HTTP client's buffers, 2 x 1 KB) is allocated
+ * once by begin() and freed by end(); nothing is allocated per request or per chunk, and no
+ * Arduino String is used. Strings and keys given in FotaConfig are used in place, not copied:
+ * keep them alive (string literals and globals are).
  *
  * Threads: one thread drives the client (the loop task). The callbacks run inside loop(): they
  * must return quickly and must not call the client.
@@ -72,24 +73,31 @@ struct FotaConfig {
     const char *serverUrl = nullptr;  /* "https://fota.example.com", no trailing slash */
     const char *productId = nullptr;  /* must match the releases' product */
     const char *releaseKey = nullptr; /* release public key, PEM text (fotactl keygen --public) */
+    /* This firmware's version, as its release names it (fotactl release create --version),
+     * <= 32 characters. Required: the app descriptor of an Arduino build carries the core's
+     * version, the same for every sketch, so it cannot tell two firmware builds apart. */
+    const char *firmwareVersion = nullptr;
     FotaMode mode = FotaMode::Chain;
 
-    /* Identity. nullptr: read from NVS (namespace "fota": string "device_id", blob
+    /* Identity. nullptr: read from NVS (keyPartition, keyNamespace: string "device_id", blob
      * "device_key"; examples/Provisioning writes them); without a stored id,
      * "<chip>-<base MAC in hex>". */
     const char *deviceId = nullptr;
-    const uint8_t *deviceKey = nullptr; /* 32 bytes */
+    const uint8_t *deviceKey = nullptr;                   /* 32 bytes */
+    const char *keyPartition = CONFIG_FOTA_KEY_PARTITION; /* where they are stored */
+    const char *keyNamespace = CONFIG_FOTA_KEY_NAMESPACE;
 
     /* TLS: the server's CA certificate (PEM); nullptr: Arduino-ESP32's certificate bundle. */
     const char *caCert = nullptr;
 
     /* Pacing */
     uint32_t checkIntervalMs = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u; /* 0: only checkNow() */
-    uint32_t requestIntervalMs = 0; /* loop() makes at most one request per interval (the old
-                                       FOTAManager's CHUNK_DOWNLOAD_INTERVAL); 0: no pause */
+    uint32_t requestIntervalMs = 0; /* at most one data request (a chunk, a Range) per interval,
+                                       as the old FOTAManager's CHUNK_DOWNLOAD_INTERVAL paced
+                                       its chunks; 0: no pause */
     uint32_t chunksPerRequest = 16; /* chain mode: chunks per Range request, which bounds the
                                        time one loop() takes; 0: the rest of the image at once */
-    uint32_t retryMs = CONFIG_FOTA_RETRY_MS; /* first back-off after a failed request */
+    uint32_t retryMs = CONFIG_FOTA_RETRY_MS;             /* first back-off after a failed request */
     uint32_t progressEvery = CONFIG_FOTA_PROGRESS_EVERY; /* progress report every N chunks */
     int requestTimeoutMs = CONFIG_FOTA_REQUEST_TIMEOUT_MS; /* connect, and each read */
 
@@ -106,7 +114,8 @@ struct FotaConfig {
     void *rebootCtx = nullptr;
 };
 
-class FotaClient {
+class FotaClient
+{
   public:
     FotaClient() = default;
     ~FotaClient();
@@ -115,9 +124,10 @@ class FotaClient {
 
     /* Start: read the identity and the journal (an interrupted download resumes; an image that
      * was installed and now runs waits for markValid()). Call after nvs_flash_init() (the
-     * Arduino core has called it) and before loop(). false: lastError() says why
-     * (FOTA_ERR_ESP_NVS_NOT_FOUND: no device key in NVS; FOTA_ERR_ESP_INVALID_ARG: a required
-     * setting missing; FOTA_ERR_ESP_INVALID_STATE: no OTA partition to update). */
+     * Arduino core has called it) and before loop(); set the callbacks first to hear what the
+     * journal says. false: lastError() says why (FOTA_ERR_ESP_NOT_FOUND: no device key in NVS;
+     * FOTA_ERR_ESP_INVALID_ARG: a required setting missing or too long;
+     * FOTA_ERR_ESP_INVALID_STATE: no OTA partition to update). */
     bool begin(const FotaConfig &cfg);
 
     /* Stop and free the component's state; begin() may be called again. */
@@ -136,7 +146,8 @@ class FotaClient {
     bool markValid();
 
     /* The self-test failed: mark the running image invalid and restart into the previous one.
-     * Returns (false) only when there is nothing to go back to. */
+     * Returns (false) only when that cannot be done: nothing pending, nothing to go back to, or
+     * before begin(). */
     bool rollback();
 
     /* The running image is new and waits for markValid() or rollback(). */
@@ -162,7 +173,10 @@ class FotaClient {
 
     /* The component's handle (fota_esp.h), for what this class does not wrap; nullptr before
      * begin(). */
-    fota_esp_handle_t handle() const { return handle_; }
+    fota_esp_handle_t handle() const
+    {
+        return handle_;
+    }
 
   private:
     static void event_(void *ctx, const fota_event_t *ev);

@@ -12,7 +12,8 @@
 # and loop() resumes where it stopped (no chunk fetched from the start again); requestIntervalMs
 # pacing one data request per interval in both modes; mayReboot postponing the restart; a
 # release whose self-test fails, rolled back by the sketch (rollback()) and reported to fotad; a
-# device without a key, whose begin() fails with a clear error and which writes nothing.
+# device without a key, whose begin() fails with a clear error and which writes nothing; a
+# sketch that confirms from loop() long after the start; begin() without a firmware version.
 # Run by ctest as: bash test_arduino_client.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" arduino
 for tool in fota-arduino-sketch fota-flash fotactl; do
@@ -165,6 +166,17 @@ sketch ard-later chain --master "$W/master" --postpone-reboot 2
     { show_out ard-later; fail "postponed: restarted before mayReboot allowed it"; }
 has ard-later "^device ard-later: running 2.0.0, valid" "postponed: not on 2.0.0"
 
+# ---- a self-test that takes its time: markValid() from loop(), long after the agent went to wait ---
+new_device ard-late
+sketch ard-late chain --master "$W/master" --confirm-after 300 --timeout 30
+[ "$RC" = 0 ] || { show_out ard-late; fail "late confirm: exit $RC"; }
+has ard-late "^self-test passed: markValid ok\$" "late confirm: no markValid"
+has ard-late "^device ard-late: running 2.0.0, valid, state idle" "late confirm: not settled"
+# ... within a few loops of markValid(), not after the agent's wait for it (49 days of loops).
+loops=$(sed -n 's/^device .* loops \([0-9]*\)$/\1/p' "$W/ard-late.out")
+[ "$loops" -lt 5000 ] || { show_out ard-late; fail "late confirm: settled after $loops loops"; }
+seen ard-late confirmed 2.0.0
+
 # ---- a release whose self-test fails: the sketch rolls it back, fotad hears it -----------------------
 ctl assign "$RBAD" --device ard-chain
 sketch ard-chain chain
@@ -183,6 +195,12 @@ has ard-nokey "^begin failed: FOTA_ERR_ESP_NOT_FOUND\$" "no key: not ESP_ERR_NOT
 "$BUILD/fota-flash" show "$W/ard-nokey.flash" >"$W/ard-nokey.show" || fail "show ard-nokey"
 grep -q "ota_1 .*: empty" "$W/ard-nokey.show" || fail "no key: something was written to ota_1"
 grep -q "device=ard-nokey" "$W/fotad.log" && fail "no key: the device talked to fotad"
+
+# ---- no firmware version given: begin() refuses (an Arduino build's app descriptor cannot say) ----
+new_device ard-nover
+sketch ard-nover chain --master "$W/master" --no-version
+[ "$RC" = 2 ] || { show_out ard-nover; fail "no version: exit $RC, not 2"; }
+has ard-nover "^begin failed: FOTA_ERR_ESP_INVALID_ARG\$" "no version: not refused"
 
 fotad_stop
 pass

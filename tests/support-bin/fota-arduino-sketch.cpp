@@ -15,7 +15,7 @@
  * Usage: fota-arduino-sketch FLASH --server URL --id ID --product P --release-key PEM
  *            [--mode seed|chain] [--master FILE] [--journal-partition LABEL]
  *            [--request-interval MS] [--chunks-per-request N] [--cut-write N]
- *            [--postpone-reboot N] [--timeout S]
+ *            [--postpone-reboot N] [--confirm-after LOOPS] [--no-version] [--timeout S]
  * Prints one line per event; exit 0 when the sketch settled (the test reads the lines), 1 when
  * it did not within the timeout, 2 on bad usage or a device that cannot start.
  */
@@ -69,11 +69,12 @@ static void init_arduino(void)
     }
 }
 
-/* ---- the run ---------------------------------------------------------------------------------- */
+/* ---- the run --------------------------------------------------------------------------------- */
 
 static struct {
     const char *flash, *server, *id, *product, *mode, *master, *journal;
-    uint32_t request_interval, chunks_per_request, cut_write, timeout_s, postpone;
+    uint32_t request_interval, chunks_per_request, cut_write, timeout_s, postpone, confirm_after;
+    bool no_version;
 } opt;
 
 static esp_double_device_t *dev;
@@ -83,7 +84,7 @@ alignas(FotaClient) static unsigned char client_mem[sizeof(FotaClient)];
 static FotaClient *fota; /* the sketch's global object: constructed at each start */
 static bool checking;    /* the client took up this start's check */
 static bool cut_planned;
-static unsigned long loops;
+static unsigned long loops, loops_since_start;
 
 static uint64_t now_ms(void)
 {
@@ -97,7 +98,7 @@ static const char *running_version(void)
     return esp_app_get_description()->version;
 }
 
-/* ---- the sketch --------------------------------------------------------------------------------- */
+/* ---- the sketch ------------------------------------------------------------------------------ */
 
 static void on_state(FotaState s, void *ctx)
 {
@@ -131,10 +132,26 @@ static void on_error(FotaError err, void *ctx)
     printf("error %s\n", FotaClient::errorName(err));
 }
 
+/* The sketch's self-test of a new image: the emulated image says whether it passes. */
+static void self_test(void)
+{
+    if (!fota->pendingVerify()) {
+        return;
+    }
+    if (esp_double_selftest_passes(dev)) {
+        printf("self-test passed: markValid %s\n", fota->markValid() ? "ok" : "FAILED");
+    } else {
+        printf("self-test failed: rollback\n");
+        fota->rollback(); /* restarts */
+        printf("rollback returned: %s\n", fota->errorName());
+    }
+}
+
 /* setup(): false when the client could not start. */
 static bool setup(void)
 {
     fota = new (client_mem) FotaClient();
+    loops_since_start = 0;
     fota->onState(on_state);
     fota->onProgress(on_progress);
     fota->onError(on_error);
@@ -142,6 +159,8 @@ static bool setup(void)
     cfg.serverUrl = opt.server;
     cfg.productId = opt.product;
     cfg.releaseKey = release_key;
+    /* The sketch's version constant: on the host, the image's app descriptor plays its part. */
+    cfg.firmwareVersion = opt.no_version ? nullptr : running_version();
     cfg.mode = strcmp(opt.mode, "seed") == 0 ? FotaMode::Seed : FotaMode::Chain;
     cfg.checkIntervalMs = 0; /* only the check setup() asks for */
     cfg.requestIntervalMs = opt.request_interval;
@@ -162,14 +181,8 @@ static bool setup(void)
     printf("begin: device %s, running %s%s, chunk %u/%u\n", fota->deviceId(), running_version(),
            pending ? " (pending verify)" : "", (unsigned)fota->chunksDone(),
            (unsigned)fota->chunksTotal());
-    if (fota->pendingVerify()) {
-        if (esp_double_selftest_passes(dev)) {
-            printf("self-test passed: markValid %s\n", fota->markValid() ? "ok" : "FAILED");
-        } else {
-            printf("self-test failed: rollback\n");
-            fota->rollback(); /* restarts */
-            printf("rollback returned: %s\n", fota->errorName());
-        }
+    if (opt.confirm_after == 0) {
+        self_test();
     }
     checking = false;
     fota->checkNow();
@@ -179,11 +192,14 @@ static bool setup(void)
 static void loop(void)
 {
     fota->loop();
+    if (++loops_since_start == opt.confirm_after) {
+        self_test(); /* --confirm-after N: the self-test takes a while of running */
+    }
     loops++;
     esp_double_advance_ms(dev, TICK_MS); /* the sketch's own work */
 }
 
-/* ---- power ------------------------------------------------------------------------------------------ */
+/* ---- power ----------------------------------------------------------------------------------- */
 
 static void power_off(void)
 {
@@ -273,7 +289,7 @@ static int run(void)
     return 1;
 }
 
-/* ---- the command line ------------------------------------------------------------------------------- */
+/* ---- the command line ------------------------------------------------------------------------ */
 
 static int usage(const char *why)
 {
@@ -281,7 +297,8 @@ static int usage(const char *why)
             "%s: %s\nusage: " PROG " FLASH --server URL --id ID --product P --release-key PEM\n"
             "           [--mode seed|chain] [--master FILE] [--journal-partition LABEL]\n"
             "           [--request-interval MS] [--chunks-per-request N] [--cut-write N]\n"
-            "           [--postpone-reboot N] [--timeout S]\n",
+            "           [--postpone-reboot N] [--confirm-after LOOPS] [--no-version]"
+            " [--timeout S]\n",
             PROG, why);
     return 2;
 }
@@ -336,6 +353,8 @@ int main(int argc, char **argv)
         {"cut-write", required_argument, NULL, 'x'},
         {"timeout", required_argument, NULL, 't'},
         {"postpone-reboot", required_argument, NULL, 'P'},
+        {"confirm-after", required_argument, NULL, 'C'},
+        {"no-version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL;
@@ -346,19 +365,50 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 's': opt.server = optarg; break;
-        case 'i': opt.id = optarg; break;
-        case 'p': opt.product = optarg; break;
-        case 'k': key_path = optarg; break;
-        case 'm': opt.mode = optarg; break;
-        case 'M': opt.master = optarg; break;
-        case 'j': opt.journal = optarg; break;
-        case 'r': ok = number(optarg, &opt.request_interval); break;
-        case 'c': ok = number(optarg, &opt.chunks_per_request); break;
-        case 'x': ok = number(optarg, &opt.cut_write); break;
-        case 't': ok = number(optarg, &opt.timeout_s); break;
-        case 'P': ok = number(optarg, &opt.postpone); break;
-        default: return usage("unknown option");
+        case 's':
+            opt.server = optarg;
+            break;
+        case 'i':
+            opt.id = optarg;
+            break;
+        case 'p':
+            opt.product = optarg;
+            break;
+        case 'k':
+            key_path = optarg;
+            break;
+        case 'm':
+            opt.mode = optarg;
+            break;
+        case 'M':
+            opt.master = optarg;
+            break;
+        case 'j':
+            opt.journal = optarg;
+            break;
+        case 'r':
+            ok = number(optarg, &opt.request_interval);
+            break;
+        case 'c':
+            ok = number(optarg, &opt.chunks_per_request);
+            break;
+        case 'x':
+            ok = number(optarg, &opt.cut_write);
+            break;
+        case 't':
+            ok = number(optarg, &opt.timeout_s);
+            break;
+        case 'P':
+            ok = number(optarg, &opt.postpone);
+            break;
+        case 'C':
+            ok = number(optarg, &opt.confirm_after);
+            break;
+        case 'V':
+            opt.no_version = true;
+            break;
+        default:
+            return usage("unknown option");
         }
         if (!ok) {
             return usage("a number is wanted");
