@@ -1,14 +1,16 @@
 # Thin wrapper over the CMake build. `make` builds, `make check` builds and runs every test,
 # `make demo` runs the main job, `make fuzz` every fuzz target for FUZZ_SECONDS each (fuzz/run.sh,
 # docs/FUZZING.md), `make bench` every benchmark in bench/ in full mode, writing their tables into
-# docs/BENCHMARKS.md. Dependencies are installed by scripts/install-deps.
+# docs/BENCHMARKS.md, `make arduino-lib` the Arduino library as users install it (its folder and
+# its .zip in $(BUILD)/arduino, scripts/arduino-lib). Dependencies are installed by
+# scripts/install-deps.
 BUILD ?= build
 SAN_BUILD ?= build-san
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure check check-san demo fuzz bench clean
+.PHONY: all deps configure check check-san demo fuzz bench arduino-lib clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -36,6 +38,9 @@ fuzz: all
 bench: all
 	@scripts/install-deps
 	bench/all.sh $(BUILD)
+
+arduino-lib:
+	scripts/arduino-lib $(BUILD)/arduino
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz
