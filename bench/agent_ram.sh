@@ -191,6 +191,28 @@ xtensa-lx106-elf-gcc "${xflags[@]/-DFOTA_CONFIG_ERR_NAMES=0/-DFOTA_CONFIG_ERR_NA
 xtensa-lx106-elf-ld -r --gc-sections -u fota_err_name -o "$x/names.o" "$x/err_names.o"
 read -r x_names _ <<<"$(xsize "$x/names.o")"
 
+# The Arduino library (arduino/): FotaClient (C++) over the same objects, with the error names
+# (an Arduino build has no per-library definitions: FOTA_CONFIG_ERR_NAMES keeps its default, 1),
+# linked from the class's and verifyRollbackLater's symbols; and the size of a FotaClient.
+command -v xtensa-lx106-elf-g++ >/dev/null ||
+    { echo "xtensa-lx106-elf-g++ not found: run scripts/install-deps" >&2; exit 1; }
+xxflags=("${xflags[@]/-std=gnu17/-std=gnu++17}" -fno-exceptions -fno-rtti -I"$root/arduino/src")
+xtensa-lx106-elf-g++ "${xxflags[@]}" -ffunction-sections -fdata-sections \
+    -c "$root/arduino/src/FotaClient.cpp" -o "$x/FotaClient.o"
+mapfile -t class_syms < <(xtensa-lx106-elf-nm -g --defined-only "$x/FotaClient.o" |
+    awk '$2 == "T" { print $3 }')
+roots=()
+for f in "${class_syms[@]}"; do roots+=(-u "$f"); done
+arduino_objs=()
+for o in "$x"/obj/*/*.o; do [ "$(basename "$o")" = err.o ] || arduino_objs+=("$o"); done
+xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/arduino.o" "$x/FotaClient.o" \
+    "${arduino_objs[@]}" "$x/err_names.o"
+read -r x_arduino _ <<<"$(xsize "$x/arduino.o")"
+read -r x_class _ <<<"$(xsize "$x/FotaClient.o")"
+printf '%s\n' '#include "FotaClient.h"' 'char p_client[sizeof(FotaClient)];' >"$x/probe.cpp"
+xtensa-lx106-elf-g++ "${xxflags[@]}" -c "$x/probe.cpp" -o "$x/probe_cpp.o"
+client_size=$((16#$(xtensa-lx106-elf-nm -S "$x/probe_cpp.o" | awk '$4 == "p_client" { print $2 }')))
+
 # Stack: indirect calls resolved to the callbacks the component installs. A callback is a static
 # function nothing calls directly; those of esp_transport.c serve the driver's (fota_esp.c) calls,
 # the others (flash, boot, store, clock, and the core's own) the core's; the port's remaining
@@ -257,6 +279,9 @@ row "code, ESP-IDF port (B)" "$x_port" "-" "-"
 row "code, agent + port (B)" "$((x_core + x_port))" "-" "-"
 row "  linked, --gc-sections (B)" "$x_linked" "-" "< 24576"
 row "  with error names (B)" "$((x_linked + x_names))" "-" "-"
+row "Arduino: FotaClient code (B)" "$x_class" "-" "-"
+row "Arduino: linked, names on (B)" "$x_arduino" "-" "-"
+row "Arduino: a FotaClient (B)" "$client_size" "-" "-"
 row "static RAM, .data+.bss (B)" "$((x_core_ram + x_port_ram))" "-" "~0"
 row "handle, struct fota_esp (B)" "$handle" "-" "-"
 row "  of which fota_agent_t (B)" "$agent_state" "-" "-"
@@ -278,6 +303,9 @@ echo "not counted, for either); the task's stack is reserved at CONFIG_FOTA_TASK
 echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below."
 echo "code is without the error names (CONFIG_FOTA_ERROR_NAMES=n, the default); with them"
 echo "fota_err_name adds $x_names B"
+echo "Arduino rows: the library's build (arduino/, FotaClient.cpp by xtensa-lx106-elf-g++), the"
+echo "error names in, linked from FotaClient's symbols; the component's handle, HTTP buffers and"
+echo "stack come on top as above (a FotaClient holds a pointer to the handle)"
 echo "agent task path ($frames frames; on the ESP32's register-window ABI each frame has up to 32 B"
 echo "more than lx106's call0 frames): $task_path"
 echo "public API path: $api_path"
