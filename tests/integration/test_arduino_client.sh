@@ -21,30 +21,17 @@ for tool in fota-arduino-sketch fota-flash fotactl; do
 done
 PRODUCT=inverter
 
-"$BUILD/fotactl" keygen --private "$W/release.pem" --public "$W/release.pub" >/dev/null ||
-    fail "fotactl keygen"
-head -c 32 /dev/urandom >"$W/master"
-chmod 600 "$W/master"
-printf '%s\n' "$TOKEN" >"$W/token"
-chmod 600 "$W/token"
+operator_keys
 make_image 1.0.0 "$W/v1.bin" 96K
 make_image 2.0.0 "$W/v2.bin" 96K
 "$BUILD/fota-image" create --version 2.1.0-bad --size 48K --fail-selftest -o "$W/bad.bin" \
     >/dev/null || fail "fota-image create (bad)"
-release() { # IMAGE OUT: prints the release id
-    "$BUILD/fotactl" release create --image "$1" --key "$W/release.pem" --product "$PRODUCT" \
-        -o "$2" 2>>"$W/mk.err" || fail "fotactl release create $1"
-}
-R2=$(release "$W/v2.bin" "$W/v2.bundle")
-RBAD=$(release "$W/bad.bin" "$W/bad.bundle")
+R2=$(fotactl_release "$W/v2.bin" "$W/v2.bundle")
+RBAD=$(fotactl_release "$W/bad.bin" "$W/bad.bundle")
 fotad_start
-ctl() {
-    "$BUILD/fotactl" "$@" --server "$URL" --token-file "$W/token" >>"$W/ctl.out" 2>&1 ||
-        fail "fotactl $*"
-}
-ctl release upload "$W/v2.bundle"
-ctl release upload "$W/bad.bundle"
-ctl assign "$R2" --product "$PRODUCT"
+fotactl_ok release upload "$W/v2.bundle"
+fotactl_ok release upload "$W/bad.bundle"
+fotactl_ok assign "$R2" --product "$PRODUCT"
 CHUNKS=$(( $(stat -c %s "$W/v2.bin") / 1024 ))
 
 new_device() { # ID: Arduino-ESP32's default 4 MB layout, 1.0.0 in app0
@@ -61,25 +48,8 @@ sketch() {
         >"$W/$id.out" 2>"$W/$id.err" || RC=$?
     check_sanitizer "$W/$id.err"
 }
-show_out() {
-    cat "$W/$1.out" "$W/$1.err" >&2
-}
 has() { # ID LINE-REGEX WHY
     grep -q -- "$2" "$W/$1.out" || { show_out "$1"; fail "$1: $3"; }
-}
-# boots ID VERSION SLOT: the flash boots VERSION from SLOT next, and otadata holds it VALID.
-boots() {
-    "$BUILD/fota-flash" show "$W/$1.flash" >"$W/$1.show" || fail "fota-flash show $1"
-    grep -q "^Next boot: $3 .*version $2\$" "$W/$1.show" ||
-        { cat "$W/$1.show" >&2; fail "$1 does not boot $2 from $3"; }
-    grep -q "state VALID, crc ok -> $3 (active)" "$W/$1.show" ||
-        { cat "$W/$1.show" >&2; fail "$1: the active otadata entry is not VALID for $3"; }
-}
-seen() { # ID STATE VERSION: fotad's view of the device
-    admin GET "/api/admin/devices/$1"
-    expect 200 "device $1"
-    body_has "\"state\":\"$2\""
-    body_has "\"version\":\"$3\""
 }
 requests() { # ID: data requests fotad served it (seed chunks or chain Ranges)
     grep -c -E "path=\"/api/inverter/fota/(chunk\?chunk_number=|blob/).*device=$1( |\$)" \
@@ -105,8 +75,8 @@ for mode in seed chain; do
     has "$id" "^device $id: running 2.0.0, valid, state idle, last error FOTA_OK, loops" \
         "not settled on 2.0.0, valid"
     grep -q "^error" "$W/$id.out" && { show_out "$id"; fail "$mode: an error on the way"; }
-    boots "$id" 2.0.0 ota_1
-    seen "$id" confirmed 2.0.0
+    flash_boots "$id" 2.0.0 ota_1
+    device_seen "$id" confirmed 2.0.0
     body_has "\"release\":\"$R2\""
 done
 # One request per chunk in seed mode; chain mode asks 16 chunks per Range (chunksPerRequest).
@@ -129,8 +99,8 @@ for mode in seed chain; do
     [ -n "$before" ] && [ -n "$after" ] && [ "$before" -ge 24 ] && [ "$after" -ge $((before - 4)) ] ||
         { show_out "$id"; fail "cut $mode: chunk ${before:-?} before the cut, ${after:-?} after"; }
     has "$id" "^device $id: running 2.0.0, valid, state idle" "cut $mode: not on 2.0.0"
-    boots "$id" 2.0.0 ota_1
-    seen "$id" confirmed 2.0.0
+    flash_boots "$id" 2.0.0 ota_1
+    device_seen "$id" confirmed 2.0.0
 done
 # Nothing fetched from the start again: chunk 0 once in seed mode and at most one sector more
 # than the image; in chain mode one Range request more than an uncut download needs.
@@ -175,17 +145,17 @@ has ard-late "^device ard-late: running 2.0.0, valid, state idle" "late confirm:
 # ... within a few loops of markValid(), not after the agent's wait for it (49 days of loops).
 loops=$(sed -n 's/^device .* loops \([0-9]*\)$/\1/p' "$W/ard-late.out")
 [ "$loops" -lt 5000 ] || { show_out ard-late; fail "late confirm: settled after $loops loops"; }
-seen ard-late confirmed 2.0.0
+device_seen ard-late confirmed 2.0.0
 
 # ---- a release whose self-test fails: the sketch rolls it back, fotad hears it -----------------------
-ctl assign "$RBAD" --device ard-chain
+fotactl_ok assign "$RBAD" --device ard-chain
 sketch ard-chain chain
 [ "$RC" = 0 ] || { show_out ard-chain; fail "bad release: exit $RC"; }
 has ard-chain "^begin: device ard-chain, running 2.1.0-bad (pending verify)" "bad image not started"
 has ard-chain "^self-test failed: rollback\$" "the sketch did not roll back"
 has ard-chain "^state rolled_back\$" "no rolled_back state"
 has ard-chain "^device ard-chain: running 2.0.0, valid" "not back on 2.0.0"
-seen ard-chain rolled_back 2.0.0
+device_seen ard-chain rolled_back 2.0.0
 
 # ---- no key in NVS: begin() fails and says why; nothing is written ---------------------------------
 new_device ard-nokey

@@ -25,30 +25,17 @@ PARTS="$SRC/ports/esp-idf/examples/inverter/partitions.csv"
 PRODUCT=inverter
 
 # ---- keys, images and releases, with the operator's tools ----------------------------------------
-"$BUILD/fotactl" keygen --private "$W/release.pem" --public "$W/release.pub" >/dev/null ||
-    fail "fotactl keygen"
-head -c 32 /dev/urandom >"$W/master"
-chmod 600 "$W/master"
-printf '%s\n' "$TOKEN" >"$W/token"
-chmod 600 "$W/token"
+operator_keys
 make_image 1.0.0 "$W/v1.bin" 200K
 make_image 2.0.0 "$W/v2.bin" 200K
 "$BUILD/fota-image" create --version 2.1.0-bad --size 64K --fail-selftest -o "$W/bad.bin" \
     >/dev/null || fail "fota-image create (bad)"
-release() { # IMAGE OUT: prints the release id
-    "$BUILD/fotactl" release create --image "$1" --key "$W/release.pem" --product "$PRODUCT" \
-        -o "$2" 2>>"$W/mk.err" || fail "fotactl release create $1"
-}
-R2=$(release "$W/v2.bin" "$W/v2.bundle")
-RBAD=$(release "$W/bad.bin" "$W/bad.bundle")
+R2=$(fotactl_release "$W/v2.bin" "$W/v2.bundle")
+RBAD=$(fotactl_release "$W/bad.bin" "$W/bad.bundle")
 fotad_start
-ctl() {
-    "$BUILD/fotactl" "$@" --server "$URL" --token-file "$W/token" >>"$W/ctl.out" 2>&1 ||
-        fail "fotactl $*"
-}
-ctl release upload "$W/v2.bundle"
-ctl release upload "$W/bad.bundle"
-ctl assign "$R2" --product "$PRODUCT"
+fotactl_ok release upload "$W/v2.bundle"
+fotactl_ok release upload "$W/bad.bundle"
+fotactl_ok assign "$R2" --product "$PRODUCT"
 
 # new_device ID: a flash with the example's partition table, 1.0.0 in app0.
 new_device() {
@@ -65,24 +52,6 @@ esp() {
         --mode "$mode" --retry 100 --timeout 60 "$@" >"$W/$id.out" 2>"$W/$id.err" || RC=$?
     check_sanitizer "$W/$id.err"
 }
-show_out() {
-    cat "$W/$1.out" "$W/$1.err" >&2
-}
-# boots ID VERSION SLOT: the flash boots VERSION from SLOT next, and otadata holds it VALID.
-boots() {
-    "$BUILD/fota-flash" show "$W/$1.flash" >"$W/$1.show" || fail "fota-flash show $1"
-    grep -q "^Next boot: $3 .*version $2\$" "$W/$1.show" ||
-        { cat "$W/$1.show" >&2; fail "$1 does not boot $2 from $3"; }
-    grep -q "state VALID, crc ok -> $3 (active)" "$W/$1.show" ||
-        { cat "$W/$1.show" >&2; fail "$1: the active otadata entry is not VALID for $3"; }
-}
-# seen ID STATE VERSION: fotad's view of the device.
-seen() {
-    admin GET "/api/admin/devices/$1"
-    expect 200 "device $1"
-    body_has "\"state\":\"$2\""
-    body_has "\"version\":\"$3\""
-}
 
 # ---- a full update in each mode -------------------------------------------------------------------
 for mode in seed chain; do
@@ -96,11 +65,11 @@ for mode in seed chain; do
         grep -q "^state $s " "$W/$id.out" || { show_out "$id"; fail "$mode: never $s"; }
     done
     grep -q "^error" "$W/$id.out" && { show_out "$id"; fail "$mode: an error on the way"; }
-    boots "$id" 2.0.0 ota_1
+    flash_boots "$id" 2.0.0 ota_1
     grep -q "ota_0 .*version 1.0.0" "$W/$id.show" || fail "$mode: the old image is gone"
     grep -q "ota_1 .*version 2.0.0, 204800 bytes" "$W/$id.show" || fail "$mode: ota_1 lacks 2.0.0"
     [ -s "$W/$id.flash.nvs" ] || fail "$mode: no state file beside the flash"
-    seen "$id" confirmed 2.0.0
+    device_seen "$id" confirmed 2.0.0
     body_has "\"release\":\"$R2\""
     for s in downloading installed booted confirmed; do
         body_has "\"state\":\"$s\""
@@ -142,10 +111,10 @@ grep -q "^state downloading ([1-9][0-9]*/$chunks)" "$W/esp-resume.out" ||
     fail "resume: chunk 0 fetched twice"
 total=$(grep -c 'chunk_number=.*device=esp-resume' "$W/fotad.log")
 [ "$total" -le $((chunks + 4)) ] || fail "resume: $total chunk requests for $chunks chunks"
-boots esp-resume 2.0.0 ota_1
+flash_boots esp-resume 2.0.0 ota_1
 
 # ---- a release whose self-test fails: rejected by the application, rolled back, reported -----------
-ctl assign "$RBAD" --device esp-chain
+fotactl_ok assign "$RBAD" --device esp-chain
 esp esp-chain chain
 [ "$RC" = 1 ] || { show_out esp-chain; fail "bad release: exit $RC, not 1"; }
 grep -q "^state rolled_back" "$W/esp-chain.out" || { show_out esp-chain; fail "no rollback"; }
@@ -153,11 +122,11 @@ grep -q "^device esp-chain: running 2.0.0, outcome: FOTA_ERR_AGENT_ROLLED_BACK\$
     "$W/esp-chain.out" || { show_out esp-chain; fail "not back on 2.0.0"; }
 grep -q "self-test failed: rolling back" "$W/esp-chain.err" ||
     { show_out esp-chain; fail "the application did not reject the image (fota_esp_reject)"; }
-boots esp-chain 2.0.0 ota_1
+flash_boots esp-chain 2.0.0 ota_1
 grep -q "ota_0 .*version 2.1.0-bad" "$W/esp-chain.show" || fail "the bad image is not in ota_0"
 grep -q "seq 3, state INVALID, crc ok" "$W/esp-chain.show" ||
     { cat "$W/esp-chain.show" >&2; fail "the rejected image is not INVALID"; }
-seen esp-chain rolled_back 2.0.0
+device_seen esp-chain rolled_back 2.0.0
 
 # ---- a device without a key in NVS: refused by fota_esp_init, nothing written -------------------------
 new_device esp-nokey
@@ -173,7 +142,7 @@ grep -q "^Next boot: ota_0 .*version 1.0.0" "$W/esp-nokey.show" || fail "no key:
 grep -q "device=esp-nokey" "$W/fotad.log" && fail "no key: the device talked to fotad"
 
 # ---- a device whose wall clock is not set: the time comes from fotad's Date header -----------------
-ctl assign "$R2" --device esp-noclock
+fotactl_ok assign "$R2" --device esp-noclock
 new_device esp-noclock
 KEY=$("$BUILD/fotactl" device key esp-noclock --master "$W/master") || fail "fotactl device key"
 esp esp-noclock chain --key "$KEY" --no-wall-time
@@ -182,19 +151,19 @@ grep -q "^device esp-noclock: running 2.0.0, outcome: FOTA_OK\$" "$W/esp-noclock
     { show_out esp-noclock; fail "no wall clock: not running 2.0.0"; }
 # The first request went out with time 0 and was refused; its Date set the clock.
 grep -q 'status=401 .*X-Fota-Time malformed' "$W/fotad.log" || fail "no wall clock: never refused"
-boots esp-noclock 2.0.0 ota_1
-seen esp-noclock confirmed 2.0.0
+flash_boots esp-noclock 2.0.0 ota_1
+device_seen esp-noclock confirmed 2.0.0
 for s in downloading installed booted confirmed; do # the first report after the reboot too
     body_has "\"state\":\"$s\""
 done
 # Its rollback reaches fotad as well: the first request after that reboot is the report.
-ctl assign "$RBAD" --device esp-noclock
+fotactl_ok assign "$RBAD" --device esp-noclock
 esp esp-noclock chain --no-wall-time
 grep -q "^device esp-noclock: running 2.0.0, outcome: FOTA_ERR_AGENT_ROLLED_BACK\$" \
     "$W/esp-noclock.out" || { show_out esp-noclock; fail "no wall clock: no rollback"; }
-seen esp-noclock rolled_back 2.0.0
+device_seen esp-noclock rolled_back 2.0.0
 # Up to date: the check refused for want of the time is asked again, and nothing is offered.
-ctl assign "$R2" --device esp-noclock
+fotactl_ok assign "$R2" --device esp-noclock
 esp esp-noclock chain --no-wall-time
 [ "$RC" = 0 ] || { show_out esp-noclock; fail "no wall clock, up to date: exit $RC"; }
 grep -q "^device esp-noclock: running 2.0.0, outcome: FOTA_OK\$" "$W/esp-noclock.out" ||

@@ -8,7 +8,7 @@
 # for a look, with its path printed; KEEP=1 keeps it after a pass too). The fotad started here
 # is always killed on exit, even when the test fails half-way. Only tools the project installs
 # are used: bash, coreutils, curl, od, dd, cmp - and the project's own fotad, fota-image,
-# fota-mkbundle, fota-devreq.
+# fota-mkbundle, fota-devreq (and fotactl, fota-flash for the helpers that name them).
 
 set -euo pipefail
 
@@ -83,6 +83,56 @@ make_bundle() {
     shift 4
     "$BUILD/fota-mkbundle" create --key "$W/release.pem" --image "$image" --product "$product" \
         --version "$version" -o "$out" "$@" 2>>"$W/mk.err" || fail "fota-mkbundle create $version"
+}
+
+# ---- the operator's tools and emulated ESP32s (fotactl, fota-flash) ----------------------------
+# operator_keys: the release key pair as an operator makes it (fotactl keygen), the master secret
+# and the admin token file.
+operator_keys() {
+    "$BUILD/fotactl" keygen --private "$W/release.pem" --public "$W/release.pub" >/dev/null ||
+        fail "fotactl keygen"
+    head -c 32 /dev/urandom >"$W/master"
+    chmod 600 "$W/master"
+    printf '%s\n' "$TOKEN" >"$W/token"
+    chmod 600 "$W/token"
+}
+
+# fotactl_release IMAGE OUT: fotactl release create for $PRODUCT, signed with $W/release.pem;
+# prints the release id.
+fotactl_release() {
+    "$BUILD/fotactl" release create --image "$1" --key "$W/release.pem" --product "$PRODUCT" \
+        -o "$2" 2>>"$W/mk.err" || fail "fotactl release create $1"
+}
+
+# fotactl_ok ARGS...: fotactl against this fotad as the admin (output appended to $W/ctl.out);
+# an error fails the test.
+fotactl_ok() {
+    "$BUILD/fotactl" "$@" --server "$URL" --token-file "$W/token" >>"$W/ctl.out" 2>&1 ||
+        fail "fotactl $*"
+}
+
+# show_out ID: what the device ID printed ($W/ID.out, $W/ID.err), on stderr.
+show_out() {
+    cat "$W/$1.out" "$W/$1.err" >&2
+}
+
+# flash_boots ID VERSION SLOT: $W/ID.flash boots VERSION from SLOT next, and otadata holds it
+# VALID (fota-flash show, kept in $W/ID.show).
+flash_boots() {
+    "$BUILD/fota-flash" show "$W/$1.flash" >"$W/$1.show" || fail "fota-flash show $1"
+    grep -q "^Next boot: $3 .*version $2\$" "$W/$1.show" ||
+        { cat "$W/$1.show" >&2; fail "$1 does not boot $2 from $3"; }
+    grep -q "state VALID, crc ok -> $3 (active)" "$W/$1.show" ||
+        { cat "$W/$1.show" >&2; fail "$1: the active otadata entry is not VALID for $3"; }
+}
+
+# device_seen ID STATE VERSION: fotad's view of the device (the admin API's answer stays in $BODY
+# for more body_has).
+device_seen() {
+    admin GET "/api/admin/devices/$1"
+    expect 200 "device $1"
+    body_has "\"state\":\"$2\""
+    body_has "\"version\":\"$3\""
 }
 
 # fotad_start [extra fotad args]: start on an ephemeral port, wait until it listens.
