@@ -17,19 +17,8 @@
 # Skips (exit 0) when ../shared/third_party/esp-idf is absent.
 # Usage: tests/tools/test_arduino_build.sh BUILD_DIR
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-bundle="$(cd "$root/.." && pwd)/shared/third_party/esp-idf"
-if [ ! -d "$bundle" ]; then
-    echo "SKIPPED: ../shared/third_party/esp-idf not found: Arduino library compile check not run"
-    exit 0
-fi
-for tool in xtensa-lx106-elf-gcc xtensa-lx106-elf-g++ xtensa-lx106-elf-nm /usr/bin/python3; do
-    command -v "$tool" >/dev/null || { echo "$tool not found: run scripts/install-deps"; exit 1; }
-done
-/usr/bin/python3 -c 'import kconfiglib' 2>/dev/null ||
-    { echo "python3-kconfiglib not found: run scripts/install-deps"; exit 1; }
-[ -f /usr/include/jsmn.h ] ||
-    { echo "/usr/include/jsmn.h not found: run scripts/install-deps"; exit 1; }
+source "$(dirname "$0")/lib/esp_idf_bundle.sh" "Arduino library compile check" \
+    xtensa-lx106-elf-g++
 
 start=$(date +%s)
 out="$(cd "$1" && pwd)/arduino-check"
