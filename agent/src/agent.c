@@ -272,10 +272,15 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
 
 /* ---- init and the public accessors -------------------------------------------------------- */
 
+/* Waits are kept as differences of 32-bit millisecond times: each interval under 2^31 ms. */
+#define WAIT_MAX_MS 0x7fffffffu
+
 static bool config_ok(const fota_agent_config_t *c, const fota_ports_t *p)
 {
     return c->device_id != NULL && c->device_key != NULL && c->product_id != NULL &&
            c->current_version != NULL && c->release_key != NULL &&
+           c->check_interval_ms <= WAIT_MAX_MS && c->chunk_interval_ms <= WAIT_MAX_MS &&
+           c->retry_ms <= WAIT_MAX_MS &&
            fota_strnlen(c->device_id, FOTA_CONFIG_DEVICE_ID_MAX + 1) <= FOTA_CONFIG_DEVICE_ID_MAX &&
            p->flash.read != NULL && p->flash.write != NULL && p->flash.erase != NULL &&
            p->flash.sector_size != 0 && p->boot.update_partition != NULL &&
@@ -290,6 +295,11 @@ fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
 {
     if (a == NULL || cfg == NULL || ports == NULL || !config_ok(cfg, ports)) {
         return FOTA_ERR_ARG;
+    }
+    /* The release key is parsed now, not when the first release is offered, maybe months on. */
+    uint8_t key_id[FOTA_MANIFEST_KEY_ID_LEN];
+    if (fota_manifest_key_id(cfg->release_key, cfg->release_key_len, key_id) != FOTA_OK) {
+        return FOTA_ERR_KEY;
     }
     memset(a, 0, sizeof *a);
     a->cfg = *cfg;

@@ -1029,6 +1029,76 @@ static void test_init_refuses_missing_ports(void **state)
     rig_close(&r);
 }
 
+/* Init refuses what would fail later: a release key that is no P-256 public key (found at the
+ * first manifest otherwise, maybe months on), an interval too long for the 32-bit wait arithmetic
+ * (which would turn into no wait at all). */
+static void test_init_refuses_bad_key_and_intervals(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    fota_agent_t a;
+    const fota_ports_t ports = r.dev.agent.port;
+    fota_agent_config_t cfg = r.dev.agent.cfg;
+    static const char placeholder[] = "-----BEGIN PUBLIC KEY-----\npaste release.pub here\n"
+                                      "-----END PUBLIC KEY-----\n";
+    cfg.release_key = (const uint8_t *)placeholder;
+    cfg.release_key_len = sizeof placeholder;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_KEY);
+    cfg = r.dev.agent.cfg;
+    cfg.release_key_len -= 8; /* cut short */
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_KEY);
+    uint32_t *intervals[] = {&cfg.check_interval_ms, &cfg.chunk_interval_ms, &cfg.retry_ms};
+    for (size_t i = 0; i < 3; i++) {
+        cfg = r.dev.agent.cfg;
+        *intervals[i] = 0x80000000u;
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+        *intervals[i] = 0x7fffffffu; /* the longest */
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_OK);
+        fota_agent_deinit(&a);
+    }
+    rig_close(&r);
+}
+
+/* chunk_interval_ms paces every data request: seed chunks, and chain Ranges (4 records each). */
+static void test_data_requests_paced(void **state)
+{
+    (void)state;
+    for (int mode = FOTA_MODE_SEED; mode <= FOTA_MODE_CHAIN; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        r.dev.agent.cfg.chunk_interval_ms = 500;
+        r.dev.agent.cfg.range_records = 4;
+        fota_agent_check_now(&r.dev.agent);
+        unsigned data = 0;
+        uint32_t last = 0;
+        for (int step = 0; step < 10000; step++) {
+            fota_action_t act;
+            assert_int_equal(fota_agent_poll(&r.dev.agent, &act), FOTA_OK);
+            if (act.kind == FOTA_ACTION_REBOOT) {
+                break;
+            }
+            if (act.kind == FOTA_ACTION_WAIT) {
+                r.dev.clock.now_ms += act.wait_ms > 0 ? act.wait_ms : 1;
+                continue;
+            }
+            const char *t = act.http->target;
+            if (strstr(t, "/chunk?") != NULL || strstr(t, "/blob/") != NULL) {
+                if (data > 0 && r.dev.clock.now_ms - last < 500) {
+                    fail_msg("%s %u ms after the previous data request", t,
+                             (unsigned)(r.dev.clock.now_ms - last));
+                }
+                last = r.dev.clock.now_ms;
+                data++;
+            }
+            r.tr.perform(r.tr.ctx, act.http, &r.dev.agent);
+        }
+        assert_int_equal(data, mode == FOTA_MODE_SEED ? 40u : 10u);
+        rig_close(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1059,6 +1129,8 @@ int main(void)
         cmocka_unit_test(test_reset_before_confirm_retries_without_download),
         cmocka_unit_test(test_failing_image_gives_up),
         cmocka_unit_test(test_init_refuses_missing_ports),
+        cmocka_unit_test(test_init_refuses_bad_key_and_intervals),
+        cmocka_unit_test(test_data_requests_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

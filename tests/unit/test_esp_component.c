@@ -48,7 +48,7 @@
 static const uint8_t MAC[6] = {0x24, 0x6F, 0x28, 0xAB, 0xCD, 0xEF};
 #define MAC_ID "esp32-246f28abcdef"
 
-/* A release public key (P-256); the component hands it to the agent, which parses it later. */
+/* A release public key (P-256); the component hands it to the agent, which parses it at init. */
 static const char RELEASE_KEY[] =
     "-----BEGIN PUBLIC KEY-----\n"
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtZasacBX3RYew3zgOP4rFUzaDloL\n"

@@ -202,13 +202,17 @@ static void test_failed_init_releases_everything(void **state)
 {
     (void)state;
     static const uint8_t device_key[32] = {1};
-    static const uint8_t release_key[1] = {0};
+    static const char release_key[] = /* a P-256 public key: init parses it */
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtZasacBX3RYew3zgOP4rFUzaDloL\n"
+        "JHv4VUh1Wh9SWKyxj93Qt7Pu5LouBQc3jZ9DRzstUxHXMw/meFIEFvYrgQ==\n"
+        "-----END PUBLIC KEY-----\n";
     fota_agent_config_t cfg = {0};
     cfg.device_id = "inv-000001";
     cfg.device_key = device_key;
     cfg.product_id = "esp32-inverter";
     cfg.current_version = "1.0.0"; /* the new image does not run yet: init finishes the install */
-    cfg.release_key = release_key;
+    cfg.release_key = (const uint8_t *)release_key;
     cfg.release_key_len = sizeof release_key;
     fota_ports_t ports = {
         {NULL, flash_read, flash_write, flash_erase, 4u * 1024u * 1024u, 4096u},

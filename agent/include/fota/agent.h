@@ -91,7 +91,7 @@ typedef struct {
     size_t release_key_len;
     uint16_t chip_id; /* the chip images must be built for: their header's chip id (ESP-IDF's
                          esp_chip_id_t: ESP32 0, S2 2, C3 5, S3 9, C2 12, C6 13, H2 16, P4 18) */
-    /* Behaviour */
+    /* Behaviour (intervals below 2^31 ms, about 24 days) */
     fota_mode_t mode;
     uint32_t check_interval_ms; /* between checks when idle; 0: only on fota_agent_check_now */
     uint32_t chunk_interval_ms; /* pacing: at most one data request (seed chunk, chain Range)
@@ -200,7 +200,8 @@ typedef struct fota_agent {
  * Set up the agent. Copies cfg and ports (the strings and keys they point to must outlive the
  * agent). Reads the journal: an interrupted download resumes; an installed image that is now
  * running waits for fota_agent_confirm(); one that is not running was rolled back and is
- * reported. FOTA_ERR_ARG on a missing port or field.
+ * reported. FOTA_ERR_ARG on a missing port or field, or an interval of 2^31 ms or more;
+ * FOTA_ERR_KEY when the release key is not an EC P-256 public key (PEM or DER).
  */
 fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
                            const fota_ports_t *ports);

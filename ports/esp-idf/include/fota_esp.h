@@ -59,10 +59,10 @@ typedef struct {
     const uint8_t *device_key; /* 32 bytes; NULL: NVS blob "device_key" (fotactl device key) */
     const char *key_partition; /* NVS partition holding device_id/device_key ("nvs") */
     const char *key_namespace; /* their namespace ("fota") */
-    const char *version; /* the running firmware's version as its releases name it (<= 32
-                            chars); NULL: the app descriptor's (PROJECT_VER). Set it where the
-                            descriptor's is not the firmware's own: an Arduino sketch, whose
-                            descriptor comes prebuilt with the core */
+    const char *version;       /* the running firmware's version as its releases name it (<= 32
+                                  chars); NULL: the app descriptor's (PROJECT_VER). Set it where the
+                                  descriptor's is not the firmware's own: an Arduino sketch, whose
+                                  descriptor comes prebuilt with the core */
     /* Trust: the release public key (PEM with its NUL, or DER); NULL: the one embedded at build
      * time from CONFIG_FOTA_RELEASE_KEY_FILE */
     const uint8_t *release_key;
@@ -104,10 +104,9 @@ typedef struct {
     {                                                                                              \
         .server_url = CONFIG_FOTA_SERVER_URL, .product_id = CONFIG_FOTA_PRODUCT_ID,                \
         .device_id = NULL, .device_key = NULL, .key_partition = CONFIG_FOTA_KEY_PARTITION,         \
-        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .version = NULL, .release_key = NULL,           \
-        .release_key_len = 0,                                                                      \
-        .security_floor = CONFIG_FOTA_SECURITY_FLOOR, .mode = FOTA_ESP_MODE_DEFAULT_,              \
-        .check_interval_ms = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u,                                 \
+        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .version = NULL, .release_key = NULL,          \
+        .release_key_len = 0, .security_floor = CONFIG_FOTA_SECURITY_FLOOR,                        \
+        .mode = FOTA_ESP_MODE_DEFAULT_, .check_interval_ms = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u, \
         .chunk_interval_ms = CONFIG_FOTA_CHUNK_INTERVAL_MS, .retry_ms = CONFIG_FOTA_RETRY_MS,      \
         .range_records = CONFIG_FOTA_RANGE_RECORDS, .progress_every = CONFIG_FOTA_PROGRESS_EVERY,  \
         .request_timeout_ms = CONFIG_FOTA_REQUEST_TIMEOUT_MS,                                      \
@@ -132,7 +131,9 @@ typedef struct {
  * reported. Call nvs_flash_init() first (the default NVS partition; the component initialises
  * the journal's and the key's partitions itself when they are others). The handle is allocated
  * once here and freed by fota_esp_deinit().
- * ESP_ERR_INVALID_ARG: a missing URL, product or key; ESP_ERR_NOT_FOUND: no device key in NVS;
+ * ESP_ERR_INVALID_ARG: a missing URL, product or key, a release key that is no EC P-256 public
+ * key, a version over 32 characters, an interval of 2^31 ms or more; ESP_ERR_NOT_FOUND: no
+ * device key in NVS;
  * ESP_ERR_INVALID_STATE: no OTA partition to update; other errors as ESP-IDF returned them.
  */
 esp_err_t fota_esp_init(const fota_esp_config_t *cfg, fota_esp_handle_t *out);
