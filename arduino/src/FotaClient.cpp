@@ -104,7 +104,10 @@ bool FotaClient::markValid()
 bool FotaClient::rollback()
 {
     nextStepUs_ = 0;
-    return handle_ != nullptr && fota_esp_reject(handle_) == ESP_OK;
+    if (handle_ == nullptr) { /* begin() failed: the image goes back all the same */
+        return pendingVerify() && esp_ota_mark_app_invalid_rollback_and_reboot() == ESP_OK;
+    }
+    return fota_esp_reject(handle_) == ESP_OK;
 }
 
 bool FotaClient::pendingVerify() const

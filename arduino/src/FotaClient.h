@@ -33,13 +33,16 @@
  * true), so the image stays pending until the sketch calls markValid(); a sketch using this
  * library must not define verifyRollbackLater() itself.
  *
- * Memory: the component's state (3.3 KB, and the HTTP client's buffers, 2 x 1 KB) is allocated
- * once by begin() and freed by end(); nothing is allocated per request or per chunk, and no
- * Arduino String is used. Strings and keys given in FotaConfig are used in place, not copied:
- * keep them alive (string literals and globals are).
+ * Memory: the component's state (3.3 KB) and the HTTP client with its buffers (3 x 1 KB and the
+ * URL) are allocated once by begin() and freed by end(). This code allocates nothing after
+ * begin() and uses no Arduino String; the image never passes through a buffer larger than one
+ * chunk (esp_http_client itself reallocates its URL and header strings for each request).
+ * Strings and keys given in FotaConfig are used in place, not copied: keep them alive (string
+ * literals and globals are).
  *
- * Threads: one thread drives the client (the loop task). The callbacks run inside loop(): they
- * must return quickly and must not call the client.
+ * Threads: one task drives the client, the loop task: call every method from setup() and
+ * loop() only. The callbacks run inside begin() and loop(): they must return quickly and must
+ * not call the client.
  */
 #ifndef FOTA_CLIENT_H
 #define FOTA_CLIENT_H
@@ -90,7 +93,7 @@ struct FotaConfig {
     /* TLS: the server's CA certificate (PEM); nullptr: Arduino-ESP32's certificate bundle. */
     const char *caCert = nullptr;
 
-    /* Pacing */
+    /* Pacing; each interval below 2^31 ms (about 24 days), else begin() refuses it */
     uint32_t checkIntervalMs = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u; /* 0: only checkNow() */
     uint32_t requestIntervalMs = 0; /* at most one data request (a chunk, a Range) per interval,
                                        as the old FOTAManager's CHUNK_DOWNLOAD_INTERVAL paced
@@ -98,7 +101,9 @@ struct FotaConfig {
     uint32_t chunksPerRequest = 16; /* chain mode: chunks per Range request, which bounds the
                                        time one loop() takes; 0: the rest of the image at once */
     uint32_t retryMs = CONFIG_FOTA_RETRY_MS;             /* first back-off after a failed request */
-    uint32_t progressEvery = CONFIG_FOTA_PROGRESS_EVERY; /* progress report every N chunks */
+    uint32_t progressEvery = CONFIG_FOTA_PROGRESS_EVERY; /* a progress report to the server
+                                                             every N chunks (onProgress hears
+                                                             each chunk) */
     int requestTimeoutMs = CONFIG_FOTA_REQUEST_TIMEOUT_MS; /* connect, and each read */
 
     /* Images with a lower security version are refused. */
@@ -145,9 +150,9 @@ class FotaClient
      * back) and the server hears "confirmed". Harmless when nothing is pending. */
     bool markValid();
 
-    /* The self-test failed: mark the running image invalid and restart into the previous one.
-     * Returns (false) only when that cannot be done: nothing pending, nothing to go back to, or
-     * before begin(). */
+    /* The self-test failed (or begin() did: an image that cannot update itself must not stay):
+     * mark the running image invalid and restart into the previous one. Returns (false) only
+     * when that cannot be done: nothing pending, or nothing to go back to. */
     bool rollback();
 
     /* The running image is new and waits for markValid() or rollback(). */
@@ -164,7 +169,8 @@ class FotaClient
     FotaState state() const;
     FotaError lastError() const;
     const char *errorName() const; /* of lastError() */
-    uint32_t chunksDone() const;   /* of the download in progress (or the last one) */
+    uint32_t chunksDone() const;   /* of the download in progress (or the last one); 0 after
+                                      begin() resumes a download, until its manifest is back */
     uint32_t chunksTotal() const;
     const char *deviceId() const; /* "" before begin() */
 
@@ -185,7 +191,6 @@ class FotaClient
     fota_esp_handle_t handle_ = nullptr;
     FotaError beginError_ = FOTA_OK;
     int64_t nextStepUs_ = 0;
-    uint32_t requestIntervalMs_ = 0;
     FotaRebootHook rebootHook_ = nullptr;
     void *rebootCtx_ = nullptr;
     FotaStateCallback stateCb_ = nullptr;

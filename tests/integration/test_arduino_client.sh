@@ -13,7 +13,8 @@
 # pacing one data request per interval in both modes; mayReboot postponing the restart; a
 # release whose self-test fails, rolled back by the sketch (rollback()) and reported to fotad; a
 # device without a key, whose begin() fails with a clear error and which writes nothing; a
-# sketch that confirms from loop() long after the start; begin() without a firmware version.
+# sketch that confirms from loop() long after the start; begin() without a firmware version or
+# with a placeholder release key; a new image whose begin() fails, rolled back by the sketch.
 # Run by ctest as: bash test_arduino_client.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" arduino
 for tool in fota-arduino-sketch fota-flash fotactl; do
@@ -22,12 +23,23 @@ done
 PRODUCT=inverter
 
 operator_keys
-make_image 1.0.0 "$W/v1.bin" 96K
-make_image 2.0.0 "$W/v2.bin" 96K
-"$BUILD/fota-image" create --version 2.1.0-bad --size 48K --fail-selftest -o "$W/bad.bin" \
-    >/dev/null || fail "fota-image create (bad)"
-R2=$(fotactl_release "$W/v2.bin" "$W/v2.bundle")
-RBAD=$(fotactl_release "$W/bad.bin" "$W/bad.bundle")
+# Images as an Arduino build makes them: the app descriptor's version is the core's, the same
+# for every sketch; the sketch's own version (FIRMWARE_VERSION, handed to begin()) is in the
+# project name here, and the release names it with --version.
+CORE=esp-idf-v5.5.5-arduino
+SEED=0
+sketch_image() { # VERSION FILE SIZE [fota-image args]
+    local version=$1 file=$2 size=$3
+    shift 3
+    SEED=$((SEED + 1)) # the content differs from image to image (it derives from the version)
+    "$BUILD/fota-image" create --version "$CORE" --project "$version" --seed "$SEED" \
+        --size "$size" -o "$file" "$@" >/dev/null || fail "fota-image create $version"
+}
+sketch_image 1.0.0 "$W/v1.bin" 96K
+sketch_image 2.0.0 "$W/v2.bin" 96K
+sketch_image 2.1.0-bad "$W/bad.bin" 48K --fail-selftest
+R2=$(fotactl_release "$W/v2.bin" "$W/v2.bundle" --version 2.0.0)
+RBAD=$(fotactl_release "$W/bad.bin" "$W/bad.bundle" --version 2.1.0-bad)
 fotad_start
 fotactl_ok release upload "$W/v2.bundle"
 fotactl_ok release upload "$W/bad.bundle"
@@ -75,7 +87,7 @@ for mode in seed chain; do
     has "$id" "^device $id: running 2.0.0, valid, state idle, last error FOTA_OK, loops" \
         "not settled on 2.0.0, valid"
     grep -q "^error" "$W/$id.out" && { show_out "$id"; fail "$mode: an error on the way"; }
-    flash_boots "$id" 2.0.0 ota_1
+    flash_boots "$id" "$CORE" ota_1
     device_seen "$id" confirmed 2.0.0
     body_has "\"release\":\"$R2\""
 done
@@ -99,7 +111,7 @@ for mode in seed chain; do
     [ -n "$before" ] && [ -n "$after" ] && [ "$before" -ge 24 ] && [ "$after" -ge $((before - 4)) ] ||
         { show_out "$id"; fail "cut $mode: chunk ${before:-?} before the cut, ${after:-?} after"; }
     has "$id" "^device $id: running 2.0.0, valid, state idle" "cut $mode: not on 2.0.0"
-    flash_boots "$id" 2.0.0 ota_1
+    flash_boots "$id" "$CORE" ota_1
     device_seen "$id" confirmed 2.0.0
 done
 # Nothing fetched from the start again: chunk 0 once in seed mode and at most one sector more
@@ -168,9 +180,30 @@ grep -q "device=ard-nokey" "$W/fotad.log" && fail "no key: the device talked to 
 
 # ---- no firmware version given: begin() refuses (an Arduino build's app descriptor cannot say) ----
 new_device ard-nover
-sketch ard-nover chain --master "$W/master" --no-version
+sketch ard-nover chain --master "$W/master" --break-begin-in 1.0.0
 [ "$RC" = 2 ] || { show_out ard-nover; fail "no version: exit $RC, not 2"; }
 has ard-nover "^begin failed: FOTA_ERR_ESP_INVALID_ARG\$" "no version: not refused"
+
+# ---- a release key that is no key (the examples' placeholder): begin() says so at once ---------------
+printf -- '-----BEGIN PUBLIC KEY-----\npaste the lines of release.pub here\n-----END PUBLIC KEY-----\n' \
+    >"$W/placeholder.pub"
+new_device ard-badkey
+RC=0
+"$BUILD/fota-arduino-sketch" "$W/ard-badkey.flash" --server "$URL" --id ard-badkey \
+    --product "$PRODUCT" --release-key "$W/placeholder.pub" --master "$W/master" --timeout 30 \
+    >"$W/ard-badkey.out" 2>"$W/ard-badkey.err" || RC=$?
+check_sanitizer "$W/ard-badkey.err"
+[ "$RC" = 2 ] || { show_out ard-badkey; fail "placeholder key: exit $RC, not 2"; }
+has ard-badkey "^begin failed: FOTA_ERR_ESP_INVALID_ARG\$" "placeholder key: not refused"
+grep -q "device=ard-badkey" "$W/fotad.log" && fail "placeholder key: the device talked to fotad"
+
+# ---- a new image whose begin() fails: the sketch rolls it back (rollback() without a client) -------
+new_device ard-nobegin
+sketch ard-nobegin chain --master "$W/master" --break-begin-in 2.0.0
+[ "$RC" = 0 ] || { show_out ard-nobegin; fail "begin fails on 2.0.0: exit $RC"; }
+has ard-nobegin "^self-test failed (begin failed): rollback\$" "begin fails: no rollback"
+has ard-nobegin "^device ard-nobegin: running 1.0.0, valid" "begin fails: not back on 1.0.0"
+device_seen ard-nobegin rolled_back 1.0.0
 
 fotad_stop
 pass

@@ -10,12 +10,17 @@
  * sketch's own work, here 10 ms of the device's clock) until the client is idle after the check
  * it asked for. A restart (esp_restart from loop() or rollback()) and a power cut (--cut-write N:
  * the flash operation after its Nth write, cut in the middle) power-cycle the device, and the
- * sketch starts again with a new FotaClient, as after a reset.
+ * sketch starts again with a new FotaClient, as after a reset. Every image the test makes carries
+ * the same app-descriptor version, as Arduino builds do (the core's), and the sketch's own
+ * version in its project name, which the sketch hands to begin() as firmwareVersion
+ * (--break-begin-in V leaves it out on the image of version V, whose begin() then fails: a new
+ * image whose updater cannot start is rolled back by the sketch).
  *
  * Usage: fota-arduino-sketch FLASH --server URL --id ID --product P --release-key PEM
  *            [--mode seed|chain] [--master FILE] [--journal-partition LABEL]
  *            [--request-interval MS] [--chunks-per-request N] [--cut-write N]
- *            [--postpone-reboot N] [--confirm-after LOOPS] [--no-version] [--timeout S]
+ *            [--postpone-reboot N] [--confirm-after LOOPS] [--break-begin-in VERSION]
+ *            [--timeout S]
  * Prints one line per event; exit 0 when the sketch settled (the test reads the lines), 1 when
  * it did not within the timeout, 2 on bad usage or a device that cannot start.
  */
@@ -72,9 +77,8 @@ static void init_arduino(void)
 /* ---- the run --------------------------------------------------------------------------------- */
 
 static struct {
-    const char *flash, *server, *id, *product, *mode, *master, *journal;
+    const char *flash, *server, *id, *product, *mode, *master, *journal, *break_begin;
     uint32_t request_interval, chunks_per_request, cut_write, timeout_s, postpone, confirm_after;
-    bool no_version;
 } opt;
 
 static esp_double_device_t *dev;
@@ -93,9 +97,12 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The sketch's own version constant (FIRMWARE_VERSION in the examples). The test's images are
+ * built as an Arduino build's are: the app descriptor's version is the core's, the same in every
+ * image; the sketch's constant is carried in the descriptor's project name. */
 static const char *running_version(void)
 {
-    return esp_app_get_description()->version;
+    return esp_app_get_description()->project_name;
 }
 
 /* ---- the sketch ------------------------------------------------------------------------------ */
@@ -133,15 +140,15 @@ static void on_error(FotaError err, void *ctx)
 }
 
 /* The sketch's self-test of a new image: the emulated image says whether it passes. */
-static void self_test(void)
+static void self_test(bool started)
 {
     if (!fota->pendingVerify()) {
         return;
     }
-    if (esp_double_selftest_passes(dev)) {
+    if (started && esp_double_selftest_passes(dev)) {
         printf("self-test passed: markValid %s\n", fota->markValid() ? "ok" : "FAILED");
     } else {
-        printf("self-test failed: rollback\n");
+        printf("self-test failed%s: rollback\n", started ? "" : " (begin failed)");
         fota->rollback(); /* restarts */
         printf("rollback returned: %s\n", fota->errorName());
     }
@@ -159,8 +166,7 @@ static bool setup(void)
     cfg.serverUrl = opt.server;
     cfg.productId = opt.product;
     cfg.releaseKey = release_key;
-    /* The sketch's version constant: on the host, the image's app descriptor plays its part. */
-    cfg.firmwareVersion = opt.no_version ? nullptr : running_version();
+    cfg.firmwareVersion = running_version();
     cfg.mode = strcmp(opt.mode, "seed") == 0 ? FotaMode::Seed : FotaMode::Chain;
     cfg.checkIntervalMs = 0; /* only the check setup() asks for */
     cfg.requestIntervalMs = opt.request_interval;
@@ -173,16 +179,23 @@ static bool setup(void)
     if (opt.journal != NULL) {
         cfg.journalPartition = opt.journal;
     }
-    bool pending = fota->pendingVerify();
-    if (!fota->begin(cfg)) {
-        printf("begin failed: %s\n", fota->errorName());
-        return false;
+    if (opt.break_begin != NULL && strcmp(opt.break_begin, running_version()) == 0) {
+        cfg.firmwareVersion = nullptr; /* --break-begin-in V: this image's begin() fails */
     }
-    printf("begin: device %s, running %s%s, chunk %u/%u\n", fota->deviceId(), running_version(),
-           pending ? " (pending verify)" : "", (unsigned)fota->chunksDone(),
-           (unsigned)fota->chunksTotal());
-    if (opt.confirm_after == 0) {
-        self_test();
+    bool pending = fota->pendingVerify();
+    bool started = fota->begin(cfg);
+    if (!started) {
+        printf("begin failed: %s\n", fota->errorName());
+    } else {
+        printf("begin: device %s, running %s%s, chunk %u/%u\n", fota->deviceId(), running_version(),
+               pending ? " (pending verify)" : "", (unsigned)fota->chunksDone(),
+               (unsigned)fota->chunksTotal());
+    }
+    if (opt.confirm_after == 0 || !started) {
+        self_test(started); /* an image whose updater cannot start must not stay */
+    }
+    if (!started) {
+        return false;
     }
     checking = false;
     fota->checkNow();
@@ -193,7 +206,7 @@ static void loop(void)
 {
     fota->loop();
     if (++loops_since_start == opt.confirm_after) {
-        self_test(); /* --confirm-after N: the self-test takes a while of running */
+        self_test(true); /* --confirm-after N: the self-test takes a while of running */
     }
     loops++;
     esp_double_advance_ms(dev, TICK_MS); /* the sketch's own work */
@@ -297,15 +310,10 @@ static int usage(const char *why)
             "%s: %s\nusage: " PROG " FLASH --server URL --id ID --product P --release-key PEM\n"
             "           [--mode seed|chain] [--master FILE] [--journal-partition LABEL]\n"
             "           [--request-interval MS] [--chunks-per-request N] [--cut-write N]\n"
-            "           [--postpone-reboot N] [--confirm-after LOOPS] [--no-version]"
-            " [--timeout S]\n",
+            "           [--postpone-reboot N] [--confirm-after LOOPS]"
+            " [--break-begin-in VERSION] [--timeout S]\n",
             PROG, why);
     return 2;
-}
-
-static bool number(const char *text, uint32_t *out)
-{
-    return fota_cli_parse_u32(text, 100000000u, out) == FOTA_OK;
 }
 
 /* The factory's NVS image for a device without state yet: id and key (derived from the server's
@@ -338,102 +346,88 @@ static bool provision(void)
     return true;
 }
 
-int main(int argc, char **argv)
+/* The options: each sets a string or a number of opt. 0 when they are usable, else the exit
+ * code (usage printed). */
+static int parse_args(int argc, char **argv, const char **key_path)
 {
-    static const struct option longopts[] = {
-        {"server", required_argument, NULL, 's'},
-        {"id", required_argument, NULL, 'i'},
-        {"product", required_argument, NULL, 'p'},
-        {"release-key", required_argument, NULL, 'k'},
-        {"mode", required_argument, NULL, 'm'},
-        {"master", required_argument, NULL, 'M'},
-        {"journal-partition", required_argument, NULL, 'j'},
-        {"request-interval", required_argument, NULL, 'r'},
-        {"chunks-per-request", required_argument, NULL, 'c'},
-        {"cut-write", required_argument, NULL, 'x'},
-        {"timeout", required_argument, NULL, 't'},
-        {"postpone-reboot", required_argument, NULL, 'P'},
-        {"confirm-after", required_argument, NULL, 'C'},
-        {"no-version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+    static const struct {
+        const char *name;
+        const char **text;
+        uint32_t *number;
+    } table[] = {
+        {"server", &opt.server, NULL},
+        {"id", &opt.id, NULL},
+        {"product", &opt.product, NULL},
+        {"release-key", key_path, NULL},
+        {"mode", &opt.mode, NULL},
+        {"master", &opt.master, NULL},
+        {"journal-partition", &opt.journal, NULL},
+        {"break-begin-in", &opt.break_begin, NULL},
+        {"request-interval", NULL, &opt.request_interval},
+        {"chunks-per-request", NULL, &opt.chunks_per_request},
+        {"cut-write", NULL, &opt.cut_write},
+        {"timeout", NULL, &opt.timeout_s},
+        {"postpone-reboot", NULL, &opt.postpone},
+        {"confirm-after", NULL, &opt.confirm_after},
     };
-    const char *key_path = NULL;
-    opt.mode = "chain";
-    opt.chunks_per_request = 16;
-    opt.timeout_s = 120;
+    enum { N = sizeof table / sizeof table[0] };
+    struct option longopts[N + 1];
+    memset(longopts, 0, sizeof longopts);
+    for (int i = 0; i < N; i++) {
+        longopts[i] = {table[i].name, required_argument, NULL, i};
+    }
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        bool ok = true;
-        switch (c) {
-        case 's':
-            opt.server = optarg;
-            break;
-        case 'i':
-            opt.id = optarg;
-            break;
-        case 'p':
-            opt.product = optarg;
-            break;
-        case 'k':
-            key_path = optarg;
-            break;
-        case 'm':
-            opt.mode = optarg;
-            break;
-        case 'M':
-            opt.master = optarg;
-            break;
-        case 'j':
-            opt.journal = optarg;
-            break;
-        case 'r':
-            ok = number(optarg, &opt.request_interval);
-            break;
-        case 'c':
-            ok = number(optarg, &opt.chunks_per_request);
-            break;
-        case 'x':
-            ok = number(optarg, &opt.cut_write);
-            break;
-        case 't':
-            ok = number(optarg, &opt.timeout_s);
-            break;
-        case 'P':
-            ok = number(optarg, &opt.postpone);
-            break;
-        case 'C':
-            ok = number(optarg, &opt.confirm_after);
-            break;
-        case 'V':
-            opt.no_version = true;
-            break;
-        default:
+        if (c < 0 || c >= N) {
             return usage("unknown option");
         }
-        if (!ok) {
+        if (table[c].text != NULL) {
+            *table[c].text = optarg;
+        } else if (fota_cli_parse_u32(optarg, 100000000u, table[c].number) != FOTA_OK) {
             return usage("a number is wanted");
         }
     }
     if (optind != argc - 1 || opt.server == NULL || opt.id == NULL || opt.product == NULL ||
-        key_path == NULL) {
+        *key_path == NULL) {
         return usage("FLASH, --server, --id, --product and --release-key are required");
     }
     if (strcmp(opt.mode, "seed") != 0 && strcmp(opt.mode, "chain") != 0) {
         return usage("--mode is seed or chain");
     }
     opt.flash = argv[optind];
+    return 0;
+}
+
+/* The release key file as a C string (FotaConfig.releaseKey is PEM text). */
+static bool read_release_key(const char *path)
+{
     uint8_t *pem;
     size_t pem_len;
-    if (fota_cli_read_file(PROG, key_path, &pem, &pem_len) != 0) {
-        return 2;
+    if (fota_cli_read_file(PROG, path, &pem, &pem_len) != 0) {
+        return false;
     }
     release_key = (char *)realloc(pem, pem_len + 1);
     if (release_key == NULL) {
         free(pem);
-        return 2;
+        return false;
     }
     release_key[pem_len] = '\0';
+    return true;
+}
 
+int main(int argc, char **argv)
+{
+    const char *key_path = NULL;
+    opt.mode = "chain";
+    opt.chunks_per_request = 16;
+    opt.timeout_s = 120;
+    int rc = parse_args(argc, argv, &key_path);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!read_release_key(key_path)) {
+        return 2;
+    }
     char state_path[4096];
     snprintf(state_path, sizeof state_path, "%s.nvs", opt.flash);
     esp_double_config_t hw;
@@ -452,7 +446,7 @@ int main(int argc, char **argv)
         return 2;
     }
     esp_double_select(dev);
-    int rc = fresh && !provision() ? 2 : run();
+    rc = fresh && !provision() ? 2 : run();
     esp_double_device_close(dev);
     free(release_key);
     return rc;

@@ -67,7 +67,8 @@ cmp -s "$out/lib/fota-$version.zip" "$out/lib-again/fota-$version.zip" ||
 echo "library: $(find "$lib" -type f | wc -l) files in fota/, fota-$version.zip (reproducible)"
 
 # --- compile as the Arduino IDE does --------------------------------------------------------
-# gnu++2b: Arduino-ESP32 3.x builds sketches and libraries as C++23 (gnu++2b).
+# C++ as Arduino-ESP32 3.x compiles sketches and libraries: C++20 (gnu++2a), exceptions on, RTTI
+# off; each .cpp once more as C++17 without exceptions, which a stricter project may use.
 read -r -a idf_flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$out")"
 common=(-mlongcalls -Os -Wall -Wextra -Werror -I"$lib/src" -I"$out/include" "${idf_flags[@]}")
 n=0
@@ -77,14 +78,16 @@ while IFS= read -r src; do
     mkdir -p "$(dirname "$obj")"
     case "$src" in
     *.c) xtensa-lx106-elf-gcc -std=gnu17 "${common[@]}" -c "$src" -o "$obj" ;;
-    *.cpp) xtensa-lx106-elf-g++ -std=gnu++2b -fno-exceptions -fno-rtti "${common[@]}" \
-        -c "$src" -o "$obj" ;;
+    *.cpp) xtensa-lx106-elf-g++ -std=gnu++2a -fexceptions -fno-rtti "${common[@]}" \
+        -c "$src" -o "$obj" &&
+        xtensa-lx106-elf-g++ -std=gnu++17 -fno-exceptions -fno-rtti "${common[@]}" \
+            -c "$src" -o "$out/cxx17.o" ;;
     esac || fail "$rel does not compile"
     n=$((n + 1))
 done < <(find "$lib/src" -type f \( -name '*.c' -o -name '*.cpp' \) | sort)
 mapfile -t objs < <(find "$out/obj" -name '*.o' | sort)
 [ "${#objs[@]}" = "$n" ] || fail "$n sources but ${#objs[@]} objects"
-echo "compiled: $n files (C as gnu17, C++ as gnu++2b), only -I src, no -D"
+echo "compiled: $n files (C as gnu17, C++ as gnu++2a and gnu++17), only -I src, no -D"
 
 # --- the objects ----------------------------------------------------------------------------
 client="$out/obj/FotaClient.o"

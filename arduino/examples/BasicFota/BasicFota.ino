@@ -76,12 +76,13 @@ void setup()
     cfg.productId = PRODUCT_ID;
     cfg.releaseKey = RELEASE_KEY_PEM;
     cfg.firmwareVersion = FIRMWARE_VERSION;
-    if (!fota.begin(cfg)) {
+    bool started = fota.begin(cfg);
+    if (!started) {
         Serial.printf("fota: begin failed: %s\n", fota.errorName());
-        return; /* fota.loop() does nothing; the sketch runs on */
     }
     if (fota.pendingVerify()) {
-        if (selfTest()) {
+        /* A new image stays only if it works and can still update itself. */
+        if (started && selfTest()) {
             Serial.printf("fota: self-test passed, keeping this image: %s\n",
                           fota.markValid() ? "ok" : "failed");
         } else {

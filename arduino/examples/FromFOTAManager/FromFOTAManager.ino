@@ -93,17 +93,18 @@ void setup()
     cfg.firmwareVersion = FIRMWARE_VERSION;
     cfg.mode = FotaMode::Seed;                       /* the chunk API, as before */
     cfg.requestIntervalMs = CHUNK_DOWNLOAD_INTERVAL; /* one chunk per interval, as before */
-    if (!fota.begin(cfg)) {
+    bool started = fota.begin(cfg);
+    if (!started) {
         /* FOTA_ERR_ESP_NOT_FOUND: no device key in NVS yet (examples/Provisioning). */
         Serial.printf("fota: begin failed: %s\n", fota.errorName());
-        return;
     }
 
     /* New: after an update the image runs on trial. Was: Update.end(true) and ESP.restart(),
      * and whatever came up stayed. Now: the bootloader goes back to the previous image unless
-     * the new one confirms itself; an image that cannot confirm is rolled back. */
+     * the new one confirms itself; an image that cannot confirm, or cannot update itself any
+     * more, is rolled back. */
     if (fota.pendingVerify()) {
-        if (selfTest()) {
+        if (started && selfTest()) {
             fota.markValid();
         } else {
             fota.rollback(); /* restarts into the previous image */

@@ -37,10 +37,14 @@ typedef struct {
     uint32_t reserv2[18];
 } esp_app_desc_t;
 
-#ifndef __cplusplus
-_Static_assert(sizeof(esp_app_desc_t) == 256, "esp_app_desc_t should be 256 bytes");
-_Static_assert(offsetof(esp_app_desc_t, secure_version) == 4, "secure_version at offset 4");
+#ifdef __cplusplus
+#define ESP_DOUBLE_STATIC_ASSERT static_assert
+#else
+#define ESP_DOUBLE_STATIC_ASSERT _Static_assert
 #endif
+ESP_DOUBLE_STATIC_ASSERT(sizeof(esp_app_desc_t) == 256, "esp_app_desc_t should be 256 bytes");
+ESP_DOUBLE_STATIC_ASSERT(offsetof(esp_app_desc_t, secure_version) == 4,
+                         "secure_version at offset 4");
 
 /* The running app's descriptor; valid while the device is open. */
 const esp_app_desc_t *esp_app_get_description(void);

@@ -97,11 +97,13 @@ operator_keys() {
     chmod 600 "$W/token"
 }
 
-# fotactl_release IMAGE OUT: fotactl release create for $PRODUCT, signed with $W/release.pem;
-# prints the release id.
+# fotactl_release IMAGE OUT [fotactl args]: fotactl release create for $PRODUCT, signed with
+# $W/release.pem; prints the release id.
 fotactl_release() {
-    "$BUILD/fotactl" release create --image "$1" --key "$W/release.pem" --product "$PRODUCT" \
-        -o "$2" 2>>"$W/mk.err" || fail "fotactl release create $1"
+    local image=$1 out=$2
+    shift 2
+    "$BUILD/fotactl" release create --image "$image" --key "$W/release.pem" \
+        --product "$PRODUCT" -o "$out" "$@" 2>>"$W/mk.err" || fail "fotactl release create $image"
 }
 
 # fotactl_ok ARGS...: fotactl against this fotad as the admin (output appended to $W/ctl.out);
