@@ -83,7 +83,7 @@ static void forget_update(fota_agent_t *a)
  * erase. */
 static uint32_t unverified_extent(const fota_agent_t *a)
 {
-    if (a->cfg.mode != FOTA_MODE_SEED || a->image_verified) {
+    if (!FOTA_IS_SEED(a) || a->image_verified) {
         return 0;
     }
     uint32_t reach = a->state == FOTA_STATE_DOWNLOADING || a->state == FOTA_STATE_VERIFYING
@@ -295,6 +295,12 @@ fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
 {
     if (a == NULL || cfg == NULL || ports == NULL || !config_ok(cfg, ports)) {
         return FOTA_ERR_ARG;
+    }
+    bool built = cfg->mode == FOTA_MODE_SEED    ? FOTA_CONFIG_MODE_SEED
+                 : cfg->mode == FOTA_MODE_CHAIN ? FOTA_CONFIG_MODE_CHAIN
+                                                : false;
+    if (!built) {
+        return FOTA_ERR_UNSUPPORTED; /* a mode this build leaves out (fota_config.h) */
     }
     /* The release key is parsed now, not when the first release is offered, maybe months on. */
     uint8_t key_id[FOTA_MANIFEST_KEY_ID_LEN];

@@ -1,8 +1,8 @@
 /*
  * agent_internal.h - what the agent's source files share and nobody else sees: request kinds,
  * the no-printf text builder, the JSON helpers over jsmn, and the functions each part of the
- * agent (request, offer, seed, records, writer, journal, report, verify, wipe) offers the state machine
- * in agent.c.
+ * agent (request, offer, seed, records, writer, journal, report, verify, wipe) offers the state
+ * machine in agent.c.
  */
 #ifndef FOTA_AGENT_INTERNAL_H
 #define FOTA_AGENT_INTERNAL_H
@@ -23,6 +23,11 @@ typedef enum {
 } fota_req_kind_t;
 
 #define FOTA_API_PREFIX "/api/inverter/fota/"
+
+/* The agent runs seed mode: a constant in a one-mode build (fota_config.h), so that the other
+ * mode's code is left out. */
+#define FOTA_IS_SEED(a)                                                                            \
+    (FOTA_CONFIG_MODE_SEED && (!FOTA_CONFIG_MODE_CHAIN || (a)->cfg.mode == FOTA_MODE_SEED))
 
 /* Keeps a function with a large frame out of its caller, so the frame is gone before the caller
  * goes deeper (the worst stack depth is what a device must reserve). */
@@ -101,8 +106,8 @@ fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len);
 /* ---- journal.c ---------------------------------------------------------------------------- */
 typedef enum {
     FOTA_JOURNAL_DOWNLOADING = 1,
-    FOTA_JOURNAL_INSTALLING = 2, /* image verified, boot slot about to switch */
-    FOTA_JOURNAL_INSTALLED = 3,  /* boot slot switched */
+    FOTA_JOURNAL_INSTALLING = 2,  /* image verified, boot slot about to switch */
+    FOTA_JOURNAL_INSTALLED = 3,   /* boot slot switched */
     FOTA_JOURNAL_ROLLED_BACK = 4, /* the bootloader fell back; the image is still in the slot */
     FOTA_JOURNAL_WIPING = 5,      /* seed mode: the slot is being erased, then the error reported */
 } fota_journal_state_t;

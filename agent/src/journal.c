@@ -91,10 +91,10 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
         /* seed mode: how far the slot may hold unverified bytes, never less than an earlier
          * download left there (agent.c, unverified_extent) */
         uint32_t reach = fota_wipe_reach(a);
-        if (a->cfg.mode == FOTA_MODE_SEED && reach > a->wipe_end) {
+        if (FOTA_IS_SEED(a) && reach > a->wipe_end) {
             a->wipe_end = reach;
         }
-        fota_put_le32(buf + 144, a->cfg.mode == FOTA_MODE_SEED ? a->wipe_end : reach);
+        fota_put_le32(buf + 144, FOTA_IS_SEED(a) ? a->wipe_end : reach);
     }
     fota_put_le32(buf + J_CRC_OFF, fota_crc32_le(0, buf, J_CRC_OFF));
     fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);

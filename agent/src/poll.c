@@ -74,7 +74,7 @@ static fota_err_t step_download(fota_agent_t *a, fota_action_t *act)
         a->verify_offset = 0;
         return FOTA_OK;
     }
-    fota_err_t err = a->cfg.mode == FOTA_MODE_SEED ? request_chunk(a) : request_blob(a);
+    fota_err_t err = FOTA_IS_SEED(a) ? request_chunk(a) : request_blob(a);
     if (err == FOTA_OK) {
         want_http(a, act);
     }

@@ -89,7 +89,7 @@ fota_err_t fota_agent_feed(fota_agent_t *a, const uint8_t *data, size_t len)
     }
     a->resp_len += (uint32_t)len;
     fota_err_t err = FOTA_OK;
-    if (a->pending == FOTA_REQ_BLOB) {
+    if (FOTA_CONFIG_MODE_CHAIN && a->pending == FOTA_REQ_BLOB) {
         err = fota_records_feed(a, data, len);
     } else if (a->pending != FOTA_REQ_REPORT && a->status != 204) {
         err = buffer_body(a, data, len);
@@ -106,7 +106,7 @@ static fota_err_t complete(fota_agent_t *a, fota_req_kind_t kind)
     case FOTA_REQ_MANIFEST:
         return fota_on_manifest(a);
     case FOTA_REQ_CHUNK:
-        return fota_seed_chunk_process(a);
+        return FOTA_CONFIG_MODE_SEED ? fota_seed_chunk_process(a) : FOTA_ERR_STATE;
     case FOTA_REQ_BLOB:
         return a->next_chunk == a->batch_end ? FOTA_OK : FOTA_ERR_HTTP_TRUNCATED;
     case FOTA_REQ_REPORT:

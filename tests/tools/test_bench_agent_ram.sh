@@ -12,6 +12,15 @@ for row in "state struct (B)" "worst stack, core (B)" "RAM, core total (B)" "cod
     line=$(echo "$out" | grep -F "$row")
     echo "$line" | grep -Eq "^.{30} +[0-9]+ +[0-9]+ " || { echo "no figures in row: $row"; exit 1; }
 done
+for row in "linked, both modes" "linked, seed-only build" "linked, chain-only build"; do
+    echo "$out" | grep -F "$row" | grep -Eq "^.{30} +[0-9]+ " || { echo "no figures in row: $row"; exit 1; }
+done
+# A one-mode build is smaller than both modes.
+both=$(echo "$out" | grep -F "linked, both modes" | awk '{ print $(NF-2) }')
+for row in "linked, seed-only build" "linked, chain-only build"; do
+    one=$(echo "$out" | grep -F "$row" | awk '{ print $(NF-2) }')
+    [ "$one" -lt "$both" ] || { echo "$row ($one) not smaller than both modes ($both)"; exit 1; }
+done
 # The struct must be smaller in a chain-only build than with the seed JSON buffer.
 seed=$(echo "$out" | grep -F "state struct (B)" | awk '{ print $(NF-2) }')
 chain=$(echo "$out" | grep -F "state struct (B)" | awk '{ print $(NF-1) }')

@@ -201,7 +201,8 @@ typedef struct fota_agent {
  * agent). Reads the journal: an interrupted download resumes; an installed image that is now
  * running waits for fota_agent_confirm(); one that is not running was rolled back and is
  * reported. FOTA_ERR_ARG on a missing port or field, or an interval of 2^31 ms or more;
- * FOTA_ERR_KEY when the release key is not an EC P-256 public key (PEM or DER).
+ * FOTA_ERR_KEY when the release key is not an EC P-256 public key (PEM or DER);
+ * FOTA_ERR_UNSUPPORTED for a mode the build leaves out (FOTA_CONFIG_MODE_SEED/_CHAIN).
  */
 fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
                            const fota_ports_t *ports);

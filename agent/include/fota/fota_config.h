@@ -10,6 +10,19 @@
 #define FOTA_CONFIG_MAX_CHUNK_SIZE 1024
 #endif
 
+/* The modes built in (1 or 0 each, at least one). A one-mode build leaves the other mode's code
+ * out, and a chain-only build's I/O buffer holds a record, not a seed chunk's JSON;
+ * fota_agent_init refuses a mode not built (FOTA_ERR_UNSUPPORTED). */
+#ifndef FOTA_CONFIG_MODE_SEED
+#define FOTA_CONFIG_MODE_SEED 1
+#endif
+#ifndef FOTA_CONFIG_MODE_CHAIN
+#define FOTA_CONFIG_MODE_CHAIN 1
+#endif
+#if !FOTA_CONFIG_MODE_SEED && !FOTA_CONFIG_MODE_CHAIN
+#error "fota: build at least one mode (FOTA_CONFIG_MODE_SEED, FOTA_CONFIG_MODE_CHAIN)"
+#endif
+
 /* Seed-mode chunk JSON for a chunk of c bytes: base64 text plus keys, number, MAC and slack. */
 #define FOTA_SEED_JSON_MAX(c) (4 * (((c) + 2) / 3) + 192)
 #define FOTA_CONFIG_MAX_(a, b) ((a) > (b) ? (a) : (b))
@@ -17,7 +30,7 @@
 /* The one buffer for bodies held whole: offer JSON, manifest, seed chunk JSON, chain record. */
 #ifndef FOTA_CONFIG_IO_BUF
 #define FOTA_CONFIG_IO_BUF                                                                         \
-    FOTA_CONFIG_MAX_(FOTA_SEED_JSON_MAX(FOTA_CONFIG_MAX_CHUNK_SIZE),                               \
+    FOTA_CONFIG_MAX_(FOTA_CONFIG_MODE_SEED ? FOTA_SEED_JSON_MAX(FOTA_CONFIG_MAX_CHUNK_SIZE) : 0,   \
                      FOTA_CONFIG_MAX_(FOTA_CONFIG_MAX_CHUNK_SIZE + 32, 512))
 #endif
 
