@@ -76,6 +76,7 @@ static fota_err_t step_download(fota_agent_t *a, fota_action_t *act)
     }
     fota_err_t err = FOTA_IS_SEED(a) ? request_chunk(a) : request_blob(a);
     if (err == FOTA_OK) {
+        a->data_started = true;
         want_http(a, act);
     }
     return err;
@@ -165,6 +166,13 @@ static bool must_wait(fota_agent_t *a, fota_action_t *act)
     return false;
 }
 
+/* Queued reports go before anything else, but not in front of a download's first data request:
+ * the data starts one round trip sooner, and "downloading" follows it. */
+static bool report_due(const fota_agent_t *a)
+{
+    return a->report_count > 0 && (a->state != FOTA_STATE_DOWNLOADING || a->data_started);
+}
+
 fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act)
 {
     memset(act, 0, sizeof *act);
@@ -177,7 +185,7 @@ fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act)
         return FOTA_OK;
     }
     fota_err_t err;
-    if (a->report_count > 0) {
+    if (report_due(a)) {
         err = fota_report_request(a);
         if (err == FOTA_OK) {
             want_http(a, act);

@@ -39,11 +39,11 @@ static size_t first_free(const fota_agent_t *a)
     return a->pending == FOTA_REQ_REPORT ? 1u : 0u;
 }
 
-/* The queued progress report, or -1. */
+/* The queued progress report (not a download's start), or -1. */
 static int queued_progress(const fota_agent_t *a)
 {
     for (size_t i = first_free(a); i < a->report_count; i++) {
-        if (is_progress(a->reports[i].state, a->reports[i].err)) {
+        if (is_progress(a->reports[i].state, a->reports[i].err) && !a->reports[i].start) {
             return (int)i;
         }
     }
@@ -54,6 +54,19 @@ static void make_room(fota_agent_t *a)
 {
     int i = queued_progress(a);
     drop(a, i >= 0 ? (size_t)i : first_free(a));
+}
+
+static void append(fota_agent_t *a, uint8_t state, uint16_t err, uint8_t start)
+{
+    if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
+        make_room(a);
+    }
+    fota_report_entry_t *e = &a->reports[a->report_count++];
+    e->state = state;
+    e->start = start;
+    e->err = err;
+    e->done = a->next_chunk;
+    e->total = a->manifest.chunk_count;
 }
 
 void fota_report_drop_progress(fota_agent_t *a)
@@ -75,14 +88,16 @@ void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
     if (i >= 0) {
         drop(a, (size_t)i); /* a state change or an error says as much, and more */
     }
-    if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
-        make_room(a);
+    append(a, (uint8_t)state, (uint16_t)err, 0);
+}
+
+void fota_report_start(fota_agent_t *a)
+{
+    int i = queued_progress(a);
+    if (i >= 0) {
+        drop(a, (size_t)i); /* an earlier download's count */
     }
-    fota_report_entry_t *e = &a->reports[a->report_count++];
-    e->state = (uint8_t)state;
-    e->err = (uint16_t)err;
-    e->done = a->next_chunk;
-    e->total = a->manifest.chunk_count;
+    append(a, FOTA_STATE_DOWNLOADING, FOTA_OK, 1);
 }
 
 static void field(fota_text_t *t, const char *name, const char *value)

@@ -548,7 +548,7 @@ static void test_wipe_erase_failure_retried(void **state)
         r.dev.clock.now_ms += 1000;
     }
     assert_int_equal(r.dev.agent.refused, FOTA_ERR_IMAGE_SHA256);
-    f.fail_at = 3; /* the fourth sector of the erase */
+    f.fail_at = 3;       /* the fourth sector of the erase */
     r.srv.offer = false; /* the release is offered no more: nothing but the erase can clean up */
     unsigned data = r.srv.data_requests;
     run_device(&r);
@@ -1099,6 +1099,51 @@ static void test_data_requests_paced(void **state)
     }
 }
 
+/* Nothing between the manifest and the first data request: the "downloading" report follows the
+ * first chunk (seed) or Range (chain) instead of costing a round trip before it, and still goes
+ * when the whole image comes in that one request. */
+static void test_no_report_before_data(void **state)
+{
+    (void)state;
+    static const uint32_t records[] = {8, 0};
+    for (int mode = FOTA_MODE_SEED; mode <= FOTA_MODE_CHAIN; mode++) {
+        for (size_t k = 0; k < 2; k++) {
+            rig_t r;
+            rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+            publish(&r, NEW_VERSION, 40000, 1024);
+            r.dev.agent.cfg.range_records = records[k];
+            fota_agent_check_now(&r.dev.agent);
+            char kinds[128] = ""; /* c check, m manifest, d data, r report */
+            size_t n = 0;
+            for (int step = 0; step < 10000 && n < sizeof kinds - 1; step++) {
+                fota_action_t act;
+                assert_int_equal(fota_agent_poll(&r.dev.agent, &act), FOTA_OK);
+                if (act.kind == FOTA_ACTION_REBOOT) {
+                    break;
+                }
+                if (act.kind == FOTA_ACTION_WAIT) {
+                    r.dev.clock.now_ms += act.wait_ms > 0 ? act.wait_ms : 1;
+                    continue;
+                }
+                const char *t = act.http->target;
+                kinds[n++] = strstr(t, "/check?")      ? 'c'
+                             : strstr(t, "/manifest?") ? 'm'
+                             : strstr(t, "/report")    ? 'r'
+                                                       : 'd';
+                r.tr.perform(r.tr.ctx, act.http, &r.dev.agent);
+            }
+            const char *m = strchr(kinds, 'm');
+            assert_non_null(m);
+            if (m[1] != 'd') {
+                fail_msg("mode %d: requests %s: the manifest is not followed by data", mode, kinds);
+            }
+            assert_true(r.srv.report_count > 0);
+            assert_string_equal(r.srv.reports[0], "downloading");
+            rig_close(&r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1131,6 +1176,7 @@ int main(void)
         cmocka_unit_test(test_init_refuses_missing_ports),
         cmocka_unit_test(test_init_refuses_bad_key_and_intervals),
         cmocka_unit_test(test_data_requests_paced),
+        cmocka_unit_test(test_no_report_before_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,7 @@ typedef struct {
 
 typedef struct {
     uint8_t state; /* fota_state_t */
+    uint8_t start; /* a download's first report: neither replaced by a newer count nor dropped */
     uint16_t err;  /* fota_err_t */
     uint32_t done;
     uint32_t total;
@@ -155,6 +156,7 @@ typedef struct fota_agent {
     bool have_offer;     /* the manifest must agree with a->offer */
     bool resume_pending; /* after a reboot: the manifest must match the journal's */
     bool resp_started;
+    bool data_started; /* this download's first data request has gone: reports may go again */
     bool image_verified; /* the read-back passed: only the slot switch is left */
     uint16_t refused; /* seed mode, the slot being erased: the error to report (fota_err_t) */
     fota_err_t last_err;
