@@ -24,6 +24,10 @@ typedef enum {
 
 #define FOTA_API_PREFIX "/api/inverter/fota/"
 
+/* An offer with the signed manifest in it (base64) takes at most this many bytes: the agent asks
+ * for it (check ...&manifest=1) when its buffer holds that much. */
+#define FOTA_OFFER_WITH_MANIFEST_MAX 1024u
+
 /* The agent runs seed mode: a constant in a one-mode build (fota_config.h), so that the other
  * mode's code is left out. */
 #define FOTA_IS_SEED(a)                                                                            \
@@ -91,8 +95,17 @@ void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *method, c
                     fota_text_t *target);
 fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target);
 
+/* ---- base64.c ----------------------------------------------------------------------------- */
+/* Strict RFC 4648: length a multiple of 4, '=' only as the last one or two characters. */
+bool fota_b64_strict(const char *s, size_t n);
+/* Decode io[start, start+n) into io[0, *out_len); false on bad base64. */
+bool fota_b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len);
+
 /* ---- offer.c ------------------------------------------------------------------------------ */
-fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out);
+/* Parse an offer; *manifest_at and *manifest_len locate its "manifest_data" (the signed manifest
+ * in strict base64) in js, 0 and 0 without one. */
+fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
+                            size_t *manifest_len);
 
 /* ---- seed.c: one seed-mode chunk response held in a->io ---------------------------------- */
 fota_err_t fota_seed_chunk_process(fota_agent_t *a);

@@ -4,9 +4,11 @@
  *   {"release":"<32 hex>","version":"2.0.1","size":1068032,"chunk_size":1024,
  *    "chunk_count":1043,"sha256":"<64 hex>", ...}
  *
- * Unknown keys are ignored (the server adds URLs for other clients). The release id is checked
- * to be 32 lowercase hex digits because it goes into request targets; the sizes are only a
- * preview: the signed manifest is what the download trusts, and the two must agree.
+ * With "manifest_data":"<base64>" (asked for with &manifest=1 on the check) the offer carries the
+ * signed manifest itself, which saves the manifest request ("manifest" is its URL). Unknown keys
+ * are ignored (the server adds URLs for other clients). The release id is checked to be 32
+ * lowercase hex digits because it goes into request targets; the sizes are only a preview: the
+ * signed manifest is what the download trusts, and the two must agree.
  */
 #include <string.h>
 
@@ -24,7 +26,8 @@ static bool is_release_id(const char *s)
     return n == FOTA_RELEASE_ID_LEN;
 }
 
-fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out)
+fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
+                            size_t *manifest_len)
 {
     fota_json_t j;
     char sha_hex[65];
@@ -41,6 +44,16 @@ fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out)
               fota_hex_decode(sha_hex, strlen(sha_hex), out->sha256, sizeof out->sha256);
     if (!ok || !is_release_id(out->release) || out->version[0] == '\0') {
         return FOTA_ERR_OFFER_JSON;
+    }
+    int m = fota_json_find(&j, "manifest_data");
+    *manifest_at = 0;
+    *manifest_len = 0;
+    if (m >= 0) {
+        if (!fota_json_is_string(&j, m)) {
+            return FOTA_ERR_OFFER_JSON;
+        }
+        *manifest_at = (size_t)j.tok[m].start;
+        *manifest_len = (size_t)(j.tok[m].end - j.tok[m].start);
     }
     return FOTA_OK;
 }

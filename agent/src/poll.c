@@ -21,6 +21,9 @@ static fota_err_t request_check(fota_agent_t *a)
     fota_text_query(&t, a->cfg.current_version);
     fota_text_str(&t, "&hw=");
     fota_text_query(&t, a->cfg.product_id);
+    if (sizeof a->io >= FOTA_OFFER_WITH_MANIFEST_MAX) {
+        fota_text_str(&t, "&manifest=1"); /* the signed manifest in the answer: one request less */
+    }
     return fota_req_finish(a, &t);
 }
 

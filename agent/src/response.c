@@ -126,7 +126,7 @@ fota_err_t fota_agent_response_end(fota_agent_t *a, fota_err_t transport_err)
     a->pending = FOTA_REQ_NONE;
     /* No status line: the transport's own error says why (a timeout, oversized headers), else
      * the connection failed. */
-    fota_err_t err = a->resp_started              ? a->resp_err
+    fota_err_t err = a->resp_started            ? a->resp_err
                      : transport_err != FOTA_OK ? transport_err
                                                 : FOTA_ERR_HTTP_CONNECT;
     if (err == FOTA_OK) {
@@ -160,7 +160,8 @@ fota_err_t fota_on_offer(fota_agent_t *a)
         fota_agent_go_idle(a);
         return FOTA_OK;
     }
-    fota_err_t err = fota_offer_parse((const char *)a->io, a->io_len, &a->offer);
+    size_t at = 0, len = 0;
+    fota_err_t err = fota_offer_parse((const char *)a->io, a->io_len, &a->offer, &at, &len);
     if (err != FOTA_OK) {
         return err;
     }
@@ -172,7 +173,17 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     a->resume_pending = false;
     fota_agent_wait(a, 0); /* the manifest is wanted now, not after the check interval */
     fota_agent_set_state(a, FOTA_STATE_MANIFEST);
-    return FOTA_OK;
+    if (len == 0) {
+        return FOTA_OK; /* asked for next */
+    }
+    /* The manifest came with the offer: decoded in place, taken as if it had been asked for. */
+    size_t n = 0;
+    if (!fota_b64_strict((const char *)a->io + at, len) ||
+        !fota_b64_decode_in_place(a->io, at, len, &n)) {
+        return FOTA_ERR_OFFER_JSON;
+    }
+    a->io_len = (uint32_t)n;
+    return fota_on_manifest(a);
 }
 
 /* ---- the manifest -----------------------------------------------------------------------------

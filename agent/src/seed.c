@@ -11,54 +11,9 @@
  */
 #include <string.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
 #include "agent_internal.h"
-
-#define GROUP_CHARS 64 /* base64 characters decoded per step: 48 bytes */
-
-static bool is_b64_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-/* Strict RFC 4648 base64: length a multiple of 4, '=' only as the last one or two characters. */
-static bool b64_strict(const char *s, size_t n)
-{
-    if (n % 4 != 0) {
-        return false;
-    }
-    size_t pad = 0;
-    while (pad < 2 && pad < n && s[n - 1 - pad] == '=') {
-        pad++;
-    }
-    for (size_t i = 0; i < n - pad; i++) {
-        if (!is_b64_char(s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Decode io[start, start+n) into io[0, *out_len). */
-static fota_err_t b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len)
-{
-    size_t w = 0;
-    for (size_t r = 0; r < n; r += GROUP_CHARS) {
-        uint8_t tmp[GROUP_CHARS / 4 * 3];
-        size_t len = n - r < GROUP_CHARS ? n - r : GROUP_CHARS;
-        size_t olen = 0;
-        if (mbedtls_base64_decode(tmp, sizeof tmp, &olen, io + start + r, len) != 0) {
-            return FOTA_ERR_SEED_BASE64;
-        }
-        memmove(io + w, tmp, olen);
-        w += olen;
-    }
-    *out_len = w;
-    return FOTA_OK;
-}
 
 static bool equal_ct(const uint8_t *x, const uint8_t *y, size_t n)
 {
@@ -124,7 +79,7 @@ FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
     }
     size_t start = (size_t)j.tok[d].start;
     size_t n = (size_t)(j.tok[d].end - j.tok[d].start);
-    if (!b64_strict((const char *)a->io + start, n)) {
+    if (!fota_b64_strict((const char *)a->io + start, n)) {
         return FOTA_ERR_SEED_BASE64;
     }
     size_t expect = fota_manifest_chunk_len(&a->manifest, a->next_chunk);
@@ -132,7 +87,7 @@ FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
         return FOTA_ERR_SEED_CHUNK_SIZE;
     }
     size_t len = 0;
-    err = b64_decode_in_place(a->io, start, n, &len);
+    err = fota_b64_decode_in_place(a->io, start, n, &len) ? FOTA_OK : FOTA_ERR_SEED_BASE64;
     if (err == FOTA_OK && len != expect) {
         err = FOTA_ERR_SEED_CHUNK_SIZE;
     }

@@ -217,7 +217,9 @@ static bool fault_on(fake_server_t *s, fake_fault_t f)
     return true;
 }
 
-static void answer_check(fake_server_t *s, reply_t *r)
+/* The offer; with the signed manifest in it (base64) when the device asks (manifest=1) and the
+ * server is not set to leave it out. */
+static void answer_check(fake_server_t *s, const char *target, reply_t *r)
 {
     if (!s->offer) {
         reply_copy(r, 204, "", 0);
@@ -225,13 +227,25 @@ static void answer_check(fake_server_t *s, reply_t *r)
     }
     char sha[65];
     to_hex(s->m.image_sha256, 32, sha);
-    char js[512];
-    int n =
-        snprintf(js, sizeof js,
-                 "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
-                 "\"chunk_count\":%u,\"sha256\":\"%s\",\"blob\":\"/api/inverter/fota/blob/%s\"}",
-                 s->release, s->m.version, (unsigned)s->m.image_size, (unsigned)s->m.chunk_size,
-                 (unsigned)s->m.chunk_count, sha, s->release);
+    char manifest[400] = "";
+    if (strstr(target, "&manifest=1") != NULL && !s->no_embedded_manifest) {
+        uint8_t m[sizeof s->manifest];
+        memcpy(m, s->manifest, sizeof m);
+        if (fault_on(s, FAKE_MANIFEST_FLIP)) {
+            m[100] ^= 0x01;
+        }
+        char b64[360];
+        size_t b64_len = 0;
+        mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &b64_len, m, sizeof m);
+        snprintf(manifest, sizeof manifest, ",\"manifest_data\":\"%s\"", b64);
+    }
+    char js[1024];
+    int n = snprintf(js, sizeof js,
+                     "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
+                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"blob\":\"/api/inverter/fota/blob/"
+                     "%s\"%s}",
+                     s->release, s->m.version, (unsigned)s->m.image_size, (unsigned)s->m.chunk_size,
+                     (unsigned)s->m.chunk_count, sha, s->release, manifest);
     reply_copy(r, 200, js, (size_t)n);
 }
 
@@ -387,7 +401,7 @@ static void route(fake_server_t *s, const fota_http_request_t *req, reply_t *r)
     }
     t += strlen(prefix);
     if (strncmp(t, "check?", 6) == 0) {
-        answer_check(s, r);
+        answer_check(s, t, r);
     } else if (strncmp(t, "manifest?", 9) == 0) {
         answer_manifest(s, r);
     } else if (strncmp(t, "chunk?", 6) == 0) {

@@ -60,6 +60,7 @@ typedef struct {
     uint8_t *blob;
     size_t blob_len;
     bool offer; /* check answers with the offer, else 204 */
+    bool no_embedded_manifest; /* an older server: the offer never carries the manifest */
     /* who may ask */
     char device_id[64];
     uint8_t device_key[32];
