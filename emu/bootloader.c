@@ -11,6 +11,11 @@
  *
  * A power cut (FOTA_ERR_FLASH_POWER_CUT) or an I/O failure of the flash file stops a boot at
  * once and is returned: the device is off, not looking at the next partition.
+ *
+ * A bootloader is built for one chip: an image whose header names another chip is invalid to it
+ * (bootloader_common_check_chip_validity, called as the header is verified, before the segments),
+ * here FOTA_ERR_IMAGE_CHIP, and the bootloader goes on to the next partition as for any invalid
+ * image. The chip revision fields are not checked: the emulated chip has no revision.
  */
 #include "fota/emu/bootloader.h"
 
@@ -27,6 +32,7 @@
  * and otadata. */
 typedef struct {
     const fota_flash_t *flash;
+    uint16_t chip_id; /* the chip this bootloader runs on */
     fota_part_table_t table;
     const fota_partition_t *otadata;
     const fota_partition_t *factory;
@@ -122,11 +128,30 @@ static int entry_slot(const boot_ctx_t *c, int i)
     return (int)fota_otadata_slot(&c->e[i], c->ota_count);
 }
 
+fota_err_t fota_boot_check_image(const fota_flash_t *flash, const fota_partition_t *p,
+                                 uint16_t chip_id, fota_esp_image_info_t *info)
+{
+    fota_esp_image_info_t local;
+    fota_esp_image_info_t *i = info != NULL ? info : &local;
+    if (flash == NULL || p == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    part_reader_t r = {flash, p->offset, p->size};
+    fota_err_t err = fota_esp_image_check(part_read, &r, p->size, i);
+    if (is_fatal(err)) {
+        return err;
+    }
+    /* fota_esp_image_check fills the header once it has read one with the right magic. */
+    if (i->header.magic == FOTA_ESP_IMAGE_MAGIC && i->header.chip_id != chip_id) {
+        return FOTA_ERR_IMAGE_CHIP;
+    }
+    return err;
+}
+
 static fota_err_t check_image(const boot_ctx_t *c, const fota_partition_t *p,
                               fota_esp_image_info_t *info)
 {
-    part_reader_t r = {c->flash, p->offset, p->size};
-    return fota_esp_image_check(part_read, &r, p->size, info);
+    return fota_boot_check_image(c->flash, p, c->chip_id, info);
 }
 
 /* --- selection ------------------------------------------------------------------------------- */
@@ -295,12 +320,19 @@ static void info_init(fota_boot_info_t *out)
 
 fota_err_t fota_bootloader_run(const fota_flash_t *flash, fota_boot_info_t *out)
 {
+    return fota_bootloader_run_chip(flash, FOTA_ESP_CHIP_ID_ESP32, out);
+}
+
+fota_err_t fota_bootloader_run_chip(const fota_flash_t *flash, uint16_t chip_id,
+                                    fota_boot_info_t *out)
+{
     if (out == NULL) {
         return FOTA_ERR_ARG;
     }
     info_init(out);
     boot_ctx_t c;
     fota_err_t err = load(&c, flash, false);
+    c.chip_id = chip_id;
     int start = INDEX_FACTORY;
     if (err == FOTA_OK && c.otadata != NULL) {
         err = abort_pending(&c, out);
@@ -445,6 +477,7 @@ fota_err_t fota_ota_mark_invalid(const fota_flash_t *flash, const fota_boot_info
         return err;
     }
     bool possible;
+    c.chip_id = running->image.header.chip_id; /* the running image passed this chip's check */
     err = rollback_possible(&c, a, &possible);
     if (err != FOTA_OK) {
         return err;
@@ -460,7 +493,12 @@ fota_err_t fota_ota_mark_invalid(const fota_flash_t *flash, const fota_boot_info
 
 fota_err_t fota_device_run(const fota_flash_t *flash, fota_boot_info_t *out)
 {
-    fota_err_t err = fota_bootloader_run(flash, out);
+    return fota_device_run_chip(flash, FOTA_ESP_CHIP_ID_ESP32, out);
+}
+
+fota_err_t fota_device_run_chip(const fota_flash_t *flash, uint16_t chip_id, fota_boot_info_t *out)
+{
+    fota_err_t err = fota_bootloader_run_chip(flash, chip_id, out);
     if (err != FOTA_OK) {
         return err;
     }
@@ -481,73 +519,4 @@ fota_err_t fota_device_run(const fota_flash_t *flash, fota_boot_info_t *out)
         out->ota_state = FOTA_OTA_IMG_VALID;
     }
     return err;
-}
-
-static const fota_partition_t *provision_target(const fota_part_table_t *t)
-{
-    const fota_partition_t *p = fota_part_find(t, FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0);
-    return p != NULL ? p : fota_part_find(t, FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_FACTORY);
-}
-
-/* Erase the sectors the image covers, then write it. */
-static fota_err_t write_image(const fota_flash_t *flash, const fota_partition_t *p,
-                              const uint8_t *image, size_t len)
-{
-    if (len > p->size) {
-        return FOTA_ERR_IMAGE_TOO_BIG;
-    }
-    if (len == 0) {
-        return FOTA_OK;
-    }
-    uint32_t sector = flash->sector_size;
-    uint32_t span = (uint32_t)((len + sector - 1u) / sector * sector);
-    fota_err_t err = fota_flash_erase(flash, p->offset, span);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    return fota_flash_write(flash, p->offset, image, len);
-}
-
-/* Everything is checked before the first erase, so a refused provisioning changes nothing. */
-static fota_err_t provision_check(const fota_flash_t *flash, const fota_part_table_t *t,
-                                  size_t image_len, const fota_partition_t **target)
-{
-    fota_err_t err = fota_part_table_validate(t, flash->size, NULL, 0);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    *target = provision_target(t);
-    if (*target == NULL) {
-        return FOTA_ERR_BOOT_NO_PART;
-    }
-    return image_len > (*target)->size ? FOTA_ERR_IMAGE_TOO_BIG : FOTA_OK;
-}
-
-/* The image goes into ota_0 (or, in a table without OTA slots, into factory). */
-fota_err_t fota_device_provision(const fota_flash_t *flash, const fota_part_table_t *t,
-                                 const uint8_t *image, size_t image_len)
-{
-    if (flash == NULL || (image == NULL && image_len > 0) || flash->sector_size == 0) {
-        return FOTA_ERR_ARG;
-    }
-    fota_part_table_t def;
-    if (t == NULL) {
-        fota_part_table_default(&def);
-        t = &def;
-    }
-    const fota_partition_t *target = NULL;
-    fota_err_t err = provision_check(flash, t, image_len, &target);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    err = fota_part_table_write(flash, t);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    const fota_partition_t *otadata =
-        fota_part_find(t, FOTA_PART_TYPE_DATA, FOTA_PART_SUBTYPE_DATA_OTA);
-    if (otadata != NULL) {
-        err = fota_otadata_erase(flash, otadata->offset);
-    }
-    return err != FOTA_OK ? err : write_image(flash, target, image, image_len);
 }

@@ -1,6 +1,7 @@
 /*
  * emu_device.c - one emulated ESP32 running the real agent (see emu_device.h): power-on is
- * bootloader + agent start + the application's self-test of a new image.
+ * bootloader + agent start + the application's self-test of a new image. The configured chip
+ * goes to both the bootloader and the agent, as a firmware's CONFIG_IDF_FIRMWARE_CHIP_ID does.
  */
 #include "fota/emu/emu_device.h"
 
@@ -67,6 +68,7 @@ static fota_err_t start_agent(fota_emu_device_t *d)
     ac.range_records = c->range_records;
     ac.progress_every = c->progress_every;
     ac.chunk_interval_ms = c->chunk_interval_ms;
+    ac.chip_id = c->chip_id;
     ac.on_event = c->on_event;
     ac.hook_ctx = c->event_ctx;
     fota_ports_t p;
@@ -99,7 +101,7 @@ static fota_err_t boot(fota_emu_device_t *d)
     }
     memset(&d->boot, 0, sizeof d->boot);
     d->boot.flash = d->flash;
-    err = fota_bootloader_run(&d->flash, &d->boot.running);
+    err = fota_bootloader_run_chip(&d->flash, d->cfg.chip_id, &d->boot.running);
     d->bricked = err == FOTA_ERR_BOOT_NO_APP;
     if (err == FOTA_OK) {
         copy_str(d->version, sizeof d->version, d->boot.running.image.app_desc.version);

@@ -438,3 +438,24 @@ char *fota_cli_hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
     return out;
 }
+
+/* --- chips ----------------------------------------------------------------------------------- */
+
+char *fota_cli_chip_text(uint16_t chip_id, char *out, size_t cap)
+{
+    const fota_esp_chip_t *chip = fota_esp_chip_by_id(chip_id);
+    snprintf(out, cap, "%s (id %u)", chip != NULL ? chip->name : "unknown chip", (unsigned)chip_id);
+    return out;
+}
+
+char *fota_cli_chip_names(char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; fota_esp_chip_at(i) != NULL && used < cap; i++) {
+        int n = snprintf(out + used, cap - used, "%s%s", i > 0 ? ", " : "",
+                         fota_esp_chip_at(i)->target);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    return out;
+}

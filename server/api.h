@@ -25,6 +25,9 @@ void fotad_api_device_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_
 void fotad_api_device_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_assign(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_assignment_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_product_create(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_product_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_product_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
 /* GET /healthz */
 void fotad_api_health(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);

@@ -1,14 +1,19 @@
 /*
  * api_admin.c - the admin API handlers (docs/ADMIN_API.md): releases (upload, list, get),
- * devices (list, get with reports), assignments (set, list), and /healthz. The router has
- * checked the bearer token.
+ * products (create, list, get), devices (list, get with reports), assignments (set, list), and
+ * /healthz. The router has checked the bearer token. A release for another chip than its
+ * product's is refused at upload and at assignment (409 chip_mismatch, products.h).
  */
+#include <stdio.h>
 #include <string.h>
+
+#include "fota/esp_image.h"
 
 #include "api.h"
 #include "bodies.h"
 #include "json_codec.h"
 #include "log.h"
+#include "products.h"
 
 #define REPORTS_SHOWN 100u
 
@@ -26,7 +31,31 @@ static const struct {
     [FOTAD_BUNDLE_IMAGE_SHA256] = {422, "image_sha256"},
     [FOTAD_BUNDLE_BAD_IMAGE] = {422, "bad_image"},
     [FOTAD_BUNDLE_FAILED] = {500, "internal"},
+    [FOTAD_BUNDLE_CHIP] = {409, "chip_mismatch"},
 };
+
+/* "ESP32-S3 (id 9)" for error texts. */
+static const char *chip_text(int32_t id, char *out, size_t cap)
+{
+    const fota_esp_chip_t *c =
+        id >= 0 && id <= UINT16_MAX ? fota_esp_chip_by_id((uint16_t)id) : NULL;
+    if (id < 0) {
+        snprintf(out, cap, "an unrecorded chip");
+    } else {
+        snprintf(out, cap, "%s (id %d)", c != NULL ? c->name : "an unknown chip", (int)id);
+    }
+    return out;
+}
+
+/* 409 chip_mismatch: the release's chip is not its product's. */
+static void chip_mismatch(fotad_resp_t *resp, const char *what, int32_t release_chip,
+                          const fotad_product_rec_t *p)
+{
+    char a[48], b[48];
+    fotad_resp_error(resp, 409, "chip_mismatch", "%s is built for %s, product %s for %s", what,
+                     chip_text(release_chip, a, sizeof a), p->id,
+                     chip_text(p->chip_id, b, sizeof b));
+}
 
 static void refuse_upload(const fotad_upload_t *up, fotad_resp_t *resp)
 {
@@ -34,6 +63,10 @@ static void refuse_upload(const fotad_upload_t *up, fotad_resp_t *resp)
     fota_err_t detail = up->bundle.detail;
     if (up->verdict == FOTAD_BUNDLE_CHAIN) {
         fotad_resp_error(resp, 422, "chain_mismatch", "%s: record %u", text, up->bundle.bad_record);
+        return;
+    }
+    if (up->verdict == FOTAD_BUNDLE_CHIP) {
+        chip_mismatch(resp, "the image", up->bundle.chip_id, &up->product);
         return;
     }
     fotad_resp_error(resp, verdict_http[up->verdict].status, verdict_http[up->verdict].code,
@@ -169,6 +202,26 @@ void fotad_api_device_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t
     fotad_resp_json(resp, 200, obj);
 }
 
+/* The release's chip must be its product's (a product assignment to another product is left to
+ * fotad_devices_assign, which says product_mismatch). FOTA_ERR_IMAGE_CHIP has answered 409. */
+static fota_err_t assign_chip_check(fotad_app_t *app, const fotad_assignment_rec_t *a,
+                                    fotad_resp_t *resp)
+{
+    fotad_release_rec_t rel;
+    fotad_product_rec_t p;
+    fota_err_t err = fotad_releases_get_rec(app->releases, a->release, &rel);
+    if (err != FOTA_OK ||
+        (a->kind == FOTAD_TARGET_PRODUCT && strcmp(a->target, rel.product) != 0)) {
+        return err == FOTA_ERR_NOT_FOUND ? FOTA_OK : err; /* 404 from fotad_devices_assign */
+    }
+    err = fotad_products_check_release(&app->store, &rel, &p);
+    if (err == FOTA_ERR_IMAGE_CHIP) {
+        snprintf(p.id, sizeof p.id, "%s", rel.product);
+        chip_mismatch(resp, "the release", rel.chip_id, &p);
+    }
+    return err;
+}
+
 void fotad_api_assign(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     fotad_assignment_rec_t a;
@@ -178,7 +231,11 @@ void fotad_api_assign(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *re
         return;
     }
     a.updated = fotad_now();
-    fota_err_t err = fotad_devices_assign(app->devices, &a);
+    fota_err_t err = assign_chip_check(app, &a, resp);
+    if (err == FOTA_ERR_IMAGE_CHIP) {
+        return;
+    }
+    err = err != FOTA_OK ? err : fotad_devices_assign(app->devices, &a);
     if (err == FOTA_ERR_NOT_FOUND) {
         fotad_resp_error(resp, 404, "not_found", "no such release");
     } else if (err == FOTA_ERR_MANIFEST_PRODUCT) {
@@ -202,6 +259,81 @@ void fotad_api_assignment_list(fotad_app_t *app, const fotad_req_t *req, fotad_r
                          ? fotad_devices_assignments(app->devices, collect_assignment, &c)
                          : FOTA_ERR_NO_MEM;
     send_list(resp, "assignments", c.array, err);
+}
+
+/* ---- products ---------------------------------------------------------------------------------
+ */
+
+/* {"id":"inv-5k","chip":"esp32s3"}: NULL, or what is wrong. */
+static const char *product_parse(const fotad_req_t *req, char id[FOTAD_LABEL_MAX + 1],
+                                 uint16_t *chip_id)
+{
+    const char *why = NULL;
+    cJSON *obj = fotad_json_parse_object(req->body, req->body_len, &why);
+    char chip[16];
+    const fota_esp_chip_t *c = NULL;
+    if (obj != NULL && (fotad_json_string(obj, "id", id, FOTAD_LABEL_MAX + 1) != FOTA_OK ||
+                        !fotad_is_product_id(id))) {
+        why = "missing or invalid field id";
+    } else if (obj != NULL && (fotad_json_string(obj, "chip", chip, sizeof chip) != FOTA_OK ||
+                               (c = fota_esp_chip_by_name(chip)) == NULL)) {
+        why = "missing or invalid field chip (esp32, esp32s2, esp32s3, esp32c2, esp32c3, "
+              "esp32c5, esp32c6, esp32c61, esp32h2, esp32p4)";
+    }
+    cJSON_Delete(obj);
+    *chip_id = c != NULL ? c->id : 0;
+    return why;
+}
+
+void fotad_api_product_create(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+{
+    char id[FOTAD_LABEL_MAX + 1];
+    uint16_t chip = 0;
+    const char *why = product_parse(req, id, &chip);
+    if (why != NULL) {
+        fotad_resp_error(resp, 400, "bad_request", "product: %s", why);
+        return;
+    }
+    fotad_product_rec_t p;
+    bool created = false;
+    fota_err_t err = fotad_products_create(&app->store, id, chip, fotad_now(), &p, &created);
+    if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "storing the product", err);
+    } else if (p.chip_id != chip) {
+        chip_mismatch(resp, "the request", chip, &p);
+    } else {
+        if (created) {
+            FOTAD_INFO("product %s: created, chip %s", p.id, fota_esp_chip_by_id(chip)->target);
+        }
+        fotad_resp_json(resp, created ? 201 : 200, fotad_json_product(&p));
+    }
+}
+
+static fota_err_t collect_product(void *arg, const fotad_product_rec_t *p)
+{
+    return collect(arg, fotad_json_product(p));
+}
+
+void fotad_api_product_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+{
+    (void)req;
+    collect_t c = {cJSON_CreateArray()};
+    fota_err_t err =
+        c.array != NULL ? fotad_products_list(&app->store, collect_product, &c) : FOTA_ERR_NO_MEM;
+    send_list(resp, "products", c.array, err);
+}
+
+void fotad_api_product_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+{
+    fotad_product_rec_t p;
+    fota_err_t err = fotad_products_get(&app->store, req->param, &p);
+    if (err == FOTA_ERR_NOT_FOUND) {
+        fotad_resp_error(resp, 404, "not_found", "no such product");
+    } else if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "reading a product", err);
+    } else {
+        fotad_resp_json(resp, 200, fotad_json_product(&p));
+    }
 }
 
 void fotad_api_health(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)

@@ -26,6 +26,7 @@ static const char *const verdict_texts[] = {
     [FOTAD_BUNDLE_IMAGE_SHA256] = "image SHA-256 does not match the manifest",
     [FOTAD_BUNDLE_BAD_IMAGE] = "not a valid ESP32 app image",
     [FOTAD_BUNDLE_FAILED] = "verification failed (server)",
+    [FOTAD_BUNDLE_CHIP] = "image built for another chip than its product's",
 };
 
 const char *fotad_bundle_verdict_text(fotad_bundle_verdict_t v)
@@ -80,7 +81,9 @@ static fotad_bundle_verdict_t check_image(fotad_bundle_t *b)
         return FOTAD_BUNDLE_IMAGE_SHA256;
     }
     fota_mem_reader_t reader = {b->image, m->image_size};
-    b->detail = fota_esp_image_check(fota_mem_read, &reader, m->image_size, NULL);
+    fota_esp_image_info_t info;
+    b->detail = fota_esp_image_check(fota_mem_read, &reader, m->image_size, &info);
+    b->chip_id = info.header.chip_id;
     return b->detail == FOTA_OK ? FOTAD_BUNDLE_OK : FOTAD_BUNDLE_BAD_IMAGE;
 }
 

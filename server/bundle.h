@@ -3,7 +3,8 @@
  * bundle = manifest (256 bytes) || blob (records chunk_i || h_(i+1)). In order: the length, the
  * manifest's structure, its signature with a configured key, the exact bundle length, every
  * record against the hash chain from the signed head, the SHA-256 of the reassembled image, and
- * the ESP32 app image format. The first failure decides the verdict (and so the HTTP answer).
+ * the ESP32 app image format (whose header names the image's chip). The first failure decides
+ * the verdict (and so the HTTP answer).
  * Pure computation on memory: no files, no store, no HTTP.
  */
 #ifndef FOTAD_BUNDLE_H
@@ -26,6 +27,7 @@ typedef enum {
     FOTAD_BUNDLE_IMAGE_SHA256,  /* the image's SHA-256 differs: 422 image_sha256 */
     FOTAD_BUNDLE_BAD_IMAGE,     /* not a valid ESP32 app image: 422 bad_image */
     FOTAD_BUNDLE_FAILED,        /* out of memory or a crypto failure: 500 */
+    FOTAD_BUNDLE_CHIP,          /* (releases.c) the image's chip is not its product's: 409 */
 } fotad_bundle_verdict_t;
 
 typedef struct {
@@ -35,6 +37,7 @@ typedef struct {
     size_t blob_len;
     uint8_t *image; /* malloc'd: the chunks put back together (image_size bytes) */
     uint8_t blob_sha256[32];
+    uint16_t chip_id;    /* the image header's chip id (once the image is verified) */
     fota_err_t detail;   /* the fota_err_t behind a refusal */
     uint32_t bad_record; /* FOTAD_BUNDLE_CHAIN: the first record that fails */
 } fotad_bundle_t;

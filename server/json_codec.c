@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fota/esp_image.h"
+
 /* Add fields from a table; false if any allocation failed. */
 typedef struct {
     const char *name;
@@ -31,6 +33,14 @@ static cJSON *object_of(const field_t *fields, size_t n)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ESP-IDF's target name of a chip id ("esp32s3"); "" for an unknown or unrecorded chip. */
+static const char *chip_target(int32_t chip_id)
+{
+    const fota_esp_chip_t *c =
+        chip_id >= 0 && chip_id <= UINT16_MAX ? fota_esp_chip_by_id((uint16_t)chip_id) : NULL;
+    return c != NULL ? c->target : "";
+}
+
 cJSON *fotad_json_release(const fotad_release_rec_t *r)
 {
     const field_t f[] = {
@@ -45,6 +55,19 @@ cJSON *fotad_json_release(const fotad_release_rec_t *r)
         {"blob_size", NULL, r->blob_size},
         {"created", NULL, (double)r->created},
         {"uploaded", NULL, (double)r->uploaded},
+        {"chip", chip_target(r->chip_id), 0},
+        {"chip_id", NULL, r->chip_id},
+    };
+    return object_of(f, COUNT(f));
+}
+
+cJSON *fotad_json_product(const fotad_product_rec_t *p)
+{
+    const field_t f[] = {
+        {"id", p->id, 0},
+        {"chip", chip_target(p->chip_id), 0},
+        {"chip_id", NULL, p->chip_id},
+        {"created", NULL, (double)p->created},
     };
     return object_of(f, COUNT(f));
 }

@@ -21,6 +21,9 @@ cJSON *fotad_json_offer(const fotad_release_rec_t *r, const char *prefix);
 cJSON *fotad_json_device(const fotad_device_rec_t *d);
 cJSON *fotad_json_report(const fotad_report_rec_t *r);
 cJSON *fotad_json_assignment(const fotad_assignment_rec_t *a);
+/* A release's and a product's chip: "chip" its ESP-IDF target name ("" for an unknown id),
+ * "chip_id" the number (-1 for a release whose chip is not recorded). */
+cJSON *fotad_json_product(const fotad_product_rec_t *p);
 
 /* The most members a body's top-level object may have (the largest body has 7 fields). */
 #define FOTAD_JSON_MAX_MEMBERS 32u

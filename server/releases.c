@@ -4,6 +4,10 @@
  * so a release the database knows always has its files. Loaded releases sit in a small array
  * behind a read-write lock: lookups (every device request) take the read side; loading a release
  * the first time takes the write side once.
+ *
+ * An upload is checked against its product's chip (products.c) after the bundle verifies and
+ * before anything is written. At open, rows from before chips were recorded get theirs from the
+ * first bytes of their stored images, and their products are created, oldest upload first.
  */
 #include "releases.h"
 
@@ -15,6 +19,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fota/esp_image.h"
 
 #include "log.h"
 
@@ -28,6 +34,8 @@ struct fotad_releases {
     size_t cap_loaded;
 };
 
+static fota_err_t backfill_chips(fotad_releases_t *r);
+
 fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
                                const fotad_keyring_t *ring, fotad_releases_t **out)
 {
@@ -39,6 +47,11 @@ fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
     r->objects = objects;
     r->ring = ring;
     pthread_rwlock_init(&r->lock, NULL);
+    fota_err_t err = backfill_chips(r);
+    if (err != FOTA_OK) {
+        fotad_releases_close(r);
+        return err;
+    }
     *out = r;
     return FOTA_OK;
 }
@@ -216,6 +229,7 @@ static void make_rec(const fotad_bundle_t *b, int64_t now, fotad_release_rec_t *
     rec->created = (int64_t)m->created;
     rec->uploaded = now;
     memcpy(rec->manifest, b->manifest_raw, FOTA_MANIFEST_LEN);
+    rec->chip_id = b->chip_id;
 }
 
 /* Objects first (each durable on its own), then the row. */
@@ -252,8 +266,103 @@ fota_err_t fotad_releases_upload(fotad_releases_t *r, const uint8_t *body, size_
         err = FOTA_ERR_ARG;
     } else {
         make_rec(&res->bundle, now, &res->rec);
+        err = fotad_products_admit(r->store, res->rec.product, res->bundle.chip_id, now,
+                                   &res->product);
+    }
+    if (err == FOTA_ERR_IMAGE_CHIP) {
+        res->verdict = FOTAD_BUNDLE_CHIP;
+        err = FOTA_ERR_ARG;
+    } else if (res->verdict == FOTAD_BUNDLE_OK && err == FOTA_OK) {
         err = store_bundle(r, &res->bundle, res);
     }
     fotad_bundle_free(&res->bundle);
+    return err;
+}
+
+/* --- chips of rows from before chips were recorded ----------------------------------------- */
+
+typedef struct {
+    fotad_release_rec_t *v;
+    size_t n, cap;
+} rec_list_t;
+
+static fota_err_t collect_rec(void *arg, const fotad_release_rec_t *rec)
+{
+    rec_list_t *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 16 : l->cap * 2;
+        fotad_release_rec_t *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL) {
+            return FOTA_ERR_NO_MEM;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *rec;
+    return FOTA_OK;
+}
+
+/* The chip id in the header of a release's stored image. */
+static fota_err_t image_chip(fotad_releases_t *r, const fotad_release_rec_t *rec, uint16_t *chip)
+{
+    char path[PATH_MAX];
+    uint8_t head[FOTA_ESP_IMAGE_HEADER_LEN];
+    fota_esp_image_header_t h;
+    fota_err_t err = fotad_objstore_path(r->objects, rec->image_sha256, path, sizeof path);
+    int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (got != (ssize_t)sizeof head ||
+        fota_esp_image_header_parse(head, sizeof head, &h) != FOTA_OK) {
+        FOTAD_ERROR("release %s: cannot read the chip of image %s: %s", rec->id, path,
+                    got < 0 ? strerror(errno) : "no image header");
+        return FOTA_ERR_IO;
+    }
+    *chip = h.chip_id;
+    return FOTA_OK;
+}
+
+/* One release, oldest first: its chip if unknown, its product if it has none. */
+static fota_err_t backfill_one(fotad_releases_t *r, fotad_release_rec_t *rec)
+{
+    uint16_t chip = 0;
+    if (rec->chip_id == FOTAD_CHIP_UNKNOWN) {
+        if (image_chip(r, rec, &chip) != FOTA_OK) {
+            return FOTA_OK; /* logged; the release stays unassignable */
+        }
+        fota_err_t err = r->store->ops->release_set_chip(r->store->ctx, rec->id, chip);
+        if (err != FOTA_OK) {
+            return err;
+        }
+        rec->chip_id = chip;
+    }
+    fotad_product_rec_t p;
+    fota_err_t err = r->store->ops->product_get(r->store->ctx, rec->product, &p);
+    if (err == FOTA_ERR_NOT_FOUND) {
+        err =
+            fotad_products_admit(r->store, rec->product, (uint16_t)rec->chip_id, rec->uploaded, &p);
+    }
+    if (err == FOTA_ERR_IMAGE_CHIP || (err == FOTA_OK && p.chip_id != rec->chip_id)) {
+        const fota_esp_chip_t *a = fota_esp_chip_by_id((uint16_t)rec->chip_id);
+        const fota_esp_chip_t *b = fota_esp_chip_by_id(p.chip_id);
+        FOTAD_WARN("release %s of product %s is built for %s, the product for %s: it cannot be "
+                   "assigned",
+                   rec->id, rec->product, a != NULL ? a->name : "an unknown chip",
+                   b != NULL ? b->name : "an unknown chip");
+        err = FOTA_OK;
+    }
+    return err;
+}
+
+static fota_err_t backfill_chips(fotad_releases_t *r)
+{
+    rec_list_t l = {NULL, 0, 0};
+    fota_err_t err = r->store->ops->release_list(r->store->ctx, collect_rec, &l);
+    for (size_t i = l.n; err == FOTA_OK && i > 0; i--) {
+        err = backfill_one(r, &l.v[i - 1]);
+    }
+    free(l.v);
     return err;
 }

@@ -9,6 +9,11 @@
  *
  * Releases are never deleted, so a fotad_release_t returned by a lookup stays valid until
  * fotad_releases_close: callers use it without reference counting. Thread-safe.
+ *
+ * Chips: a release records the chip its image is built for (the image header's chip id), and an
+ * upload for another chip than its product's is refused before anything is stored (products.h).
+ * Rows written before fotad recorded chips get theirs at open, read from their stored images,
+ * and their products are created from them, oldest upload first.
  */
 #ifndef FOTAD_RELEASES_H
 #define FOTAD_RELEASES_H
@@ -20,6 +25,7 @@
 #include "bundle.h"
 #include "keyring.h"
 #include "objstore.h"
+#include "products.h"
 #include "store.h"
 
 typedef struct {
@@ -31,6 +37,8 @@ typedef struct {
 
 typedef struct fotad_releases fotad_releases_t;
 
+/* Open the service; releases stored without a chip get it from their images now (a failure to
+ * read one is logged, and that release cannot be assigned). */
 fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
                                const fotad_keyring_t *ring, fotad_releases_t **out);
 void fotad_releases_close(fotad_releases_t *r);
@@ -44,14 +52,16 @@ fota_err_t fotad_releases_get(fotad_releases_t *r, const char *id, const fotad_r
 /* The outcome of an upload. */
 typedef struct {
     fotad_bundle_verdict_t verdict; /* FOTAD_BUNDLE_OK unless the bundle was refused */
-    fotad_bundle_t bundle;          /* details of a refusal (image freed) */
+    fotad_bundle_t bundle;          /* details of a refusal (image freed); bundle.chip_id */
+    fotad_product_rec_t product;    /* FOTAD_BUNDLE_CHIP: the product and its chip */
     bool created;                   /* false: this manifest was already uploaded */
     fotad_release_rec_t rec;        /* the stored release (on FOTA_OK) */
 } fotad_upload_t;
 
 /*
  * Verify a bundle and store it. FOTA_OK: stored (or already there) and *res describes it;
- * FOTA_ERR_ARG: refused, res->verdict says why; FOTA_ERR_IO / FOTA_ERR_NO_MEM: server failure.
+ * FOTA_ERR_ARG: refused, res->verdict says why (FOTAD_BUNDLE_CHIP: its product is built on
+ * another chip, res->product); FOTA_ERR_IO / FOTA_ERR_NO_MEM: server failure.
  */
 fota_err_t fotad_releases_upload(fotad_releases_t *r, const uint8_t *body, size_t len, int64_t now,
                                  fotad_upload_t *res);

@@ -27,6 +27,9 @@ static const fotad_route_t routes[] = {
     {"GET", ADM "devices/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get},
     {"POST", ADM "assignments", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign},
     {"GET", ADM "assignments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list},
+    {"POST", ADM "products", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create},
+    {"GET", ADM "products", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_product_list},
+    {"GET", ADM "products/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

@@ -1,5 +1,6 @@
 /*
- * store.h - the persistence interface of fotad: releases, devices, reports and assignments as
+ * store.h - the persistence interface of fotad: releases, products, devices, reports and
+ * assignments as
  * plain records, behind a table of functions (a port, like the agent's). The services
  * (releases.c, devices.c) are its only callers; no SQL exists outside its backends
  * (store_sqlite.c now, PostgreSQL later). It is kept narrow - whole records in, whole records
@@ -30,7 +31,12 @@
 
 #define FOTAD_STATE_MAX 15u
 
-/* A release as uploaded: the manifest's fields, the object names, and when. */
+/* A release row written before fotad recorded chips, until fotad has read the chip from its
+ * image (releases.c does at start-up). */
+#define FOTAD_CHIP_UNKNOWN (-1)
+
+/* A release as uploaded: the manifest's fields, the chip of its image, the object names, and
+ * when. */
 typedef struct {
     char id[FOTAD_RELEASE_ID_LEN + 1];
     char product[FOTAD_LABEL_MAX + 1];
@@ -45,7 +51,16 @@ typedef struct {
     int64_t created;                         /* manifest creation time */
     int64_t uploaded;                        /* server time of the first upload */
     uint8_t manifest[FOTA_MANIFEST_LEN];
+    int32_t chip_id; /* the image header's chip id, or FOTAD_CHIP_UNKNOWN */
 } fotad_release_rec_t;
+
+/* A product: the chip every one of its releases must be built for, set when the product was
+ * created (by the admin API, or by its first release upload, from that release's image). */
+typedef struct {
+    char id[FOTAD_LABEL_MAX + 1];
+    uint16_t chip_id;
+    int64_t created;
+} fotad_product_rec_t;
 
 /* The server's view of a device. */
 typedef struct {
@@ -88,6 +103,7 @@ typedef struct {
 } fotad_assignment_rec_t;
 
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
+typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
 typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
 typedef fota_err_t (*fotad_report_fn)(void *arg, const fotad_report_rec_t *r);
 typedef fota_err_t (*fotad_assignment_fn)(void *arg, const fotad_assignment_rec_t *a);
@@ -100,6 +116,16 @@ typedef struct {
     fota_err_t (*release_get)(void *ctx, const char *id, fotad_release_rec_t *out);
     /* Newest upload first. */
     fota_err_t (*release_list)(void *ctx, fotad_release_fn fn, void *arg);
+    /* Record the chip of a release whose row has none (FOTAD_CHIP_UNKNOWN); a known chip is
+     * never changed. FOTA_ERR_NOT_FOUND if there is no such release. */
+    fota_err_t (*release_set_chip)(void *ctx, const char *id, uint16_t chip_id);
+
+    /* Insert unless a product with this id exists (*inserted false then; nothing changes): the
+     * first writer of a product decides its chip, however many race. */
+    fota_err_t (*product_insert)(void *ctx, const fotad_product_rec_t *p, bool *inserted);
+    fota_err_t (*product_get)(void *ctx, const char *id, fotad_product_rec_t *out);
+    /* Sorted by id. */
+    fota_err_t (*product_list)(void *ctx, fotad_product_fn fn, void *arg);
 
     /* The device exists (created with first_seen = now if new) and was seen now. */
     fota_err_t (*device_touch)(void *ctx, const char *id, int64_t now);

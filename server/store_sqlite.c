@@ -10,6 +10,16 @@
  * is fsync'ed only at checkpoints, so a power cut or kernel crash can lose the last commits (the
  * database stays consistent); synchronous=FULL (db_sync = full) fsyncs every commit and survives
  * those too, at the price of one fsync per report. docs/SERVER.md has the operator's view.
+ *
+ * Schema versions. PRAGMA user_version holds the version of the schema in the file. Each
+ * version has one migration step that takes a database of the version before to it; a new
+ * database (version 0) runs every step, an older one the steps it lacks, all in one write
+ * transaction that first reads the version, so that two processes opening the same file never
+ * both migrate it and a failed step leaves the file as it was. A file from a newer fotad is
+ * refused. A new step is appended, never edited: files in the field went through the old ones.
+ *   1  releases, devices, reports, assignments
+ *   2  releases.chip (the image's chip id; NULL in rows of version 1 until fotad reads it from the
+ *      image) and products (each product's chip)
  */
 #include "store_sqlite_int.h"
 
@@ -19,11 +29,10 @@
 
 #include "log.h"
 
-#define SQ_SCHEMA_VERSION 1
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 /* release_id, not release: RELEASE is an SQL keyword. */
-static const char schema_sql[] =
+static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS releases("
     " id TEXT PRIMARY KEY, product TEXT NOT NULL, version TEXT NOT NULL,"
     " security_version INTEGER NOT NULL, image_size INTEGER NOT NULL,"
@@ -46,6 +55,15 @@ static const char schema_sql[] =
     " kind INTEGER NOT NULL, target TEXT NOT NULL,"
     " release_id TEXT NOT NULL REFERENCES releases(id), updated INTEGER NOT NULL,"
     " PRIMARY KEY(kind, target));";
+
+static const char schema_v2[] =
+    "ALTER TABLE releases ADD COLUMN chip INTEGER;"
+    "CREATE TABLE products(id TEXT PRIMARY KEY, chip INTEGER NOT NULL, created INTEGER NOT NULL);";
+
+/* migrations[v - 1] takes a database of version v - 1 to version v. */
+static const char *const migrations[] = {schema_v1, schema_v2};
+
+#define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 fota_err_t sq_fail(sq_conn_t *c, const char *what)
 {
@@ -160,8 +178,7 @@ void sq_writer_put(sq_store_t *s)
     pthread_mutex_unlock(&s->write_lock);
 }
 
-/* Create the tables, or check that an existing database has a schema this fotad knows. */
-static fota_err_t schema_init(sq_conn_t *c)
+static fota_err_t read_version(sq_conn_t *c, int *version)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
@@ -169,18 +186,49 @@ static fota_err_t schema_init(sq_conn_t *c)
         sqlite3_finalize(st);
         return sq_fail(c, "read schema version");
     }
-    int version = sqlite3_column_int(st, 0);
+    *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    return FOTA_OK;
+}
+
+/* The steps from `version` to SQ_SCHEMA_VERSION, inside the caller's transaction. */
+static fota_err_t migrate(sq_conn_t *c, int version)
+{
     if (version > SQ_SCHEMA_VERSION) {
         FOTAD_ERROR("store: database schema %d is newer than this fotad (%d)", version,
                     SQ_SCHEMA_VERSION);
         return FOTA_ERR_UNSUPPORTED;
     }
-    char sql[sizeof schema_sql + 64];
-    snprintf(sql, sizeof sql, "BEGIN;%sPRAGMA user_version=%d;COMMIT;", schema_sql,
-             SQ_SCHEMA_VERSION);
-    fota_err_t err = exec(c, sql, "create schema");
-    if (err != FOTA_OK) {
+    fota_err_t err = FOTA_OK;
+    for (int v = version + 1; err == FOTA_OK && v <= SQ_SCHEMA_VERSION; v++) {
+        err = exec(c, migrations[v - 1], "migrate schema");
+        if (err == FOTA_OK && version > 0) {
+            FOTAD_INFO("store: database schema migrated to version %d", v);
+        }
+    }
+    if (err == FOTA_OK && version < SQ_SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
+        err = exec(c, sql, "set schema version");
+    }
+    return err;
+}
+
+/* Create the tables, bring an older database up to this fotad's schema, or refuse a newer one. */
+static fota_err_t schema_init(sq_conn_t *c)
+{
+    int version = 0;
+    fota_err_t err = exec(c, "BEGIN IMMEDIATE", "begin schema");
+    if (err == FOTA_OK) {
+        err = read_version(c, &version);
+    }
+    if (err == FOTA_OK) {
+        err = migrate(c, version);
+    }
+    if (err == FOTA_OK) {
+        err = exec(c, "COMMIT", "commit schema");
+    }
+    if (err != FOTA_OK && !sqlite3_get_autocommit(c->db)) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
     return err;

@@ -1,8 +1,8 @@
 /*
  * store_sqlite_ops.c - the operations of store.h in SQL, over the connections of store_sqlite.c.
  * Every statement is prepared once per connection; values are always bound, never formatted into
- * SQL. Writes run on the single writer connection (store_sqlite_int.h); a report and its device
- * update share one transaction.
+ * SQL. A release's unknown chip (FOTAD_CHIP_UNKNOWN) is NULL in its row. Writes run on the single
+ * writer connection (store_sqlite_int.h); a report and its device update share one transaction.
  */
 #include <string.h>
 
@@ -10,7 +10,8 @@
 
 #define REL_COLS                                                                                   \
     "id,product,version,security_version,image_size,chunk_size,chunk_count,blob_size,"             \
-    "image_sha256,blob_sha256,created,uploaded,manifest"
+    "image_sha256,blob_sha256,created,uploaded,manifest,chip"
+#define PROD_COLS "id,chip,created"
 #define DEV_COLS                                                                                   \
     "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen"
 #define REPORT_COLS "time,state,release_id,version,running,done,total,error"
@@ -20,9 +21,13 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
     [SQ_REL_INSERT] = "INSERT OR IGNORE INTO releases(" REL_COLS
-                      ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                      ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
     [SQ_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id=?1",
     [SQ_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY uploaded DESC, rowid DESC",
+    [SQ_REL_SET_CHIP] = "UPDATE releases SET chip=?2 WHERE id=?1 AND chip IS NULL",
+    [SQ_PROD_INSERT] = "INSERT OR IGNORE INTO products(" PROD_COLS ") VALUES(?1,?2,?3)",
+    [SQ_PROD_GET] = "SELECT " PROD_COLS " FROM products WHERE id=?1",
+    [SQ_PROD_LIST] = "SELECT " PROD_COLS " FROM products ORDER BY id",
     [SQ_DEV_TOUCH] = "INSERT INTO devices(id,first_seen,last_seen) VALUES(?1,?2,?2)"
                      " ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen,excluded.last_seen)",
     [SQ_DEV_CHECK] = "INSERT INTO devices(id,product,version,offered,first_seen,last_seen)"
@@ -87,6 +92,17 @@ static void row_release(sqlite3_stmt *st, void *out)
     if (m != NULL && sqlite3_column_bytes(st, 12) == (int)FOTA_MANIFEST_LEN) {
         memcpy(r->manifest, m, FOTA_MANIFEST_LEN);
     }
+    r->chip_id = sqlite3_column_type(st, 13) == SQLITE_NULL ? FOTAD_CHIP_UNKNOWN
+                                                            : (int32_t)sqlite3_column_int64(st, 13);
+}
+
+static void row_product(sqlite3_stmt *st, void *out)
+{
+    fotad_product_rec_t *p = out;
+    memset(p, 0, sizeof *p);
+    sq_col_text(st, 0, p->id, sizeof p->id);
+    p->chip_id = (uint16_t)sqlite3_column_int64(st, 1);
+    p->created = sqlite3_column_int64(st, 2);
 }
 
 static void row_device(sqlite3_stmt *st, void *out)
@@ -228,6 +244,18 @@ static fota_err_t release_emit(void *v)
 }
 
 typedef struct {
+    fotad_product_rec_t rec;
+    fotad_product_fn fn;
+    void *arg;
+} product_visit_t;
+
+static fota_err_t product_emit(void *v)
+{
+    product_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+typedef struct {
     fotad_device_rec_t rec;
     fotad_device_fn fn;
     void *arg;
@@ -274,6 +302,20 @@ static fota_err_t sq_release_list(void *ctx, fotad_release_fn fn, void *arg)
     release_visit_t v = {.fn = fn, .arg = arg};
     sq_walk_t w = {row_release, release_emit, &v};
     sq_query_t q = {SQ_REL_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+static fota_err_t sq_product_get(void *ctx, const char *id, fotad_product_rec_t *out)
+{
+    sq_query_t q = {SQ_PROD_GET, -1, id, NULL};
+    return get_one(ctx, &q, row_product, out);
+}
+
+static fota_err_t sq_product_list(void *ctx, fotad_product_fn fn, void *arg)
+{
+    product_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_product, product_emit, &v};
+    sq_query_t q = {SQ_PROD_LIST, -1, NULL, NULL};
     return get_all(ctx, &q, 0, &w);
 }
 
@@ -347,12 +389,59 @@ static void bind_release(sqlite3_stmt *st, const void *arg)
     sqlite3_bind_int64(st, 11, r->created);
     sqlite3_bind_int64(st, 12, r->uploaded);
     sqlite3_bind_blob(st, 13, r->manifest, (int)FOTA_MANIFEST_LEN, SQLITE_STATIC);
+    if (r->chip_id != FOTAD_CHIP_UNKNOWN) {
+        sqlite3_bind_int64(st, 14, r->chip_id); /* else NULL: unbound */
+    }
 }
 
 static fota_err_t sq_release_insert(void *ctx, const fotad_release_rec_t *r, bool *inserted)
 {
     sq_conn_t *c = sq_writer_get(ctx);
     fota_err_t err = write_one(c, SQ_REL_INSERT, bind_release, r, "insert release");
+    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
+    sq_writer_put(ctx);
+    return err;
+}
+
+typedef struct {
+    const char *id;
+    uint16_t chip_id;
+} chip_args_t;
+
+static void bind_chip(sqlite3_stmt *st, const void *arg)
+{
+    const chip_args_t *a = arg;
+    bind_text(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->chip_id);
+}
+
+/* The UPDATE changes nothing for a known chip: then the row only has to exist. */
+static fota_err_t sq_release_set_chip(void *ctx, const char *id, uint16_t chip_id)
+{
+    chip_args_t a = {id, chip_id};
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_REL_SET_CHIP, bind_chip, &a, "set release chip");
+    bool changed = err == FOTA_OK && sqlite3_changes(c->db) > 0;
+    sq_writer_put(ctx);
+    if (err != FOTA_OK || changed) {
+        return err;
+    }
+    fotad_release_rec_t r;
+    return sq_release_get(ctx, id, &r);
+}
+
+static void bind_product(sqlite3_stmt *st, const void *arg)
+{
+    const fotad_product_rec_t *p = arg;
+    bind_text(st, 1, p->id);
+    sqlite3_bind_int64(st, 2, p->chip_id);
+    sqlite3_bind_int64(st, 3, p->created);
+}
+
+static fota_err_t sq_product_insert(void *ctx, const fotad_product_rec_t *p, bool *inserted)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_PROD_INSERT, bind_product, p, "insert product");
     *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
     sq_writer_put(ctx);
     return err;
@@ -483,6 +572,10 @@ const fotad_store_ops_t sq_ops = {
     .release_insert = sq_release_insert,
     .release_get = sq_release_get,
     .release_list = sq_release_list,
+    .release_set_chip = sq_release_set_chip,
+    .product_insert = sq_product_insert,
+    .product_get = sq_product_get,
+    .product_list = sq_product_list,
     .device_touch = sq_device_touch,
     .device_check = sq_device_check,
     .device_report = sq_device_report,

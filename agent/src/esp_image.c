@@ -20,6 +20,9 @@
  * part of the image that does not fit (the header, a segment header, the checksum block, the
  * hash) is FOTA_ERR_IMAGE_TOO_BIG. A failed read inside max_len is returned as the reader gave
  * it (a short file read through fota_mem_read gives FOTA_ERR_TRUNCATED).
+ *
+ * The chip table (esp_image.h) is esp_chip_id_t of ESP-IDF v5.5 with the target names of its
+ * build system: a few bytes of constant data, no state.
  */
 #include "fota/esp_image.h"
 
@@ -56,6 +59,67 @@ typedef struct {
     uint8_t desc_head[DESC_HEAD_LEN]; /* raw magic_word and secure_version */
     fota_esp_image_info_t *out;       /* may be NULL: then only the verdict is wanted */
 } scan_t;
+
+/* --- chips ---------------------------------------------------------------------------------- */
+
+static const fota_esp_chip_t chips[] = {
+    {FOTA_ESP_CHIP_ID_ESP32, "esp32", "ESP32"},
+    {FOTA_ESP_CHIP_ID_ESP32S2, "esp32s2", "ESP32-S2"},
+    {FOTA_ESP_CHIP_ID_ESP32C3, "esp32c3", "ESP32-C3"},
+    {FOTA_ESP_CHIP_ID_ESP32S3, "esp32s3", "ESP32-S3"},
+    {FOTA_ESP_CHIP_ID_ESP32C2, "esp32c2", "ESP32-C2"},
+    {FOTA_ESP_CHIP_ID_ESP32C6, "esp32c6", "ESP32-C6"},
+    {FOTA_ESP_CHIP_ID_ESP32H2, "esp32h2", "ESP32-H2"},
+    {FOTA_ESP_CHIP_ID_ESP32P4, "esp32p4", "ESP32-P4"},
+    {FOTA_ESP_CHIP_ID_ESP32C61, "esp32c61", "ESP32-C61"},
+    {FOTA_ESP_CHIP_ID_ESP32C5, "esp32c5", "ESP32-C5"},
+};
+
+#define CHIP_COUNT (sizeof chips / sizeof chips[0])
+
+const fota_esp_chip_t *fota_esp_chip_at(size_t i)
+{
+    return i < CHIP_COUNT ? &chips[i] : NULL;
+}
+
+const fota_esp_chip_t *fota_esp_chip_by_id(uint16_t id)
+{
+    for (size_t i = 0; i < CHIP_COUNT; i++) {
+        if (chips[i].id == id) {
+            return &chips[i];
+        }
+    }
+    return NULL;
+}
+
+/* The next character of a chip name that counts: lower case, dashes skipped. */
+static char name_char(const char **p)
+{
+    while (**p == '-') {
+        (*p)++;
+    }
+    char c = **p;
+    if (c != '\0') {
+        (*p)++;
+    }
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+const fota_esp_chip_t *fota_esp_chip_by_name(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < CHIP_COUNT; i++) {
+        const char *a = name, *b = chips[i].target;
+        char ca, cb;
+        do {
+            ca = name_char(&a);
+            cb = name_char(&b);
+        } while (ca == cb && ca != '\0');
+        if (ca == cb) {
+            return &chips[i];
+        }
+    }
+    return NULL;
+}
 
 /* --- header ---------------------------------------------------------------------------------- */
 

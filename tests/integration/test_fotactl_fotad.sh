@@ -49,7 +49,7 @@ grep -q "status 422 chain_mismatch" "$W/err" || fail "tampered: $(cat "$W/err")"
 grep -q "record 7 fails the hash chain" "$W/err" || fail "inspect: $(cat "$W/err")"
 
 ctl release list >"$W/out"
-grep -Eq "^$id +inv-5k +2\.0\.0 +0 +40960 +1024 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$" "$W/out" ||
+grep -Eq "^$id +inv-5k +esp32 +2\.0\.0 +0 +40960 +1024 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$" "$W/out" ||
     fail "release list: $(cat "$W/out")"
 [ "$(grep -c . "$W/out")" = 2 ] || fail "release list has other rows: $(cat "$W/out")"
 ctl release list --json | grep -q "^{\"releases\":\[{.*\"id\":\"$id\"" || fail "release list --json"

@@ -2,7 +2,8 @@
 # test_fota_flash.sh - fota-flash end to end on emulated ESP32 flash files: create with the
 # default and a custom partition table, bad tables, show, boot, confirm, run, write-ota, the
 # rollback of an image that fails its self-test, falling back over an invalid image, and a
-# bricked device.
+# bricked device; devices of other chips (create --chip): the chip recorded by the bootloader
+# image, shown, and images of another chip refused by create and write-ota and skipped at boot.
 # Run by ctest as: bash test_fota_flash.sh BUILD_DIR
 set -euo pipefail
 
@@ -328,5 +329,49 @@ wipe "$W/notable.bin" $((0x8000))
 run 1 "$FLASH" boot "$W/notable.bin"
 one_line_error "no valid partition table at 0x8000"
 has err "(FOTA_ERR_PART_"
+
+# --- chips ---------------------------------------------------------------------------------------
+mk_image 1.0.0 "$W/s3v1.bin" --chip esp32s3
+mk_image 2.0.0 "$W/s3v2.bin" --chip esp32s3
+# A device is an ESP32 unless told otherwise; its bootloader sits at 0x1000.
+run 0 "$FLASH" create "$W/e.flash" --image "$W/v1.bin"
+has out "created, ESP32 (id 0),"
+run 0 "$FLASH" show "$W/e.flash"
+has out "Chip: ESP32 (id 0), bootloader at 0x1000"
+run 1 "$FLASH" create "$W/e2.flash" --image "$W/s3v1.bin"
+one_line_error "the image is built for ESP32-S3 (id 9), the device is an ESP32 (id 0) (FOTA_ERR_IMAGE_CHIP)"
+[ ! -e "$W/e2.flash" ] || fail "a refused create wrote a flash file"
+run 2 "$FLASH" create "$W/e2.flash" --image "$W/v1.bin" --chip esp8266
+one_line_error "unknown --chip 'esp8266'"
+# An ESP32-S3: bootloader at 0x0, boots its image, updates to another S3 image.
+run 0 "$FLASH" create "$W/s3.flash" --image "$W/s3v1.bin" --chip ESP32-S3
+has out "created, ESP32-S3 (id 9),"
+[ "$(od -An -tx1 -N1 "$W/s3.flash" | tr -d ' ')" = e9 ] || fail "no bootloader image at 0x0"
+run 0 "$FLASH" show "$W/s3.flash"
+has out "Chip: ESP32-S3 (id 9), bootloader at 0x0"
+has_re out '^  ota_0 +app0 +0x010000: version 1.0.0, 65536 bytes$'
+run 0 "$FLASH" run "$W/s3.flash"
+has out "booted ota_0 (app0 at 0x010000): version 1.0.0"
+# An ESP32 image is refused as esp_ota_end would; forced in, the bootloader skips it.
+run 1 "$FLASH" write-ota "$W/s3.flash" --image "$W/v2.bin"
+one_line_error "the image is built for ESP32 (id 0), the device is an ESP32-S3 (id 9) (FOTA_ERR_IMAGE_CHIP)"
+run 0 "$FLASH" write-ota "$W/s3.flash" --image "$W/v2.bin" --no-verify
+run 0 "$FLASH" show "$W/s3.flash"
+has_re out '^  ota_1 +app1 +0x150000: invalid: image built for another chip \(FOTA_ERR_IMAGE_CHIP\)$'
+has out "fall back: ota_1 holds no valid image, so the bootloader takes ota_0"
+run 0 "$FLASH" boot "$W/s3.flash"
+has out "booted ota_0 (app0 at 0x010000): version 1.0.0"
+has out "fell back: otadata selected ota_1, but its image is invalid"
+run 0 "$FLASH" write-ota "$W/s3.flash" --image "$W/s3v2.bin"
+run 0 "$FLASH" run "$W/s3.flash"
+has out "booted ota_1 (app1 at 0x150000): version 2.0.0"
+has out "self-test passed: ota_1 confirmed"
+# The same S3 flash seen by an ESP32's bootloader would not boot: its chip is in the flash.
+cp "$W/s3.flash" "$W/s3-no-boot.flash"
+dd if=/dev/zero of="$W/s3-no-boot.flash" bs=4096 count=1 conv=notrunc status=none
+run 3 "$FLASH" boot "$W/s3-no-boot.flash"
+one_line_error "bricked"
+run 0 "$FLASH" show "$W/s3-no-boot.flash"
+has out "Chip: ESP32 (id 0) (no bootloader image: a flash of an ESP32)"
 
 echo "test_fota_flash: all passed"

@@ -76,7 +76,7 @@ t1=$(date +%s)
 id=$(cat out)
 [[ "$id" =~ ^[0-9a-f]{32}$ ]] || fail "release id '$id'"
 [ "$id" = "$(head -c 256 b.bundle | sha256sum | cut -c1-32)" ] || fail "id is not SHA-256(manifest)"
-grep -qF "release $id: product inv-5k, version 4.2.0, security version 3" err ||
+grep -qF "release $id: product inv-5k, chip ESP32 (id 0), version 4.2.0, security version 3" err ||
     fail "summary: $(cat err)"
 [ "$(stat -c %s b.bundle)" = $((256 + 51200 + 32 * 50)) ] || fail "bundle size"
 expect 0 "$B/fotactl" release inspect b.bundle --public r.pub
@@ -87,11 +87,27 @@ grep -q "^chunks  *50 of 1024 bytes$" out || fail "default chunk size"
 grep -q "^release  *$id$" out || fail "inspect shows another id"
 grep -q "^signature  *valid" out || fail "signature not checked"
 grep -q "^chain  *50 records valid, image sha256 matches, ESP32 image valid$" out || fail "chain"
+grep -q "^chip  *ESP32 (id 0) (the image header's)$" out || fail "inspect: chip"
 created=$(sed -n 's/^created .*(\([0-9]*\))$/\1/p' out)
 [ "$created" -ge "$t0" ] && [ "$created" -le "$t1" ] || fail "created $created not now ($t0)"
 # The image inside is the image given.
 sha=$(sha256sum img.bin | cut -d' ' -f1)
 grep -q "sha256 $sha$" out || fail "image sha256"
+
+# --chip: the image must be built for it; the chip is the image header's either way.
+expect 1 "$B/fotactl" release create --image img.bin --key r.pem --product inv-5k --chip esp32s3 \
+    -o s3.bundle
+error_has "img.bin: the image is built for ESP32 (id 0), not ESP32-S3 (FOTA_ERR_IMAGE_CHIP)"
+[ ! -e s3.bundle ] || fail "a refused release create wrote a bundle"
+expect 2 "$B/fotactl" release create --image img.bin --key r.pem --product inv-5k --chip esp8266 \
+    -o s3.bundle
+error_has "--chip: esp32, esp32s2"
+"$B/fota-image" create --version 4.2.0 --size 50K --chip esp32s3 -o s3.bin >/dev/null
+expect 0 "$B/fotactl" release create --image s3.bin --key r.pem --product inv-s3 --chip ESP32-S3 \
+    -o s3.bundle
+grep -qF "product inv-s3, chip ESP32-S3 (id 9), version 4.2.0" err || fail "S3 summary: $(cat err)"
+expect 0 "$B/fotactl" release inspect s3.bundle
+grep -q "^chip  *ESP32-S3 (id 9) (the image header's)$" out || fail "inspect: S3 chip"
 
 expect 0 "$B/fotactl" release create --image img.bin --key r.pem --product inv-5k \
     --version 4.2.1 --security-version 7 --chunk-size 4K -o o.bundle

@@ -65,8 +65,8 @@ utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 
 # Fixtures: what fotad answers (docs/ADMIN_API.md), keys in another order than fotactl prints
 # them and a key fotactl does not know, which it must ignore.
-REL='{"uploaded":1795000100,"id":"'$ID'","product":"inv-5k","version":"2.0.1","security_version":1,"image_size":1068032,"chunk_size":1024,"chunk_count":1043,"image_sha256":"'$(printf 'ab%.0s' {1..32})'","blob_size":1101408,"created":1795000000,"future_key":[1,2]}'
-REL2='{"id":"'$ID2'","product":"evil\u001b[2J","version":"10.0.0-rc.1","security_version":12,"image_size":4096,"chunk_size":4096,"chunk_count":1,"image_sha256":"00","blob_size":4128,"created":1795000500,"uploaded":1795000600}'
+REL='{"uploaded":1795000100,"id":"'$ID'","product":"inv-5k","version":"2.0.1","security_version":1,"image_size":1068032,"chunk_size":1024,"chunk_count":1043,"image_sha256":"'$(printf 'ab%.0s' {1..32})'","blob_size":1101408,"created":1795000000,"chip":"esp32","chip_id":0,"future_key":[1,2]}'
+REL2='{"id":"'$ID2'","product":"evil\u001b[2J","version":"10.0.0-rc.1","security_version":12,"image_size":4096,"chunk_size":4096,"chunk_count":1,"image_sha256":"00","blob_size":4128,"created":1795000500,"uploaded":1795000600,"chip":"esp32s3","chip_id":9}'
 printf '%s' "$REL" >release.json
 printf '%s' '{"releases":['"$REL2,$REL"']}' >releases.json
 DEV='{"id":"inv-000123","product":"inv-5k","version":"2.0.0","state":"downloading","release":"'$ID'","offered":"'$ID'","done":512,"total":1043,"last_error":0,"last_error_name":"FOTA_OK","first_seen":1795000000,"last_seen":1795000100}'
@@ -76,6 +76,10 @@ printf '%s' "${DEV%\}}"',"reports":[{"time":1795000100,"state":"downloading","re
 printf '%s' '{"release":"'$ID'","device":"inv-000123","updated":1795000200}' >assigned.json
 printf '%s' '{"assignments":[{"release":"'$ID'","device":"inv-000123","updated":1795000200},{"release":"'$ID2'","product":"inv-5k","updated":1795000300}]}' >assignments.json
 printf '%s' '{"assignments":[]}' >no-assignments.json
+PROD='{"id":"inv-c6","chip":"esp32c6","chip_id":13,"created":1795000400}'
+printf '%s' "$PROD" >product.json
+printf '%s' '{"products":['"$PROD"',{"id":"inv-5k","chip":"esp32","chip_id":0,"created":1795000100}]}' >products.json
+printf '%s' '{"error":"the request is built for ESP32 (id 0), product inv-c6 for ESP32-C6 (id 13)","code":"chip_mismatch"}' >chip.json
 printf '%s' '{"devices":[]}' >no-devices.json
 printf '<html><body><h1>502 Bad Gateway</h1></body></html>\n' >proxy.html
 printf 'this is not json' >notjson.txt
@@ -92,11 +96,15 @@ fake A "GET /api/admin/releases 200 releases.json" \
     "GET /api/admin/devices/garbled 200 notjson.txt" \
     "GET /api/admin/devices/huge 200 huge.json" \
     "POST /api/admin/assignments 201 assigned.json" \
-    "GET /api/admin/assignments 200 assignments.json"
+    "GET /api/admin/assignments 200 assignments.json" \
+    "POST /api/admin/products 201 product.json" \
+    "GET /api/admin/products 200 products.json" \
+    "GET /api/admin/products/inv-c6 200 product.json"
 fake E "GET /api/admin/assignments 200 no-assignments.json" \
     "GET /api/admin/devices 200 no-devices.json" \
     "POST /api/admin/releases 200 release.json" \
     "POST /api/admin/assignments 422 mismatch.json" \
+    "POST /api/admin/products 409 chip.json" \
     "GET /api/admin/releases 401 unauth.json"
 
 # ---- where the server and the token come from ---------------------------------------------
@@ -127,9 +135,9 @@ export FOTA_SERVER=$URL_A FOTA_TOKEN=tok
 # ---- tables -----------------------------------------------------------------------------------
 expect 0 "$B/fotactl" release list
 [ "$(wc -l <out)" = 3 ] || fail "release list: $(cat out)"
-head -n 1 out | grep -Eq '^ID +PRODUCT +VERSION +SECVER +SIZE +CHUNK +UPLOADED \(UTC\)$' ||
+head -n 1 out | grep -Eq '^ID +PRODUCT +CHIP +VERSION +SECVER +SIZE +CHUNK +UPLOADED \(UTC\)$' ||
     fail "release list header: $(head -n 1 out)"
-grep -Eq "^$ID +inv-5k +2\.0\.1 +1 +1068032 +1024 +$(utc 1795000100)\$" out ||
+grep -Eq "^$ID +inv-5k +esp32 +2\.0\.1 +1 +1068032 +1024 +$(utc 1795000100)\$" out ||
     fail "release row: $(cat out)"
 # Aligned: every column starts where its title does; numbers end where their title ends.
 col() { awk -v w="$2" 'NR == 1 { print index($0, w) }' "$1"; }
@@ -155,6 +163,7 @@ grep -qF '"future_key":[1,2]' out || fail "--json dropped a key fotactl does not
 expect 0 "$B/fotactl" release show $ID
 logged "GET /api/admin/releases/$ID auth=Bearer tok" A.log
 grep -Eq "^image_size +1068032$" out && grep -Eq "^chunk_count +1043$" out &&
+    grep -Eq "^chip +esp32$" out && grep -Eq "^chip_id +0$" out &&
     grep -Eq "^created +$(utc 1795000000) UTC$" out || fail "release show: $(cat out)"
 grep -q future_key out && fail "release show printed an unknown key"
 expect 0 "$B/fotactl" release show $ID --json
@@ -231,6 +240,32 @@ one_line_error "not a device id"
 [ "$(wc -l <A.log)" = "$n" ] || fail "an assignment was sent for bad arguments"
 expect 1 "$B/fotactl" assign $ID --device inv-000123 --server "$URL_E"
 one_line_error "fotactl: assign: status 422 product_mismatch: release is for product inv-5k"
+
+# ---- products ---------------------------------------------------------------------------------
+expect 0 "$B/fotactl" product create inv-c6 --chip ESP32-C6
+[ "$(cat out)" = "product inv-c6 created, chip esp32c6" ] || fail "product create: $(cat out)"
+logged "POST /api/admin/products auth=Bearer tok type=application/json len=" A.log
+logged 'body={"id":"inv-c6","chip":"esp32c6"}' A.log
+expect 1 "$B/fotactl" product create inv-c6 --chip esp32 --server "$URL_E"
+one_line_error "fotactl: inv-c6: status 409 chip_mismatch: the request is built for ESP32 (id 0)"
+n=$(wc -l <A.log)
+expect 2 "$B/fotactl" product create inv-c6 --chip esp8266
+one_line_error "--chip is one of esp32, esp32s2"
+expect 2 "$B/fotactl" product create inv-c6
+one_line_error "--chip is one of"
+expect 2 "$B/fotactl" product create 012345678901234567890123456789012 --chip esp32
+one_line_error "not a product id"
+expect 2 "$B/fotactl" product show "a/b"
+one_line_error "product list shows others"
+[ "$(wc -l <A.log)" = "$n" ] || fail "a product request was sent for bad arguments"
+expect 0 "$B/fotactl" product list
+head -n 1 out | grep -Eq '^ID +CHIP +CHIP ID +CREATED \(UTC\)$' || fail "product list header: $(cat out)"
+grep -Eq "^inv-c6 +esp32c6 +13 +$(utc 1795000400)$" out &&
+    grep -Eq "^inv-5k +esp32 +0 +$(utc 1795000100)$" out || fail "product list: $(cat out)"
+expect 0 "$B/fotactl" product show inv-c6
+grep -Eq "^chip +esp32c6$" out && grep -Eq "^chip_id +13$" out || fail "product show: $(cat out)"
+expect 0 "$B/fotactl" product show inv-c6 --json
+[ "$(cat out)" = "$(cat product.json)" ] || fail "product show --json: $(cat out)"
 
 # ---- failures fotad does not produce ---------------------------------------------------------
 expect 1 "$B/fotactl" release list --server "$URL_E"

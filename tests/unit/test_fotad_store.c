@@ -1,9 +1,11 @@
 /*
  * test_fotad_store.c - the SQLite backend of fotad's store interface (server/store_sqlite*.c),
  * through the interface only, so a PostgreSQL backend can run the same cases: releases (insert
- * once, get, newest first), devices (touch, check, report updates, sorted list), reports (newest
- * first, limit), assignments (set, replace, get, list order, unknown release refused), data kept
- * across a close and reopen, and a database from a newer fotad refused.
+ * once, get, newest first, the chip recorded or unknown and set once), products (insert once:
+ * the first chip stays, get, sorted list), devices (touch, check, report updates, sorted list),
+ * reports (newest first, limit), assignments (set, replace, get, list order, unknown release
+ * refused), data kept across a close and reopen, a database of schema version 1 migrated (its
+ * releases' chips unknown), and a database from a newer fotad refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +72,7 @@ static fotad_release_rec_t release(const char *id, const char *version, int64_t 
     r.created = 1700000000;
     r.uploaded = uploaded;
     memset(r.manifest, 0x5a, sizeof r.manifest);
+    r.chip_id = 9;
     return r;
 }
 
@@ -234,6 +237,135 @@ static void test_assignments(void **state)
     assert_string_equal(l.seen[2], "p:inv-5k=bbbb");
 }
 
+static fota_err_t list_product(void *arg, const fotad_product_rec_t *p)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%s=%u@%lld", p->id, p->chip_id, (long long)p->created);
+    return FOTA_OK;
+}
+
+static void test_release_chips(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *c = f->st.ctx;
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    fotad_release_rec_t b = release(RB, "2.0.0", 200);
+    b.chip_id = FOTAD_CHIP_UNKNOWN;
+    bool inserted;
+    assert_int_equal(ops->release_insert(c, &a, &inserted), FOTA_OK);
+    assert_int_equal(ops->release_insert(c, &b, &inserted), FOTA_OK);
+    fotad_release_rec_t got;
+    assert_int_equal(ops->release_get(c, RB, &got), FOTA_OK);
+    assert_int_equal(got.chip_id, FOTAD_CHIP_UNKNOWN);
+    /* An unknown chip is set once; a known one never changes. */
+    assert_int_equal(ops->release_set_chip(c, RB, 13), FOTA_OK);
+    assert_int_equal(ops->release_get(c, RB, &got), FOTA_OK);
+    assert_int_equal(got.chip_id, 13);
+    assert_int_equal(ops->release_set_chip(c, RB, 5), FOTA_OK);
+    assert_int_equal(ops->release_set_chip(c, RA, 0), FOTA_OK);
+    assert_int_equal(ops->release_get(c, RB, &got), FOTA_OK);
+    assert_int_equal(got.chip_id, 13);
+    assert_int_equal(ops->release_get(c, RA, &got), FOTA_OK);
+    assert_int_equal(got.chip_id, 9);
+    assert_int_equal(ops->release_set_chip(c, "cccccccccccccccccccccccccccccccc", 1),
+                     FOTA_ERR_NOT_FOUND);
+}
+
+static void test_products(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *c = f->st.ctx;
+    fotad_product_rec_t p = {"inv-5k", 0, 100}, q = {"inv-3k s3", 9, 200};
+    bool inserted = false;
+    assert_int_equal(ops->product_insert(c, &p, &inserted), FOTA_OK);
+    assert_true(inserted);
+    assert_int_equal(ops->product_insert(c, &q, &inserted), FOTA_OK);
+    assert_true(inserted);
+    fotad_product_rec_t other = {"inv-5k", 9, 300}; /* the first writer's chip stays */
+    assert_int_equal(ops->product_insert(c, &other, &inserted), FOTA_OK);
+    assert_false(inserted);
+    fotad_product_rec_t got;
+    assert_int_equal(ops->product_get(c, "inv-5k", &got), FOTA_OK);
+    assert_string_equal(got.id, "inv-5k");
+    assert_int_equal(got.chip_id, 0);
+    assert_int_equal(got.created, 100);
+    assert_int_equal(ops->product_get(c, "inv-9k", &got), FOTA_ERR_NOT_FOUND);
+    list_t l = {.n = 0};
+    assert_int_equal(ops->product_list(c, list_product, &l), FOTA_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.seen[0], "inv-3k s3=9@200");
+    assert_string_equal(l.seen[1], "inv-5k=0@100");
+}
+
+/* A file of schema version 1 (as fotad wrote it before chips): migrated at open, its releases'
+ * chips unknown until set, products empty; the data is kept. */
+static void test_migrate_from_version_1(void **state)
+{
+    fixture_t *f = *state;
+    fotad_store_close(&f->st);
+    remove_db(f->path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    const char *v1 =
+        "CREATE TABLE releases(id TEXT PRIMARY KEY, product TEXT NOT NULL, version TEXT NOT NULL,"
+        " security_version INTEGER NOT NULL, image_size INTEGER NOT NULL,"
+        " chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, blob_size INTEGER NOT NULL,"
+        " image_sha256 TEXT NOT NULL, blob_sha256 TEXT NOT NULL, created INTEGER NOT NULL,"
+        " uploaded INTEGER NOT NULL, manifest BLOB NOT NULL);"
+        "CREATE TABLE devices(id TEXT PRIMARY KEY, product TEXT NOT NULL DEFAULT '',"
+        " version TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '',"
+        " release_id TEXT NOT NULL DEFAULT '', offered TEXT NOT NULL DEFAULT '',"
+        " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,"
+        " last_error INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL,"
+        " last_seen INTEGER NOT NULL);"
+        "CREATE TABLE reports(seq INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL,"
+        " time INTEGER NOT NULL, state TEXT NOT NULL, release_id TEXT NOT NULL,"
+        " version TEXT NOT NULL, running TEXT NOT NULL, done INTEGER NOT NULL,"
+        " total INTEGER NOT NULL, error INTEGER NOT NULL);"
+        "CREATE INDEX reports_by_device ON reports(device, seq);"
+        "CREATE TABLE assignments(kind INTEGER NOT NULL, target TEXT NOT NULL,"
+        " release_id TEXT NOT NULL REFERENCES releases(id), updated INTEGER NOT NULL,"
+        " PRIMARY KEY(kind, target));"
+        "INSERT INTO releases VALUES('" RA "','inv-5k','1.0.0',2,2500,1024,3,2596,'a','b',"
+        " 1700000000,100,zeroblob(256));"
+        "INSERT INTO assignments VALUES(1,'inv-5k','" RA "',10);"
+        "PRAGMA user_version=1;";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    const fotad_store_ops_t *ops = f->st.ops;
+    fotad_release_rec_t got;
+    assert_int_equal(ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
+    assert_string_equal(got.version, "1.0.0");
+    assert_int_equal(got.chip_id, FOTAD_CHIP_UNKNOWN);
+    fotad_assignment_rec_t as;
+    assert_int_equal(ops->assignment_get(f->st.ctx, FOTAD_TARGET_PRODUCT, "inv-5k", &as), FOTA_OK);
+    list_t l = {.n = 0};
+    assert_int_equal(ops->product_list(f->st.ctx, list_product, &l), FOTA_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(ops->release_set_chip(f->st.ctx, RA, 0), FOTA_OK);
+    fotad_product_rec_t p = {"inv-5k", 0, 100};
+    bool inserted;
+    assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
+    fotad_store_close(&f->st);
+
+    /* The file now says version 2, and opening it again changes nothing. */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
+    assert_int_equal(got.chip_id, 0);
+    assert_int_equal(f->st.ops->product_get(f->st.ctx, "inv-5k", &p), FOTA_OK);
+}
+
 static void test_reopen_and_schema(void **state)
 {
     fixture_t *f = *state;
@@ -266,6 +398,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assignments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_chips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_products, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_schema, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

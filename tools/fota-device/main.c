@@ -6,7 +6,7 @@
  * device's state between runs, so a run cut short resumes where it stopped.
  *
  *   fota-device run FLASH --server URL --id ID (--key HEX | --master FILE) --release-key PEM
- *                   --product P [--mode seed|chain] [--floor N] [--range-records N]
+ *                   --product P [--chip NAME] [--mode seed|chain] [--floor N] [--range-records N]
  *                   [--timeout S] [--http-timeout MS] [--retry MS] [--quiet]
  *                   [--esp-idf [--journal-partition LABEL] [--state FILE] [--no-wall-time]]
  *
@@ -45,6 +45,11 @@ static const char RUN_USAGE[] =
     "  --master FILE       or derive the key from the server's master secret file\n"
     "  --release-key PEM   the release public key the device trusts\n"
     "  --product P         the product (hardware) id the device reports and accepts\n"
+    "  --chip NAME         the device's chip (esp32, esp32s3, esp32c3, ...): its bootloader\n"
+    "                      boots and its agent installs only images built for it (default:\n"
+    "                      the chip of FLASH's bootloader, which fota-flash create --chip\n"
+    "                      wrote; a FLASH without one is an ESP32's). A FLASH whose\n"
+    "                      bootloader is another chip's is refused\n"
     "  --mode M            seed or chain (default chain)\n"
     "  --floor N           security version floor (default 0)\n"
     "  --range-records N   chain mode: records per Range request (default: all)\n"
@@ -82,7 +87,7 @@ static const char RUN_USAGE[] =
 
 typedef struct {
     const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout, *pace, *http_timeout, *retry, *journal, *state;
+        *timeout, *pace, *http_timeout, *retry, *journal, *state, *chip;
     bool quiet, esp_idf, no_wall_time;
 } run_opts_t;
 
@@ -176,7 +181,8 @@ static int run_device(const run_settings_t *s, fota_flash_emu_t *emu, fota_curl_
                                     .chunk_interval_ms = s->chunk_interval_ms,
                                     .on_event = on_event,
                                     .event_ctx = &log,
-                                    .real_clock = true};
+                                    .real_clock = true,
+                                    .chip_id = s->chip_id};
     static fota_emu_device_t dev;
     fota_transport_t tr = fota_curl_transport_port(curl);
     fota_err_t err = fota_emu_device_open(&dev, emu, &cfg);
@@ -281,6 +287,43 @@ static int numbers(const fota_cli_cmd_t *cmd, const run_opts_t *o, run_settings_
     return 0;
 }
 
+/* The device's chip: FLASH's bootloader names it; --chip may name it too (it must agree) or,
+ * for a FLASH without a bootloader image, choose it. The ESP-IDF double is built for the ESP32. */
+static int device_chip(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o,
+                       uint16_t *chip_id)
+{
+    const fota_esp_chip_t *want = o->chip != NULL ? fota_esp_chip_by_name(o->chip) : NULL;
+    char names[FOTA_CLI_CHIP_NAMES], a[FOTA_CLI_CHIP_TEXT], b[FOTA_CLI_CHIP_TEXT];
+    if (o->chip != NULL && want == NULL) {
+        return fota_cli_usage_error(PROG, cmd, "unknown --chip '%s': one of %s", o->chip,
+                                    fota_cli_chip_names(names, sizeof names));
+    }
+    fota_flash_emu_t *emu = NULL;
+    bool has_bootloader = false;
+    fota_err_t err = fota_flash_emu_open(flash_path, 0, 0, &emu);
+    if (err == FOTA_OK) {
+        fota_flash_t flash = fota_flash_emu_port(emu);
+        err = fota_device_chip(&flash, chip_id, &has_bootloader);
+        fota_flash_emu_close(emu);
+    }
+    if (err != FOTA_OK) {
+        return fota_cli_fail(PROG, flash_path, err, NULL);
+    }
+    if (want != NULL && has_bootloader && want->id != *chip_id) {
+        return fota_cli_fail(PROG, flash_path, FOTA_ERR_IMAGE_CHIP,
+                             "the flash holds the bootloader of an %s, not of an %s",
+                             fota_cli_chip_text(*chip_id, a, sizeof a),
+                             fota_cli_chip_text(want->id, b, sizeof b));
+    }
+    *chip_id = want != NULL ? want->id : *chip_id;
+    if (o->esp_idf && *chip_id != FOTA_ESP_CHIP_ID_ESP32) {
+        return fota_cli_fail(PROG, flash_path, FOTA_ERR_IMAGE_CHIP,
+                             "--esp-idf runs the component built for the ESP32, not an %s",
+                             fota_cli_chip_text(*chip_id, a, sizeof a));
+    }
+    return 0;
+}
+
 static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run_opts_t *o)
 {
     run_settings_t s = {.flash_path = flash_path,
@@ -298,6 +341,9 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     int rc = device_key(cmd, o, key, &have_key);
     if (rc == 0) {
         rc = numbers(cmd, o, &s);
+    }
+    if (rc == 0) {
+        rc = device_chip(cmd, flash_path, o, &s.chip_id);
     }
     uint8_t *pem = NULL;
     size_t pem_len = 0;
@@ -331,30 +377,50 @@ static int check_opts(const fota_cli_cmd_t *cmd, const run_opts_t *o)
     return 0;
 }
 
+#define RUN_OPT_COUNT 20
+
+/* The options that say which device, and where it finds its server, writing into o. */
+static void device_options(run_opts_t *o, fota_cli_opt_t out[10])
+{
+    const fota_cli_opt_t opts[10] = {
+        {"server", 0, &o->server, NULL},
+        {"id", 0, &o->id, NULL},
+        {"key", 0, &o->key_hex, NULL},
+        {"master", 0, &o->master, NULL},
+        {"release-key", 0, &o->release_key, NULL},
+        {"product", 0, &o->product, NULL},
+        {"chip", 0, &o->chip, NULL},
+        {"mode", 0, &o->mode, NULL},
+        {"floor", 0, &o->floor, NULL},
+        {"range-records", 0, &o->records, NULL},
+    };
+    memcpy(out, opts, sizeof opts);
+}
+
+/* Every option of `run`, writing into o; the table ends with a NULL name. */
+static void run_options(run_opts_t *o, fota_cli_opt_t out[RUN_OPT_COUNT])
+{
+    device_options(o, out);
+    const fota_cli_opt_t opts[RUN_OPT_COUNT - 10] = {
+        {"timeout", 0, &o->timeout, NULL},
+        {"chunk-interval", 0, &o->pace, NULL},
+        {"http-timeout", 0, &o->http_timeout, NULL},
+        {"retry", 0, &o->retry, NULL},
+        {"quiet", 'q', NULL, &o->quiet},
+        {"esp-idf", 0, NULL, &o->esp_idf},
+        {"journal-partition", 0, &o->journal, NULL},
+        {"state", 0, &o->state, NULL},
+        {"no-wall-time", 0, NULL, &o->no_wall_time},
+        {NULL, 0, NULL, NULL},
+    };
+    memcpy(out + 10, opts, sizeof opts);
+}
+
 static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     run_opts_t o = {0};
-    const fota_cli_opt_t opts[] = {
-        {"server", 0, &o.server, NULL},
-        {"id", 0, &o.id, NULL},
-        {"key", 0, &o.key_hex, NULL},
-        {"master", 0, &o.master, NULL},
-        {"release-key", 0, &o.release_key, NULL},
-        {"product", 0, &o.product, NULL},
-        {"mode", 0, &o.mode, NULL},
-        {"floor", 0, &o.floor, NULL},
-        {"range-records", 0, &o.records, NULL},
-        {"timeout", 0, &o.timeout, NULL},
-        {"chunk-interval", 0, &o.pace, NULL},
-        {"http-timeout", 0, &o.http_timeout, NULL},
-        {"retry", 0, &o.retry, NULL},
-        {"quiet", 'q', NULL, &o.quiet},
-        {"esp-idf", 0, NULL, &o.esp_idf},
-        {"journal-partition", 0, &o.journal, NULL},
-        {"state", 0, &o.state, NULL},
-        {"no-wall-time", 0, NULL, &o.no_wall_time},
-        {NULL, 0, NULL, NULL},
-    };
+    fota_cli_opt_t opts[RUN_OPT_COUNT];
+    run_options(&o, opts);
     const char *pos[1];
     fota_cli_spec_t spec = {opts, pos, "FLASH", 1, 1, 0};
     int code;

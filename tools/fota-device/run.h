@@ -33,6 +33,7 @@ typedef struct {
     uint32_t chunk_interval_ms;
     uint32_t http_timeout_ms; /* 0: the mode's default */
     uint32_t retry_ms;
+    uint16_t chip_id; /* the device's chip (--chip, else the flash's bootloader) */
     bool quiet;
     /* --esp-idf only */
     const char *journal_partition; /* NVS partition of the component's journal */

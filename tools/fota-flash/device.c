@@ -4,7 +4,9 @@
  * work out which slot runs now, and predict the next boot on an in-memory copy of the flash.
  *
  * The flash file holds no "running" register: between two commands the device is off, and the
- * image that ran last is the one otadata points at (device_running() explains the rule).
+ * image that ran last is the one otadata points at (device_running() explains the rule). The
+ * device's chip is the one its bootloader image names (fota_device_chip; an ESP32 without one):
+ * images are judged, and the bootloader runs, for that chip.
  */
 #include "device.h"
 
@@ -53,6 +55,10 @@ int device_open(const char *path, device_t *dev)
     }
     dev->flash = fota_flash_emu_port(dev->emu);
     int rc = read_table(dev);
+    if (rc == FOTA_CLI_EXIT_OK) {
+        err = fota_device_chip(&dev->flash, &dev->chip_id, &dev->has_bootloader);
+        rc = err == FOTA_OK ? rc : fota_cli_fail(PROG, path, err, "cannot read the bootloader");
+    }
     if (rc != FOTA_CLI_EXIT_OK) {
         fota_flash_emu_close(dev->emu);
         dev->emu = NULL;
@@ -255,10 +261,22 @@ slot_image_t device_slot_image(const device_t *dev, const fota_partition_t *p,
         return SLOT_IMAGE_EMPTY;
     }
     if (err == FOTA_OK) {
-        err = fota_esp_image_check(part_read, &r, p->size, info);
+        err = fota_boot_check_image(&dev->flash, p, dev->chip_id, info);
     }
     *err_out = err;
     return err == FOTA_OK ? SLOT_IMAGE_VALID : SLOT_IMAGE_INVALID;
+}
+
+int device_image_chip(const char *image_path, uint16_t chip_id, const fota_esp_image_info_t *info)
+{
+    char image[FOTA_CLI_CHIP_TEXT], device[FOTA_CLI_CHIP_TEXT];
+    if (info->header.chip_id == chip_id) {
+        return FOTA_CLI_EXIT_OK;
+    }
+    return fota_cli_fail(PROG, image_path, FOTA_ERR_IMAGE_CHIP,
+                         "the image is built for %s, the device is an %s",
+                         fota_cli_chip_text(info->header.chip_id, image, sizeof image),
+                         fota_cli_chip_text(chip_id, device, sizeof device));
 }
 
 uint32_t device_slot_emu_flags(const device_t *dev, const fota_partition_t *p)
@@ -359,7 +377,7 @@ fota_err_t device_predict_boot(const device_t *dev, fota_boot_info_t *out)
     free(buf);
     if (err == FOTA_OK) {
         fota_flash_t flash = fota_flash_emu_port(copy);
-        err = fota_bootloader_run(&flash, out);
+        err = fota_bootloader_run_chip(&flash, dev->chip_id, out);
     }
     if (copy != NULL) {
         fota_flash_emu_close(copy);

@@ -21,6 +21,8 @@ typedef struct {
     const char *path;
     fota_flash_emu_t *emu;
     fota_flash_t flash;
+    uint16_t chip_id;    /* the device's chip: its bootloader image's (fota_device_chip) */
+    bool has_bootloader; /* false: no bootloader image, an ESP32 by default */
     fota_part_table_t table;
     const fota_partition_t *otadata; /* NULL when the table has none */
 } device_t;
@@ -49,7 +51,12 @@ int device_partition_slot(const fota_partition_t *p);
 /* "ota_1", "factory", "test". */
 const char *slot_name(int slot, char *buf, size_t len);
 
-/* Validate the image in partition p as the bootloader does; err_out says why it is invalid. */
+/* An image for another chip than chip_id: prints "IMG is built for X, the device is Y" and
+ * returns the exit code; 0 when the chips agree. */
+int device_image_chip(const char *image_path, uint16_t chip_id, const fota_esp_image_info_t *info);
+
+/* Validate the image in partition p as the device's bootloader does (its chip included); err_out
+ * says why it is invalid. */
 slot_image_t device_slot_image(const device_t *dev, const fota_partition_t *p,
                                fota_esp_image_info_t *info, fota_err_t *err_out);
 /* The emulator flags of the image in p (0 if none). */

@@ -3,7 +3,7 @@
  * with an ESP-IDF partition table, otadata and app images, and the emulated bootloader with app
  * rollback. Each subcommand is one moment of a device's life:
  *
- *   create     flash a new device (table, erased otadata, image in ota_0)
+ *   create     flash a new device of a chip (table, erased otadata, bootloader, image in ota_0)
  *   show       partition table, otadata, next boot and why, what each app partition holds
  *   boot       power on: the bootloader picks, validates, rolls back or falls back
  *   confirm    the running app marks itself valid (esp_ota_mark_app_valid_cancel_rollback)
@@ -24,21 +24,27 @@
 #include "fota/emu/image_build.h"
 
 static const char CREATE_USAGE[] =
-    "usage: fota-flash create FILE --image IMG [--partitions CSV] [--size N]\n"
+    "usage: fota-flash create FILE --image IMG [--chip NAME] [--partitions CSV] [--size N]\n"
     "\n"
     "Make a device flash file: the partition table at 0x8000 (from an ESP-IDF partition CSV,\n"
-    "else Arduino-ESP32's default 4 MB layout), otadata erased, IMG written into ota_0.\n"
-    "IMG must be a valid image that fits ota_0. FILE is replaced atomically.\n"
+    "else Arduino-ESP32's default 4 MB layout), otadata erased, the chip's second-stage\n"
+    "bootloader at its offset (0x1000 on the ESP32 and ESP32-S2, 0x2000 on the ESP32-C5 and\n"
+    "ESP32-P4, else 0x0), IMG written into ota_0. IMG must be a valid image for the chip that\n"
+    "fits ota_0. FILE is replaced atomically. The other commands take the chip from the\n"
+    "bootloader: the emulated bootloader boots only images built for it.\n"
     "\n"
     "options:\n"
     "  --image IMG         the app image for ota_0 (fota-image create makes one)\n"
+    "  --chip NAME         the device's chip (default esp32): esp32, esp32s2, esp32s3,\n"
+    "                      esp32c2, esp32c3, esp32c5, esp32c6, esp32c61, esp32h2, esp32p4\n"
     "  --partitions CSV    partition table CSV (Name, Type, SubType, Offset, Size, Flags)\n"
     "  --size N            flash size: bytes, 0x hex, or K/M suffix (default 4M)\n";
 
 static const char SHOW_USAGE[] =
     "usage: fota-flash show FILE\n"
     "\n"
-    "Print the partition table (label, type, subtype, offset, size, flags), both otadata\n"
+    "Print the chip, the partition table (label, type, subtype, offset, size, flags), both "
+    "otadata\n"
     "entries (seq, state, crc), which slot boots next and why, and for each app partition the\n"
     "version of its image, \"empty\" or \"invalid: reason\". Changes nothing.\n";
 
@@ -72,8 +78,9 @@ static const char WRITE_OTA_USAGE[] =
     "PENDING_VERIFY (confirm it first), as in ESP-IDF.\n"
     "\n"
     "options:\n"
-    "  --image IMG         the new app image; it must be valid and fit the slot\n"
-    "  --no-verify         write it even if it is not valid (to watch the bootloader skip it)\n";
+    "  --image IMG         the new app image; it must be valid, fit the slot and be built for\n"
+    "                      the device's chip (as esp_ota_end checks)\n"
+    "  --no-verify         write it even if it is not (to watch the bootloader skip it)\n";
 
 /* The positional FILE of every subcommand plus its options; false: done, *rc says how. */
 static bool parse_file(const fota_cli_cmd_t *cmd, const fota_cli_opt_t *opts, int argc, char **argv,
@@ -89,7 +96,7 @@ static const fota_cli_opt_t NO_OPTS[] = {{NULL, 0, NULL, NULL}};
 
 /* Build the flash beside FILE and rename it over FILE, so a failure leaves FILE as it was. */
 static int build_flash_file(const char *file, uint32_t size, const fota_part_table_t *t,
-                            const uint8_t *image, size_t len)
+                            uint16_t chip, const uint8_t *image, size_t len)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", file, (long)getpid()) >= sizeof tmp) {
@@ -102,7 +109,7 @@ static int build_flash_file(const char *file, uint32_t size, const fota_part_tab
         return fota_cli_fail(PROG, file, err, "cannot create: %s", strerror(errno));
     }
     fota_flash_t flash = fota_flash_emu_port(emu);
-    err = fota_device_provision(&flash, t, image, len);
+    err = fota_device_provision_chip(&flash, t, chip, image, len);
     fota_err_t sync_err = fota_flash_emu_sync(emu);
     err = err != FOTA_OK ? err : sync_err;
     fota_flash_emu_close(emu);
@@ -116,7 +123,7 @@ static int build_flash_file(const char *file, uint32_t size, const fota_part_tab
     return FOTA_CLI_EXIT_OK;
 }
 
-static int provision(const char *file, uint32_t size, const fota_part_table_t *t,
+static int provision(const char *file, uint32_t size, const fota_part_table_t *t, uint16_t chip,
                      const char *image_path)
 {
     const fota_partition_t *ota0 = fota_part_find(t, FOTA_PART_TYPE_APP, FOTA_PART_SUBTYPE_OTA_0);
@@ -131,21 +138,24 @@ static int provision(const char *file, uint32_t size, const fota_part_table_t *t
     if (rc != FOTA_CLI_EXIT_OK) {
         return rc;
     }
-    rc = build_flash_file(file, size, t, image, len);
+    rc = device_image_chip(image_path, chip, &info);
+    rc = rc != FOTA_CLI_EXIT_OK ? rc : build_flash_file(file, size, t, chip, image, len);
     free(image);
+    char name[FOTA_CLI_CHIP_TEXT];
     if (rc == FOTA_CLI_EXIT_OK) {
-        printf("%s: created, %u bytes of flash, %zu partitions; ota_0 (%s) holds %s, version %s, "
-               "%u bytes\n",
-               file, (unsigned)size, t->count, ota0->label, image_path, info.app_desc.version,
-               (unsigned)info.image_len);
+        printf("%s: created, %s, %u bytes of flash, %zu partitions; ota_0 (%s) holds %s, "
+               "version %s, %u bytes\n",
+               file, fota_cli_chip_text(chip, name, sizeof name), (unsigned)size, t->count,
+               ota0->label, image_path, info.app_desc.version, (unsigned)info.image_len);
     }
     return rc;
 }
 
 static int cmd_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    const char *file = NULL, *image = NULL, *csv = NULL, *size_text = NULL;
+    const char *file = NULL, *image = NULL, *csv = NULL, *size_text = NULL, *chip_name = NULL;
     const fota_cli_opt_t opts[] = {{"image", 0, &image, NULL},
+                                   {"chip", 0, &chip_name, NULL},
                                    {"partitions", 0, &csv, NULL},
                                    {"size", 0, &size_text, NULL},
                                    {NULL, 0, NULL, NULL}};
@@ -156,6 +166,12 @@ static int cmd_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
     if (image == NULL) {
         return fota_cli_usage_error(PROG, cmd, "missing --image IMG");
     }
+    const fota_esp_chip_t *chip = fota_esp_chip_by_name(chip_name != NULL ? chip_name : "esp32");
+    char names[FOTA_CLI_CHIP_NAMES];
+    if (chip == NULL) {
+        return fota_cli_usage_error(PROG, cmd, "unknown --chip '%s': one of %s", chip_name,
+                                    fota_cli_chip_names(names, sizeof names));
+    }
     uint32_t size = FOTA_FLASH_EMU_DEFAULT_SIZE;
     if (size_text != NULL && (fota_cli_parse_size(size_text, &size) != FOTA_OK || size == 0 ||
                               size % FOTA_FLASH_SECTOR_SIZE != 0)) {
@@ -164,7 +180,7 @@ static int cmd_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
     }
     fota_part_table_t table;
     rc = device_load_table(csv, size, &table);
-    return rc != FOTA_CLI_EXIT_OK ? rc : provision(file, size, &table, image);
+    return rc != FOTA_CLI_EXIT_OK ? rc : provision(file, size, &table, chip->id, image);
 }
 
 /* --- show ------------------------------------------------------------------------------------ */
@@ -236,7 +252,7 @@ static int cmd_boot(const fota_cli_cmd_t *cmd, int argc, char **argv)
         return rc;
     }
     fota_boot_info_t b;
-    fota_err_t err = fota_bootloader_run(&dev.flash, &b);
+    fota_err_t err = fota_bootloader_run_chip(&dev.flash, dev.chip_id, &b);
     if (err == FOTA_OK) {
         print_booted(&b, true);
         print_boot_events(&b);
@@ -301,7 +317,7 @@ static int cmd_run(const fota_cli_cmd_t *cmd, int argc, char **argv)
     uint32_t state = FOTA_OTA_IMG_UNDEFINED;
     bool have = device_active_entry(&dev, &new_slot, &state);
     fota_boot_info_t b;
-    fota_err_t err = fota_device_run(&dev.flash, &b);
+    fota_err_t err = fota_device_run_chip(&dev.flash, dev.chip_id, &b);
     if (err == FOTA_OK || err == FOTA_ERR_BOOT_SELFTEST) {
         print_booted(&b, false);
         print_boot_events(&b);
@@ -446,6 +462,9 @@ static int write_ota(const device_t *dev, const char *image_path, bool no_verify
         rc = no_verify ? load_unverified(image_path, part.size, &image, &len, &info)
                        : fota_cli_load_image(PROG, image_path, part.size, &image, &len, &info);
     }
+    if (rc == FOTA_CLI_EXIT_OK && !no_verify) {
+        rc = device_image_chip(image_path, dev->chip_id, &info);
+    }
     rc = rc != FOTA_CLI_EXIT_OK ? rc : device_write_image(dev, &part, image, len);
     free(image);
     if (rc != FOTA_CLI_EXIT_OK) {
@@ -484,7 +503,8 @@ static int cmd_write_ota(const fota_cli_cmd_t *cmd, int argc, char **argv)
 /* --- main ------------------------------------------------------------------------------------ */
 
 static const fota_cli_cmd_t COMMANDS[] = {
-    {"create", "make a device flash file with an image in ota_0", CREATE_USAGE, cmd_create},
+    {"create", "make a device flash file of a chip with an image in ota_0", CREATE_USAGE,
+     cmd_create},
     {"show", "partition table, otadata, next boot and why, app partitions", SHOW_USAGE, cmd_show},
     {"boot", "run the emulated bootloader (rollback, fall back)", BOOT_USAGE, cmd_boot},
     {"confirm", "mark the running image valid, as the app does", CONFIRM_USAGE, cmd_confirm},

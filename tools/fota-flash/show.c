@@ -1,14 +1,15 @@
 /*
  * show.c - `fota-flash show`: everything a firmware engineer asks about an emulated device
- * before and after an update: the partition table, both otadata entries, which slot boots next
- * and why (predicted by running the bootloader on a copy of the flash), and what each app
- * partition holds.
+ * before and after an update: the chip, the partition table, both otadata entries, which slot
+ * boots next and why (predicted by running the bootloader on a copy of the flash), and what each
+ * app partition holds (an image of another chip is invalid there).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "device.h"
 #include "fota/host/cli.h"
+#include "fota/emu/chip.h"
 #include "fota/emu/image_build.h"
 
 /* "20K", "1280K", "4M", or bytes. */
@@ -141,12 +142,25 @@ static void print_app(const device_t *dev, const fota_partition_t *p)
     }
 }
 
+static void print_chip(const device_t *dev)
+{
+    char chip[FOTA_CLI_CHIP_TEXT];
+    const fota_emu_chip_t *c = fota_emu_chip(dev->chip_id);
+    fota_cli_chip_text(dev->chip_id, chip, sizeof chip);
+    if (dev->has_bootloader && c != NULL) {
+        printf("Chip: %s, bootloader at 0x%x\n", chip, (unsigned)c->bootloader_offset);
+    } else {
+        printf("Chip: %s (no bootloader image: a flash of an ESP32)\n", chip);
+    }
+}
+
 int device_show(const device_t *dev)
 {
     char human[16];
     uint32_t size = fota_flash_emu_size(dev->emu);
     printf("Flash %s: %u bytes (%s)\n", dev->path, (unsigned)size,
            human_size(size, human, sizeof human));
+    print_chip(dev);
     print_table(dev);
     fota_ota_entry_t e[2];
     bool have =

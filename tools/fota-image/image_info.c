@@ -2,9 +2,11 @@
  * image_info.c - `fota-image info`: walk an ESP-IDF app image held in memory and print what it
  * holds, like `esptool image_info`.
  *
- * The walk is the tool's own, for display: it records each field and computes the checksum and
- * the SHA-256 next to the stored ones even when they differ, and stops where the file ends. The
- * validity verdict is not made here but by fota_esp_image_check(), the code the device runs.
+ * Segment types are the memory types esptool names for the load address on the image's chip
+ * (fota/emu/chip.h). The walk is the tool's own, for display: it records each field and computes
+ * the checksum and the SHA-256 next to the stored ones even when they differ, and stops where the
+ * file ends. The validity verdict is not made here but by fota_esp_image_check(), the code the
+ * device runs.
  */
 #include "image_info.h"
 
@@ -17,6 +19,7 @@
 #include "fota/esp_image.h"
 #include "fota/host/cli.h"
 #include "fota/host/file_util.h"
+#include "fota/emu/chip.h"
 #include "fota/emu/image_build.h"
 
 typedef struct {
@@ -136,42 +139,6 @@ static const char *spi_size_name(uint8_t size)
     return size < sizeof names / sizeof names[0] ? names[size] : "?";
 }
 
-static const char *chip_name(uint16_t id)
-{
-    static const struct {
-        uint16_t id;
-        const char *name;
-    } chips[] = {{0, "ESP32"},     {2, "ESP32-S2"},  {5, "ESP32-C3"}, {9, "ESP32-S3"},
-                 {12, "ESP32-C2"}, {13, "ESP32-C6"}, {16, "ESP32-H2"}};
-    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++) {
-        if (chips[i].id == id) {
-            return chips[i].name;
-        }
-    }
-    return "unknown chip";
-}
-
-/* ESP32 address ranges, for the segment type column (esptool shows the same kind of names). */
-static const char *segment_type(uint32_t addr)
-{
-    static const struct {
-        uint32_t start, end;
-        const char *name;
-    } ranges[] = {
-        {0x3F400000u, 0x3F800000u, "DROM"},     {0x3F800000u, 0x3FC00000u, "EXTRAM_DATA"},
-        {0x3FF80000u, 0x3FF82000u, "RTC_DRAM"}, {0x3FFAE000u, 0x40000000u, "DRAM"},
-        {0x40070000u, 0x40080000u, "CACHE"},    {0x40080000u, 0x400A0000u, "IRAM"},
-        {0x400C0000u, 0x400C2000u, "RTC_IRAM"}, {0x400D0000u, 0x40400000u, "IROM"},
-        {0x50000000u, 0x50002000u, "RTC_DATA"},
-    };
-    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-        if (addr >= ranges[i].start && addr < ranges[i].end) {
-            return ranges[i].name;
-        }
-    }
-    return "?";
-}
-
 /* --- printing -------------------------------------------------------------------------------- */
 
 static void print_header(FILE *out, const fota_esp_image_header_t *h)
@@ -183,7 +150,8 @@ static void print_header(FILE *out, const fota_esp_image_header_t *h)
     fprintf(out, "  flash           mode %s, speed %s, size %s\n", spi_mode_name(h->spi_mode),
             spi_speed_name(h->spi_speed), spi_size_name(h->spi_size));
     fprintf(out, "  wp pin          0x%02x\n", h->wp_pin);
-    fprintf(out, "  chip            %s (chip id %u)\n", chip_name(h->chip_id), h->chip_id);
+    char chip[FOTA_CLI_CHIP_TEXT];
+    fprintf(out, "  chip            %s\n", fota_cli_chip_text(h->chip_id, chip, sizeof chip));
     fprintf(out, "  chip revision   min %u, full min v%u.%u, full max v%u.%u\n", h->min_chip_rev,
             h->min_chip_rev_full / 100u, h->min_chip_rev_full % 100u, h->max_chip_rev_full / 100u,
             h->max_chip_rev_full % 100u);
@@ -195,8 +163,10 @@ static void print_segments(FILE *out, const walk_t *w)
     fprintf(out, "Segments:\n  #   offset      load addr   length      type\n");
     for (unsigned i = 0; i < w->n_segments; i++) {
         bool cut = i + 1 == w->n_segments && !w->segments_complete;
+        char types[96];
+        fota_emu_segment_types(w->header.chip_id, w->seg_load[i], types, sizeof types);
         fprintf(out, "  %-3u 0x%08x  0x%08x  0x%08x  %s%s%s\n", i, (unsigned)w->seg_offset[i],
-                (unsigned)w->seg_load[i], (unsigned)w->seg_len[i], segment_type(w->seg_load[i]),
+                (unsigned)w->seg_load[i], (unsigned)w->seg_len[i], types,
                 w->seg_len[i] % 4 != 0 ? " (length not a multiple of 4)" : "",
                 cut ? " (runs past the end of the file)" : "");
     }

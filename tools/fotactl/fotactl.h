@@ -5,7 +5,7 @@
  *   keys.c     offline: keygen (release key pair), device key (provisioning)
  *   release.c  offline: release create (sign a bundle), release inspect (check one)
  *   admin.c    the admin API client: server and token, one request over libcurl, errors
- *   remote.c   the commands that talk to fotad (upload, list, show, assign)
+ *   remote.c   the commands that talk to fotad (upload, list, show, products, assign)
  *   table.c    aligned tables and "key value" blocks from the server's JSON
  *
  * Exit codes (docs/TOOLS.md): 0 ok, 1 invalid input or a refused request, 2 usage error.
@@ -27,6 +27,7 @@
 #define FOTACTL_RELEASE "fotactl release"
 #define FOTACTL_DEVICE "fotactl device"
 #define FOTACTL_ASSIGNMENT "fotactl assignment"
+#define FOTACTL_PRODUCT "fotactl product"
 
 #define FOTACTL_DEFAULT_SERVER "http://127.0.0.1:8080"
 
@@ -122,6 +123,9 @@ int fotactl_device_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_device_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_assign(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
 
 /* A device id as docs/PROTOCOL.md section 1 defines it: 1..48 of A-Z a-z 0-9 - _ . : */
 bool fotactl_device_id_ok(const char *id);

@@ -1,8 +1,9 @@
 /*
  * fotactl - the operator's command line: release keys, signed releases (made here, offline,
  * never on the server), device keys for provisioning, and fotad's admin API (upload, list,
- * devices, assignments). This file is the command tree and its help texts; the commands live
- * in keys.c, release.c and remote.c. docs/FOTACTL.md has every command with an example.
+ * products and their chips, devices, assignments). This file is the command tree and its help
+ * texts; the commands live in keys.c, release.c and remote.c. docs/FOTACTL.md has every command
+ * with an example.
  */
 #include "fotactl.h"
 
@@ -27,7 +28,8 @@ static const char CREATE_USAGE[] =
     "Check IMG as an ESP32 app image, build the manifest and the hash-chained blob, sign the\n"
     "manifest with the release private key and write the bundle fotad takes (manifest || blob),\n"
     "atomically. Signing happens here, offline; the server never holds the key. Prints the\n"
-    "release id on stdout and a summary on stderr.\n"
+    "release id on stdout and a summary (with the chip the image is built for) on stderr.\n"
+    "fotad refuses the bundle if the product is built on another chip.\n"
     "\n"
     "options:\n"
     "  --image IMG              the ESP-IDF app image (.bin)\n"
@@ -36,6 +38,8 @@ static const char CREATE_USAGE[] =
     "  --version V              version (default: the image's app descriptor)\n"
     "  --security-version S     security version (default: the image's app descriptor)\n"
     "  --chunk-size N           bytes per chunk, a power of two 256..65536 (default 1024)\n"
+    "  --chip NAME              refuse IMG unless it is built for this chip (esp32, esp32s3,\n"
+    "                           esp32c3, ...; default: any, as its header says)\n"
     "  -o, --output BUNDLE      where to write the bundle\n";
 
 static const char INSPECT_USAGE[] =
@@ -85,6 +89,30 @@ static const char ASSIGN_USAGE[] =
     "Tell fotad which release a device, or every device of a product, should run. A device's\n"
     "own assignment wins over its product's; a new assignment replaces the old "
     "one.\n" SERVER_OPTIONS;
+
+static const char PRODUCT_CREATE_USAGE[] =
+    "usage: fotactl product create PRODUCT --chip NAME [server options]\n"
+    "\n"
+    "Tell fotad which chip PRODUCT is built on (esp32, esp32s2, esp32s3, esp32c2, esp32c3,\n"
+    "esp32c5, esp32c6, esp32c61, esp32h2, esp32p4), before its first release: fotad then\n"
+    "refuses any release of PRODUCT whose image is built for another chip. Without it the\n"
+    "product's first release decides. A product's chip never changes: creating it again with\n"
+    "the same chip is harmless, with another one is refused (409 chip_mismatch).\n" SERVER_OPTIONS;
+
+static const char PRODUCT_LIST_USAGE[] = "usage: fotactl product list [server options]\n"
+                                         "\n"
+                                         "The products fotad knows and their chips.\n"
+                                         "\n" SERVER_OPTIONS;
+
+static const char PRODUCT_SHOW_USAGE[] = "usage: fotactl product show PRODUCT [server options]\n"
+                                         "\n"
+                                         "One product and its chip.\n" SERVER_OPTIONS;
+
+static const char PRODUCT_USAGE[] = "usage: fotactl product COMMAND ...\n"
+                                    "\n"
+                                    "  create    set the chip a product is built on\n"
+                                    "  list      the products fotad knows, with their chips\n"
+                                    "  show      one product\n";
 
 static const char ASSIGNMENT_LIST_USAGE[] =
     "usage: fotactl assignment list [server options]\n"
@@ -137,6 +165,18 @@ static int device_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
     return fota_cli_dispatch(&tool, argc, argv);
 }
 
+static int product_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"create", "set a product's chip", PRODUCT_CREATE_USAGE, fotactl_product_create},
+        {"list", "products on fotad", PRODUCT_LIST_USAGE, fotactl_product_list},
+        {"show", "one product on fotad", PRODUCT_SHOW_USAGE, fotactl_product_show},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_PRODUCT, "Products.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
 static int assignment_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -153,6 +193,7 @@ int main(int argc, char **argv)
         {"keygen", "make a release key pair (offline)", KEYGEN_USAGE, fotactl_keygen},
         {"release", "create, inspect, upload, list and show releases", RELEASE_USAGE,
          release_group},
+        {"product", "create, list and show products and their chips", PRODUCT_USAGE, product_group},
         {"device", "list and show devices; derive a device key", DEVICE_USAGE, device_group},
         {"assign", "assign a release to a device or a product", ASSIGN_USAGE, fotactl_assign},
         {"assignment", "list assignments", ASSIGNMENT_USAGE, assignment_group},

@@ -1,13 +1,17 @@
 /*
  * release.c - fotactl's offline release commands:
  *
- *   release create   check an ESP32 app image, build the manifest (version and security
- *                    version from its esp_app_desc_t unless overridden) and the hash-chained
- *                    blob, sign the manifest with the release private key, write the bundle
- *                    (manifest || blob, docs/ADMIN_API.md) atomically, print the release id;
- *   release inspect  show a bundle's manifest and check it as fotad does on upload: signature
- *                    (with --public), length, every record of the chain, the image's SHA-256,
- *                    the ESP32 image itself.
+ *   release create   check an ESP32 app image (and, with --chip, that it is built for that
+ *                    chip), build the manifest (version and security version from its
+ *                    esp_app_desc_t unless overridden) and the hash-chained blob, sign the
+ *                    manifest with the release private key, write the bundle (manifest ||
+ *                    blob, docs/ADMIN_API.md) atomically, print the release id;
+ *   release inspect  show a bundle's manifest and the chip its image is built for, and check it
+ *                    as fotad does on upload: signature (with --public), length, every record of
+ *                    the chain, the image's SHA-256, the ESP32 image itself.
+ *
+ * The chip is not in the manifest (its format is fixed): it is the image header's chip id, which
+ * fotad reads from the image in the bundle and checks against the product's chip.
  *
  * Nothing here talks to fotad. Bad options are refused before any file is touched, with the
  * option named, rather than as a manifest error after the work.
@@ -61,7 +65,7 @@ static bool chunk_size_ok(uint32_t n)
 /* ---- release create ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *image, *key, *product, *version, *secver, *chunk, *out;
+    const char *image, *key, *product, *version, *secver, *chunk, *out, *chip;
 } create_opts_t;
 
 /* The numbers and strings of the options, checked; 0 or the usage error's exit code. */
@@ -79,13 +83,16 @@ static int check_create_opts(const fota_cli_cmd_t *cmd, const create_opts_t *o, 
         bad = "--version: 1..32 printable ASCII characters";
     } else if (strcmp(o->out, o->image) == 0 || strcmp(o->out, o->key) == 0) {
         bad = "-o would overwrite an input file";
+    } else if (o->chip != NULL && fota_esp_chip_by_name(o->chip) == NULL) {
+        bad = "--chip: esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32c61, "
+              "esp32h2 or esp32p4";
     }
     return bad ? fota_cli_usage_error(FOTACTL_RELEASE, cmd, "%s", bad) : 0;
 }
 
 /* Sign and write; prints the id on stdout (for scripts) and a summary on stderr. */
 static int build_and_write(const create_opts_t *o, const fota_bundle_spec_t *spec,
-                           const uint8_t *image, size_t len)
+                           const uint8_t *image, size_t len, uint16_t chip_id)
 {
     fota_key_t *key = NULL;
     fota_err_t err = fota_key_load_private(o->key, &key);
@@ -109,12 +116,27 @@ static int build_and_write(const create_opts_t *o, const fota_bundle_spec_t *spe
         return fota_cli_fail(FOTACTL, o->out, err, "cannot write the bundle");
     }
     printf("%s\n", id);
+    char chip[FOTA_CLI_CHIP_TEXT];
     fprintf(stderr,
-            "%s: release %s: product %s, version %s, security version %u, image %zu bytes in "
-            "%u-byte chunks, bundle %zu bytes\n",
-            o->out, id, spec->product, spec->version, (unsigned)spec->security_version, len,
-            (unsigned)spec->chunk_size, bundle_len);
+            "%s: release %s: product %s, chip %s, version %s, security version %u, image %zu "
+            "bytes in %u-byte chunks, bundle %zu bytes\n",
+            o->out, id, spec->product, fota_cli_chip_text(chip_id, chip, sizeof chip),
+            spec->version, (unsigned)spec->security_version, len, (unsigned)spec->chunk_size,
+            bundle_len);
     return 0;
+}
+
+/* --chip: the image must be built for that chip (the one its product's devices are). */
+static int check_chip(const create_opts_t *o, const fota_esp_image_info_t *info)
+{
+    const fota_esp_chip_t *want = o->chip != NULL ? fota_esp_chip_by_name(o->chip) : NULL;
+    char have[FOTA_CLI_CHIP_TEXT];
+    if (want == NULL || want->id == info->header.chip_id) {
+        return 0;
+    }
+    return fota_cli_fail(FOTACTL, o->image, FOTA_ERR_IMAGE_CHIP,
+                         "the image is built for %s, not %s",
+                         fota_cli_chip_text(info->header.chip_id, have, sizeof have), want->name);
 }
 
 static int release_create_with(const fota_cli_cmd_t *cmd, const create_opts_t *o)
@@ -127,7 +149,9 @@ static int release_create_with(const fota_cli_cmd_t *cmd, const create_opts_t *o
     if (rc == 0) {
         rc = fota_cli_load_image(FOTACTL, o->image, MAX_IMAGE, &image, &len, &info);
     }
+    rc = rc == 0 ? check_chip(o, &info) : rc;
     if (rc != 0) {
+        free(image);
         return rc;
     }
     const char *version = o->version ? o->version : info.app_desc.version;
@@ -140,7 +164,7 @@ static int release_create_with(const fota_cli_cmd_t *cmd, const create_opts_t *o
     fota_bundle_spec_t spec = {o->product, version,
                                o->secver ? secver : info.app_desc.secure_version, chunk,
                                (uint64_t)time(NULL)};
-    rc = build_and_write(o, &spec, image, len);
+    rc = build_and_write(o, &spec, image, len, info.header.chip_id);
     free(image);
     return rc;
 }
@@ -154,6 +178,7 @@ int fotactl_release_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                    {"version", 0, &o.version, NULL},
                                    {"security-version", 0, &o.secver, NULL},
                                    {"chunk-size", 0, &o.chunk, NULL},
+                                   {"chip", 0, &o.chip, NULL},
                                    {"output", 'o', &o.out, NULL},
                                    {NULL, 0, NULL, NULL}};
     fota_cli_spec_t spec = {opts, NULL, NULL, 0, 0, 0};
@@ -221,7 +246,8 @@ static int load_public_der(const char *path, uint8_t der[FOTA_KEY_PUBLIC_DER_LEN
 }
 
 /* The chunks put back together must be a valid ESP32 app image, as fotad checks on upload. */
-static int check_image(const char *path, const uint8_t *bundle, const fota_manifest_t *m)
+static int check_image(const char *path, const uint8_t *bundle, const fota_manifest_t *m,
+                       uint16_t *chip_id)
 {
     uint8_t *image = malloc(m->image_size);
     if (image == NULL) {
@@ -234,13 +260,14 @@ static int check_image(const char *path, const uint8_t *bundle, const fota_manif
     }
     fota_esp_image_info_t info;
     fota_err_t err = fota_cli_image_check(image, m->image_size, MAX_IMAGE, &info);
+    *chip_id = info.header.chip_id;
     free(image);
     return err == FOTA_OK ? 0
                           : fota_cli_fail(FOTACTL, path, err, "the image: %s", fota_err_text(err));
 }
 
 static int check_bundle(const char *path, const uint8_t *bundle, size_t len, const uint8_t *der,
-                        size_t der_len, fota_manifest_t *m)
+                        size_t der_len, fota_manifest_t *m, uint16_t *chip_id)
 {
     uint32_t bad = 0;
     if (len < FOTA_MANIFEST_LEN) {
@@ -259,7 +286,7 @@ static int check_bundle(const char *path, const uint8_t *bundle, size_t len, con
     if (err != FOTA_OK) {
         return fota_cli_fail(FOTACTL, path, err, NULL);
     }
-    return check_image(path, bundle, m);
+    return check_image(path, bundle, m, chip_id);
 }
 
 int fotactl_release_inspect(const fota_cli_cmd_t *cmd, int argc, char **argv)
@@ -281,13 +308,16 @@ int fotactl_release_inspect(const fota_cli_cmd_t *cmd, int argc, char **argv)
         rc = fotactl_read_bundle(pos[0], &bundle, &len);
     }
     fota_manifest_t m;
+    uint16_t chip_id = 0;
     if (rc == 0) {
-        rc = check_bundle(pos[0], bundle, len, pub ? der : NULL, der_len, &m);
+        rc = check_bundle(pos[0], bundle, len, pub ? der : NULL, der_len, &m, &chip_id);
     }
     if (rc == 0) {
-        char id[FOTA_RELEASE_ID_HEX + 1];
+        char id[FOTA_RELEASE_ID_HEX + 1], chip[FOTA_CLI_CHIP_TEXT];
         fota_bundle_release_id(bundle, id);
         print_manifest(&m, id, pub);
+        printf("chip              %s (the image header's)\n",
+               fota_cli_chip_text(chip_id, chip, sizeof chip));
         printf("chain             %u records valid, image sha256 matches, ESP32 image valid\n",
                (unsigned)m.chunk_count);
     }

@@ -2,6 +2,7 @@
  * remote.c - fotactl's commands that talk to fotad's admin API (docs/ADMIN_API.md):
  *
  *   release upload | list | show    POST /api/admin/releases, GET .../releases[/ID]
+ *   product create | list | show    POST /api/admin/products, GET .../products[/ID]
  *   device list | show              GET /api/admin/devices[/ID]
  *   assign                          POST /api/admin/assignments
  *   assignment list                 GET /api/admin/assignments
@@ -22,6 +23,7 @@
 static const fotactl_col_t release_cols[] = {
     {"ID", "id", FOTACTL_TEXT},
     {"PRODUCT", "product", FOTACTL_TEXT},
+    {"CHIP", "chip", FOTACTL_TEXT},
     {"VERSION", "version", FOTACTL_TEXT},
     {"SECVER", "security_version", FOTACTL_NUMBER},
     {"SIZE", "image_size", FOTACTL_NUMBER},
@@ -41,6 +43,15 @@ static const fotactl_col_t release_fields[] = {
     {"blob_size", "blob_size", FOTACTL_NUMBER},
     {"created", "created", FOTACTL_TIME},
     {"uploaded", "uploaded", FOTACTL_TIME},
+    {"chip", "chip", FOTACTL_TEXT},
+    {"chip_id", "chip_id", FOTACTL_NUMBER},
+};
+
+static const fotactl_col_t product_cols[] = {
+    {"ID", "id", FOTACTL_TEXT},
+    {"CHIP", "chip", FOTACTL_TEXT},
+    {"CHIP ID", "chip_id", FOTACTL_NUMBER},
+    {"CREATED (UTC)", "created", FOTACTL_TIME},
 };
 
 static const fotactl_col_t device_cols[] = {
@@ -245,6 +256,107 @@ int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
     static const show_t s = {"/api/admin/releases", release_id_ok,
                              "a release id (32 lower-case hex digits)"};
     return show_cmd(FOTACTL_RELEASE, cmd, argc, argv, &s, &v);
+}
+
+/* ---- products -------------------------------------------------------------------------------- */
+
+/* A product id that can go into a URL path as it is (fotactl product list shows any other). */
+static bool product_path_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 32 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:") == n;
+}
+
+/* 1..32 printable ASCII characters: what a manifest's product holds. */
+static bool product_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7E) {
+            return false;
+        }
+    }
+    return n > 0 && n <= 32;
+}
+
+static int post_product(const fotactl_conn_t *c, const char *id, const fota_esp_chip_t *chip)
+{
+    cJSON *body = cJSON_CreateObject();
+    char *text = NULL;
+    if (body != NULL && cJSON_AddStringToObject(body, "id", id) != NULL &&
+        cJSON_AddStringToObject(body, "chip", chip->target) != NULL) {
+        text = cJSON_PrintUnformatted(body);
+    }
+    cJSON_Delete(body);
+    if (text == NULL) {
+        return fota_cli_fail(FOTACTL, "product create", FOTA_ERR_NO_MEM, NULL);
+    }
+    fotactl_req_t r = {"POST", "/api/admin/products", "application/json", text, strlen(text), false,
+                       id};
+    long status;
+    cJSON *js = NULL;
+    int rc = fotactl_request(c, &r, &status, &js);
+    free(text);
+    if (rc == 0 && c->json) {
+        fotactl_print_json(js);
+    } else if (rc == 0) {
+        printf("product %s %s, chip %s\n", id, status == 201 ? "created" : "exists", chip->target);
+    }
+    cJSON_Delete(js);
+    return rc;
+}
+
+int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    const char *chip_name = NULL;
+    const fota_cli_opt_t extra[] = {{"chip", 0, &chip_name, NULL}, {NULL, 0, NULL, NULL}};
+    const char *pos[1];
+    fota_cli_spec_t spec = {NULL, pos, "PRODUCT", 1, 1, 0};
+    fotactl_conn_t c;
+    int rc;
+    if (!parse_remote(FOTACTL_PRODUCT, cmd, &spec, extra, argc, argv, &c, &rc)) {
+        return rc;
+    }
+    const fota_esp_chip_t *chip = chip_name != NULL ? fota_esp_chip_by_name(chip_name) : NULL;
+    if (!product_id_ok(pos[0])) {
+        rc = fota_cli_usage_error(FOTACTL_PRODUCT, cmd,
+                                  "'%s' is not a product id (1..32 "
+                                  "printable ASCII characters)",
+                                  pos[0]);
+    } else if (chip == NULL) {
+        rc = fota_cli_usage_error(FOTACTL_PRODUCT, cmd,
+                                  "--chip is one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, "
+                                  "esp32c5, esp32c6, esp32c61, esp32h2, esp32p4");
+    } else {
+        rc = post_product(&c, pos[0], chip);
+    }
+    fotactl_conn_free(&c);
+    return rc;
+}
+
+int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const view_t v = {.cols = product_cols,
+                             .n_cols = FOTACTL_N(product_cols),
+                             .member = "products",
+                             .empty = "no products",
+                             .what = "product list"};
+    return list_cmd(FOTACTL_PRODUCT, cmd, argc, argv, "/api/admin/products", &v);
+}
+
+int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fotactl_col_t fields[] = {
+        {"id", "id", FOTACTL_TEXT},
+        {"chip", "chip", FOTACTL_TEXT},
+        {"chip_id", "chip_id", FOTACTL_NUMBER},
+        {"created", "created", FOTACTL_TIME},
+    };
+    static const view_t v = {.fields = fields, .n_fields = FOTACTL_N(fields)};
+    static const show_t s = {"/api/admin/products", product_path_ok,
+                             "a product id of A-Z a-z 0-9 - . _ ~ : (product list shows others)"};
+    return show_cmd(FOTACTL_PRODUCT, cmd, argc, argv, &s, &v);
 }
 
 /* ---- devices -------------------------------------------------------------------------------- */

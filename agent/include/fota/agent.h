@@ -90,7 +90,8 @@ typedef struct {
     const uint8_t *release_key;  /* release public key, DER or PEM (with its NUL) */
     size_t release_key_len;
     uint16_t chip_id; /* the chip images must be built for: their header's chip id (ESP-IDF's
-                         esp_chip_id_t: ESP32 0, S2 2, C3 5, S3 9, C2 12, C6 13, H2 16, P4 18) */
+                         esp_chip_id_t: ESP32 0, S2 2, C3 5, S3 9, C2 12, C6 13, H2 16, P4 18,
+                         C61 20, C5 23) */
     /* Behaviour (intervals below 2^31 ms, about 24 days) */
     fota_mode_t mode;
     uint32_t check_interval_ms; /* between checks when idle; 0: only on fota_agent_check_now */

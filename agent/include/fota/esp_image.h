@@ -18,6 +18,12 @@
  *
  * The validator reads the image through a callback in small pieces, so it runs on the device
  * (over the flash port) as well as on the host (over a file or a buffer).
+ *
+ * Chips: the format and otadata are the same on every chip of the ESP32 family; the header's
+ * chip_id (ESP-IDF's esp_chip_id_t) says which chip an image is built for, and ESP-IDF's
+ * bootloader and esp_ota_end refuse an image whose chip_id is not their own. The table below
+ * names the chips ESP-IDF v5.5 builds apps for; the validator itself reports chip_id and leaves
+ * the comparison to its caller (the agent's chip_id, the emulated bootloader's chip).
  */
 #ifndef FOTA_ESP_IMAGE_H
 #define FOTA_ESP_IMAGE_H
@@ -37,7 +43,17 @@ extern "C" {
 #define FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN 8u
 #define FOTA_ESP_IMAGE_MAX_SEGMENTS 16u
 #define FOTA_ESP_CHECKSUM_INITIAL 0xEFu
+/* esp_chip_id_t of ESP-IDF v5.5 (esp_app_format.h). */
 #define FOTA_ESP_CHIP_ID_ESP32 0x0000u
+#define FOTA_ESP_CHIP_ID_ESP32S2 0x0002u
+#define FOTA_ESP_CHIP_ID_ESP32C3 0x0005u
+#define FOTA_ESP_CHIP_ID_ESP32S3 0x0009u
+#define FOTA_ESP_CHIP_ID_ESP32C2 0x000Cu
+#define FOTA_ESP_CHIP_ID_ESP32C6 0x000Du
+#define FOTA_ESP_CHIP_ID_ESP32H2 0x0010u
+#define FOTA_ESP_CHIP_ID_ESP32P4 0x0012u
+#define FOTA_ESP_CHIP_ID_ESP32C61 0x0014u
+#define FOTA_ESP_CHIP_ID_ESP32C5 0x0017u
 #define FOTA_ESP_APP_DESC_MAGIC 0xABCD5432u
 #define FOTA_ESP_APP_DESC_OFFSET 0x20u
 #define FOTA_ESP_APP_DESC_LEN 256u
@@ -78,6 +94,23 @@ typedef struct {
     uint8_t checksum;            /* the stored (and verified) checksum byte */
     uint8_t appended_sha256[32]; /* valid if header.hash_appended */
 } fota_esp_image_info_t;
+
+/* A chip of the family. */
+typedef struct {
+    uint16_t id;        /* the header's chip_id */
+    const char *target; /* ESP-IDF's target name (IDF_TARGET): "esp32s3" */
+    const char *name;   /* the chip's name as Espressif and esptool print it: "ESP32-S3" */
+} fota_esp_chip_t;
+
+/* The chip with this chip id, NULL for an id ESP-IDF v5.5 builds no app for. */
+const fota_esp_chip_t *fota_esp_chip_by_id(uint16_t id);
+
+/* The chip with this target name or printed name, in any case, with or without the dash
+ * ("esp32s3", "ESP32-S3", "esp32-s3"); NULL for none. */
+const fota_esp_chip_t *fota_esp_chip_by_name(const char *name);
+
+/* The i-th chip in chip id order, NULL from the last one on: for listings. */
+const fota_esp_chip_t *fota_esp_chip_at(size_t i);
 
 /* Reads len bytes at offset of the image into buf. */
 typedef fota_err_t (*fota_read_fn_t)(void *ctx, uint32_t offset, void *buf, size_t len);

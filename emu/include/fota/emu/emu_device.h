@@ -4,9 +4,11 @@
  * update (run the self-test of a freshly booted image, confirm it or "crash").
  *
  * A power-on runs the bootloader, reads the running image's version from its app descriptor,
- * and starts the agent, which resumes from its journal. Tests and fota-sim drive the agent
- * (poll/feed, or fota_agent_run with a transport), and power-cycle the device when the agent
- * asks for a reboot, when the emulated flash was cut, or whenever they like.
+ * and starts the agent, which resumes from its journal. The device is one chip of the family
+ * (cfg.chip_id, the ESP32 by default): its bootloader boots only images built for that chip, and
+ * its agent refuses another chip's image after the download (FOTA_ERR_IMAGE_CHIP). Tests and
+ * fota-sim drive the agent (poll/feed, or fota_agent_run with a transport), and power-cycle the
+ * device when the agent asks for a reboot, when the emulated flash was cut, or whenever they like.
  */
 #ifndef FOTA_EMU_EMU_DEVICE_H
 #define FOTA_EMU_EMU_DEVICE_H
@@ -36,7 +38,8 @@ typedef struct {
     uint32_t chunk_interval_ms; /* data request pacing, as fota_agent_config_t */
     void (*on_event)(void *ctx, const fota_event_t *ev);
     void *event_ctx;
-    bool real_clock; /* else a manual clock the caller moves */
+    bool real_clock;  /* else a manual clock the caller moves */
+    uint16_t chip_id; /* FOTA_ESP_CHIP_ID_*: the chip the device is (0: the ESP32) */
 } fota_emu_device_config_t;
 
 typedef struct {

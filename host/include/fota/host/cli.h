@@ -104,6 +104,16 @@ fota_err_t fota_cli_image_check(const uint8_t *data, size_t len, uint32_t max_le
 int fota_cli_load_image(const char *prog, const char *path, uint32_t max_len, uint8_t **buf,
                         size_t *len, fota_esp_image_info_t *info);
 
+/* A chip for people: "ESP32-S3 (id 9)", or "unknown chip (id 4660)" for an id
+ * fota_esp_chip_by_id does not know; into out (at least FOTA_CLI_CHIP_TEXT bytes). Returns out. */
+#define FOTA_CLI_CHIP_TEXT 40u
+char *fota_cli_chip_text(uint16_t chip_id, char *out, size_t cap);
+
+/* The target names of every known chip, ", "-separated ("esp32, esp32s2, ..."), for errors;
+ * into out (FOTA_CLI_CHIP_NAMES bytes hold them all). Returns out. */
+#define FOTA_CLI_CHIP_NAMES 160u
+char *fota_cli_chip_names(char *out, size_t cap);
+
 /* Lower-case hex of n bytes into out (2n + 1 bytes). Returns out. */
 char *fota_cli_hex(const uint8_t *p, size_t n, char *out);
 
