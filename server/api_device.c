@@ -1,6 +1,10 @@
 /*
  * api_device.c - the device API handlers (docs/PROTOCOL.md section 4): check, manifest, seed-mode
  * chunk, chain-mode blob, report. The router has authenticated the device (req->device).
+ *
+ * A release id is hex, which a client may write in either case: every id from a request (the
+ * release parameter, the blob's path segment, a report's release) is taken in lowercase, the
+ * form fotad stores and answers with.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
 #include "api.h"
@@ -36,17 +41,36 @@ static const char *label_param(const fotad_req_t *req, const char *name, fotad_r
     return v;
 }
 
-/* A release by id for the device API: 404 when unknown, 500 when it cannot be loaded. */
+/* A release by id for the device API, the id in either case: 404 when unknown, 500 when it
+ * cannot be loaded. */
 static const fotad_release_t *release_or_error(fotad_app_t *app, const char *id, fotad_resp_t *resp)
 {
+    char lower[FOTAD_RELEASE_ID_LEN + 1];
+    size_t n = 0;
+    for (; id[n] != '\0' && n < FOTAD_RELEASE_ID_LEN; n++) {
+        lower[n] = id[n] >= 'A' && id[n] <= 'F' ? (char)(id[n] - 'A' + 'a') : id[n];
+    }
+    lower[n] = '\0';
     const fotad_release_t *rel = NULL;
-    fota_err_t err = fotad_releases_get(app->releases, id, &rel);
+    fota_err_t err = id[n] == '\0' ? fotad_releases_get(app->releases, lower, &rel)
+                                   : FOTA_ERR_NOT_FOUND; /* longer than any release id */
     if (err == FOTA_ERR_NOT_FOUND) {
         fotad_resp_error(resp, 404, "not_found", "no such release");
     } else if (err != FOTA_OK) {
         fotad_resp_internal(resp, "loading a release", err);
     }
     return err == FOTA_OK ? rel : NULL;
+}
+
+/* manifest=1 on a check: the signed manifest inside the offer ("manifest_data", base64), which
+ * spares the device the manifest request (docs/PROTOCOL.md, "check"). */
+static bool add_manifest(cJSON *offer, const fotad_release_rec_t *r)
+{
+    char b64[4 * ((FOTA_MANIFEST_LEN + 2) / 3) + 1];
+    size_t n = 0;
+    return mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &n, r->manifest,
+                                 FOTA_MANIFEST_LEN) == 0 &&
+           cJSON_AddStringToObject(offer, "manifest_data", b64) != NULL;
 }
 
 void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
@@ -64,7 +88,13 @@ void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
     } else if (offer == NULL) {
         fotad_resp_empty(resp, 204);
     } else {
-        fotad_resp_json(resp, 200, fotad_json_offer(&offer->rec, FOTAD_DEVICE_PREFIX));
+        cJSON *o = fotad_json_offer(&offer->rec, FOTAD_DEVICE_PREFIX);
+        const char *with = fotad_query_get(req->query, "manifest");
+        if (o != NULL && with != NULL && strcmp(with, "1") == 0 && !add_manifest(o, &offer->rec)) {
+            cJSON_Delete(o);
+            o = NULL; /* a 500 */
+        }
+        fotad_resp_json(resp, 200, o);
     }
 }
 
@@ -129,11 +159,25 @@ static void send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t dev
     fotad_resp_take(resp, 200, "application/json", body, used);
 }
 
+/* A chunk number: decimal digits only, at least one. Any number of them: a value past 2^64 - 1
+ * is taken as 2^64 - 1, past the end of every release all the same (416, not 400). */
+static bool parse_chunk_number(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; s[n] >= '0' && s[n] <= '9'; n++) {
+        uint64_t d = (uint64_t)(s[n] - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    return n > 0 && s[n] == '\0';
+}
+
 void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     const char *text = fotad_query_get(req->query, "chunk_number");
     uint64_t n = 0;
-    if (text == NULL || !fotad_parse_u64(text, UINT32_MAX, &n)) {
+    if (text == NULL || !parse_chunk_number(text, &n)) {
         fotad_resp_error(resp, 400, "bad_request", "%s parameter chunk_number",
                          text == NULL ? "missing" : "malformed");
         return;
@@ -143,31 +187,43 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
         return;
     }
     if (n >= rel->rec.chunk_count) {
-        fotad_resp_error(resp, 416, "range", "chunk %llu of a release of %u chunks",
-                         (unsigned long long)n, rel->rec.chunk_count);
+        fotad_resp_error(resp, 416, "range", "chunk %.24s%s of a release of %u chunks", text,
+                         strlen(text) > 24 ? "..." : "", rel->rec.chunk_count);
         return;
     }
     send_chunk(rel, (uint32_t)n, req->device->device_key, resp);
 }
 
-void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+/* If-Match, If-None-Match and If-Range against the blob's ETag (range.h): true when they
+ * answer the request (304, 412); else *use_range says whether Range applies. */
+static bool blob_conditions(const fotad_req_t *req, const fotad_release_t *rel, bool *use_range,
+                            fotad_resp_t *resp)
 {
-    const fotad_release_t *rel = release_or_error(app, req->param, resp);
-    if (rel == NULL) {
-        return;
+    fotad_cond_headers_t h = {fotad_req_header(req, "If-Match"),
+                              fotad_req_header(req, "If-None-Match"),
+                              fotad_req_header(req, "If-Range")};
+    if (h.if_range != NULL && fotad_req_header(req, "Range") == NULL) {
+        h.if_range = NULL; /* If-Range only qualifies a Range */
     }
-    uint64_t total = rel->rec.blob_size;
-    uint64_t first = 0;
-    uint64_t last = total - 1;
-    fotad_range_result_t range =
-        fotad_range_parse(fotad_req_header(req, "Range"), total, &first, &last);
-    if (range == FOTAD_RANGE_UNSATISFIABLE) {
-        fotad_resp_error(resp, 416, "range", "range outside the blob of %llu bytes",
-                         (unsigned long long)total);
-        fotad_resp_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)total);
-        return;
+    fotad_cond_result_t cond = fotad_cond_evaluate(&h, rel->rec.blob_sha256, use_range);
+    if (cond == FOTAD_COND_FAILED) {
+        fotad_resp_error(resp, 412, "precondition_failed", "If-Match names no current blob");
+    } else if (cond == FOTAD_COND_NOT_MODIFIED) {
+        /* No body goes out with a 304, but libmicrohttpd sends the body's size as Content-Length,
+         * which must then be the size a 200 would have (RFC 9110 8.6), not 0: the whole blob,
+         * borrowed and never read. No Content-Type: a 304 carries no representation metadata. */
+        fotad_resp_borrow(resp, 304, NULL, rel->blob, (size_t)rel->rec.blob_size);
+    } else {
+        return false;
     }
-    unsigned status = range == FOTAD_RANGE_PARTIAL ? 206 : 200;
+    fotad_resp_header(resp, "ETag", "\"%s\"", rel->rec.blob_sha256);
+    return true;
+}
+
+/* Bytes [first, last] of the blob with status (200 or 206). */
+static void send_blob(const fotad_release_t *rel, unsigned status, uint64_t first, uint64_t last,
+                      fotad_resp_t *resp)
+{
     uint64_t len = last - first + 1;
     if (len <= BLOB_INLINE_MAX) {
         fotad_resp_borrow(resp, status, octet_type, rel->blob + first, (size_t)len);
@@ -184,8 +240,29 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
     fotad_resp_header(resp, "ETag", "\"%s\"", rel->rec.blob_sha256);
     if (status == 206) {
         fotad_resp_header(resp, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)first,
-                          (unsigned long long)last, (unsigned long long)total);
+                          (unsigned long long)last, (unsigned long long)rel->rec.blob_size);
     }
+}
+
+void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+{
+    const fotad_release_t *rel = release_or_error(app, req->param, resp);
+    bool use_range = true;
+    if (rel == NULL || blob_conditions(req, rel, &use_range, resp)) {
+        return;
+    }
+    uint64_t total = rel->rec.blob_size;
+    uint64_t first = 0;
+    uint64_t last = total - 1;
+    fotad_range_result_t range =
+        fotad_range_parse(use_range ? fotad_req_header(req, "Range") : NULL, total, &first, &last);
+    if (range == FOTAD_RANGE_UNSATISFIABLE) {
+        fotad_resp_error(resp, 416, "range", "range outside the blob of %llu bytes",
+                         (unsigned long long)total);
+        fotad_resp_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)total);
+        return;
+    }
+    send_blob(rel, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
 }
 
 void fotad_api_report(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)

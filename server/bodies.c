@@ -1,6 +1,7 @@
 /*
  * bodies.c - the report and assignment bodies, parsed and checked field by field (bodies.h).
- * cJSON does the syntax (fotad_json_parse_object); the rules of each field are here.
+ * cJSON does the syntax (fotad_json_parse_object); the rules of each field are here. A release id
+ * may come in either case; it is stored in lowercase.
  */
 #include "bodies.h"
 
@@ -15,9 +16,10 @@ static bool is_state(const char *s)
     return n > 0 && s[n] == '\0' && n <= FOTAD_STATE_MAX;
 }
 
-/* An optional string field: absent or "" gives "", anything else must fit and pass `ok`. */
+/* An optional string field: absent or "" gives "", anything else must fit and pass `ok` (which
+ * may normalise it in place). */
 static bool opt_string(const cJSON *obj, const char *name, char *out, size_t cap,
-                       bool (*ok)(const char *))
+                       bool (*ok)(char *))
 {
     fota_err_t err = fotad_json_string(obj, name, out, cap);
     if (err == FOTA_ERR_NOT_FOUND) {
@@ -27,9 +29,18 @@ static bool opt_string(const cJSON *obj, const char *name, char *out, size_t cap
     return err == FOTA_OK && (out[0] == '\0' || ok(out));
 }
 
-static bool is_version(const char *s)
+static bool is_version(char *s)
 {
     return fotad_is_label(s, FOTAD_LABEL_MAX);
+}
+
+/* A release id in either case (docs/PROTOCOL.md section 3), lowercased in place. */
+static bool release_id_lower(char *s)
+{
+    for (char *p = s; *p != '\0'; p++) {
+        *p = *p >= 'A' && *p <= 'F' ? (char)(*p - 'A' + 'a') : *p;
+    }
+    return fotad_is_release_id(s);
 }
 
 #define BAD_FIELD(name) "missing or invalid field " name
@@ -41,7 +52,7 @@ static const char *report_fields(const cJSON *obj, fotad_report_rec_t *r)
         !is_state(r->state)) {
         return BAD_FIELD("state");
     }
-    if (!opt_string(obj, "release", r->release, sizeof r->release, fotad_is_release_id)) {
+    if (!opt_string(obj, "release", r->release, sizeof r->release, release_id_lower)) {
         return BAD_FIELD("release");
     }
     if (!opt_string(obj, "version", r->version, sizeof r->version, is_version)) {
@@ -82,8 +93,8 @@ static const char *assignment_fields(const cJSON *obj, fotad_assignment_rec_t *a
     char device[FOTAD_DEVICE_ID_MAX + 1];
     char product[FOTAD_LABEL_MAX + 1];
     if (fotad_json_string(obj, "release", a->release, sizeof a->release) != FOTA_OK ||
-        !fotad_is_release_id(a->release)) {
-        return "release must be a release id (32 lowercase hex digits)";
+        !release_id_lower(a->release)) {
+        return "release must be a release id (32 hex digits)";
     }
     fota_err_t d = fotad_json_string(obj, "device", device, sizeof device);
     fota_err_t p = fotad_json_string(obj, "product", product, sizeof product);

@@ -1,10 +1,12 @@
 /*
- * range.c - parse a one-range "Range: bytes=..." header (range.h).
+ * range.c - parse a one-range "Range: bytes=..." header, and evaluate the conditional headers
+ * that decide whether it applies (range.h).
  */
 #include "range.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 static const char *skip_spaces(const char *p)
@@ -79,4 +81,88 @@ fotad_range_result_t fotad_range_parse(const char *header, uint64_t total, uint6
     *first = a;
     *last = b >= total ? total - 1 : b;
     return FOTAD_RANGE_PARTIAL;
+}
+
+/* ---- conditional requests (RFC 9110 section 13) ------------------------------------------- */
+
+/* An entity tag at p: [W/]"opaque", opaque being etagc characters (0x21, 0x23..0x7E, 0x80..0xFF).
+ * Its opaque text into *tag and *len, *weak set; returns what follows it, or NULL if p holds no
+ * entity tag. */
+static const char *entity_tag(const char *p, const char **tag, size_t *len, bool *weak)
+{
+    *weak = p[0] == 'W' && p[1] == '/';
+    if (*weak) {
+        p += 2;
+    }
+    if (*p != '"') {
+        return NULL;
+    }
+    const char *s = ++p;
+    for (; *s != '"'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x21 || c == 0x7f) {
+            return NULL; /* the end of the text, or a byte no entity tag holds */
+        }
+    }
+    *tag = p;
+    *len = (size_t)(s - p);
+    return s + 1;
+}
+
+static bool tag_equal(const char *tag, size_t len, bool weak, const char *etag, bool strong)
+{
+    return !(strong && weak) && len == strlen(etag) && memcmp(tag, etag, len) == 0;
+}
+
+bool fotad_etag_list_matches(const char *field, const char *etag, bool strong)
+{
+    const char *p = skip_spaces(field);
+    if (*p == '*') {
+        return *skip_spaces(p + 1) == '\0';
+    }
+    bool found = false;
+    while (*p != '\0') {
+        const char *tag = NULL;
+        size_t len = 0;
+        bool weak = false;
+        if (*p != ',') { /* empty elements of a list are allowed (RFC 9110 5.6.1) */
+            p = entity_tag(p, &tag, &len, &weak);
+            if (p == NULL) {
+                return false;
+            }
+            found = found || tag_equal(tag, len, weak, etag, strong);
+            p = skip_spaces(p);
+        }
+        if (*p != ',' && *p != '\0') {
+            return false;
+        }
+        p = *p == ',' ? skip_spaces(p + 1) : p;
+    }
+    return found;
+}
+
+/* If-Range holds one entity tag or a date; only the tag, strongly equal, matches. */
+static bool if_range_matches(const char *field, const char *etag)
+{
+    const char *tag = NULL;
+    size_t len = 0;
+    bool weak = false;
+    const char *end = entity_tag(skip_spaces(field), &tag, &len, &weak);
+    return end != NULL && *skip_spaces(end) == '\0' && tag_equal(tag, len, weak, etag, true);
+}
+
+fotad_cond_result_t fotad_cond_evaluate(const fotad_cond_headers_t *h, const char *etag,
+                                        bool *use_range)
+{
+    *use_range = true;
+    if (h->if_match != NULL && !fotad_etag_list_matches(h->if_match, etag, true)) {
+        return FOTAD_COND_FAILED;
+    }
+    if (h->if_none_match != NULL && fotad_etag_list_matches(h->if_none_match, etag, false)) {
+        return FOTAD_COND_NOT_MODIFIED;
+    }
+    if (h->if_range != NULL && !if_range_matches(h->if_range, etag)) {
+        *use_range = false;
+    }
+    return FOTAD_COND_PROCEED;
 }

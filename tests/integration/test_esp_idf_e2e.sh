@@ -86,6 +86,9 @@ seed_reqs=$(grep -c 'path="/api/inverter/fota/chunk?chunk_number=.*device=esp-se
 chain_reqs=$(grep -c 'path="/api/inverter/fota/blob/.*device=esp-chain' "$W/fotad.log" || true)
 [ "$seed_reqs" = "$chunks" ] || fail "seed mode: $seed_reqs chunk requests for $chunks chunks"
 [ "$chain_reqs" = 1 ] || fail "chain mode: $chain_reqs blob requests"
+# The manifest came inside the check's answer: never asked for on its own.
+grep -q 'path="/api/inverter/fota/manifest?.*device=esp-\(seed\|chain\)$' "$W/fotad.log" &&
+    fail "a manifest request: the offer did not carry the manifest"
 
 # ---- the process killed in the middle of a download: the next run resumes from the state file ------
 new_device esp-resume

@@ -40,6 +40,19 @@ for f in "\"release\":\"$REL\"" '"version":"2.0.0"' '"size":24576' '"chunk_size"
     body_has "$f"
 done
 [ "$(stat -c %s "$W/body")" -le 513 ] || fail "offer over 512 bytes"
+grep -qF manifest_data "$W/body" && fail "manifest_data in an offer that did not ask for it"
+# manifest=1: the signed manifest inside the offer, the very bytes uploaded, within the 1024
+# bytes an agent reserves for such an offer.
+dev inv-1 "$DEVTGT/check?version=1.0.0&hw=inv-5k&manifest=1"
+expect 200 "check asking for the manifest"
+body_has "\"release\":\"$REL\""
+sed -n 's/.*"manifest_data":"\([^"]*\)".*/\1/p' "$W/body" | base64 -d >"$W/offer.manifest" ||
+    fail "manifest_data is not base64"
+cmp -s "$W/offer.manifest" "$W/v2.manifest" || fail "manifest_data differs from the manifest"
+[ "$(stat -c %s "$W/body")" -le 1024 ] || fail "offer with the manifest over 1024 bytes"
+dev inv-1 "$DEVTGT/check?version=1.0.0&hw=inv-5k&manifest=0"
+expect 200 "check with manifest=0"
+grep -qF manifest_data "$W/body" && fail "manifest_data without manifest=1"
 dev inv-1 "$DEVTGT/check?version=2.0.0&hw=inv-5k"
 expect 204 "check when already running the assigned version"
 dev inv-2 "$DEVTGT/check?version=1.0.0&hw=other-board"
