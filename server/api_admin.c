@@ -151,7 +151,10 @@ void fotad_api_release_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp
 void fotad_api_release_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     fotad_release_rec_t rec;
-    fota_err_t err = fotad_releases_get_rec(app->releases, req->param, &rec);
+    char id[FOTAD_RELEASE_ID_LEN + 1];
+    fota_err_t err = fotad_release_id_lower(req->param, id)
+                         ? fotad_releases_get_rec(app->releases, id, &rec)
+                         : FOTA_ERR_NOT_FOUND;
     if (err == FOTA_ERR_NOT_FOUND) {
         fotad_resp_error(resp, 404, "not_found", "no such release");
     } else if (err != FOTA_OK) {

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
 #include "api.h"
@@ -46,14 +45,10 @@ static const char *label_param(const fotad_req_t *req, const char *name, fotad_r
 static const fotad_release_t *release_or_error(fotad_app_t *app, const char *id, fotad_resp_t *resp)
 {
     char lower[FOTAD_RELEASE_ID_LEN + 1];
-    size_t n = 0;
-    for (; id[n] != '\0' && n < FOTAD_RELEASE_ID_LEN; n++) {
-        lower[n] = id[n] >= 'A' && id[n] <= 'F' ? (char)(id[n] - 'A' + 'a') : id[n];
-    }
-    lower[n] = '\0';
     const fotad_release_t *rel = NULL;
-    fota_err_t err = id[n] == '\0' ? fotad_releases_get(app->releases, lower, &rel)
-                                   : FOTA_ERR_NOT_FOUND; /* longer than any release id */
+    fota_err_t err = fotad_release_id_lower(id, lower)
+                         ? fotad_releases_get(app->releases, lower, &rel)
+                         : FOTA_ERR_NOT_FOUND; /* longer than any release id */
     if (err == FOTA_ERR_NOT_FOUND) {
         fotad_resp_error(resp, 404, "not_found", "no such release");
     } else if (err != FOTA_OK) {
@@ -67,10 +62,8 @@ static const fotad_release_t *release_or_error(fotad_app_t *app, const char *id,
 static bool add_manifest(cJSON *offer, const fotad_release_rec_t *r)
 {
     char b64[4 * ((FOTA_MANIFEST_LEN + 2) / 3) + 1];
-    size_t n = 0;
-    return mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &n, r->manifest,
-                                 FOTA_MANIFEST_LEN) == 0 &&
-           cJSON_AddStringToObject(offer, "manifest_data", b64) != NULL;
+    b64[fotad_base64(r->manifest, FOTA_MANIFEST_LEN, b64)] = '\0';
+    return cJSON_AddStringToObject(offer, "manifest_data", b64) != NULL;
 }
 
 void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)

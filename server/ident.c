@@ -49,6 +49,16 @@ bool fotad_is_release_id(const char *s)
     return n == FOTAD_RELEASE_ID_LEN;
 }
 
+bool fotad_release_id_lower(const char *s, char out[FOTAD_RELEASE_ID_LEN + 1])
+{
+    size_t n = 0;
+    for (; s[n] != '\0' && n < FOTAD_RELEASE_ID_LEN; n++) {
+        out[n] = s[n] >= 'A' && s[n] <= 'F' ? (char)(s[n] - 'A' + 'a') : s[n];
+    }
+    out[n] = '\0';
+    return s[n] == '\0';
+}
+
 bool fotad_is_label(const char *s, size_t max)
 {
     size_t n = 0;

@@ -22,6 +22,10 @@ bool fotad_is_device_id(const char *s);
 /* Exactly 32 lowercase hex digits. */
 bool fotad_is_release_id(const char *s);
 
+/* s as a release id in lower case, hex digits A-F lowered (the device protocol takes ids in
+ * either case), into out; false when s is longer than any release id. out need not be one. */
+bool fotad_release_id_lower(const char *s, char out[FOTAD_RELEASE_ID_LEN + 1]);
+
 /* 1..max printable ASCII characters (0x20..0x7E). */
 bool fotad_is_label(const char *s, size_t max);
 

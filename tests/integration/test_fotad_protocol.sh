@@ -135,7 +135,12 @@ for id in "$UPPER" "$MIXED"; do
     expect 204 "a report naming $id"
     admin GET /api/admin/devices/inv-1
     body_has "\"release\":\"$REL\"" # stored in lowercase
+    admin GET "/api/admin/releases/$id" # the admin API takes either case too
+    expect 200 "admin release $id"
+    body_has "\"id\":\"$REL\""
 done
+admin GET "/api/admin/releases/${UPPER}0"
+expect 404 "an admin release id one digit too long"
 dev inv-1 "$DEVTGT/manifest?release=${UPPER}0"
 error_is 404 not_found "an id one digit too long"
 dev inv-1 "$DEVTGT/blob/${UPPER:0:31}G"
