@@ -84,8 +84,9 @@ static int check_create_opts(const fota_cli_cmd_t *cmd, const create_opts_t *o, 
     } else if (strcmp(o->out, o->image) == 0 || strcmp(o->out, o->key) == 0) {
         bad = "-o would overwrite an input file";
     } else if (o->chip != NULL && fota_esp_chip_by_name(o->chip) == NULL) {
-        bad = "--chip: esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32c61, "
-              "esp32h2 or esp32p4";
+        char names[FOTA_CLI_CHIP_NAMES];
+        return fota_cli_usage_error(FOTACTL_RELEASE, cmd, "--chip: one of %s",
+                                    fota_cli_chip_names(names, sizeof names));
     }
     return bad ? fota_cli_usage_error(FOTACTL_RELEASE, cmd, "%s", bad) : 0;
 }

@@ -325,9 +325,9 @@ int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                   "printable ASCII characters)",
                                   pos[0]);
     } else if (chip == NULL) {
-        rc = fota_cli_usage_error(FOTACTL_PRODUCT, cmd,
-                                  "--chip is one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, "
-                                  "esp32c5, esp32c6, esp32c61, esp32h2, esp32p4");
+        char names[FOTA_CLI_CHIP_NAMES];
+        rc = fota_cli_usage_error(FOTACTL_PRODUCT, cmd, "--chip is one of %s",
+                                  fota_cli_chip_names(names, sizeof names));
     } else {
         rc = post_product(&c, pos[0], chip);
     }
