@@ -419,13 +419,16 @@ void fotad_http_stop(fotad_http_t *h, unsigned drain_ms)
     if (h == NULL) {
         return;
     }
+    /* The listening socket MHD hands back is closed only after MHD_stop_daemon: its polling
+     * thread may still be taking it out of its epoll set, and a socket closed under it makes
+     * MHD abort ("Failed to remove listen FD from epoll set"), as libmicrohttpd's manual warns. */
     MHD_socket s = MHD_quiesce_daemon(h->daemon);
-    if (s != MHD_INVALID_SOCKET) {
-        close(s);
-    }
     for (unsigned waited = 0; atomic_load(&h->in_flight) > 0 && waited < drain_ms; waited += 10) {
         usleep(10000);
     }
     MHD_stop_daemon(h->daemon);
+    if (s != MHD_INVALID_SOCKET) {
+        close(s);
+    }
     free(h);
 }
