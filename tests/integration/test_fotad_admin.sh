@@ -118,7 +118,7 @@ body_has "\"id\":\"$R1\""
 [ "$(json_num uploaded)" = "$UPLOADED" ] || fail "re-upload changed the upload time"
 
 # Objects are content-addressed: objects/ab/cdef... holds the bytes whose SHA-256 is abcdef...
-tail -c +257 "$W/v2.bundle" >"$W/v2.blob"
+bundle_parts v2
 for f in "$W/v2.bin" "$W/v2.blob"; do
     sum=$(sha256sum "$f" | cut -c1-64)
     cmp -s "$f" "$W/data/objects/${sum:0:2}/${sum:2}" || fail "object for $(basename "$f") missing"

@@ -13,8 +13,7 @@ make_keys
 make_image 1.0.0 "$W/v1.bin" 24K
 make_image 2.0.0 "$W/v2.bin" 24K
 REL=$(make_bundle "$W/v2.bin" inv-5k 2.0.0 "$W/v2.bundle")
-tail -c +257 "$W/v2.bundle" >"$W/v2.blob"
-head -c 256 "$W/v2.bundle" >"$W/v2.manifest"
+bundle_parts v2
 TOTAL=$(stat -c %s "$W/v2.blob")
 CHUNKS=$(((24576 + 1023) / 1024))
 fotad_start

@@ -137,6 +137,13 @@ device_seen() {
     body_has "\"version\":\"$3\""
 }
 
+# bundle_parts NAME: $W/NAME.bundle split into $W/NAME.manifest (its 256-byte manifest) and
+# $W/NAME.blob (the hash-chained records after it).
+bundle_parts() {
+    head -c 256 "$W/$1.bundle" >"$W/$1.manifest"
+    tail -c +257 "$W/$1.bundle" >"$W/$1.blob"
+}
+
 # fotad_start [extra fotad args]: start on an ephemeral port, wait until it listens.
 fotad_start() {
     rm -f "$W/port"
