@@ -182,6 +182,15 @@ static void rig_start(rig_t *r, const fota_esp_config_t *c)
     assert_non_null(r->fota);
 }
 
+/* A device with NVS ready and the component started with config()'s defaults, which it returns. */
+static fota_esp_config_t rig_up(rig_t *r)
+{
+    rig_open(r);
+    fota_esp_config_t c = config(r);
+    rig_start(r, &c);
+    return c;
+}
+
 /* A reset: the component is let go, the power goes, the bootloader runs, the app starts again. */
 static void rig_reboot(rig_t *r, const fota_esp_config_t *c)
 {
@@ -700,9 +709,7 @@ static void test_flash_port_refuses_outside_update_partition(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const fota_flash_t *f = &agent_of(&r)->port.flash;
     assert_int_equal(f->size, FLASH_END);
     assert_int_equal(f->sector_size, SECTOR);
@@ -731,9 +738,7 @@ static void test_flash_port_inside_update_partition(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const fota_flash_t *f = &agent_of(&r)->port.flash;
     uint8_t hi = 0xF0, lo = 0x3C, got = 0, back[SECTOR];
     /* first and last sector: absolute addresses land where they say */
@@ -764,9 +769,7 @@ static void test_flash_port_power_cut(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const fota_flash_t *f = &agent_of(&r)->port.flash;
     uint8_t b[16] = {0};
     fota_flash_emu_plan_cut(esp_double_flash(r.dev), 0, FOTA_CUT_BEFORE, 0);
@@ -814,9 +817,7 @@ static void test_store_port_round_trip(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const fota_store_t *s = &agent_of(&r)->port.store;
     uint8_t buf[256], rec[160], rec2[40];
     size_t len = 0;
@@ -842,9 +843,7 @@ static void test_store_port_clear(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    fota_esp_config_t c = rig_up(&r);
     const fota_store_t *s = &agent_of(&r)->port.store;
     uint8_t buf[256], rec[32];
     memset(rec, 0x5A, sizeof rec);
@@ -868,9 +867,7 @@ static void test_store_port_oversized_record(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const fota_store_t *s = &agent_of(&r)->port.store;
     uint8_t big[64], buf[16];
     memset(big, 0x42, sizeof big);
@@ -989,9 +986,7 @@ static void test_boot_port_pending_then_confirmed(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    fota_esp_config_t c = rig_up(&r);
     const fota_boot_t *b = &agent_of(&r)->port.boot;
     uint32_t off = 0, size = 0;
     assert_int_equal(b->update_partition(b->ctx, &off, &size), FOTA_OK);
@@ -1021,9 +1016,7 @@ static void test_reject_a_valid_image_is_refused(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    rig_up(&r);
     const esp_partition_t *otadata =
         esp_partition_find_first(ESP_PARTITION_TYPE_DATA, ESP_PARTITION_SUBTYPE_DATA_OTA, NULL);
     assert_non_null(otadata);
@@ -1041,9 +1034,7 @@ static void test_reject_a_pending_image_restarts_into_previous(void **state)
 {
     (void)state;
     rig_t r;
-    rig_open(&r);
-    fota_esp_config_t c = config(&r);
-    rig_start(&r, &c);
+    fota_esp_config_t c = rig_up(&r);
     boot_new_image(&r, &c);
     volatile int restarted = 0;
     volatile esp_err_t err = ESP_OK;
