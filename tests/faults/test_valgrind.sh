@@ -31,7 +31,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SUPP=$HERE/valgrind.supp
 
 if grep -q '^FOTA_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-    echo "SKIP: $BUILD is a sanitizer build (FOTA_SANITIZE=ON); valgrind needs a plain build"
+    echo "SKIPPED: $BUILD is a sanitizer build (FOTA_SANITIZE=ON); valgrind needs a plain build"
     exit 0
 fi
 if ! command -v valgrind >/dev/null 2>&1; then

@@ -18,7 +18,7 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 for tool in fotad fota-sim fota-image; do
     if [ ! -x "$BUILD/$tool" ]; then
-        echo "SKIP: $BUILD/$tool is not built yet; this test runs once it is"
+        echo "SKIPPED: $BUILD/$tool is not built yet; this test runs once it is"
         exit 0
     fi
 done
@@ -29,7 +29,7 @@ if [ "${FOTA_SIM_KEYTOOL:-fotactl}" = fotactl ] && [ -x "$BUILD/fotactl" ] &&
 elif [ -x "$BUILD/fota-mkbundle" ]; then
     KEYTOOL=fota-mkbundle
 else
-    echo "SKIP: neither fotactl nor fota-mkbundle is built: no way to sign a release"
+    echo "SKIPPED: neither fotactl nor fota-mkbundle is built: no way to sign a release"
     exit 0
 fi
 

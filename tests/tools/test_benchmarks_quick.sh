@@ -10,7 +10,7 @@ build=$(cd "$1" && pwd)
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 failed=0
 if [ ! -x "$build/bench_device" ]; then
-    echo "SKIP: the benchmarks are not built here (sanitizer builds leave bench/ out)"
+    echo "SKIPPED: the benchmarks are not built here (sanitizer builds leave bench/ out)"
     exit 0
 fi
 
