@@ -217,6 +217,16 @@ static bool fault_on(fake_server_t *s, fake_fault_t f)
     return true;
 }
 
+/* The manifest as this server sends it, alone or inside an offer: one bit flipped under
+ * FAKE_MANIFEST_FLIP. */
+static void manifest_as_sent(fake_server_t *s, uint8_t out[FOTA_MANIFEST_LEN])
+{
+    memcpy(out, s->manifest, FOTA_MANIFEST_LEN);
+    if (fault_on(s, FAKE_MANIFEST_FLIP)) {
+        out[100] ^= 0x01;
+    }
+}
+
 /* The offer; with the signed manifest in it (base64) when the device asks (manifest=1) and the
  * server is not set to leave it out. */
 static void answer_check(fake_server_t *s, const char *target, reply_t *r)
@@ -230,10 +240,7 @@ static void answer_check(fake_server_t *s, const char *target, reply_t *r)
     char manifest[400] = "";
     if (strstr(target, "&manifest=1") != NULL && !s->no_embedded_manifest) {
         uint8_t m[sizeof s->manifest];
-        memcpy(m, s->manifest, sizeof m);
-        if (fault_on(s, FAKE_MANIFEST_FLIP)) {
-            m[100] ^= 0x01;
-        }
+        manifest_as_sent(s, m);
         char b64[360];
         size_t b64_len = 0;
         mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &b64_len, m, sizeof m);
@@ -251,10 +258,9 @@ static void answer_check(fake_server_t *s, const char *target, reply_t *r)
 
 static void answer_manifest(fake_server_t *s, reply_t *r)
 {
-    reply_copy(r, 200, s->manifest, sizeof s->manifest);
-    if (fault_on(s, FAKE_MANIFEST_FLIP)) {
-        r->body[100] ^= 0x01;
-    }
+    uint8_t m[sizeof s->manifest];
+    manifest_as_sent(s, m);
+    reply_copy(r, 200, m, sizeof m);
 }
 
 static size_t chunk_len(const fake_server_t *s, uint32_t n)
