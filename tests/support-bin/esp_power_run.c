@@ -242,14 +242,10 @@ static uint64_t run_seed(const char *id)
 static const char *factory_csv(rig_t *r)
 {
     uint8_t key[32];
-    char hex[65];
-    if (fota_auth_device_key(g_set.master, g_set.master_len, r->id, key) != FOTA_OK) {
+    if (fota_auth_device_key(g_set.master, g_set.master_len, r->id, key) != FOTA_OK ||
+        fota_esp_device_identity_csv(r->csv, sizeof r->csv, "fota", r->id, key) != FOTA_OK) {
         die("%s: no device key", r->what);
     }
-    snprintf(r->csv, sizeof r->csv,
-             "key,type,encoding,value\nfota,namespace,,\ndevice_key,data,hex2bin,%s\n"
-             "device_id,data,string,%s\n",
-             fota_cli_hex(key, 32, hex), r->id);
     return r->csv;
 }
 

@@ -39,8 +39,9 @@ extern "C" { /* the emulator's headers are C only */
 
 #include "FotaClient.h"
 #include "esp_app_desc.h"
-#include "fota/auth.h"
+#include "esp_device.h"
 #include "esp_double.h"
+#include "fota/auth.h"
 #include "esp_ota_ops.h"
 #include "nvs_flash.h"
 
@@ -330,12 +331,11 @@ static bool provision(void)
     }
     fota_err_t err = fota_auth_device_key(secret, len, opt.id, device_key);
     free(secret);
-    char hex[65], csv[256], msg[128];
+    char csv[256], msg[128];
     int line = 0;
-    snprintf(csv, sizeof csv,
-             "key,type,encoding,value\nfota,namespace,,\ndevice_key,data,hex2bin,%s\n"
-             "device_id,data,string,%s\n",
-             fota_cli_hex(device_key, 32, hex), opt.id);
+    if (err == FOTA_OK) {
+        err = fota_esp_device_identity_csv(csv, sizeof csv, "fota", opt.id, device_key);
+    }
     if (err == FOTA_OK) {
         err = esp_double_nvs_load_csv(dev, "nvs", csv, &line, msg, sizeof msg);
     }

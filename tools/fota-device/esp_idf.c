@@ -64,12 +64,10 @@ static const char *factory_csv(esp_run_t *r)
     if (s->key == NULL || access(r->state_path, F_OK) == 0) {
         return NULL;
     }
-    char hex[65];
-    int n = snprintf(r->csv, sizeof r->csv,
-                     "key,type,encoding,value\nfota,namespace,,\ndevice_key,data,hex2bin,%s\n"
-                     "device_id,data,string,%s\n",
-                     fota_cli_hex(s->key, 32, hex), s->id);
-    return n > 0 && (size_t)n < sizeof r->csv ? r->csv : NULL;
+    return fota_esp_device_identity_csv(r->csv, sizeof r->csv, CONFIG_FOTA_KEY_NAMESPACE, s->id,
+                                        s->key) == FOTA_OK
+               ? r->csv
+               : NULL;
 }
 
 /* A base MAC of Espressif's range, from the id (the component's fallback id uses it). */

@@ -38,20 +38,6 @@ static esp_hw_t *hw_of(const sim_dev_t *d)
     return d->hw;
 }
 
-/* The factory NVS image: the device id and its key, as a production line writes them. */
-static fota_err_t factory_csv(const sim_dev_t *d, const char *ns, char *out, size_t cap)
-{
-    char hex[65];
-    for (size_t i = 0; i < sizeof d->key; i++) {
-        snprintf(hex + 2 * i, 3, "%02x", d->key[i]);
-    }
-    int n = snprintf(out, cap,
-                     "key,type,encoding,value\n%s,namespace,,\n"
-                     "device_id,data,string,%s\ndevice_key,data,hex2bin,%s\n",
-                     ns, d->id, hex);
-    return n > 0 && (size_t)n < cap ? FOTA_OK : FOTA_ERR_RANGE;
-}
-
 /* The component's configuration: menuconfig defaults, then what fota-sim's options say. The
  * device id and key come from NVS (device_id / device_key left NULL). */
 static void component_config(const sim_t *s, sim_dev_t *d, fota_esp_config_t *c)
@@ -105,7 +91,9 @@ static fota_err_t esp_open(sim_t *s, sim_dev_t *d)
     memset(&c, 0, sizeof c);
     hardware_config(d, &c.hw);
     component_config(s, d, &c.fota);
-    fota_err_t err = factory_csv(d, c.fota.key_namespace, h->factory_nvs, sizeof h->factory_nvs);
+    /* The factory NVS image: the device id and its key, as a production line writes them. */
+    fota_err_t err = fota_esp_device_identity_csv(h->factory_nvs, sizeof h->factory_nvs,
+                                                  c.fota.key_namespace, d->id, d->key);
     c.factory_nvs = h->factory_nvs;
     if (err == FOTA_OK) {
         err = fota_esp_device_open(&h->dev, &c);

@@ -4,11 +4,29 @@
  */
 #include "esp_device.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "esp_app_desc.h"
 #include "esp_ota_ops.h"
 #include "nvs_flash.h"
+
+fota_err_t fota_esp_device_identity_csv(char *out, size_t cap, const char *ns, const char *id,
+                                        const uint8_t key[32])
+{
+    static const char digits[] = "0123456789abcdef";
+    char hex[65];
+    for (size_t i = 0; i < 32; i++) {
+        hex[2 * i] = digits[key[i] >> 4];
+        hex[2 * i + 1] = digits[key[i] & 0x0f];
+    }
+    hex[64] = '\0';
+    int n = snprintf(out, cap,
+                     "key,type,encoding,value\n%s,namespace,,\ndevice_key,data,hex2bin,%s\n"
+                     "device_id,data,string,%s\n",
+                     ns, hex, id);
+    return n > 0 && (size_t)n < cap ? FOTA_OK : FOTA_ERR_RANGE;
+}
 
 fota_err_t fota_esp_device_open(fota_esp_device_t *d, const fota_esp_device_config_t *cfg)
 {

@@ -19,6 +19,10 @@
 #include "esp_double.h"
 #include "fota_esp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     esp_double_config_t hw;  /* flash, state file, MAC, eFuse, clock */
     fota_esp_config_t fota;  /* the component's configuration (FOTA_ESP_CONFIG_DEFAULT + ours) */
@@ -41,6 +45,12 @@ typedef struct {
     unsigned boots;
 } fota_esp_device_t;
 
+/* The factory's NVS image of a device's identity, the CSV nvs_partition_gen.py takes
+ * (docs/ESP_IDF.md, "Provisioning the device key"): namespace ns with the string device_id and the
+ * 32-byte blob device_key, as the component reads them. FOTA_ERR_RANGE when cap is too small. */
+fota_err_t fota_esp_device_identity_csv(char *out, size_t cap, const char *ns, const char *id,
+                                        const uint8_t key[32]);
+
 /* Open the device (powered off). FOTA_ERR_ARG, or the double's error. */
 fota_err_t fota_esp_device_open(fota_esp_device_t *d, const fota_esp_device_config_t *cfg);
 void fota_esp_device_close(fota_esp_device_t *d);
@@ -59,5 +69,9 @@ void fota_esp_device_power_off(fota_esp_device_t *d);
 
 /* The version the running image carries (its app descriptor), "" when off. */
 const char *fota_esp_device_version(const fota_esp_device_t *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FOTA_ESP_DEVICE_H */
