@@ -3,6 +3,7 @@
  * the response (status, JSON or bytes). Handlers never see SQL or libmicrohttpd.
  *   api_device.c  device API, docs/PROTOCOL.md section 4 (the device is already authenticated)
  *   api_admin.c   admin API, docs/ADMIN_API.md (the bearer token is already checked)
+ *   api_legacy.c  the legacy bridge: unauthenticated chunks, enrollment, their admin API
  */
 #ifndef FOTAD_API_H
 #define FOTAD_API_H
@@ -30,6 +31,24 @@ void fotad_api_product_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp
 void fotad_api_product_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
 /* GET /healthz */
+/* The legacy bridge (api_legacy.c, docs/MIGRATION.md). */
+#define FOTAD_ENROLL_MAX 256u   /* an enrollment request's body */
+#define FOTAD_DECIDE_MAX 65536u /* a list of device ids to approve, reject or delete */
+void fotad_api_legacy_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_enroll(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_legacy_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_legacy_set(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_enrollment_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_enrollment_approve(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_enrollment_reject(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_enrollment_delete(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+/* device_auth.h's enrolled-key lookup over app->legacy (arg). */
+fota_err_t fotad_api_enrolled_key(void *arg, const char *id, uint8_t key[32]);
+/* A seed-mode chunk answer: chunk n of rel MAC'd with key (key_len bytes) in field mac_field. */
+void fotad_api_send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t *key,
+                          size_t key_len, const char *mac_field, fotad_resp_t *resp);
+bool fotad_api_parse_chunk_number(const char *s, uint64_t *out);
+
 void fotad_api_health(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
 #endif /* FOTAD_API_H */

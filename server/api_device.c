@@ -122,9 +122,9 @@ static const fotad_release_t *chunk_release(fotad_app_t *app, const fotad_req_t 
     return err == FOTA_OK ? rel : NULL;
 }
 
-/* {"chunk_number":N,"data":"<base64>","mac":"<hex>"} for chunk n of rel. */
-static void send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t device_key[32],
-                       fotad_resp_t *resp)
+/* {"chunk_number":N,"data":"<base64>","<mac_field>":"<hex>"} for chunk n of rel. */
+void fotad_api_send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t *key,
+                          size_t key_len, const char *mac_field, fotad_resp_t *resp)
 {
     const fota_manifest_t geo = {.image_size = rel->rec.image_size,
                                  .chunk_size = rel->rec.chunk_size,
@@ -134,13 +134,13 @@ static void send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t dev
     uint8_t mac[32];
     char mac_hex[65];
     const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-    if (mbedtls_md_hmac(sha, device_key, 32, data, len, mac) != 0) {
+    if (mbedtls_md_hmac(sha, key, key_len, data, len, mac) != 0) {
         fotad_resp_internal(resp, "chunk MAC", FOTA_ERR_CRYPTO);
         return;
     }
     fotad_hex(mac, sizeof mac, mac_hex);
     size_t b64_len = 4 * ((len + 2) / 3);
-    size_t cap = b64_len + 160;
+    size_t cap = b64_len + 160 + strlen(mac_field);
     char *body = malloc(cap);
     if (body == NULL) {
         fotad_resp_internal(resp, "chunk", FOTA_ERR_NO_MEM);
@@ -148,13 +148,13 @@ static void send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t dev
     }
     int head = snprintf(body, cap, "{\"chunk_number\":%u,\"data\":\"", n);
     size_t used = (size_t)head + fotad_base64(data, len, body + head);
-    used += (size_t)snprintf(body + used, cap - used, "\",\"mac\":\"%s\"}", mac_hex);
+    used += (size_t)snprintf(body + used, cap - used, "\",\"%s\":\"%s\"}", mac_field, mac_hex);
     fotad_resp_take(resp, 200, "application/json", body, used);
 }
 
 /* A chunk number: decimal digits only, at least one. Any number of them: a value past 2^64 - 1
  * is taken as 2^64 - 1, past the end of every release all the same (416, not 400). */
-static bool parse_chunk_number(const char *s, uint64_t *out)
+bool fotad_api_parse_chunk_number(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     size_t n = 0;
@@ -170,7 +170,7 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
 {
     const char *text = fotad_query_get(req->query, "chunk_number");
     uint64_t n = 0;
-    if (text == NULL || !parse_chunk_number(text, &n)) {
+    if (text == NULL || !fotad_api_parse_chunk_number(text, &n)) {
         fotad_resp_error(resp, 400, "bad_request", "%s parameter chunk_number",
                          text == NULL ? "missing" : "malformed");
         return;
@@ -184,7 +184,7 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
                          strlen(text) > 24 ? "..." : "", rel->rec.chunk_count);
         return;
     }
-    send_chunk(rel, (uint32_t)n, req->device->device_key, resp);
+    fotad_api_send_chunk(rel, (uint32_t)n, req->device->device_key, 32, "mac", resp);
 }
 
 /* If-Match, If-None-Match and If-Range against the blob's ETag (range.h): true when they

@@ -116,6 +116,9 @@ static fota_err_t open_services(fotad_app_t *app)
     if (err == FOTA_OK) {
         err = fotad_keycache_new(FOTAD_KEYCACHE_SLOTS, &app->device_keys);
     }
+    if (err == FOTA_OK) {
+        err = fotad_legacy_open(app->cfg, &app->store, app->master, app->master_len, &app->legacy);
+    }
     return err;
 }
 
@@ -145,6 +148,7 @@ fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
 
 void fotad_app_close(fotad_app_t *app)
 {
+    fotad_legacy_free(app->legacy);
     fotad_keycache_free(app->device_keys);
     fotad_nonce_cache_free(app->nonces);
     fotad_devices_close(app->devices);

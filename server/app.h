@@ -14,6 +14,7 @@
 #include "config.h"
 #include "devices.h"
 #include "keycache.h"
+#include "legacy.h"
 #include "keyring.h"
 #include "nonce_cache.h"
 #include "objstore.h"
@@ -36,6 +37,7 @@ typedef struct {
     fotad_devices_t *devices;
     fotad_nonce_cache_t *nonces;
     fotad_keycache_t *device_keys; /* derived keys of devices that authenticated */
+    fotad_legacy_t *legacy;        /* the legacy bridge and enrollments (legacy.h) */
 } fotad_app_t;
 
 /* Build the app from cfg (which must outlive it). Errors are logged. */

@@ -24,7 +24,8 @@ typedef enum {
     OPT_SIZE,
     OPT_LEVEL,
     OPT_SYNC,
-    OPT_KEY
+    OPT_KEY,
+    OPT_U32 /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
 } opt_kind_t;
 
 typedef struct {
@@ -32,6 +33,13 @@ typedef struct {
     opt_kind_t kind;
     size_t offset; /* of the field in fotad_config_t (OPT_STR) */
 } opt_t;
+
+#define FOTAD_CONFIG_U32_MAX 1000000u
+
+#define U32_OPT(field)                                                                             \
+    {                                                                                              \
+#field, OPT_U32, offsetof(fotad_config_t, field)                                           \
+    }
 
 #define STR_OPT(field)                                                                             \
     {                                                                                              \
@@ -53,6 +61,10 @@ static const opt_t opts[] = {
     {"max_upload", OPT_SIZE, 0},
     {"log_level", OPT_LEVEL, 0},
     {"db_sync", OPT_SYNC, 0},
+    STR_OPT(legacy_fleet_key_file),
+    U32_OPT(legacy_rate),
+    U32_OPT(legacy_burst),
+    U32_OPT(legacy_max_pending),
 };
 
 static const char usage_text[] =
@@ -79,6 +91,11 @@ static const char usage_text[] =
     "  --log-level LEVEL           error, warn, info (default) or debug\n"
     "  --db-sync MODE              normal (default: survives a crash of fotad) or full\n"
     "                              (also survives a power cut; one fsync per write)\n"
+    "  --legacy-fleet-key-file FILE  the original firmware's fleet-wide HMAC key, for the\n"
+    "                              legacy bridge (docs/MIGRATION.md; default: none, bridge off)\n"
+    "  --legacy-rate N             legacy requests per minute from one address (default 600)\n"
+    "  --legacy-burst N            of which this many at once (default 30)\n"
+    "  --legacy-max-pending N      enrollments waiting for approval at most (default 10000)\n"
     "  --help                      this text\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly.\n";
@@ -108,6 +125,9 @@ fota_err_t fotad_config_init(fotad_config_t *cfg)
     cfg->max_upload = FOTAD_DEFAULT_MAX_UPLOAD;
     cfg->log_level = FOTAD_LOG_INFO;
     cfg->db_sync = FOTAD_SYNC_NORMAL;
+    cfg->legacy_rate = FOTAD_DEFAULT_LEGACY_RATE;
+    cfg->legacy_burst = FOTAD_DEFAULT_LEGACY_BURST;
+    cfg->legacy_max_pending = FOTAD_DEFAULT_LEGACY_MAX_PENDING;
     fota_err_t err = set_str(&cfg->listen, "127.0.0.1");
     if (err == FOTA_OK) {
         err = set_str(&cfg->data_dir, "fotad-data");
@@ -154,6 +174,13 @@ static fota_err_t add_key(fotad_config_t *cfg, const char *value)
 static fota_err_t set_number(const opt_t *o, fotad_config_t *cfg, const char *value)
 {
     uint32_t n;
+    if (o->kind == OPT_U32) {
+        if (fota_cli_parse_u32(value, FOTAD_CONFIG_U32_MAX, &n) != FOTA_OK || n == 0) {
+            return FOTA_ERR_ARG;
+        }
+        *(uint32_t *)((char *)cfg + o->offset) = n;
+        return FOTA_OK;
+    }
     if (o->kind == OPT_SIZE) {
         fota_err_t err = fota_cli_parse_size(value, &n);
         if (err != FOTA_OK || n < FOTA_MANIFEST_LEN) {

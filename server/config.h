@@ -27,6 +27,9 @@
 #define FOTAD_DEFAULT_MAX_CONNECTIONS 0u /* as many as the open-file limit allows */
 #define FOTAD_MAX_AUTO_CONNECTIONS 65536u
 #define FOTAD_MAX_CONNECTIONS 1000000u
+#define FOTAD_DEFAULT_LEGACY_RATE 600u /* per minute and address */
+#define FOTAD_DEFAULT_LEGACY_BURST 30u
+#define FOTAD_DEFAULT_LEGACY_MAX_PENDING 10000u
 
 typedef struct {
     char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
@@ -44,6 +47,10 @@ typedef struct {
     uint32_t max_upload;
     fotad_log_level_t log_level;
     fotad_sync_t db_sync;
+    char *legacy_fleet_key_file; /* the original firmware's fleet key, or NULL: no bridge */
+    uint32_t legacy_rate;        /* legacy requests per minute from one address */
+    uint32_t legacy_burst;       /* of which at once */
+    uint32_t legacy_max_pending; /* enrollments awaiting approval */
     bool help; /* --help was given */
 } fotad_config_t;
 

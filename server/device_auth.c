@@ -70,7 +70,8 @@ static fota_err_t mac_ok(const fotad_device_auth_in_t *in, const uint8_t auth_ke
     return FOTA_OK;
 }
 
-/* The claimed device's keys: from the cache, or derived from the master secret (*cached false). */
+/* The claimed device's keys: from the cache, else its enrolled key or one derived from the
+ * master secret (*cached false). */
 static fota_err_t device_keys(const fotad_device_auth_cfg_t *cfg, const char *id,
                               uint8_t device_key[32], uint8_t auth_key[32], bool *cached)
 {
@@ -78,7 +79,16 @@ static fota_err_t device_keys(const fotad_device_auth_cfg_t *cfg, const char *id
     if (*cached) {
         return FOTA_OK;
     }
-    fota_err_t err = fota_auth_device_key(cfg->master, cfg->master_len, id, device_key);
+    fota_err_t err = FOTA_ERR_NOT_FOUND;
+    if (cfg->fixed_key != NULL) {
+        memcpy(device_key, cfg->fixed_key, 32);
+        err = FOTA_OK;
+    } else if (cfg->enrolled != NULL) {
+        err = cfg->enrolled(cfg->enrolled_arg, id, device_key);
+    }
+    if (err == FOTA_ERR_NOT_FOUND) {
+        err = fota_auth_device_key(cfg->master, cfg->master_len, id, device_key);
+    }
     return err != FOTA_OK ? err : fota_auth_key(device_key, auth_key);
 }
 

@@ -1,7 +1,7 @@
 /*
  * device_auth.h - checking a device request's authentication (docs/PROTOCOL.md section 2) with
- * the agent's own code (fota/auth.h): the device key is derived from the master secret and the
- * claimed id, the auth key from the device key, and the MAC over
+ * the agent's own code (fota/auth.h): the device key is an enrolled device's own (legacy.h), or
+ * else derived from the master secret and the claimed id, the auth key from the device key, and the MAC over
  * METHOD\nTARGET\nTIME\nNONCE\nhex(SHA-256(body)) is compared in constant time. The clock must
  * agree within the window and the (device, nonce) pair must be new (nonce_cache.h); the nonce is
  * remembered only after the MAC verified, so nobody without the key can burn a device's nonces
@@ -30,6 +30,13 @@ typedef struct {
     fotad_nonce_cache_t *nonces;
     uint32_t window_s;      /* FOTAD_AUTH_WINDOW_S */
     fotad_keycache_t *keys; /* derived keys of devices seen before, or NULL (derive each time) */
+    /* The key of an enrolled device (legacy.h), asked before a key is derived: FOTA_OK, or
+     * FOTA_ERR_NOT_FOUND for a device that is not enrolled. NULL: none are. */
+    fota_err_t (*enrolled)(void *arg, const char *id, uint8_t key[32]);
+    void *enrolled_arg;
+    /* Every id signs with this device key (an enrollment request: the fleet's enrollment key),
+     * nothing cached; NULL for device requests. */
+    const uint8_t *fixed_key;
 } fotad_device_auth_cfg_t;
 
 /* What the request carried: header values are NULL when absent. */

@@ -178,6 +178,23 @@ static enum MHD_Result take(http_req_t *r, const char *data, size_t n)
     return MHD_YES;
 }
 
+/* The peer's address as text ("?" when libmicrohttpd does not say). */
+static void client_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    }
+    if (addr == NULL || inet_ntop(sa->sa_family, addr, out, (socklen_t)cap) == NULL) {
+        snprintf(out, cap, "?");
+    }
+}
+
 /* The whole request is in: run it. */
 static enum MHD_Result finish(struct MHD_Connection *c, http_req_t *r, const char *url)
 {
@@ -187,7 +204,10 @@ static enum MHD_Result finish(struct MHD_Connection *c, http_req_t *r, const cha
         fotad_resp_error(&resp, 413, "too_large", "body over the limit of %zu bytes", r->limit);
         return queue(c, r, &resp);
     }
+    char client[INET6_ADDRSTRLEN];
+    client_address(c, client, sizeof client);
     fotad_req_t req = {
+        .client = client,
         .method = r->method,
         .target = r->target,
         .path = url,

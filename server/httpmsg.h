@@ -35,6 +35,7 @@ typedef struct {
     fotad_header_fn header; /* a request header by name (case-insensitive), or NULL */
     void *header_ctx;
     const fotad_device_cred_t *device; /* set for device routes, after authentication */
+    const char *client;                /* the peer's address ("192.0.2.7", "2001:db8::1") */
 } fotad_req_t;
 
 #define FOTAD_RESP_MAX_HEADERS 4u

@@ -112,6 +112,18 @@ void fotad_keycache_put(fotad_keycache_t *c, const char *id, const uint8_t devic
     pthread_mutex_unlock(lock);
 }
 
+void fotad_keycache_drop(fotad_keycache_t *c, const char *id)
+{
+    size_t i = slot_of(c, id);
+    pthread_mutex_t *lock = &c->locks[i % N_LOCKS];
+    pthread_mutex_lock(lock);
+    slot_t *s = &c->slots[i];
+    if (strcmp(s->id, id) == 0) {
+        mbedtls_platform_zeroize(s, sizeof *s);
+    }
+    pthread_mutex_unlock(lock);
+}
+
 void fotad_keycache_stats(fotad_keycache_t *c, uint64_t *hits, uint64_t *misses)
 {
     *hits = atomic_load(&c->hits);

@@ -3,8 +3,8 @@
  * check instead of two key derivations and a MAC check (device_auth.c). A device key is
  * HMAC-SHA256(master secret, device id) and its auth key HMAC-SHA256(device key, "fota-auth-v1")
  * (docs/PROTOCOL.md section 1): both follow from the master secret and the id alone, and the
- * master secret does not change while fotad runs, so a cached entry is never stale and nothing
- * needs invalidating. A fotad started with another master secret starts with an empty cache.
+ * master secret does not change while fotad runs, so a derived entry is never stale. An enrolled
+ * device's key (legacy.h) is cached the same way and dropped when its enrollment is revoked. A fotad started with another master secret starts with an empty cache.
  *
  * A fixed table of slots, one per hash of the id (a newer device takes the slot of an older one
  * that hashes the same: a miss costs a derivation, nothing else). Only keys whose MAC verified
@@ -37,6 +37,9 @@ bool fotad_keycache_get(fotad_keycache_t *c, const char *id, uint8_t device_key[
 /* Remember the keys of device `id` (a valid device id: at most FOTAD_DEVICE_ID_MAX characters). */
 void fotad_keycache_put(fotad_keycache_t *c, const char *id, const uint8_t device_key[32],
                         const uint8_t auth_key[32]);
+
+/* Forget device `id` (its enrolled key was revoked). */
+void fotad_keycache_drop(fotad_keycache_t *c, const char *id);
 
 /* Lookups that found their device and lookups that did not, since the cache was made. */
 void fotad_keycache_stats(fotad_keycache_t *c, uint64_t *hits, uint64_t *misses);

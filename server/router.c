@@ -14,22 +14,34 @@
 #define ADM FOTAD_ADMIN_PREFIX
 
 static const fotad_route_t routes[] = {
-    {"GET", "/healthz", 0, FOTAD_AUTH_NONE, 0, fotad_api_health},
-    {"GET", DEV "check", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_check},
-    {"GET", DEV "manifest", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_manifest},
-    {"GET", DEV "chunk", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_chunk},
-    {"GET", DEV "blob/", 1, FOTAD_AUTH_DEVICE, 0, fotad_api_blob},
-    {"POST", DEV "report", 0, FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report},
-    {"POST", ADM "releases", 0, FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload},
-    {"GET", ADM "releases", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_release_list},
-    {"GET", ADM "releases/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get},
-    {"GET", ADM "devices", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_device_list},
-    {"GET", ADM "devices/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get},
-    {"POST", ADM "assignments", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign},
-    {"GET", ADM "assignments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list},
-    {"POST", ADM "products", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create},
-    {"GET", ADM "products", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_product_list},
-    {"GET", ADM "products/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get},
+    {"GET", "/healthz", 0, FOTAD_AUTH_NONE, 0, fotad_api_health, NULL},
+    {"GET", DEV "check", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_check, NULL},
+    {"GET", DEV "manifest", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_manifest, NULL},
+    {"GET", DEV "chunk", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
+    {"GET", DEV "blob/", 1, FOTAD_AUTH_DEVICE, 0, fotad_api_blob, NULL},
+    {"POST", DEV "report", 0, FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report, NULL},
+    {"POST", DEV "enroll", 0, FOTAD_AUTH_NONE, FOTAD_ENROLL_MAX, fotad_api_enroll, NULL},
+    {"POST", ADM "releases", 0, FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload,
+     NULL},
+    {"GET", ADM "releases", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_release_list, NULL},
+    {"GET", ADM "releases/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get, NULL},
+    {"GET", ADM "devices", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_device_list, NULL},
+    {"GET", ADM "devices/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get, NULL},
+    {"POST", ADM "assignments", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign, NULL},
+    {"GET", ADM "assignments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list, NULL},
+    {"POST", ADM "products", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create,
+     NULL},
+    {"GET", ADM "products", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_product_list, NULL},
+    {"GET", ADM "products/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get, NULL},
+    {"GET", ADM "legacy", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_legacy_get, NULL},
+    {"POST", ADM "legacy", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_legacy_set, NULL},
+    {"GET", ADM "enrollments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_enrollment_list, NULL},
+    {"POST", ADM "enrollments/approve", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+     fotad_api_enrollment_approve, NULL},
+    {"POST", ADM "enrollments/reject", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+     fotad_api_enrollment_reject, NULL},
+    {"POST", ADM "enrollments/delete", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+     fotad_api_enrollment_delete, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -163,8 +175,9 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
 static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
                         fotad_resp_t *resp)
 {
-    fotad_device_auth_cfg_t cfg = {app->master, app->master_len, app->nonces, FOTAD_AUTH_WINDOW_S,
-                                   app->device_keys};
+    fotad_device_auth_cfg_t cfg = {
+        app->master,      app->master_len,        app->nonces, FOTAD_AUTH_WINDOW_S,
+        app->device_keys, fotad_api_enrolled_key, app->legacy, NULL};
     fotad_device_auth_in_t in = {
         req->method,
         req->target,
@@ -200,6 +213,14 @@ void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *
     req->query = &query;
     req->param = m->param;
     fotad_device_cred_t cred;
+    if (m->route->anonymous != NULL && fotad_req_header(req, "X-Device-Id") == NULL &&
+        fotad_req_header(req, "X-Fota-Time") == NULL &&
+        fotad_req_header(req, "X-Fota-Nonce") == NULL &&
+        fotad_req_header(req, "X-Fota-Auth") == NULL) {
+        m->route->anonymous(app, req, resp);
+        req->query = NULL;
+        return;
+    }
     if (m->route->auth == FOTAD_AUTH_DEVICE) {
         if (!device_auth(app, req, &cred, resp)) {
             return;

@@ -35,6 +35,9 @@ typedef struct {
     fotad_auth_kind_t auth;
     size_t max_body; /* bytes; FOTAD_UPLOAD_LIMIT for the configured upload limit */
     fotad_handler_fn fn;
+    /* A device route's handler for a request that carries none of the device authentication
+     * headers (the legacy bridge's original firmware), or NULL: such a request gets 401. */
+    fotad_handler_fn anonymous;
 } fotad_route_t;
 
 /* The outcome of matching a method and path. */

@@ -1,10 +1,10 @@
 /*
  * store.h - the persistence interface of fotad: releases, products, devices, reports and
  * assignments as
- * plain records, behind a table of functions (a port, like the agent's). The services
- * (releases.c, devices.c) are its only callers; no SQL exists outside its backends
- * (store_sqlite.c now, PostgreSQL later). It is kept narrow - whole records in, whole records
- * out, one call per business fact - so that a backend is a small, testable file.
+ * plain records, and the legacy bridge's setting and enrollments, behind a table of functions (a
+ * port, like the agent's). The services (releases.c, devices.c) are its only callers; no SQL exists
+ * outside its backends (store_sqlite.c now, PostgreSQL later). It is kept narrow - whole records
+ * in, whole records out, one call per business fact - so that a backend is a small, testable file.
  *
  * Contract for every backend:
  *   - a call that returns FOTA_OK for a write has committed it durably enough that a crash of
@@ -102,11 +102,37 @@ typedef struct {
     int64_t updated;
 } fotad_assignment_rec_t;
 
+/* The legacy bridge (docs/MIGRATION.md): devices of `product` that still run the original
+ * firmware fetch `bridge_release` without authentication, its chunks MAC'd with the fleet key in
+ * a field named `mac_field`. At most one per fotad: such a request names no product. */
+#define FOTAD_MAC_FIELD_MAX 15u
+typedef struct {
+    char product[FOTAD_LABEL_MAX + 1];
+    char bridge_release[FOTAD_RELEASE_ID_LEN + 1];
+    char mac_field[FOTAD_MAC_FIELD_MAX + 1];
+    int64_t updated;
+} fotad_legacy_rec_t;
+
+/* A bridge device's registration of the key it made (docs/MIGRATION.md, "Enrollment"): the key
+ * wrapped with the master secret (enroll.h), never stored as it is. */
+#define FOTAD_ENROLL_STATE_MAX 15u
+#define FOTAD_ADDRESS_MAX 47u
+typedef struct {
+    char device_id[FOTAD_DEVICE_ID_MAX + 1];
+    char product[FOTAD_LABEL_MAX + 1];
+    uint8_t key_wrapped[32];
+    char state[FOTAD_ENROLL_STATE_MAX + 1]; /* pending, approved, rejected, conflict */
+    char address[FOTAD_ADDRESS_MAX + 1];    /* the client address it registered from */
+    int64_t requested;
+    int64_t decided; /* 0 until the state last changed */
+} fotad_enrollment_rec_t;
+
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
 typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
 typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
 typedef fota_err_t (*fotad_report_fn)(void *arg, const fotad_report_rec_t *r);
 typedef fota_err_t (*fotad_assignment_fn)(void *arg, const fotad_assignment_rec_t *a);
+typedef fota_err_t (*fotad_enrollment_fn)(void *arg, const fotad_enrollment_rec_t *e);
 
 typedef struct {
     void (*close)(void *ctx);
@@ -148,6 +174,25 @@ typedef struct {
                                  fotad_assignment_rec_t *out);
     /* Devices first, then products, each sorted by target. */
     fota_err_t (*assignment_list)(void *ctx, fotad_assignment_fn fn, void *arg);
+
+    /* The legacy bridge setting, FOTA_ERR_NOT_FOUND when there is none (legacy mode off). */
+    fota_err_t (*legacy_get)(void *ctx, fotad_legacy_rec_t *out);
+    /* Replace the setting with rec, or remove it (rec NULL). */
+    fota_err_t (*legacy_set)(void *ctx, const fotad_legacy_rec_t *rec);
+
+    /* Insert unless the device has an enrollment (*inserted false then; nothing changes). */
+    fota_err_t (*enrollment_insert)(void *ctx, const fotad_enrollment_rec_t *e, bool *inserted);
+    fota_err_t (*enrollment_get)(void *ctx, const char *device_id, fotad_enrollment_rec_t *out);
+    /* Move the device's enrollment (device_id), or every one (device_id NULL), that is in state
+     * `from` to `to`, decided at now; *changed says how many moved. */
+    fota_err_t (*enrollment_move)(void *ctx, const char *device_id, const char *from,
+                                  const char *to, int64_t now, uint64_t *changed);
+    /* Remove the device's enrollment (FOTA_ERR_NOT_FOUND if none). */
+    fota_err_t (*enrollment_delete)(void *ctx, const char *device_id);
+    /* Those in `state` (all when NULL), sorted by device id. */
+    fota_err_t (*enrollment_list)(void *ctx, const char *state, fotad_enrollment_fn fn, void *arg);
+    /* How many are in `state`. */
+    fota_err_t (*enrollment_count)(void *ctx, const char *state, uint64_t *n);
 } fotad_store_ops_t;
 
 typedef struct {

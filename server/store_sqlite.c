@@ -60,8 +60,18 @@ static const char schema_v2[] =
     "ALTER TABLE releases ADD COLUMN chip INTEGER;"
     "CREATE TABLE products(id TEXT PRIMARY KEY, chip INTEGER NOT NULL, created INTEGER NOT NULL);";
 
+/* The legacy bridge: one setting row at most, and the bridge devices' enrollments. */
+static const char schema_v3[] =
+    "CREATE TABLE legacy(one INTEGER PRIMARY KEY CHECK(one = 1), product TEXT NOT NULL,"
+    " bridge_release TEXT NOT NULL REFERENCES releases(id), mac_field TEXT NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE enrollments(device_id TEXT PRIMARY KEY, product TEXT NOT NULL,"
+    " key_wrapped BLOB NOT NULL, state TEXT NOT NULL, address TEXT NOT NULL,"
+    " requested INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX enrollments_by_state ON enrollments(state, device_id);";
+
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -15,6 +15,8 @@
 #define DEV_COLS                                                                                   \
     "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen"
 #define REPORT_COLS "time,state,release_id,version,running,done,total,error"
+#define LEGACY_COLS "product,bridge_release,mac_field,updated"
+#define ENROLL_COLS "device_id,product,key_wrapped,state,address,requested,decided"
 
 const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -54,6 +56,23 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
         "SELECT kind,target,release_id,updated FROM assignments WHERE kind=?1 AND target=?2",
     [SQ_ASSIGN_LIST] =
         "SELECT kind,target,release_id,updated FROM assignments ORDER BY kind,target",
+    [SQ_LEGACY_GET] = "SELECT " LEGACY_COLS " FROM legacy WHERE one=1",
+    [SQ_LEGACY_SET] = "INSERT INTO legacy(one," LEGACY_COLS ") VALUES(1,?1,?2,?3,?4)"
+                      " ON CONFLICT(one) DO UPDATE SET product=excluded.product,"
+                      " bridge_release=excluded.bridge_release, mac_field=excluded.mac_field,"
+                      " updated=excluded.updated",
+    [SQ_LEGACY_CLEAR] = "DELETE FROM legacy",
+    [SQ_ENROLL_INSERT] =
+        "INSERT OR IGNORE INTO enrollments(" ENROLL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [SQ_ENROLL_GET] = "SELECT " ENROLL_COLS " FROM enrollments WHERE device_id=?1",
+    [SQ_ENROLL_MOVE] =
+        "UPDATE enrollments SET state=?3, decided=?4 WHERE device_id=?1 AND state=?2",
+    [SQ_ENROLL_MOVE_ALL] = "UPDATE enrollments SET state=?3, decided=?4 WHERE state=?2",
+    [SQ_ENROLL_DELETE] = "DELETE FROM enrollments WHERE device_id=?1",
+    [SQ_ENROLL_LIST] = "SELECT " ENROLL_COLS " FROM enrollments ORDER BY device_id",
+    [SQ_ENROLL_LIST_STATE] =
+        "SELECT " ENROLL_COLS " FROM enrollments WHERE state=?1 ORDER BY device_id",
+    [SQ_ENROLL_COUNT] = "SELECT count(*) FROM enrollments WHERE state=?1",
 };
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -567,6 +586,161 @@ static fota_err_t sq_assignment_set(void *ctx, const fotad_assignment_rec_t *a)
     return err;
 }
 
+/* ---- the legacy bridge ----------------------------------------------------------------------- */
+
+static void row_legacy(sqlite3_stmt *st, void *out)
+{
+    fotad_legacy_rec_t *l = out;
+    memset(l, 0, sizeof *l);
+    sq_col_text(st, 0, l->product, sizeof l->product);
+    sq_col_text(st, 1, l->bridge_release, sizeof l->bridge_release);
+    sq_col_text(st, 2, l->mac_field, sizeof l->mac_field);
+    l->updated = sqlite3_column_int64(st, 3);
+}
+
+static void row_enrollment(sqlite3_stmt *st, void *out)
+{
+    fotad_enrollment_rec_t *e = out;
+    memset(e, 0, sizeof *e);
+    sq_col_text(st, 0, e->device_id, sizeof e->device_id);
+    sq_col_text(st, 1, e->product, sizeof e->product);
+    if (sqlite3_column_bytes(st, 2) == (int)sizeof e->key_wrapped) {
+        memcpy(e->key_wrapped, sqlite3_column_blob(st, 2), sizeof e->key_wrapped);
+    }
+    sq_col_text(st, 3, e->state, sizeof e->state);
+    sq_col_text(st, 4, e->address, sizeof e->address);
+    e->requested = sqlite3_column_int64(st, 5);
+    e->decided = sqlite3_column_int64(st, 6);
+}
+
+static fota_err_t sq_legacy_get(void *ctx, fotad_legacy_rec_t *out)
+{
+    sq_query_t q = {SQ_LEGACY_GET, -1, NULL, NULL};
+    return get_one(ctx, &q, row_legacy, out);
+}
+
+static void bind_legacy(sqlite3_stmt *st, const void *arg)
+{
+    const fotad_legacy_rec_t *l = arg;
+    bind_text(st, 1, l->product);
+    bind_text(st, 2, l->bridge_release);
+    bind_text(st, 3, l->mac_field);
+    sqlite3_bind_int64(st, 4, l->updated);
+}
+
+static fota_err_t sq_legacy_set(void *ctx, const fotad_legacy_rec_t *rec)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = rec != NULL
+                         ? write_one(c, SQ_LEGACY_SET, bind_legacy, rec, "set legacy")
+                         : write_one(c, SQ_LEGACY_CLEAR, bind_nothing, NULL, "clear legacy");
+    sq_writer_put(ctx);
+    return err;
+}
+
+static void bind_enrollment(sqlite3_stmt *st, const void *arg)
+{
+    const fotad_enrollment_rec_t *e = arg;
+    bind_text(st, 1, e->device_id);
+    bind_text(st, 2, e->product);
+    sqlite3_bind_blob(st, 3, e->key_wrapped, (int)sizeof e->key_wrapped, SQLITE_STATIC);
+    bind_text(st, 4, e->state);
+    bind_text(st, 5, e->address);
+    sqlite3_bind_int64(st, 6, e->requested);
+    sqlite3_bind_int64(st, 7, e->decided);
+}
+
+static fota_err_t sq_enrollment_insert(void *ctx, const fotad_enrollment_rec_t *e, bool *inserted)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_ENROLL_INSERT, bind_enrollment, e, "insert enrollment");
+    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
+    sq_writer_put(ctx);
+    return err;
+}
+
+static fota_err_t sq_enrollment_get(void *ctx, const char *device_id, fotad_enrollment_rec_t *out)
+{
+    sq_query_t q = {SQ_ENROLL_GET, -1, device_id, NULL};
+    return get_one(ctx, &q, row_enrollment, out);
+}
+
+typedef struct {
+    const char *device_id;
+    const char *from;
+    const char *to;
+    int64_t now;
+} move_args_t;
+
+static void bind_move(sqlite3_stmt *st, const void *arg)
+{
+    const move_args_t *a = arg;
+    if (a->device_id != NULL) {
+        bind_text(st, 1, a->device_id);
+    }
+    bind_text(st, 2, a->from);
+    bind_text(st, 3, a->to);
+    sqlite3_bind_int64(st, 4, a->now);
+}
+
+static fota_err_t sq_enrollment_move(void *ctx, const char *device_id, const char *from,
+                                     const char *to, int64_t now, uint64_t *changed)
+{
+    move_args_t a = {device_id, from, to, now};
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, device_id != NULL ? SQ_ENROLL_MOVE : SQ_ENROLL_MOVE_ALL,
+                               bind_move, &a, "update enrollment");
+    *changed = err == FOTA_OK ? (uint64_t)sqlite3_changes(c->db) : 0;
+    sq_writer_put(ctx);
+    return err;
+}
+
+static void bind_id(sqlite3_stmt *st, const void *arg)
+{
+    bind_text(st, 1, arg);
+}
+
+static fota_err_t sq_enrollment_delete(void *ctx, const char *device_id)
+{
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = write_one(c, SQ_ENROLL_DELETE, bind_id, device_id, "delete enrollment");
+    bool gone = err == FOTA_OK && sqlite3_changes(c->db) > 0;
+    sq_writer_put(ctx);
+    return err != FOTA_OK ? err : gone ? FOTA_OK : FOTA_ERR_NOT_FOUND;
+}
+
+typedef struct {
+    fotad_enrollment_rec_t rec;
+    fotad_enrollment_fn fn;
+    void *arg;
+} enrollment_visit_t;
+
+static fota_err_t enrollment_emit(void *v)
+{
+    enrollment_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+static fota_err_t sq_enrollment_list(void *ctx, const char *state, fotad_enrollment_fn fn,
+                                     void *arg)
+{
+    enrollment_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_enrollment, enrollment_emit, &v};
+    sq_query_t q = {state != NULL ? SQ_ENROLL_LIST_STATE : SQ_ENROLL_LIST, -1, state, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+static void row_count(sqlite3_stmt *st, void *out)
+{
+    *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
+}
+
+static fota_err_t sq_enrollment_count(void *ctx, const char *state, uint64_t *n)
+{
+    sq_query_t q = {SQ_ENROLL_COUNT, -1, state, NULL};
+    return get_one(ctx, &q, row_count, n);
+}
+
 const fotad_store_ops_t sq_ops = {
     .close = sq_close,
     .release_insert = sq_release_insert,
@@ -585,4 +759,12 @@ const fotad_store_ops_t sq_ops = {
     .assignment_set = sq_assignment_set,
     .assignment_get = sq_assignment_get,
     .assignment_list = sq_assignment_list,
+    .legacy_get = sq_legacy_get,
+    .legacy_set = sq_legacy_set,
+    .enrollment_insert = sq_enrollment_insert,
+    .enrollment_get = sq_enrollment_get,
+    .enrollment_move = sq_enrollment_move,
+    .enrollment_delete = sq_enrollment_delete,
+    .enrollment_list = sq_enrollment_list,
+    .enrollment_count = sq_enrollment_count,
 };

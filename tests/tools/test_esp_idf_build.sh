@@ -8,7 +8,8 @@
 # ESP32 is an LX6, lx106 the closest Xtensa compiler Debian has), with the two definitions
 # ports/esp-idf/CMakeLists.txt adds. Then the objects must call the ESP-IDF services the component
 # is built on, and nothing in the component may abort (no abort, no ESP_ERROR_CHECK). The error
-# names are in the firmware only with CONFIG_FOTA_ERROR_NAMES (a fourth configuration).
+# names are in the firmware only with CONFIG_FOTA_ERROR_NAMES (a fourth configuration, which also
+# turns on CONFIG_FOTA_ENROLL, the bridge firmware's enrollment, compiled only then).
 # Skips (exit 0) when ../shared/third_party/esp-idf is absent.
 # Usage: tests/tools/test_esp_idf_build.sh BUILD_DIR
 set -euo pipefail
@@ -128,7 +129,12 @@ host_cfg="$root/emu/esp-idf/component/sdkconfig_project.h"
 ! grep -q '^#define CONFIG_FOTA_SERVER_URL ' "$host_cfg" ||
     { echo "$host_cfg defines CONFIG_FOTA_SERVER_URL: fota_esp_defaults.h would not apply"; exit 1; }
 compile anti-rollback BOOTLOADER_APP_ROLLBACK_ENABLE=y BOOTLOADER_APP_ANTI_ROLLBACK=y
-compile names BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_ERROR_NAMES=y
+compile names BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_ERROR_NAMES=y FOTA_ENROLL=y
+# Enrollment (the bridge firmware's) is compiled only with FOTA_ENROLL.
+xtensa-lx106-elf-nm "$out/names/port/esp_enroll.o" | grep -q ' T fota_esp_enroll_step$' ||
+    { echo "names: FOTA_ENROLL=y but esp_enroll.o has no enrollment"; exit 1; }
+! xtensa-lx106-elf-nm "$out/rollback/port/esp_enroll.o" | grep -q 'fota_esp_enroll_step' ||
+    { echo "rollback: enrollment compiled in without FOTA_ENROLL"; exit 1; }
 # The option really decides: the names are in err.o with it, and not without.
 grep -q FOTA_ERR_IMAGE_MAGIC "$out/names/agent/err.o" ||
     { echo "names: FOTA_ERROR_NAMES=y but err.o has no names"; exit 1; }

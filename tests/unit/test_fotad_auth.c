@@ -60,7 +60,8 @@ static int setup(void **state)
     static fixture_t f;
     memset(&f, 0, sizeof f);
     assert_int_equal(fotad_nonce_cache_new(300, &f.nonces), FOTA_OK);
-    fotad_device_auth_cfg_t cfg = {master, sizeof master, f.nonces, 300, NULL};
+    fotad_device_auth_cfg_t cfg = {
+        .master = master, .master_len = sizeof master, .nonces = f.nonces, .window_s = 300};
     f.cfg = cfg;
     *state = &f;
     return 0;

@@ -352,18 +352,107 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
 
-    /* The file now says version 2, and opening it again changes nothing. */
+    /* The file now says the current version (3), and opening it again changes nothing. */
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
     assert_int_equal(got.chip_id, 0);
     assert_int_equal(f->st.ops->product_get(f->st.ctx, "inv-5k", &p), FOTA_OK);
+}
+
+static fota_err_t list_enrollment(void *arg, const fotad_enrollment_rec_t *e)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%.20s=%.10s@%lld/%02x", e->device_id, e->state,
+             (long long)e->decided, e->key_wrapped[0]);
+    return FOTA_OK;
+}
+
+static fotad_enrollment_rec_t enrollment(const char *id, uint8_t key0)
+{
+    fotad_enrollment_rec_t e = {.requested = 50};
+    snprintf(e.device_id, sizeof e.device_id, "%s", id);
+    snprintf(e.product, sizeof e.product, "inv-5k");
+    snprintf(e.state, sizeof e.state, "pending");
+    snprintf(e.address, sizeof e.address, "192.0.2.7");
+    memset(e.key_wrapped, key0, sizeof e.key_wrapped);
+    return e;
+}
+
+/* The legacy bridge's setting (at most one, survives a reopen) and the enrollments: insert keeps
+ * the first, moves happen only from the named state, one or all, delete, list by state, count. */
+static void test_legacy_and_enrollments(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    fotad_legacy_rec_t l;
+    assert_int_equal(ops->legacy_get(f->st.ctx, &l), FOTA_ERR_NOT_FOUND);
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    fotad_legacy_rec_t set = {"inv-5k", RA, "hmac", 77};
+    assert_int_equal(ops->legacy_set(f->st.ctx, &set), FOTA_OK);
+    fotad_legacy_rec_t other = {"inv-5k", "cccccccccccccccccccccccccccccccc", "mac", 78};
+    assert_int_equal(ops->legacy_set(f->st.ctx, &other), FOTA_ERR_IO); /* no such release */
+
+    fotad_enrollment_rec_t e = enrollment("dev-a", 0x11);
+    assert_int_equal(ops->enrollment_insert(f->st.ctx, &e, &inserted), FOTA_OK);
+    assert_true(inserted);
+    fotad_enrollment_rec_t e2 = enrollment("dev-a", 0x22);
+    assert_int_equal(ops->enrollment_insert(f->st.ctx, &e2, &inserted), FOTA_OK);
+    assert_false(inserted);
+    fotad_enrollment_rec_t got;
+    assert_int_equal(ops->enrollment_get(f->st.ctx, "dev-a", &got), FOTA_OK);
+    assert_memory_equal(got.key_wrapped, e.key_wrapped, sizeof got.key_wrapped);
+    assert_string_equal(got.address, "192.0.2.7");
+    assert_int_equal(got.requested, 50);
+    e = enrollment("dev-b", 0x33);
+    assert_int_equal(ops->enrollment_insert(f->st.ctx, &e, &inserted), FOTA_OK);
+    e = enrollment("dev-c", 0x44);
+    assert_int_equal(ops->enrollment_insert(f->st.ctx, &e, &inserted), FOTA_OK);
+
+    uint64_t n = 9;
+    assert_int_equal(ops->enrollment_move(f->st.ctx, "dev-a", "approved", "rejected", 60, &n),
+                     FOTA_OK);
+    assert_int_equal(n, 0); /* not in that state: nothing moves */
+    assert_int_equal(ops->enrollment_move(f->st.ctx, "dev-a", "pending", "conflict", 60, &n),
+                     FOTA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ops->enrollment_move(f->st.ctx, NULL, "pending", "approved", 61, &n), FOTA_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ops->enrollment_count(f->st.ctx, "approved", &n), FOTA_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ops->enrollment_count(f->st.ctx, "pending", &n), FOTA_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ops->enrollment_delete(f->st.ctx, "dev-c"), FOTA_OK);
+    assert_int_equal(ops->enrollment_delete(f->st.ctx, "dev-c"), FOTA_ERR_NOT_FOUND);
+    assert_int_equal(ops->enrollment_get(f->st.ctx, "dev-c", &got), FOTA_ERR_NOT_FOUND);
+
+    list_t all = {.n = 0};
+    assert_int_equal(ops->enrollment_list(f->st.ctx, NULL, list_enrollment, &all), FOTA_OK);
+    assert_int_equal(all.n, 2);
+    assert_string_equal(all.seen[0], "dev-a=conflict@60/11");
+    assert_string_equal(all.seen[1], "dev-b=approved@61/33");
+    list_t approved = {.n = 0};
+    assert_int_equal(ops->enrollment_list(f->st.ctx, "approved", list_enrollment, &approved),
+                     FOTA_OK);
+    assert_int_equal(approved.n, 1);
+
+    fotad_store_close(&f->st);
+    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(f->st.ops->legacy_get(f->st.ctx, &l), FOTA_OK);
+    assert_string_equal(l.product, "inv-5k");
+    assert_string_equal(l.bridge_release, RA);
+    assert_string_equal(l.mac_field, "hmac");
+    assert_int_equal(l.updated, 77);
+    assert_int_equal(f->st.ops->legacy_set(f->st.ctx, NULL), FOTA_OK);
+    assert_int_equal(f->st.ops->legacy_get(f->st.ctx, &l), FOTA_ERR_NOT_FOUND);
 }
 
 static void test_reopen_and_schema(void **state)
@@ -402,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_products, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_and_enrollments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

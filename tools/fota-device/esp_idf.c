@@ -27,7 +27,8 @@
 typedef struct {
     const run_settings_t *s;
     run_log_t log;
-    atomic_bool stepped; /* the task has stepped since the check was asked for */
+    atomic_bool stepped;      /* the task has stepped since the check was asked for */
+    fota_esp_enroll_t enroll; /* last printed */
     fota_esp_device_t dev;
     char *state_path;
     char csv[256];
@@ -101,6 +102,8 @@ static void component_config(esp_run_t *r, fota_esp_config_t *c)
         c->request_timeout_ms = (int)s->http_timeout_ms;
     }
     c->journal_partition = s->journal_partition;
+    c->fleet_key = s->fleet_key;
+    c->fleet_key_len = s->fleet_key_len;
     c->wall_time = s->no_wall_time ? unset_wall_time : NULL;
     c->on_event = on_event;
     c->ctx = r;
@@ -158,6 +161,18 @@ static fota_err_t power_on(esp_run_t *r)
 static bool settled(esp_run_t *r)
 {
     fota_esp_handle_t h = r->dev.fota;
+    fota_esp_enroll_t e = fota_esp_enrollment(h);
+    if (e != r->enroll && !r->s->quiet) {
+        static const char *const names[] = {"none", "new", "pending", "approved", "refused"};
+        char fp[17];
+        fota_esp_key_fingerprint(h, fp);
+        printf("enrollment: %s (key fingerprint %s)\n", names[e], fp);
+        fflush(stdout);
+    }
+    r->enroll = e;
+    if (e != FOTA_ESP_ENROLL_NONE && e != FOTA_ESP_ENROLL_APPROVED) {
+        return false; /* the update has not begun */
+    }
     if (!atomic_load(&r->stepped) || fota_esp_state(h) != FOTA_STATE_IDLE) {
         return false;
     }

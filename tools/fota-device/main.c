@@ -80,6 +80,10 @@ static const char RUN_USAGE[] =
     "  --state FILE        the device's state file (default FLASH.nvs)\n"
     "  --no-wall-time      the device's wall clock is not set (cfg.wall_time returns 0): the\n"
     "                      component takes the time from the server's Date header\n"
+    "  --fleet-key FILE    the original firmware's fleet key (docs/MIGRATION.md): a device\n"
+    "                      without a key in NVS makes one, enrolls it with the server and\n"
+    "                      waits (up to --timeout) for an operator to approve it before it\n"
+    "                      checks for updates; prints the key's fingerprint\n"
     "\n"
     "Exit codes: 0 the device runs the offered release (or nothing was offered), 1 the last\n"
     "update attempt failed or was rolled back (or, with --esp-idf, the component did not\n"
@@ -87,7 +91,7 @@ static const char RUN_USAGE[] =
 
 typedef struct {
     const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout, *pace, *http_timeout, *retry, *journal, *state, *chip;
+        *timeout, *pace, *http_timeout, *retry, *journal, *state, *chip, *fleet_key;
     bool quiet, esp_idf, no_wall_time;
 } run_opts_t;
 
@@ -345,10 +349,14 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     if (rc == 0) {
         rc = device_chip(cmd, flash_path, o, &s.chip_id);
     }
-    uint8_t *pem = NULL;
+    uint8_t *pem = NULL, *fleet = NULL;
     size_t pem_len = 0;
     if (rc == 0) {
         rc = fota_cli_read_file(PROG, o->release_key, &pem, &pem_len);
+    }
+    if (rc == 0 && o->fleet_key != NULL) {
+        rc = fota_cli_read_file(PROG, o->fleet_key, &fleet, &s.fleet_key_len);
+        s.fleet_key = fleet;
     }
     if (rc == 0) {
         s.key = have_key ? key : NULL;
@@ -357,6 +365,7 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
         rc = o->esp_idf ? fota_device_run_esp_idf(&s) : run_plain(&s);
     }
     free(pem);
+    free(fleet);
     return rc;
 }
 
@@ -369,15 +378,16 @@ static int check_opts(const fota_cli_cmd_t *cmd, const run_opts_t *o)
     if (o->mode != NULL && strcmp(o->mode, "seed") != 0 && strcmp(o->mode, "chain") != 0) {
         return fota_cli_usage_error(PROG, cmd, "--mode is seed or chain, not '%s'", o->mode);
     }
-    if (!o->esp_idf && (o->journal != NULL || o->state != NULL || o->no_wall_time)) {
+    if (!o->esp_idf &&
+        (o->journal != NULL || o->state != NULL || o->no_wall_time || o->fleet_key != NULL)) {
         return fota_cli_usage_error(PROG, cmd,
-                                    "--journal-partition, --state and --no-wall-time need "
-                                    "--esp-idf");
+                                    "--journal-partition, --state, --no-wall-time and "
+                                    "--fleet-key need --esp-idf");
     }
     return 0;
 }
 
-#define RUN_OPT_COUNT 20
+#define RUN_OPT_COUNT 21
 
 /* The options that say which device, and where it finds its server, writing into o. */
 static void device_options(run_opts_t *o, fota_cli_opt_t out[10])
@@ -411,6 +421,7 @@ static void run_options(run_opts_t *o, fota_cli_opt_t out[RUN_OPT_COUNT])
         {"journal-partition", 0, &o->journal, NULL},
         {"state", 0, &o->state, NULL},
         {"no-wall-time", 0, NULL, &o->no_wall_time},
+        {"fleet-key", 0, &o->fleet_key, NULL},
         {NULL, 0, NULL, NULL},
     };
     memcpy(out + 10, opts, sizeof opts);

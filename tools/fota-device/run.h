@@ -39,6 +39,8 @@ typedef struct {
     const char *journal_partition; /* NVS partition of the component's journal */
     const char *state_path;        /* the device's NVS and eFuse (FLASH.nvs) */
     bool no_wall_time;             /* cfg.wall_time says "not known": the server's Date is used */
+    const uint8_t *fleet_key;      /* enroll with this fleet key (a bridge device), or NULL */
+    size_t fleet_key_len;
 } run_settings_t;
 
 typedef struct {

@@ -28,6 +28,8 @@
 #define FOTACTL_DEVICE "fotactl device"
 #define FOTACTL_ASSIGNMENT "fotactl assignment"
 #define FOTACTL_PRODUCT "fotactl product"
+#define FOTACTL_LEGACY "fotactl legacy"
+#define FOTACTL_ENROLL "fotactl enroll"
 
 #define FOTACTL_DEFAULT_SERVER "http://127.0.0.1:8080"
 
@@ -126,6 +128,13 @@ int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_legacy_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_legacy_set(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_legacy_off(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_enroll_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_enroll_approve(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_enroll_reject(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_enroll_delete(const fota_cli_cmd_t *cmd, int argc, char **argv);
 
 /* A device id as docs/PROTOCOL.md section 1 defines it: 1..48 of A-Z a-z 0-9 - _ . : */
 bool fotactl_device_id_ok(const char *id);

@@ -139,6 +139,69 @@ static const char ASSIGNMENT_USAGE[] = "usage: fotactl assignment list [server o
                                        "\n"
                                        "The assignments fotad holds (see fotactl assign --help).\n";
 
+static const char LEGACY_SHOW_USAGE[] =
+    "usage: fotactl legacy show [server options]\n"
+    "\n"
+    "The legacy bridge (docs/MIGRATION.md): on or off, its product and bridge release, what it\n"
+    "served and refused since fotad started, and the enrollments by state.\n" SERVER_OPTIONS;
+
+static const char LEGACY_SET_USAGE[] =
+    "usage: fotactl legacy set --product P --bridge-release ID [--mac-field NAME]\n"
+    "                          [server options]\n"
+    "\n"
+    "Serve release ID, unauthenticated and MAC'd with the fleet key fotad was given\n"
+    "(legacy_fleet_key_file), to devices of product P that still run the original firmware.\n"
+    "One product per fotad; the release must be P's, in 1024-byte chunks.\n"
+    "\n"
+    "  --product P            the product whose devices run the original firmware\n"
+    "  --bridge-release ID    the release they get: firmware with the fota agent\n"
+    "  --mac-field NAME       the answer's MAC field as the original firmware reads it\n"
+    "                         (default mac; some builds read hmac)\n" SERVER_OPTIONS;
+
+static const char LEGACY_OFF_USAGE[] = "usage: fotactl legacy off [server options]\n"
+                                       "\n"
+                                       "Stop serving the bridge release; enrolled devices keep "
+                                       "their keys.\n" SERVER_OPTIONS;
+
+static const char LEGACY_USAGE[] = "usage: fotactl legacy COMMAND ...\n"
+                                   "\n"
+                                   "  show      the legacy bridge's setting and counts\n"
+                                   "  set       serve a bridge release to the original firmware\n"
+                                   "  off       turn the bridge off\n";
+
+static const char ENROLL_LIST_USAGE[] =
+    "usage: fotactl enroll list [--state STATE] [server options]\n"
+    "\n"
+    "Bridge devices' key registrations: device id, state (pending, approved, conflict,\n"
+    "rejected), the key's fingerprint (the device logs the same), the address it came from.\n"
+    "\n"
+    "  --state STATE   only those in STATE\n" SERVER_OPTIONS;
+
+static const char ENROLL_APPROVE_USAGE[] =
+    "usage: fotactl enroll approve (ID... | --all-pending) [server options]\n"
+    "\n"
+    "Approve pending registrations: the devices then authenticate with the keys they\n"
+    "registered. A registration in conflict (two keys for one id) is never "
+    "approved.\n" SERVER_OPTIONS;
+
+static const char ENROLL_REJECT_USAGE[] =
+    "usage: fotactl enroll reject (ID... | --all-pending) [server options]\n"
+    "\n"
+    "Reject registrations, or revoke approved ones: their keys are refused from now "
+    "on.\n" SERVER_OPTIONS;
+
+static const char ENROLL_DELETE_USAGE[] =
+    "usage: fotactl enroll delete ID... [server options]\n"
+    "\n"
+    "Forget registrations, so that the devices may register again.\n" SERVER_OPTIONS;
+
+static const char ENROLL_USAGE[] = "usage: fotactl enroll COMMAND ...\n"
+                                   "\n"
+                                   "  list      bridge devices' key registrations\n"
+                                   "  approve   let registered keys in\n"
+                                   "  reject    refuse or revoke registered keys\n"
+                                   "  delete    forget registrations\n";
+
 static int release_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -177,6 +240,32 @@ static int product_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
     return fota_cli_dispatch(&tool, argc, argv);
 }
 
+static int legacy_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"show", "the bridge's setting and counts", LEGACY_SHOW_USAGE, fotactl_legacy_show},
+        {"set", "serve a bridge release", LEGACY_SET_USAGE, fotactl_legacy_set},
+        {"off", "turn the bridge off", LEGACY_OFF_USAGE, fotactl_legacy_off},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_LEGACY, "The legacy bridge.", cmds,
+                                         FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
+static int enroll_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"list", "key registrations", ENROLL_LIST_USAGE, fotactl_enroll_list},
+        {"approve", "approve registrations", ENROLL_APPROVE_USAGE, fotactl_enroll_approve},
+        {"reject", "reject or revoke registrations", ENROLL_REJECT_USAGE, fotactl_enroll_reject},
+        {"delete", "forget registrations", ENROLL_DELETE_USAGE, fotactl_enroll_delete},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_ENROLL, "Enrollments.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
 static int assignment_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -197,6 +286,8 @@ int main(int argc, char **argv)
         {"device", "list and show devices; derive a device key", DEVICE_USAGE, device_group},
         {"assign", "assign a release to a device or a product", ASSIGN_USAGE, fotactl_assign},
         {"assignment", "list assignments", ASSIGNMENT_USAGE, assignment_group},
+        {"legacy", "the bridge for devices on the original firmware", LEGACY_USAGE, legacy_group},
+        {"enroll", "approve or reject bridge devices' keys", ENROLL_USAGE, enroll_group},
     };
     static const fota_cli_tool_t tool = {
         FOTACTL, "Operator CLI for fota: release keys, signed releases, fotad's admin API.", cmds,

@@ -59,10 +59,15 @@ typedef struct {
     const uint8_t *device_key; /* 32 bytes; NULL: NVS blob "device_key" (fotactl device key) */
     const char *key_partition; /* NVS partition holding device_id/device_key ("nvs") */
     const char *key_namespace; /* their namespace ("fota") */
-    const char *version;       /* the running firmware's version as its releases name it (<= 32
-                                  chars); NULL: the app descriptor's (PROJECT_VER). Set it where the
-                                  descriptor's is not the firmware's own: an Arduino sketch, whose
-                                  descriptor comes prebuilt with the core */
+    /* The original firmware's fleet-wide key, for a bridge firmware (docs/MIGRATION.md): a device
+     * with no device key in NVS makes one and enrolls it with fotad before it checks for
+     * updates. NULL: no enrollment (the key is provisioned). */
+    const uint8_t *fleet_key;
+    size_t fleet_key_len;
+    const char *version; /* the running firmware's version as its releases name it (<= 32
+                            chars); NULL: the app descriptor's (PROJECT_VER). Set it where the
+                            descriptor's is not the firmware's own: an Arduino sketch, whose
+                            descriptor comes prebuilt with the core */
     /* Trust: the release public key (PEM with its NUL, or DER); NULL: the one embedded at build
      * time from CONFIG_FOTA_RELEASE_KEY_FILE */
     const uint8_t *release_key;
@@ -104,9 +109,10 @@ typedef struct {
     {                                                                                              \
         .server_url = CONFIG_FOTA_SERVER_URL, .product_id = CONFIG_FOTA_PRODUCT_ID,                \
         .device_id = NULL, .device_key = NULL, .key_partition = CONFIG_FOTA_KEY_PARTITION,         \
-        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .version = NULL, .release_key = NULL,          \
-        .release_key_len = 0, .security_floor = CONFIG_FOTA_SECURITY_FLOOR,                        \
-        .mode = FOTA_ESP_MODE_DEFAULT_, .check_interval_ms = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u, \
+        .key_namespace = CONFIG_FOTA_KEY_NAMESPACE, .fleet_key = NULL, .fleet_key_len = 0,         \
+        .version = NULL, .release_key = NULL, .release_key_len = 0,                                \
+        .security_floor = CONFIG_FOTA_SECURITY_FLOOR, .mode = FOTA_ESP_MODE_DEFAULT_,              \
+        .check_interval_ms = CONFIG_FOTA_CHECK_INTERVAL_S * 1000u,                                 \
         .chunk_interval_ms = CONFIG_FOTA_CHUNK_INTERVAL_MS, .retry_ms = CONFIG_FOTA_RETRY_MS,      \
         .range_records = CONFIG_FOTA_RANGE_RECORDS, .progress_every = CONFIG_FOTA_PROGRESS_EVERY,  \
         .request_timeout_ms = CONFIG_FOTA_REQUEST_TIMEOUT_MS,                                      \
@@ -117,6 +123,15 @@ typedef struct {
         .wall_time = NULL, .may_download = NULL, .may_reboot = NULL, .on_event = NULL,             \
         .ctx = NULL,                                                                               \
     }
+
+/* Where a device that makes its own key stands with the server (fota_esp_config_t.fleet_key). */
+typedef enum {
+    FOTA_ESP_ENROLL_NONE,     /* no enrollment: the key was provisioned */
+    FOTA_ESP_ENROLL_NEW,      /* the device's own key, not registered yet */
+    FOTA_ESP_ENROLL_PENDING,  /* registered, waiting for an operator */
+    FOTA_ESP_ENROLL_APPROVED, /* the server accepts the key: updates run */
+    FOTA_ESP_ENROLL_REFUSED,  /* the last registration was refused (rejected, conflict) */
+} fota_esp_enroll_t;
 
 #ifdef CONFIG_FOTA_MODE_SEED
 #define FOTA_ESP_MODE_DEFAULT_ FOTA_MODE_SEED
@@ -169,6 +184,11 @@ fota_err_t fota_esp_last_error(fota_esp_handle_t h);
 void fota_esp_progress(fota_esp_handle_t h, uint32_t *done, uint32_t *total);
 /* The device id in use (resolved at init). */
 const char *fota_esp_device_id(fota_esp_handle_t h);
+
+/* Enrollment state; and the device key's fingerprint (SHA-256, first 8 bytes, 16 hex digits and
+ * a NUL), which `fotactl enroll list` shows beside the registration. */
+fota_esp_enroll_t fota_esp_enrollment(fota_esp_handle_t h);
+void fota_esp_key_fingerprint(fota_esp_handle_t h, char out[17]);
 
 /* The agent, for applications that perform its requests over their own transport instead of
  * the task or fota_esp_step (agent.h: poll / response_begin / feed / response_end). When poll

@@ -92,8 +92,9 @@ esp_err_t fota_esp_identity_load(fota_esp_t *h)
     if (err == ESP_OK && c->device_key != NULL) {
         memcpy(h->device_key, c->device_key, sizeof h->device_key);
     }
-    if (err == ESP_OK && (c->device_key == NULL || c->device_id == NULL)) {
-        err = from_nvs(h, c->device_key == NULL, c->device_id == NULL);
+    bool need_key = c->device_key == NULL && h->enroll == FOTA_ESP_ENROLL_NONE;
+    if (err == ESP_OK && (need_key || c->device_id == NULL)) {
+        err = from_nvs(h, need_key, c->device_id == NULL);
         if (err != ESP_OK) {
             ESP_LOGE(FOTA_ESP_TAG, "NVS %s/%s: " KEY_NAME " (32 B) or " ID_NAME ": %s",
                      c->key_partition, c->key_namespace, esp_err_to_name(err));

@@ -222,6 +222,30 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     return fota_agent_response_end(agent, fota_esp_err_from_esp(err));
 }
 
+esp_err_t fota_esp_transport_simple(fota_esp_t *h, const fota_http_request_t *req, int *status)
+{
+    int64_t deadline = esp_timer_get_time() + (int64_t)CONFIG_FOTA_REQUEST_DEADLINE_S * 1000000;
+    esp_err_t err = exchange(h, req);
+    if (err != ESP_OK && h->reused) {
+        esp_http_client_close(h->http);
+        err = exchange(h, req);
+    }
+    h->reused = false;
+    *status = err == ESP_OK ? esp_http_client_get_status_code(h->http) : 0;
+    while (err == ESP_OK) {
+        int n = esp_http_client_read(h->http, h->buf, h->cfg.http_buffer_size);
+        if (n <= 0 || esp_timer_get_time() > deadline) {
+            err = n < 0 ? negative_to_err(n) : n > 0 ? ESP_ERR_TIMEOUT : ESP_OK;
+            h->reused = err == ESP_OK && esp_http_client_is_complete_data_received(h->http);
+            break;
+        }
+    }
+    if (!h->reused) {
+        esp_http_client_close(h->http);
+    }
+    return err;
+}
+
 fota_transport_t fota_esp_transport_port(fota_esp_t *h)
 {
     fota_transport_t t = {h, perform};

@@ -128,6 +128,15 @@ esp_err_t fota_esp_init(const fota_esp_config_t *cfg, fota_esp_handle_t *out)
     if (err == ESP_OK) {
         err = find_partitions(h);
     }
+    if (err == ESP_OK && cfg->fleet_key != NULL) {
+#ifdef CONFIG_FOTA_ENROLL
+        err = fota_esp_enroll_prepare(h);
+        err = err == ESP_ERR_NOT_FOUND ? ESP_OK : err;
+#else
+        ESP_LOGE(FOTA_ESP_TAG, "fleet_key needs CONFIG_FOTA_ENROLL");
+        err = ESP_ERR_NOT_SUPPORTED;
+#endif
+    }
     if (err == ESP_OK) {
         err = fota_esp_identity_load(h);
     }
@@ -169,6 +178,12 @@ static fota_err_t step_locked(fota_esp_t *h, uint32_t *wait_ms, bool *http)
         h->check_pending = false;
         fota_agent_check_now(&h->agent);
     }
+#ifdef CONFIG_FOTA_ENROLL
+    if (h->enroll != FOTA_ESP_ENROLL_NONE && h->enroll != FOTA_ESP_ENROLL_APPROVED) {
+        *http = true; /* no update before the server knows the device's key */
+        return fota_esp_enroll_step(h, wait_ms);
+    }
+#endif
     fota_action_t act;
     fota_err_t err = fota_agent_poll(&h->agent, &act);
     *wait_ms = 0;

@@ -32,6 +32,7 @@ struct fota_esp {
     char device_id[FOTA_CONFIG_DEVICE_ID_MAX + 1];
     char version[FOTA_VERSION_MAX + 1]; /* the running image's, from its app descriptor */
     uint8_t device_key[FOTA_ESP_KEY_LEN];
+    fota_esp_enroll_t enroll;       /* esp_enroll.c */
     const esp_partition_t *update;  /* the OTA slot updates go to */
     const esp_partition_t *running; /* the slot running now */
     nvs_handle_t journal;
@@ -83,6 +84,14 @@ esp_err_t fota_esp_identity_load(fota_esp_t *h);
 /* Transport resources, made at init so that a request never allocates. */
 esp_err_t fota_esp_transport_open(fota_esp_t *h);
 void fota_esp_transport_close(fota_esp_t *h);
+/* One request of the component's own (not the agent's): its status, the body read and dropped. */
+esp_err_t fota_esp_transport_simple(fota_esp_t *h, const fota_http_request_t *req, int *status);
+
+/* Enrollment (esp_enroll.c). prepare: with a fleet key and no provisioned key, the device's own
+ * key from NVS, made and stored first if there is none (ESP_OK, h->enroll set); ESP_ERR_NOT_FOUND
+ * when the device has no enrollment. step: one registration request; *wait_ms until the next. */
+esp_err_t fota_esp_enroll_prepare(fota_esp_t *h);
+fota_err_t fota_esp_enroll_step(fota_esp_t *h, uint32_t *wait_ms);
 
 /* The server's Date header (IMF-fixdate, RFC 9110 5.6.7) as UNIX seconds; false if malformed. */
 bool fota_esp_parse_http_date(const char *text, int64_t *out);
