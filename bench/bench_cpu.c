@@ -5,7 +5,10 @@
  * bodies fed in 1,460-byte pieces like TCP segments), or the floor: SHA-256 alone over the same
  * image bytes.
  *
- *   bench_cpu seed|chain|sha [IMAGE_SIZE]      (default 1068032)
+ *   bench_cpu seed|chain|sha [IMAGE_SIZE [CHUNK_SIZE]]      (default 1068032, 1024)
+ *
+ * bench_cpu_4k is the same program with the agent built for chunks of up to 4 KB
+ * (FOTA_CONFIG_MAX_CHUNK_SIZE=4096), for CHUNK_SIZE 4096.
  *
  * The script counts instructions only inside the agent's entry points (fota_agent_poll,
  * fota_agent_response_begin, fota_agent_feed, fota_agent_response_end: --toggle-collect), so
@@ -98,17 +101,18 @@ static bool update(void)
     return false;
 }
 
-static void run_update(fota_mode_t mode, uint32_t size)
+static void run_update(fota_mode_t mode, uint32_t size, uint32_t chunk)
 {
     fota_flash_emu_t *emu;
     setup(&emu, mode, size);
     fake_server_init(&srv, "cpu-1", device_key);
-    fake_release_spec_t spec = {.version = "2.0.0", .size = size, .chunk_size = 1024};
+    fake_release_spec_t spec = {.version = "2.0.0", .size = size, .chunk_size = chunk};
     fake_server_release(&srv, &spec);
     srv.piece = 1460;
     bool done = update();
-    printf("mode %s\nimage_bytes %u\ndata_requests %u\ncompleted %s\n",
-           mode == FOTA_MODE_SEED ? "seed" : "chain", size, srv.data_requests, done ? "yes" : "no");
+    printf("mode %s\nimage_bytes %u\nchunk_bytes %u\ndata_requests %u\ncompleted %s\n",
+           mode == FOTA_MODE_SEED ? "seed" : "chain", size, chunk, srv.data_requests,
+           done ? "yes" : "no");
     fota_emu_device_close(&dev);
     fake_server_free(&srv);
     fota_flash_emu_close(emu);
@@ -132,16 +136,18 @@ static void run_floor(uint32_t size)
 int main(int argc, char **argv)
 {
     uint32_t size = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 1068032u;
-    if (argc < 2 || size < 4096) {
-        fprintf(stderr, "usage: bench_cpu seed|chain|sha [IMAGE_SIZE]\n");
+    uint32_t chunk = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 1024u;
+    if (argc < 2 || size < 4096 || chunk == 0 || chunk > FOTA_CONFIG_MAX_CHUNK_SIZE) {
+        fprintf(stderr, "usage: bench_cpu seed|chain|sha [IMAGE_SIZE [CHUNK_SIZE <= %u]]\n",
+                (unsigned)FOTA_CONFIG_MAX_CHUNK_SIZE);
         return 2;
     }
     if (strcmp(argv[1], "sha") == 0) {
         run_floor(size);
     } else if (strcmp(argv[1], "seed") == 0 || strcmp(argv[1], "chain") == 0) {
-        run_update(strcmp(argv[1], "seed") == 0 ? FOTA_MODE_SEED : FOTA_MODE_CHAIN, size);
+        run_update(strcmp(argv[1], "seed") == 0 ? FOTA_MODE_SEED : FOTA_MODE_CHAIN, size, chunk);
     } else {
-        fprintf(stderr, "usage: bench_cpu seed|chain|sha [IMAGE_SIZE]\n");
+        fprintf(stderr, "usage: bench_cpu seed|chain|sha [IMAGE_SIZE [CHUNK_SIZE]]\n");
         return 2;
     }
     return 0;

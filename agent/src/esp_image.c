@@ -13,7 +13,9 @@
  * A caller that has hashed the image already (the device reads its partition back once against
  * the manifest's SHA-256) passes the digest of the image's first bytes: if the appended hash
  * starts exactly there, the walk hashes nothing; if it starts elsewhere, the image is read once
- * more to hash what the appended hash covers.
+ * more to hash what the appended hash covers. A caller that has proved the bytes some other way
+ * (chain mode: every chunk authenticated and compared after its write) asks for the layout only:
+ * the appended hash must be there, but its value is left to the boot port and the bootloader.
  *
  * Limits are checked before a read, so a read never goes past max_len: a segment whose data
  * runs past max_len is FOTA_ERR_IMAGE_SEGMENT_LEN (its length field is what is wrong); any other
@@ -52,6 +54,7 @@ typedef struct {
     uint32_t pos; /* next byte to read; pos <= max_len always */
     uint8_t checksum;
     bool hashing;
+    bool layout_only; /* the appended hash is read, not checked */
     mbedtls_md_context_t md;
     const fota_esp_image_digest_t *known; /* may be NULL: then the walk hashes as it goes */
     fota_esp_image_header_t header;
@@ -291,7 +294,7 @@ static fota_err_t scan_header(scan_t *s)
     if (err != FOTA_OK) {
         return err;
     }
-    if (s->header.hash_appended != 0 && s->known == NULL) {
+    if (s->header.hash_appended != 0 && s->known == NULL && !s->layout_only) {
         err = scan_start_hash(s);
     }
     if (err == FOTA_OK && s->hashing && mbedtls_md_update(&s->md, buf, sizeof buf) != 0) {
@@ -412,7 +415,7 @@ static fota_err_t scan_hash(scan_t *s)
     if (s->max_len - s->pos < SHA256_LEN) {
         return FOTA_ERR_IMAGE_TOO_BIG;
     }
-    fota_err_t err = scan_digest(s, calc);
+    fota_err_t err = s->layout_only ? FOTA_OK : scan_digest(s, calc);
     if (err == FOTA_OK) {
         err = s->read(s->ctx, s->pos, stored, SHA256_LEN);
     }
@@ -423,7 +426,7 @@ static fota_err_t scan_hash(scan_t *s)
         memcpy(s->out->appended_sha256, stored, SHA256_LEN);
     }
     s->pos += SHA256_LEN;
-    return memcmp(calc, stored, SHA256_LEN) == 0 ? FOTA_OK : FOTA_ERR_IMAGE_HASH;
+    return s->layout_only || memcmp(calc, stored, SHA256_LEN) == 0 ? FOTA_OK : FOTA_ERR_IMAGE_HASH;
 }
 
 static fota_err_t scan_image(scan_t *s)
@@ -457,15 +460,16 @@ fota_err_t fota_esp_image_check(fota_read_fn_t read, void *ctx, uint32_t max_len
     return fota_esp_image_check_hashed(read, ctx, max_len, NULL, out);
 }
 
-fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t max_len,
-                                       const fota_esp_image_digest_t *known,
-                                       fota_esp_image_info_t *out)
+static fota_err_t check(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                        const fota_esp_image_digest_t *known, bool layout_only,
+                        fota_esp_image_info_t *out)
 {
     scan_t s;
     if (read == NULL) {
         return FOTA_ERR_ARG;
     }
     memset(&s, 0, sizeof s);
+    s.layout_only = layout_only;
     s.read = read;
     s.ctx = ctx;
     s.max_len = max_len;
@@ -479,4 +483,17 @@ fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t 
     fota_err_t err = scan_image(&s);
     mbedtls_md_free(&s.md);
     return err;
+}
+
+fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       const fota_esp_image_digest_t *known,
+                                       fota_esp_image_info_t *out)
+{
+    return check(read, ctx, max_len, known, false, out);
+}
+
+fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       fota_esp_image_info_t *out)
+{
+    return check(read, ctx, max_len, NULL, true, out);
 }

@@ -1,9 +1,22 @@
 /*
- * verify.c - after the last chunk: read the update partition back and check it before the boot
- * slot may change. A bounded step per poll hashes FOTA_CONFIG_VERIFY_STEP bytes; when the whole
- * image is hashed its SHA-256 must equal the manifest's; then the ESP32 image itself is
- * validated (header, segments, checksum, appended hash, app descriptor), its chip id checked,
- * and its security version held against the device's floor.
+ * verify.c - after the last chunk: check the update partition before the boot slot may change.
+ *
+ * Chain mode, when this download (or the journaled one it resumed) accepted every record of the
+ * chain: each chunk was authenticated by the chain rooted in the signed manifest before it was
+ * written, and read back and compared with that verified chunk after it was written, before the
+ * journal counted it (writer.c). So the slot holds the signed image byte for byte, and hashing it
+ * again proves nothing new: the ESP32 image's layout is checked (header, segments, checksum, app
+ * descriptor, an appended hash where the header says; fota_esp_image_check_layout, which hashes
+ * nothing), its chip id and its security version, in one step. The appended hash's value is left
+ * to the boot port: ESP-IDF's esp_ota_set_boot_partition verifies the image with it before it
+ * switches, and the bootloader again at boot (docs/AGENT.md has the whole argument).
+ *
+ * Otherwise (seed mode, or a chain-mode image verified again from the slot after a rollback,
+ * whose bytes were compared in an earlier attempt) the partition is read back: a bounded step
+ * per poll hashes FOTA_CONFIG_VERIFY_STEP bytes; when the whole image is hashed its SHA-256 must
+ * equal the manifest's; then the ESP32 image itself is validated (header, segments, checksum,
+ * appended hash, app descriptor), its chip id checked, and its security version held against the
+ * device's floor.
  *
  * The partition is hashed once. An ESP32 image's appended SHA-256 covers every byte but its last
  * 32, a prefix of what the manifest's digest covers: no step runs past size - 32, and the step
@@ -83,11 +96,13 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
 }
 
 /* The ESP32 image, its chip and its security version (its info struct is large: kept out of the
- * caller too). */
+ * caller too). prefix NULL: the layout only, nothing hashed. */
 FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
 {
     fota_esp_image_info_t info;
-    fota_err_t err = fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info);
+    fota_err_t err = prefix != NULL
+                         ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
+                         : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
     if (err != FOTA_OK) {
         return err;
     }
@@ -112,9 +127,25 @@ static fota_err_t judge(fota_agent_t *a)
     return err == FOTA_OK ? check_image(a, &prefix) : err;
 }
 
+/* Chain mode, and every record of the chain accepted by this download or the journaled one it
+ * resumed: the chain has reached its end, h_N = zeros. An image verified again from the slot after
+ * a rollback starts the chain over at h_0 (and a journal saved during that check keeps h_0), so it
+ * never passes for one. */
+static bool chain_proved(const fota_agent_t *a)
+{
+    static const uint8_t end[32]; /* h_N */
+    return !FOTA_IS_SEED(a) && fota_chain_done(&a->chain) &&
+           memcmp(a->chain.expected, end, sizeof end) == 0;
+}
+
 fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
 {
     *done = false;
+    if (chain_proved(a)) {
+        fota_err_t err = check_image(a, NULL);
+        *done = err == FOTA_OK;
+        return err;
+    }
     uint32_t size = a->manifest.image_size;
     uint32_t mark = size > TAIL_LEN ? size - TAIL_LEN : 0u;
     if (a->verify_offset == 0 && mbedtls_md_starts(&a->md) != 0) {

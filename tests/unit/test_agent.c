@@ -266,8 +266,11 @@ static const refusal_t refusals[] = {
      {.claim_size = 0x140000u + 4096u},
      0,
      FOTA_ERR_IMAGE_TOO_BIG},
+    /* Seed mode: there the manifest's SHA-256 is what binds the data to the signature. In chain
+     * mode h_0 does (a signed manifest whose two disagree is the signer's, and fotad refuses it at
+     * upload): the chain is checked record by record and nothing hashes the image again. */
     {"final SHA-256 mismatch",
-     FOTA_MODE_CHAIN,
+     FOTA_MODE_SEED,
      FAKE_OK,
      {.wrong_sha = true},
      0,
@@ -820,6 +823,195 @@ static void test_auth_refused(void **state)
     rig_close(&r);
 }
 
+/* ---- a flash that lies ----------------------------------------------------------------------- */
+
+#define SLOT_SIZE 0x140000u
+
+/* The agent's flash port over one that takes a write without error but stores one byte of it
+ * with a bit cleared (a worn cell), once, at `target`; and counts what is read from the slot. */
+typedef struct {
+    fota_flash_t inner;
+    uint32_t target; /* 0: no lie */
+    unsigned lies;
+    unsigned slot_writes_after; /* writes into the slot after the lie */
+    uint64_t slot_bytes_read;
+} lying_flash_t;
+
+static bool in_slot(uint32_t addr)
+{
+    return addr >= slot_offset(1) && addr < slot_offset(1) + SLOT_SIZE;
+}
+
+static fota_err_t lying_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    lying_flash_t *f = ctx;
+    if (in_slot(addr)) {
+        f->slot_bytes_read += len;
+    }
+    return f->inner.read(f->inner.ctx, addr, buf, len);
+}
+
+static fota_err_t lying_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    lying_flash_t *f = ctx;
+    if (f->lies > 0 && in_slot(addr)) {
+        f->slot_writes_after++;
+    }
+    if (f->target == 0 || f->target < addr || f->target >= addr + len) {
+        return f->inner.write(f->inner.ctx, addr, buf, len);
+    }
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, buf, len);
+    copy[f->target - addr] ^= 0x10; /* set or clear: the byte lands on erased flash either way */
+    fota_err_t err = f->inner.write(f->inner.ctx, addr, copy, len);
+    free(copy);
+    f->target = 0;
+    f->lies++;
+    return err;
+}
+
+static fota_err_t lying_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    lying_flash_t *f = ctx;
+    return f->inner.erase(f->inner.ctx, addr, len);
+}
+
+static void lie_to(rig_t *r, lying_flash_t *f, uint32_t target)
+{
+    memset(f, 0, sizeof *f);
+    f->inner = r->dev.agent.port.flash;
+    f->target = target;
+    r->dev.agent.port.flash.ctx = f;
+    r->dev.agent.port.flash.read = lying_read;
+    r->dev.agent.port.flash.write = lying_write;
+    r->dev.agent.port.flash.erase = lying_erase;
+}
+
+/* A chunk the flash stores wrongly without an error is caught at that chunk, by the read-back
+ * after its write: the download stops there (nothing more is written, the chunk is not counted,
+ * the slot never switched) with FOTA_ERR_FLASH_VERIFY, and the next offer installs the image. */
+static void test_lying_flash_caught_at_chunk(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        lying_flash_t f;
+        lie_to(&r, &f, slot_offset(1) + 5u * 1024u + 100u); /* chunk 5, mid-sector */
+        fota_agent_check_now(&r.dev.agent);
+        for (int step = 0; step < 10000 && fota_agent_last_error(&r.dev.agent) == FOTA_OK; step++) {
+            bool rebooted = false;
+            assert_int_equal(fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted), FOTA_OK);
+            assert_false(rebooted);
+        }
+        assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_FLASH_VERIFY);
+        assert_int_equal(f.lies, 1);
+        assert_int_equal(f.slot_writes_after, 0);
+        assert_int_equal(r.dev.agent.next_chunk, 5);
+        assert_int_equal(r.reboots, 0);
+        run_device(&r);
+        assert_true(error_reported(&r.srv, FOTA_ERR_FLASH_VERIFY));
+        assert_installed(&r);
+        rig_close(&r);
+    }
+}
+
+/* Chain mode reads the slot back once per chunk (the comparison after its write) and once for the
+ * image's layout: the image is not hashed again. Seed mode hashes it (a third read). */
+static void test_chain_no_second_hash(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        lying_flash_t f;
+        lie_to(&r, &f, 0);
+        fota_agent_check_now(&r.dev.agent);
+        bool rebooted = false;
+        for (int i = 0; i < 100 && !rebooted; i++) {
+            fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        }
+        assert_true(rebooted);
+        uint64_t image = r.srv.image_len;
+        if (mode == FOTA_MODE_CHAIN) {
+            assert_true(f.slot_bytes_read <= 2u * image + 1024u);
+        } else {
+            assert_true(f.slot_bytes_read >= 3u * image - 1024u);
+        }
+        rig_close(&r);
+    }
+}
+
+/* Clear bit 0x10 in two bytes of the slot's image that have it (the image's XOR checksum stays
+ * right: only a hash sees it). */
+static void spoil_slot(rig_t *r)
+{
+    uint32_t base = slot_offset(1);
+    uint8_t *img = read_flash(r, base, r->srv.image_len);
+    unsigned done = 0;
+    for (uint32_t i = 4096; i < r->srv.image_len - 64 && done < 2; i++) {
+        if ((img[i] & 0x10u) != 0) {
+            uint8_t b = (uint8_t)(img[i] & ~0x10u);
+            assert_int_equal(fota_flash_emu_write(r->emu, base + i, &b, 1), FOTA_OK);
+            done++;
+            i += 1000;
+        }
+    }
+    assert_int_equal(done, 2);
+    free(img);
+}
+
+/* An image the bootloader rolled back is verified again from the slot before it is switched to
+ * again; its bytes were compared in an earlier attempt, not this one, so chain mode hashes it as
+ * seed mode does: a slot changed since is refused (FOTA_ERR_IMAGE_SHA256), also when a power cut
+ * stops that check half-way, and the release is downloaded again. */
+static void test_rolled_back_image_hashed_again(void **state)
+{
+    (void)state;
+    for (int cut = 0; cut < 2; cut++) {
+        rig_t r;
+        rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        fota_agent_check_now(&r.dev.agent);
+        bool rebooted = false;
+        for (int i = 0; i < 100 && !rebooted; i++) {
+            fota_agent_run(&r.dev.agent, &r.tr, 100000, &rebooted);
+        }
+        assert_true(rebooted);
+        fota_boot_info_t first;
+        fota_flash_t flash = fota_flash_emu_port(r.emu);
+        assert_int_equal(fota_bootloader_run(&flash, &first), FOTA_OK); /* boots, then reset */
+        power_cycle(&r);
+        assert_running(&r, OLD_VERSION);
+        spoil_slot(&r);
+        unsigned data = r.srv.data_requests;
+        if (cut) {
+            fota_agent_check_now(&r.dev.agent);
+            for (int i = 0; i < 1000 && !(fota_agent_state(&r.dev.agent) == FOTA_STATE_VERIFYING &&
+                                          r.dev.agent.verify_offset > 0);
+                 i++) {
+                fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted);
+                assert_false(rebooted);
+            }
+            assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_VERIFYING);
+            assert_int_equal(r.srv.data_requests, data);
+            fota_emu_device_power_off(&r.dev); /* at the next flash operation: the next read */
+            fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted);
+            assert_true(fota_flash_emu_is_cut(r.emu));
+            power_cycle(&r);
+        }
+        run_device(&r);
+        assert_true(error_reported(&r.srv, FOTA_ERR_IMAGE_SHA256));
+        run_device(&r); /* the next check (if the refusal ended the run): downloaded again */
+        assert_true(r.srv.data_requests > data);
+        assert_installed(&r);
+        rig_close(&r);
+    }
+}
+
 /* ---- power cuts ------------------------------------------------------------------------------ */
 
 /* Cut the power at flash operation `at` of the download, reboot, resume, finish. */
@@ -1180,6 +1372,9 @@ int main(void)
         cmocka_unit_test(test_transient_faults_retried),
         cmocka_unit_test(test_manifest_changes_mid_download),
         cmocka_unit_test(test_auth_refused),
+        cmocka_unit_test(test_lying_flash_caught_at_chunk),
+        cmocka_unit_test(test_chain_no_second_hash),
+        cmocka_unit_test(test_rolled_back_image_hashed_again),
         cmocka_unit_test(test_cuts_seed),
         cmocka_unit_test(test_cuts_chain),
         cmocka_unit_test(test_rollback),

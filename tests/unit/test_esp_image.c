@@ -644,6 +644,40 @@ static void test_check_with_known_digest(void **state)
     free(img);
 }
 
+/* The layout check: every byte flip the full check refuses for a reason of its own (magic,
+ * segments, checksum, descriptor) is refused with that reason; the flips only the appended hash
+ * sees (fields nothing else checks, the hash's own bytes) pass: its value is left alone. It still
+ * reads the hash into info, and an image too short for it is refused. */
+static void test_check_layout(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *img = build("1.0.0", 1024, &len);
+    fota_mem_reader_t r = {img, len};
+    fota_esp_image_info_t info;
+    assert_int_equal(fota_esp_image_check_layout(fota_mem_read, &r, PART_SIZE, &info), FOTA_OK);
+    assert_memory_equal(info.appended_sha256, img + len - 32u, 32);
+    assert_int_equal(info.image_len, len);
+    uint8_t *bad = malloc(len);
+    assert_non_null(bad);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, img, len);
+        bad[i] ^= 0xFF;
+        where_t w = where_in(img, len, i);
+        fota_mem_reader_t rb = {bad, len};
+        fota_err_t err = fota_esp_image_check_layout(fota_mem_read, &rb, (uint32_t)len, NULL);
+        fota_err_t want = expected_error(w) == FOTA_ERR_IMAGE_HASH ? FOTA_OK : expected_error(w);
+        if (err != want) {
+            fail_msg("byte %zu (kind %d): %s, expected %s", i, (int)w, fota_err_name(err),
+                     fota_err_name(want));
+        }
+    }
+    assert_int_equal(fota_esp_image_check_layout(fota_mem_read, &r, (uint32_t)len - 1u, NULL),
+                     FOTA_ERR_IMAGE_TOO_BIG);
+    free(bad);
+    free(img);
+}
+
 static void test_header_encode_parse(void **state)
 {
     (void)state;
@@ -819,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_reads_are_small_and_bounded),
         cmocka_unit_test(test_read_error_passed_through),
         cmocka_unit_test(test_check_with_known_digest),
+        cmocka_unit_test(test_check_layout),
         cmocka_unit_test(test_header_encode_parse),
         cmocka_unit_test(test_app_desc_encode_parse),
         cmocka_unit_test(test_emu_flags),

@@ -33,7 +33,8 @@ extern "C" {
     X(FOTA_ERR_FLASH_NOT_ERASED, 102, "flash write to unerased byte")                              \
     X(FOTA_ERR_FLASH_POWER_CUT, 103, "power cut: flash stopped")                                   \
     X(FOTA_ERR_FLASH_FILE, 104, "flash file error")                                                \
-    X(FOTA_ERR_FLASH_SIZE, 105, "flash size invalid")
+    X(FOTA_ERR_FLASH_SIZE, 105, "flash size invalid")                                              \
+    X(FOTA_ERR_FLASH_VERIFY, 106, "flash read back differs from what was written")
 
 /* Partition table */
 #define FOTA_ERR_LIST_PART(X)                                                                      \

@@ -152,6 +152,16 @@ fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t 
                                        const fota_esp_image_digest_t *known,
                                        fota_esp_image_info_t *out);
 
+/*
+ * The check without the appended hash's value: header, segments, checksum, app descriptor, and an
+ * appended hash present where the header says (its bytes in out->appended_sha256), but not
+ * compared with the image: nothing is hashed. For a caller that has proved the bytes are the
+ * intended image by other means; ESP-IDF's esp_ota_set_boot_partition and its bootloader check
+ * the hash itself.
+ */
+fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       fota_esp_image_info_t *out);
+
 #ifdef __cplusplus
 }
 #endif
