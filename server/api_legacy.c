@@ -1,6 +1,6 @@
 /*
  * api_legacy.c - the legacy bridge's handlers (legacy.h, docs/MIGRATION.md, docs/PROTOCOL.md
- * section 7): the original firmware's unauthenticated chunk request, a bridge device's
+ * section 8): the original firmware's unauthenticated chunk request, a bridge device's
  * enrollment, and the admin API that sets the bridge and decides enrollments.
  */
 #include <ctype.h>

@@ -50,8 +50,9 @@ if ! command -v valgrind >/dev/null; then
     skip install_ram "no valgrind"
 else
     if run cpu_per_byte; then
-        rows "^total +$N +$N +$N +$N$" "^read-back SHA-256 .* +$N +$N +$N +$N$" \
-            "^floor: SHA-256 of the image .* +$N +1\.00$"
+        rows "^total +$N +$N +$N +$N +$N +$N$" "^read-back SHA-256 .* +$N +$N +$N +$N +- +-$" \
+            "^floor: SHA-256 of the image .* +$N +1\.00$" \
+            "^marginal per byte, [0-9]+ -> [0-9]+ bytes +$N \((met|missed)\) +$N \((met|missed)\)$"
     fi
     if run install_ram; then
         rows "^chain +65536 +[0-9]+ +1\.000 +[0-9]+ +[0-9]+ +[0-9]+ +ok$" \

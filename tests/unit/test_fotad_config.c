@@ -58,6 +58,10 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.max_upload, 16u * 1024 * 1024);
     assert_int_equal(cfg.log_level, FOTAD_LOG_INFO);
     assert_int_equal(cfg.db_sync, FOTAD_SYNC_NORMAL);
+    assert_null(cfg.legacy_fleet_key_file);
+    assert_int_equal(cfg.legacy_rate, 600);
+    assert_int_equal(cfg.legacy_burst, 30);
+    assert_int_equal(cfg.legacy_max_pending, 10000);
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_ERR_ARG);
     assert_non_null(strstr(err, "release_key"));
     fotad_config_free(&cfg);
@@ -84,6 +88,12 @@ static void test_defaults_and_flags(void **state)
                           "--db-sync=full",
                           "--data-dir",
                           "/d",
+                          "--legacy-fleet-key-file",
+                          "fleet.key",
+                          "--legacy-rate=60",
+                          "--legacy-burst",
+                          "5",
+                          "--legacy-max-pending=100",
                           NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
     assert_int_equal(cfg.port, 0);
@@ -97,6 +107,10 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.log_level, FOTAD_LOG_DEBUG);
     assert_int_equal(cfg.db_sync, FOTAD_SYNC_FULL);
     assert_string_equal(cfg.data_dir, "/d");
+    assert_string_equal(cfg.legacy_fleet_key_file, "fleet.key");
+    assert_int_equal(cfg.legacy_rate, 60);
+    assert_int_equal(cfg.legacy_burst, 5);
+    assert_int_equal(cfg.legacy_max_pending, 100);
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
     fotad_config_free(&cfg);
 
@@ -167,6 +181,10 @@ static void test_errors(void **state)
     expect_error(a12, FOTA_ERR_ARG, "bad value");
     const char *a11[] = {"--max-connections-per-ip", "-1", NULL};
     expect_error(a11, FOTA_ERR_ARG, "bad value");
+    const char *a13[] = {"--legacy-rate", "0", NULL};
+    expect_error(a13, FOTA_ERR_ARG, "bad value");
+    const char *a14[] = {"--legacy-burst", "1000001", NULL};
+    expect_error(a14, FOTA_ERR_ARG, "bad value");
     const char *a8[] = {"positional", NULL};
     expect_error(a8, FOTA_ERR_ARG, "unexpected argument");
     const char *a9[] = {"--config", "/nonexistent/fotad.conf", NULL};
@@ -178,6 +196,8 @@ static void test_errors(void **state)
     expect_error(a10, FOTA_ERR_ARG, ":1: unknown key 'colour'");
     write_conf("just words\n");
     expect_error(a10, FOTA_ERR_ARG, ":1: expected 'key = value'");
+    write_conf("legacy_max_pending = lots\n");
+    expect_error(a10, FOTA_ERR_ARG, ":1: bad value for legacy_max_pending");
     write_conf("port =\n");
     expect_error(a10, FOTA_ERR_ARG, ":1: bad value for port");
     unlink(conf_path);

@@ -154,7 +154,7 @@ static const attack_t attacks[] = {
      0,
      FOTA_ERR_SEED_CHUNK_SIZE},
     {"SHA-256 in manifest does not match",
-     CHAIN,
+     SEED,
      0,
      0,
      {.wrong_sha = true},
