@@ -172,7 +172,6 @@ tar xzf "$bundle/esp-idf-v5.5.5-headers.tar.gz" -C "$x"
 echo "source \"$port/Kconfig\"" >>"$x/esp-idf/kconfigs.in"
 /usr/bin/python3 "$bundle/gen-sdkconfig.py" "$x/esp-idf" "$x/sdkconfig.h" esp32 \
     BOOTLOADER_APP_ROLLBACK_ENABLE=y >/dev/null
-ln -sf /usr/include/jsmn.h "$x/include/jsmn.h"
 cfg() { awk -v n="CONFIG_$1" '$1 == "#define" && $2 == n { print $3 }' "$x/sdkconfig.h"; }
 read -r -a idf_flags <<<"$(sh "$bundle/idf-cflags" "$x/esp-idf" "$x")"
 xflags=(-mlongcalls -std=gnu17 -Os -Wall -Wextra -Werror

@@ -7,7 +7,7 @@
 # (SERVER_SRC below: request authentication, query, Range, JSON bodies, bundle checks; not the HTTP layer, the store
 # or the services), and the harness helpers in fuzz/ that are not targets: rig.c, flash_undo.c,
 # part_check.c) compiled the same way into one archive (a target links only what it uses).
-# mbedTLS, jsmn and cJSON as in the main build; no cmocka, libmicrohttpd or SQLite. Incremental:
+# mbedTLS and cJSON as in the main build; no cmocka, libmicrohttpd or SQLite. Incremental:
 # a generated Makefile with -MMD dependencies, run with make -j.
 set -euo pipefail
 
@@ -35,9 +35,9 @@ check_toolchain() {
 
 check_toolchain
 
-printf '#include <mbedtls/md.h>\n#include <jsmn.h>\n#include <cjson/cJSON.h>\n' |
+printf '#include <mbedtls/md.h>\n#include <cjson/cJSON.h>\n' |
     "$CC" -fsyntax-only -x c - 2>/dev/null ||
-    die "mbedTLS, jsmn or cJSON headers not found (libmbedtls-dev, libjsmn-dev, libcjson-dev: scripts/install-deps)"
+    die "mbedTLS or cJSON headers not found (libmbedtls-dev, libcjson-dev: scripts/install-deps)"
 CJSON_LIBS=$(pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CURL_LIBS=$(pkg-config --libs libcurl 2>/dev/null || true)
 

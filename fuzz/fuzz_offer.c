@@ -1,6 +1,6 @@
 /*
  * fuzz_offer.c - libFuzzer target: the body of the answer to a check (the offer JSON), as the
- * real agent processes it (response.c buffering, offer.c over json.c/jsmn: release id, version,
+ * real agent processes it (response.c buffering, offer.c over json.c: release id, version,
  * sizes, SHA-256 hex), and what the agent does next with the offer: fetch the manifest from
  * tests/support/fake_server.c, verify it and hold it against the offer (sizes, hash, version,
  * release id = SHA-256 of the manifest). The target stops at the first data request; the flash

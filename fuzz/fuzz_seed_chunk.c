@@ -1,6 +1,6 @@
 /*
  * fuzz_seed_chunk.c - libFuzzer target: the body of a seed-mode chunk response, as the real agent
- * processes it (response.c buffering, seed.c: jsmn JSON, chunk number, MAC hex, strict base64
+ * processes it (response.c buffering, seed.c: JSON (json.c), chunk number, MAC hex, strict base64
  * decoded in place, size against the manifest, HMAC, then writer.c into the emulated flash).
  *
  * Once per process the agent is brought, through the real protocol (offer, signed manifest, both

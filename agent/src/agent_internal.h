@@ -1,6 +1,6 @@
 /*
  * agent_internal.h - what the agent's source files share and nobody else sees: request kinds,
- * the no-printf text builder, the JSON helpers over jsmn, and the functions each part of the
+ * the no-printf text builder, the JSON scanner, and the functions each part of the
  * agent (request, offer, seed, records, writer, journal, report, verify, wipe) offers the state
  * machine in agent.c.
  */
@@ -64,29 +64,27 @@ bool fota_text_ok(const fota_text_t *t);
 bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
 size_t fota_strnlen(const char *s, size_t max);
 
-/* ---- json.c: jsmn over a flat object ------------------------------------------------------ */
-#define FOTA_JSON_MAX_TOKENS 24
-/* jsmn's types only; json.c holds its (static) implementation. */
-#ifndef JSMN_H
-#define JSMN_HEADER
-#include <jsmn.h>
-#endif
-
+/* ---- json.c: the values of a few keys of one flat JSON object ---------------------------- */
+/* Where the value of a key lies once the document is scanned. */
 typedef struct {
-    const char *js;
-    jsmntok_t tok[FOTA_JSON_MAX_TOKENS];
-    int count;
-} fota_json_t;
+    char kind; /* the value's first byte ('"' a string, a digit or '-' a number, 't', 'f', 'n'),
+                  0 if the key is absent */
+    size_t at; /* js[at, at + len) is the value as written, a string's quotes included */
+    size_t len;
+} fota_json_field_t;
 
-/* Tokenize a complete document whose top level is an object. FOTA_ERR_ARG if malformed. */
-fota_err_t fota_json_parse(fota_json_t *j, const char *js, size_t len);
-/* Index of the value of top-level `key`, or -1. */
-int fota_json_find(const fota_json_t *j, const char *key);
-bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out);
-/* The value at idx exists and is a string; its text is js[tok.start, tok.end). */
-bool fota_json_is_string(const fota_json_t *j, int idx);
+/* Check that js[0, len) is one flat JSON object (RFC 8259; values strings, numbers, true, false
+ * or null; white space around it only) and locate the value of each of the `count` keys[k]
+ * (compared with their escapes decoded) in fields[k]. FOTA_ERR_ARG if it is not, or if one of
+ * these keys occurs twice. */
+fota_err_t fota_json_scan(const char *js, size_t len, const char *const *keys,
+                          fota_json_field_t *fields, size_t count);
+/* A number written as 1..10 digits (no sign, fraction or exponent) up to UINT32_MAX. */
+bool fota_json_u32(const char *js, const fota_json_field_t *f, uint32_t *out);
+/* A string value: *text and *len give its bytes between the quotes, escapes as written. */
+bool fota_json_text(const char *js, const fota_json_field_t *f, const char **text, size_t *len);
 /* Copy a string value without escapes into out (NUL-terminated); false if it does not fit. */
-bool fota_json_str(const fota_json_t *j, int idx, char *out, size_t cap);
+bool fota_json_str(const char *js, const fota_json_field_t *f, char *out, size_t cap);
 
 /* ---- request.c: building requests --------------------------------------------------------- */
 /* Start a request: method, target prefix after FOTA_API_PREFIX; the caller appends the rest of

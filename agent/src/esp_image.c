@@ -28,6 +28,7 @@
  */
 #include "fota/esp_image.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <mbedtls/md.h>
@@ -194,16 +195,19 @@ static void take(uint8_t *dst, uint32_t field, uint32_t field_len, uint32_t rel,
 static void desc_take(fota_esp_app_desc_t *d, uint8_t head[DESC_HEAD_LEN], uint32_t rel,
                       const uint8_t *p, size_t n)
 {
+    /* Where each field goes in d, where it is in the descriptor, its length. */
+    static const uint8_t fields[][3] = {
+        {offsetof(fota_esp_app_desc_t, version), DESC_VERSION, 32},
+        {offsetof(fota_esp_app_desc_t, project_name), DESC_PROJECT, 32},
+        {offsetof(fota_esp_app_desc_t, time), DESC_TIME, 16},
+        {offsetof(fota_esp_app_desc_t, date), DESC_DATE, 16},
+        {offsetof(fota_esp_app_desc_t, idf_ver), DESC_IDF_VER, 32},
+        {offsetof(fota_esp_app_desc_t, app_elf_sha256), DESC_ELF_SHA, 32},
+    };
     take(head, 0, DESC_HEAD_LEN, rel, p, n);
-    if (d == NULL) {
-        return;
+    for (size_t i = 0; d != NULL && i < sizeof fields / sizeof fields[0]; i++) {
+        take((uint8_t *)d + fields[i][0], fields[i][1], fields[i][2], rel, p, n);
     }
-    take((uint8_t *)d->version, DESC_VERSION, 32, rel, p, n);
-    take((uint8_t *)d->project_name, DESC_PROJECT, 32, rel, p, n);
-    take((uint8_t *)d->time, DESC_TIME, 16, rel, p, n);
-    take((uint8_t *)d->date, DESC_DATE, 16, rel, p, n);
-    take((uint8_t *)d->idf_ver, DESC_IDF_VER, 32, rel, p, n);
-    take(d->app_elf_sha256, DESC_ELF_SHA, 32, rel, p, n);
 }
 
 static fota_err_t desc_finish(fota_esp_app_desc_t *d, const uint8_t head[DESC_HEAD_LEN])

@@ -1,122 +1,225 @@
 /*
- * json.c - the agent's view of JSON: jsmn (zero allocation, strict mode) tokenizes a complete
- * document held in the agent's buffer into a fixed token array; helpers look up top-level keys
- * and convert values with bounds checks. Only flat objects are expected (offer, seed chunk).
+ * json.c - the agent's view of JSON: the few documents it reads (the offer, a seed chunk) are flat
+ * objects, and one pass over such a document, held whole in the agent's buffer, checks it and
+ * notes where the values of the keys the caller asks for lie. Nothing is copied and no token
+ * array is kept.
  *
- * A key that occurs twice in an object is refused, and keys are compared with their escapes
- * decoded ("mac" and "m\u0061c" are one key): two parsers that read different copies of one
- * key would see two documents in one, which is how parser-differential attacks start.
+ * Accepted: one object, white space around it; each value a string, a number, true, false or
+ * null, in RFC 8259's grammar (a string has no control characters and only RFC 8259's escapes,
+ * \uXXXX with four hex digits; a number has no leading zero, no '+', no bare '.'). Refused: any
+ * other document, a nested object or array, anything after the object but white space, a NUL.
+ * Keys not asked for are skipped whatever they hold.
+ *
+ * A key the caller asks for that occurs twice refuses the document, and keys are compared with
+ * their escapes decoded ("mac" and "m\u0061c" are one key): two parsers that read different
+ * copies of one key would see two documents in one, which is how parser-differential attacks
+ * start.
  */
 #include <string.h>
 
-#define JSMN_STATIC
-#define JSMN_STRICT
-#include <jsmn.h>
-
 #include "agent_internal.h"
 
-fota_err_t fota_json_parse(fota_json_t *j, const char *js, size_t len)
+/* The document, the cursor and the fields asked for. */
+typedef struct {
+    const char *s;
+    size_t n;
+    size_t i;
+    const char *const *keys;
+    fota_json_field_t *fields;
+    size_t count;
+} scan_t;
+
+/* The next byte, 0 at the end (a NUL inside the document is refused wherever it stands). */
+static char peek(const scan_t *c)
 {
-    jsmn_parser p;
-    jsmn_init(&p);
-    int n = jsmn_parse(&p, js, len, j->tok, FOTA_JSON_MAX_TOKENS);
-    if (n < 1 || j->tok[0].type != JSMN_OBJECT) {
-        return FOTA_ERR_ARG;
-    }
-    /* Trailing bytes after the object other than white space are an error. */
-    for (size_t i = (size_t)j->tok[0].end; i < len; i++) {
-        if (js[i] != ' ' && js[i] != '\n' && js[i] != '\r' && js[i] != '\t') {
-            return FOTA_ERR_ARG;
-        }
-    }
-    j->js = js;
-    j->count = n;
-    return FOTA_OK;
+    return c->i < c->n ? c->s[c->i] : '\0';
 }
 
-bool fota_json_is_string(const fota_json_t *j, int idx)
+static bool take(scan_t *c, char ch)
 {
-    return idx >= 0 && idx < j->count && j->tok[idx].type == JSMN_STRING;
-}
-
-/* Index of the token after the subtree starting at i. */
-static int skip(const fota_json_t *j, int i)
-{
-    int pending = 1;
-    while (pending > 0 && i < j->count) {
-        pending += j->tok[i].size - 1; /* an object's size counts keys; a key's size is 1 */
-        i++;
-    }
-    return i;
-}
-
-/* The character at s[*i] of a string token with its escape decoded (-1 for an escape we do not
- * know); advances *i past it. jsmn's strict mode has checked the escape syntax already. */
-static long key_char(const char *s, int *i, int end)
-{
-    static const char from[] = "\"\\/bfnrt";
-    static const char to[] = "\"\\/\b\f\n\r\t";
-    char c = s[(*i)++];
-    if (c != '\\') {
-        return (unsigned char)c;
-    }
-    c = *i < end ? s[(*i)++] : '\0';
-    if (c == 'u') {
-        uint8_t u[2];
-        bool ok = end - *i >= 4 && fota_hex_decode(s + *i, 4, u, 2);
-        *i += 4;
-        return ok ? (long)u[0] << 8 | u[1] : -1;
-    }
-    const char *p = c != '\0' ? strchr(from, c) : NULL;
-    return p != NULL ? (unsigned char)to[p - from] : -1;
-}
-
-/* The string token t, escapes decoded, equals key. */
-static bool key_equals(const fota_json_t *j, const jsmntok_t *t, const char *key)
-{
-    size_t k = 0;
-    for (int i = t->start; i < t->end; k++) {
-        if (key[k] == '\0' || key_char(j->js, &i, t->end) != (unsigned char)key[k]) {
-            return false;
-        }
-    }
-    return key[k] == '\0';
-}
-
-/* Every key of the object is looked at: a second copy of `key` makes the lookup fail (-1) as a
- * missing key does, so the caller refuses the document with its own error. */
-int fota_json_find(const fota_json_t *j, const char *key)
-{
-    int found = -1;
-    int i = 1;
-    for (int k = 0; k < j->tok[0].size && i + 1 < j->count; k++) {
-        if (j->tok[i].type == JSMN_STRING && key_equals(j, &j->tok[i], key)) {
-            if (found >= 0) {
-                return -1;
-            }
-            found = i + 1;
-        }
-        i = skip(j, i + 1);
-    }
-    return found;
-}
-
-bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out)
-{
-    if (idx < 0 || j->tok[idx].type != JSMN_PRIMITIVE) {
+    if (peek(c) != ch) {
         return false;
     }
-    const char *s = j->js + j->tok[idx].start;
-    int n = j->tok[idx].end - j->tok[idx].start;
-    if (n < 1 || n > 10) {
+    c->i++;
+    return true;
+}
+
+/* Skips white space; the next byte. */
+static char space(scan_t *c)
+{
+    while (memchr(" \t\n\r", peek(c), 4) != NULL) {
+        c->i++;
+    }
+    return peek(c);
+}
+
+static bool eat(scan_t *c, char ch)
+{
+    space(c);
+    return take(c, ch);
+}
+
+static size_t digits(scan_t *c)
+{
+    size_t from = c->i;
+    while (peek(c) >= '0' && peek(c) <= '9') {
+        c->i++;
+    }
+    return c->i - from;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool number(scan_t *c)
+{
+    take(c, '-');
+    char first = peek(c);
+    size_t n = digits(c);
+    if (n == 0 || (n > 1 && first == '0') || (take(c, '.') && digits(c) == 0)) {
+        return false;
+    }
+    if (take(c, 'e') || take(c, 'E')) {
+        if (!take(c, '+')) {
+            take(c, '-');
+        }
+        return digits(c) > 0;
+    }
+    return true;
+}
+
+static bool word(scan_t *c, const char *w)
+{
+    size_t n = strlen(w);
+    if (c->n - c->i < n || memcmp(c->s + c->i, w, n) != 0) {
+        return false;
+    }
+    c->i += n;
+    return true;
+}
+
+/* The escape after a backslash, decoded; -1 if it is not one of RFC 8259's. */
+static long escape(scan_t *c)
+{
+    static const char from[] = "\"\\/bfnrtu";
+    static const char to[] = "\"\\/\b\f\n\r\t";
+    char e = peek(c);
+    const char *p = e != '\0' ? strchr(from, e) : NULL;
+    if (p == NULL) {
+        return -1;
+    }
+    c->i++;
+    if (e != 'u') {
+        return (unsigned char)to[p - from];
+    }
+    uint8_t u[2];
+    if (c->n - c->i < 4 || !fota_hex_decode(c->s + c->i, 4, u, 2)) {
+        return -1;
+    }
+    c->i += 4;
+    return (long)u[0] << 8 | u[1];
+}
+
+/* A string, quotes included: no control characters, RFC 8259's escapes only. -1 if malformed,
+ * else 1 if it equals key once its escapes are decoded, 0 if not. */
+static int string(scan_t *c, const char *key)
+{
+    size_t k = 0;
+    bool same = true;
+    if (!eat(c, '"')) {
+        return -1;
+    }
+    while (!take(c, '"')) {
+        long ch = (unsigned char)peek(c);
+        if (ch < 0x20) {
+            return -1; /* the end, a NUL, or a control character */
+        }
+        c->i++;
+        ch = ch == '\\' ? escape(c) : ch;
+        if (ch < 0) {
+            return -1;
+        }
+        same = same && key[k] != '\0' && (unsigned char)key[k++] == ch;
+    }
+    return same && key[k] == '\0';
+}
+
+static bool scalar(scan_t *c, char ch)
+{
+    switch (ch) {
+    case '"':
+        return string(c, "") >= 0;
+    case 't':
+        return word(c, "true");
+    case 'f':
+        return word(c, "false");
+    case 'n':
+        return word(c, "null");
+    default:
+        return number(c);
+    }
+}
+
+/* One member: a key, its colon and a value, which is noted if the key is one asked for (and
+ * refuses the document if that key was seen before). */
+static bool member(scan_t *c)
+{
+    space(c);
+    size_t at = c->i;
+    fota_json_field_t *want = NULL;
+    if (string(c, "") < 0) {
+        return false;
+    }
+    size_t end = c->i;
+    for (size_t k = 0; k < c->count; k++) {
+        c->i = at;
+        if (string(c, c->keys[k]) > 0) {
+            want = &c->fields[k];
+        }
+    }
+    c->i = end;
+    if ((want != NULL && want->kind != 0) || !eat(c, ':')) {
+        return false;
+    }
+    char ch = space(c);
+    size_t from = c->i;
+    if (!scalar(c, ch)) {
+        return false;
+    }
+    if (want != NULL) {
+        want->kind = ch;
+        want->at = from;
+        want->len = c->i - from;
+    }
+    return true;
+}
+
+fota_err_t fota_json_scan(const char *js, size_t len, const char *const *keys,
+                          fota_json_field_t *fields, size_t count)
+{
+    scan_t c = {js, len, 0, keys, fields, count};
+    memset(fields, 0, count * sizeof *fields);
+    bool ok = eat(&c, '{');
+    if (ok && !eat(&c, '}')) {
+        do {
+            ok = member(&c);
+        } while (ok && eat(&c, ','));
+        ok = ok && eat(&c, '}');
+    }
+    space(&c);
+    return ok && c.i == len ? FOTA_OK : FOTA_ERR_ARG;
+}
+
+bool fota_json_u32(const char *js, const fota_json_field_t *f, uint32_t *out)
+{
+    if (f->kind < '0' || f->kind > '9' || f->len > 10) {
         return false;
     }
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
+    for (size_t i = 0; i < f->len; i++) {
+        char ch = js[f->at + i];
+        if (ch < '0' || ch > '9') {
+            return false; /* a fraction or an exponent */
         }
-        v = v * 10u + (uint64_t)(s[i] - '0');
+        v = v * 10u + (uint64_t)(ch - '0');
     }
     if (v > UINT32_MAX) {
         return false;
@@ -125,14 +228,18 @@ bool fota_json_u32(const fota_json_t *j, int idx, uint32_t *out)
     return true;
 }
 
-bool fota_json_str(const fota_json_t *j, int idx, char *out, size_t cap)
+bool fota_json_text(const char *js, const fota_json_field_t *f, const char **text, size_t *len)
 {
-    if (idx < 0 || j->tok[idx].type != JSMN_STRING) {
-        return false;
-    }
-    size_t n = (size_t)(j->tok[idx].end - j->tok[idx].start);
-    const char *s = j->js + j->tok[idx].start;
-    if (n + 1 > cap || memchr(s, '\\', n) != NULL) {
+    *text = js + f->at + 1;
+    *len = f->kind == '"' ? f->len - 2 : 0;
+    return f->kind == '"';
+}
+
+bool fota_json_str(const char *js, const fota_json_field_t *f, char *out, size_t cap)
+{
+    const char *s;
+    size_t n;
+    if (!fota_json_text(js, f, &s, &n) || n + 1 > cap || memchr(s, '\\', n) != NULL) {
         return false;
     }
     memcpy(out, s, n);

@@ -29,31 +29,28 @@ static bool is_release_id(const char *s)
 fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
                             size_t *manifest_len)
 {
-    fota_json_t j;
-    char sha_hex[65];
+    static const char *const keys[] = {"release",     "version", "size",         "chunk_size",
+                                       "chunk_count", "sha256",  "manifest_data"};
+    fota_json_field_t f[sizeof keys / sizeof keys[0]];
+    const char *sha;
+    size_t sha_len;
     memset(out, 0, sizeof *out);
-    if (fota_json_parse(&j, js, len) != FOTA_OK) {
-        return FOTA_ERR_OFFER_JSON;
-    }
-    bool ok = fota_json_str(&j, fota_json_find(&j, "release"), out->release, sizeof out->release) &&
-              fota_json_str(&j, fota_json_find(&j, "version"), out->version, sizeof out->version) &&
-              fota_json_u32(&j, fota_json_find(&j, "size"), &out->size) &&
-              fota_json_u32(&j, fota_json_find(&j, "chunk_size"), &out->chunk_size) &&
-              fota_json_u32(&j, fota_json_find(&j, "chunk_count"), &out->chunk_count) &&
-              fota_json_str(&j, fota_json_find(&j, "sha256"), sha_hex, sizeof sha_hex) &&
-              fota_hex_decode(sha_hex, strlen(sha_hex), out->sha256, sizeof out->sha256);
+    bool ok = fota_json_scan(js, len, keys, f, sizeof f / sizeof f[0]) == FOTA_OK &&
+              fota_json_str(js, &f[0], out->release, sizeof out->release) &&
+              fota_json_str(js, &f[1], out->version, sizeof out->version) &&
+              fota_json_u32(js, &f[2], &out->size) && fota_json_u32(js, &f[3], &out->chunk_size) &&
+              fota_json_u32(js, &f[4], &out->chunk_count) &&
+              fota_json_text(js, &f[5], &sha, &sha_len) &&
+              fota_hex_decode(sha, sha_len, out->sha256, sizeof out->sha256);
     if (!ok || !is_release_id(out->release) || out->version[0] == '\0') {
         return FOTA_ERR_OFFER_JSON;
     }
-    int m = fota_json_find(&j, "manifest_data");
-    *manifest_at = 0;
+    /* Optional: without it *manifest_at and *manifest_len are 0. */
+    const char *m = js;
     *manifest_len = 0;
-    if (m >= 0) {
-        if (!fota_json_is_string(&j, m)) {
-            return FOTA_ERR_OFFER_JSON;
-        }
-        *manifest_at = (size_t)j.tok[m].start;
-        *manifest_len = (size_t)(j.tok[m].end - j.tok[m].start);
+    if (f[6].kind != 0 && !fota_json_text(js, &f[6], &m, manifest_len)) {
+        return FOTA_ERR_OFFER_JSON;
     }
+    *manifest_at = (size_t)(m - js);
     return FOTA_OK;
 }

@@ -100,19 +100,23 @@ void fota_report_start(fota_agent_t *a)
     append(a, FOTA_STATE_DOWNLOADING, FOTA_OK, 1);
 }
 
-static void field(fota_text_t *t, const char *name, const char *value)
+/* ,"name": (a string or a number follows) */
+static void name(fota_text_t *t, const char *n)
 {
     fota_text_str(t, ",\"");
-    fota_text_str(t, name);
+    fota_text_str(t, n);
     fota_text_str(t, "\":");
+}
+
+static void field(fota_text_t *t, const char *n, const char *value)
+{
+    name(t, n);
     fota_text_json(t, value);
 }
 
-static void number(fota_text_t *t, const char *name, uint32_t value)
+static void number(fota_text_t *t, const char *n, uint32_t value)
 {
-    fota_text_str(t, ",\"");
-    fota_text_str(t, name);
-    fota_text_str(t, "\":");
+    name(t, n);
     fota_text_u64(t, value);
 }
 

@@ -41,45 +41,30 @@ static fota_err_t check_mac(fota_agent_t *a, const uint8_t *chunk, size_t len,
     return equal_ct(mac, want, sizeof mac) ? FOTA_OK : FOTA_ERR_SEED_MAC;
 }
 
-/* Chunk number and MAC from the parsed document. */
-static fota_err_t read_fields(fota_agent_t *a, const fota_json_t *j, uint8_t mac[32])
+/* Everything but the write: the chunk is verified and decoded at the start of a->io. Kept out
+ * of line so that its frame is off the stack before the writer and the journal run. */
+FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
 {
+    const char *js = (const char *)a->io;
+    static const char *const keys[] = {"chunk_number", "mac", "data"};
+    fota_json_field_t f[3];
     uint32_t number;
-    if (!fota_json_u32(j, fota_json_find(j, "chunk_number"), &number)) {
+    const char *text;
+    size_t n;
+    uint8_t mac[32];
+    if (fota_json_scan(js, a->io_len, keys, f, 3) != FOTA_OK ||
+        !fota_json_u32(js, &f[0], &number)) {
         return FOTA_ERR_SEED_JSON;
     }
     if (number != a->next_chunk) {
         return FOTA_ERR_SEED_CHUNK_NUMBER;
     }
-    int m = fota_json_find(j, "mac");
-    if (!fota_json_is_string(j, m) ||
-        !fota_hex_decode(j->js + j->tok[m].start, (size_t)(j->tok[m].end - j->tok[m].start), mac,
-                         32)) {
+    if (!fota_json_text(js, &f[1], &text, &n) || !fota_hex_decode(text, n, mac, 32) ||
+        !fota_json_text(js, &f[2], &text, &n)) {
         return FOTA_ERR_SEED_JSON;
     }
-    return FOTA_OK;
-}
-
-/* Everything but the write: the chunk is verified and decoded at the start of a->io. Kept out
- * of line so that its JSON tokens are off the stack before the writer and the journal run. */
-FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
-{
-    fota_json_t j;
-    uint8_t mac[32];
-    if (fota_json_parse(&j, (const char *)a->io, a->io_len) != FOTA_OK) {
-        return FOTA_ERR_SEED_JSON;
-    }
-    fota_err_t err = read_fields(a, &j, mac);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    int d = fota_json_find(&j, "data");
-    if (!fota_json_is_string(&j, d)) {
-        return FOTA_ERR_SEED_JSON;
-    }
-    size_t start = (size_t)j.tok[d].start;
-    size_t n = (size_t)(j.tok[d].end - j.tok[d].start);
-    if (!fota_b64_strict((const char *)a->io + start, n)) {
+    size_t start = (size_t)(text - js);
+    if (!fota_b64_strict(text, n)) {
         return FOTA_ERR_SEED_BASE64;
     }
     size_t expect = fota_manifest_chunk_len(&a->manifest, a->next_chunk);
@@ -87,7 +72,8 @@ FOTA_NOINLINE static fota_err_t verified_chunk(fota_agent_t *a, size_t *out_len)
         return FOTA_ERR_SEED_CHUNK_SIZE;
     }
     size_t len = 0;
-    err = fota_b64_decode_in_place(a->io, start, n, &len) ? FOTA_OK : FOTA_ERR_SEED_BASE64;
+    fota_err_t err =
+        fota_b64_decode_in_place(a->io, start, n, &len) ? FOTA_OK : FOTA_ERR_SEED_BASE64;
     if (err == FOTA_OK && len != expect) {
         err = FOTA_ERR_SEED_CHUNK_SIZE;
     }

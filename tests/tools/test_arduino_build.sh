@@ -31,7 +31,6 @@ rm -rf "$out"
 mkdir -p "$out/esp-idf-headers" "$out/include" "$out/obj"
 tar xzf "$bundle/esp-idf-v5.5.5-headers.tar.gz" -C "$out/esp-idf-headers"
 idf="$out/esp-idf-headers/esp-idf"
-ln -s /usr/include/jsmn.h "$out/include/jsmn.h" # only jsmn, not the host's /usr/include
 cfg="$out/sdkconfig.h"
 overrides=(BOOTLOADER_APP_ROLLBACK_ENABLE=y FREERTOS_HZ=1000)
 /usr/bin/python3 "$bundle/gen-sdkconfig.py" "$idf" "$cfg" esp32 "${overrides[@]}" >/dev/null ||
@@ -131,8 +130,8 @@ for key in name version author maintainer sentence paragraph category url archit
 done
 [ "$(prop architectures)" = esp32 ] ||
     fail "library.properties: architectures=$(prop architectures), not esp32"
-[ -z "$(prop depends)" ] || fail "library.properties: depends=$(prop depends) (jsmn comes with" \
-    "the core, nothing else is needed)"
+[ -z "$(prop depends)" ] || fail "library.properties: depends=$(prop depends) (the core has" \
+    "all the library needs)"
 case "$(prop category)" in
 Display | Communication | "Signal Input/Output" | Sensors | "Device Control" | Timing | \
     "Data Storage" | "Data Processing" | Other) ;;

@@ -38,7 +38,6 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out/include"
-ln -sf /usr/include/jsmn.h "$out/include/jsmn.h" # only jsmn, not the host's /usr/include
 
 # sdkconfig.defaults as NAME=VALUE overrides: CONFIG_ stripped, quotes of strings removed,
 # "# CONFIG_X is not set" as X=n.

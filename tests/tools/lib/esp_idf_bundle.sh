@@ -5,7 +5,7 @@
 #
 # sets $root and $bundle (../shared/third_party/esp-idf); without the bundle it prints
 # "SKIPPED: ...: WHAT not run" and exits 0, and it fails when a tool it needs is missing
-# (xtensa-lx106-elf-gcc and -nm, kconfiglib, jsmn.h, and the ones named).
+# (xtensa-lx106-elf-gcc and -nm, kconfiglib, and the ones named).
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bundle="$(cd "$root/.." && pwd)/shared/third_party/esp-idf"
 if [ ! -d "$bundle" ]; then
@@ -17,5 +17,3 @@ for tool in xtensa-lx106-elf-gcc xtensa-lx106-elf-nm /usr/bin/python3 "${@:2}"; 
 done
 /usr/bin/python3 -c 'import kconfiglib' 2>/dev/null ||
     { echo "python3-kconfiglib not found: run scripts/install-deps"; exit 1; }
-[ -f /usr/include/jsmn.h ] ||
-    { echo "/usr/include/jsmn.h not found: run scripts/install-deps"; exit 1; }
