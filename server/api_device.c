@@ -166,6 +166,17 @@ bool fotad_api_parse_chunk_number(const char *s, uint64_t *out)
     return n > 0 && s[n] == '\0';
 }
 
+/* The device asked for the first bytes of rel: note the download's start (devices.h). */
+static void download_started(fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel)
+{
+    fota_err_t err = fotad_devices_download_started(app->devices, req->device->id, &rel->rec,
+                                                    fotad_now(), fotad_mono_now());
+    if (err != FOTA_OK) {
+        FOTAD_ERROR("device %s: recording the download's start failed (%s)", req->device->id,
+                    fota_err_name(err));
+    }
+}
+
 void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     const char *text = fotad_query_get(req->query, "chunk_number");
@@ -185,6 +196,9 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
         return;
     }
     fotad_api_send_chunk(rel, (uint32_t)n, req->device->device_key, 32, "mac", resp);
+    if (n == 0) {
+        download_started(app, req, rel);
+    }
 }
 
 /* If-Match, If-None-Match and If-Range against the blob's ETag (range.h): true when they
@@ -256,6 +270,9 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
         return;
     }
     send_blob(rel, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
+    if (first == 0 && strcmp(req->method, "GET") == 0 && resp->status < 300) {
+        download_started(app, req, rel);
+    }
 }
 
 void fotad_api_report(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)

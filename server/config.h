@@ -51,7 +51,7 @@ typedef struct {
     uint32_t legacy_rate;        /* legacy requests per minute from one address */
     uint32_t legacy_burst;       /* of which at once */
     uint32_t legacy_max_pending; /* enrollments awaiting approval */
-    bool help; /* --help was given */
+    bool help;                   /* --help was given */
 } fotad_config_t;
 
 /* Defaults for everything. */

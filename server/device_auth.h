@@ -1,10 +1,10 @@
 /*
  * device_auth.h - checking a device request's authentication (docs/PROTOCOL.md section 2) with
  * the agent's own code (fota/auth.h): the device key is an enrolled device's own (legacy.h), or
- * else derived from the master secret and the claimed id, the auth key from the device key, and the MAC over
- * METHOD\nTARGET\nTIME\nNONCE\nhex(SHA-256(body)) is compared in constant time. The clock must
- * agree within the window and the (device, nonce) pair must be new (nonce_cache.h); the nonce is
- * remembered only after the MAC verified, so nobody without the key can burn a device's nonces
+ * else derived from the master secret and the claimed id, the auth key from the device key, and the
+ * MAC over METHOD\nTARGET\nTIME\nNONCE\nhex(SHA-256(body)) is compared in constant time. The clock
+ * must agree within the window and the (device, nonce) pair must be new (nonce_cache.h); the nonce
+ * is remembered only after the MAC verified, so nobody without the key can burn a device's nonces
  * or fill the cache. With a key cache (keycache.h) the two derivations are skipped for a device
  * whose keys are cached; the MAC, the clock and the nonce are checked on every request all the
  * same, and keys enter the cache only after their MAC verified.

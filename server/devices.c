@@ -5,6 +5,7 @@
 #include "devices.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct fotad_devices {
     pthread_mutex_t lock; /* guards the touch throttle */
     fotad_fp_salt_t salt;
     fotad_fpset_t touched; /* devices whose last_seen was written in this interval */
+    fotad_fpset_t started; /* (device, release) whose download start was written in it */
     int64_t interval_start;
 };
 
@@ -35,6 +37,7 @@ fota_err_t fotad_devices_open(fotad_store_t *store, fotad_releases_t *releases,
     d->releases = releases;
     pthread_mutex_init(&d->lock, NULL);
     fotad_fpset_init(&d->touched);
+    fotad_fpset_init(&d->started);
     *out = d;
     return FOTA_OK;
 }
@@ -45,25 +48,48 @@ void fotad_devices_close(fotad_devices_t *d)
         return;
     }
     fotad_fpset_free(&d->touched);
+    fotad_fpset_free(&d->started);
     pthread_mutex_destroy(&d->lock);
     free(d);
+}
+
+/* True if (id, release) is new in `set` this interval (and remember it): a write is due. */
+static bool write_due(fotad_devices_t *d, fotad_fpset_t *set, const char *id, const char *release,
+                      int64_t mono_now)
+{
+    uint8_t fp[FOTAD_FP_LEN];
+    fotad_fingerprint(&d->salt, id, release, fp);
+    bool added = false;
+    pthread_mutex_lock(&d->lock);
+    if (mono_now - d->interval_start >= FOTAD_TOUCH_INTERVAL_S || mono_now < d->interval_start) {
+        fotad_fpset_clear(&d->touched);
+        fotad_fpset_clear(&d->started);
+        d->interval_start = mono_now;
+    }
+    /* Out of memory: not added, so the write is skipped; both writes are informative. */
+    (void)fotad_fpset_add(set, fp, &added);
+    pthread_mutex_unlock(&d->lock);
+    return added;
 }
 
 /* True if the device's last_seen should be written now (and remember that it was). */
 static bool touch_due(fotad_devices_t *d, const char *id, int64_t mono_now)
 {
-    uint8_t fp[FOTAD_FP_LEN];
-    fotad_fingerprint(&d->salt, id, NULL, fp);
-    bool added = false;
-    pthread_mutex_lock(&d->lock);
-    if (mono_now - d->interval_start >= FOTAD_TOUCH_INTERVAL_S || mono_now < d->interval_start) {
-        fotad_fpset_clear(&d->touched);
-        d->interval_start = mono_now;
+    return write_due(d, &d->touched, id, NULL, mono_now);
+}
+
+fota_err_t fotad_devices_download_started(fotad_devices_t *d, const char *id,
+                                          const fotad_release_rec_t *rel, int64_t now,
+                                          int64_t mono_now)
+{
+    if (!write_due(d, &d->started, id, rel->id, mono_now)) {
+        return FOTA_OK;
     }
-    /* Out of memory: not added, so the write is skipped; last_seen is informative. */
-    (void)fotad_fpset_add(&d->touched, fp, &added);
-    pthread_mutex_unlock(&d->lock);
-    return added;
+    fotad_report_rec_t r = {.time = now, .total = rel->chunk_count};
+    snprintf(r.state, sizeof r.state, "downloading");
+    memcpy(r.release, rel->id, sizeof r.release);
+    memcpy(r.version, rel->version, sizeof r.version);
+    return d->store->ops->device_report(d->store->ctx, id, &r);
 }
 
 fota_err_t fotad_devices_touch(fotad_devices_t *d, const char *id, int64_t now, int64_t mono_now)

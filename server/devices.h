@@ -43,6 +43,16 @@ fota_err_t fotad_devices_check(fotad_devices_t *d, const char *id, const char *h
 fota_err_t fotad_devices_pinned(fotad_devices_t *d, const char *id, const fotad_release_t **out);
 
 /* Store a report (r->time is set by the caller) and update the device. */
+/*
+ * The device asked for the start of a release's data (seed-mode chunk 0, a blob Range from byte
+ * 0): its download began. Recorded as a "downloading 0/chunk_count" report made by fotad (the
+ * device sends none at the start: docs/PROTOCOL.md 6.1), at most once per device and release a
+ * FOTAD_TOUCH_INTERVAL_S, so repeated requests cost no write.
+ */
+fota_err_t fotad_devices_download_started(fotad_devices_t *d, const char *id,
+                                          const fotad_release_rec_t *rel, int64_t now,
+                                          int64_t mono_now);
+
 fota_err_t fotad_devices_report(fotad_devices_t *d, const char *id, const fotad_report_rec_t *r);
 
 /*

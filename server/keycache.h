@@ -4,7 +4,8 @@
  * HMAC-SHA256(master secret, device id) and its auth key HMAC-SHA256(device key, "fota-auth-v1")
  * (docs/PROTOCOL.md section 1): both follow from the master secret and the id alone, and the
  * master secret does not change while fotad runs, so a derived entry is never stale. An enrolled
- * device's key (legacy.h) is cached the same way and dropped when its enrollment is revoked. A fotad started with another master secret starts with an empty cache.
+ * device's key (legacy.h) is cached the same way and dropped when its enrollment is revoked. A
+ * fotad started with another master secret starts with an empty cache.
  *
  * A fixed table of slots, one per hash of the id (a newer device takes the slot of an older one
  * that hashes the same: a miss costs a derivation, nothing else). Only keys whose MAC verified

@@ -194,8 +194,11 @@ fota_err_t fota_agent_install(fota_agent_t *a)
     if (err != FOTA_OK) {
         return err;
     }
+    /* No "installed" report: the reboot follows at once and the new image reports "booted" or
+     * "confirmed" (or the old one "rolled_back"); only a reboot that may_reboot defers reports
+     * "installed" (poll.c). */
+    a->reboot_deferred = false;
     fota_agent_set_state(a, FOTA_STATE_INSTALLED);
-    fota_report_queue(a, FOTA_STATE_INSTALLED, FOTA_OK);
     return FOTA_OK;
 }
 

@@ -156,9 +156,6 @@ fota_err_t fota_wipe_step(fota_agent_t *a, bool *done);
 /* Queue a report; a progress report (downloading, no error) replaces one still waiting, and any
  * other report drops it. */
 void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err);
-/* "downloading" at the start of a download (or its resumption), sent once the first data request
- * has gone: never replaced by a newer count nor dropped. */
-void fota_report_start(fota_agent_t *a);
 /* The download is complete: a progress report still waiting says less than the next report. */
 void fota_report_drop_progress(fota_agent_t *a);
 /* Build the request for the oldest queued report. */

@@ -79,7 +79,6 @@ static fota_err_t step_download(fota_agent_t *a, fota_action_t *act)
     }
     fota_err_t err = FOTA_IS_SEED(a) ? request_chunk(a) : request_blob(a);
     if (err == FOTA_OK) {
-        a->data_started = true;
         want_http(a, act);
     }
     return err;
@@ -103,6 +102,10 @@ static fota_err_t step_verify(fota_agent_t *a)
 static fota_err_t step_installed(fota_agent_t *a, fota_action_t *act)
 {
     if (a->cfg.may_reboot != NULL && !a->cfg.may_reboot(a->cfg.hook_ctx)) {
+        if (!a->reboot_deferred) { /* the server hears of the install now, not after the reboot */
+            a->reboot_deferred = true;
+            fota_report_queue(a, FOTA_STATE_INSTALLED, FOTA_OK);
+        }
         fota_agent_wait(a, a->cfg.retry_ms != 0 ? a->cfg.retry_ms : 1000u);
         return FOTA_OK;
     }
@@ -169,11 +172,10 @@ static bool must_wait(fota_agent_t *a, fota_action_t *act)
     return false;
 }
 
-/* Queued reports go before anything else, but not in front of a download's first data request:
- * the data starts one round trip sooner, and "downloading" follows it. */
+/* Queued reports go before anything else. */
 static bool report_due(const fota_agent_t *a)
 {
-    return a->report_count > 0 && (a->state != FOTA_STATE_DOWNLOADING || a->data_started);
+    return a->report_count > 0;
 }
 
 fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act)

@@ -8,10 +8,12 @@
  * Progress is a count that only grows, so one waiting progress report is enough: a newer one
  * takes its place (in chain mode a Range streams many chunks while the connection is busy, and
  * stale counts queued behind it would each cost a round trip once it ends). When the download
- * ends, the report that ends it (installed, or the error) carries the final count, so a progress
- * report still waiting is dropped then. State changes and errors are never dropped for progress;
+ * ends, a progress report still waiting is dropped: the install and the reboot follow, and the
+ * new image's report says how it went. State changes and errors are never dropped for progress;
  * when the queue (FOTA_CONFIG_REPORT_QUEUE entries) is full, a progress report makes room first,
- * else the oldest.
+ * else the oldest. A "booted" still waiting when the application confirms gives way to
+ * "confirmed". The server learns of a download's start from its first data request, so no
+ * report precedes the data (docs/PROTOCOL.md 6.1).
  */
 #include <string.h>
 
@@ -43,7 +45,7 @@ static size_t first_free(const fota_agent_t *a)
 static int queued_progress(const fota_agent_t *a)
 {
     for (size_t i = first_free(a); i < a->report_count; i++) {
-        if (is_progress(a->reports[i].state, a->reports[i].err) && !a->reports[i].start) {
+        if (is_progress(a->reports[i].state, a->reports[i].err)) {
             return (int)i;
         }
     }
@@ -56,14 +58,13 @@ static void make_room(fota_agent_t *a)
     drop(a, i >= 0 ? (size_t)i : first_free(a));
 }
 
-static void append(fota_agent_t *a, uint8_t state, uint16_t err, uint8_t start)
+static void append(fota_agent_t *a, uint8_t state, uint16_t err)
 {
     if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
         make_room(a);
     }
     fota_report_entry_t *e = &a->reports[a->report_count++];
     e->state = state;
-    e->start = start;
     e->err = err;
     e->done = a->next_chunk;
     e->total = a->manifest.chunk_count;
@@ -88,16 +89,12 @@ void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
     if (i >= 0) {
         drop(a, (size_t)i); /* a state change or an error says as much, and more */
     }
-    append(a, (uint8_t)state, (uint16_t)err, 0);
-}
-
-void fota_report_start(fota_agent_t *a)
-{
-    int i = queued_progress(a);
-    if (i >= 0) {
-        drop(a, (size_t)i); /* an earlier download's count */
+    size_t last = a->report_count;
+    if (state == FOTA_STATE_CONFIRMED && last > first_free(a) &&
+        a->reports[last - 1].state == FOTA_STATE_BOOTED) {
+        drop(a, last - 1); /* not sent yet: "confirmed" says it too */
     }
-    append(a, FOTA_STATE_DOWNLOADING, FOTA_OK, 1);
+    append(a, (uint8_t)state, (uint16_t)err);
 }
 
 /* ,"name": (a string or a number follows) */

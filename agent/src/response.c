@@ -288,8 +288,6 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
         return err;
     }
     a->resume_pending = false;
-    a->data_started = false;
     fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);
-    fota_report_start(a);
     return fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
 }

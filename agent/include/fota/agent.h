@@ -130,7 +130,6 @@ typedef struct {
 
 typedef struct {
     uint8_t state; /* fota_state_t */
-    uint8_t start; /* a download's first report: neither replaced by a newer count nor dropped */
     uint16_t err;  /* fota_err_t */
     uint32_t done;
     uint32_t total;
@@ -157,9 +156,9 @@ typedef struct fota_agent {
     bool have_offer;     /* the manifest must agree with a->offer */
     bool resume_pending; /* after a reboot: the manifest must match the journal's */
     bool resp_started;
-    bool data_started; /* this download's first data request has gone: reports may go again */
-    bool image_verified; /* the read-back passed: only the slot switch is left */
-    uint16_t refused; /* seed mode, the slot being erased: the error to report (fota_err_t) */
+    bool reboot_deferred; /* may_reboot said no for this install: "installed" was queued */
+    bool image_verified;  /* the read-back passed: only the slot switch is left */
+    uint16_t refused;     /* seed mode, the slot being erased: the error to report (fota_err_t) */
     fota_err_t last_err;
     fota_err_t resp_err;
     uint32_t wake_ms; /* now_ms when the next action is due */
