@@ -36,6 +36,8 @@ bool FotaClient::begin(const FotaConfig &c)
     e.device_key = c.deviceKey;
     e.key_partition = c.keyPartition;
     e.key_namespace = c.keyNamespace;
+    e.fleet_key = c.fleetKey;
+    e.fleet_key_len = c.fleetKeyLen;
     e.version = c.firmwareVersion;
     e.release_key = reinterpret_cast<const uint8_t *>(c.releaseKey);
     e.release_key_len = c.releaseKey != nullptr ? strlen(c.releaseKey) + 1 : 0; /* PEM: its NUL */

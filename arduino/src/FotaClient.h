@@ -89,6 +89,12 @@ struct FotaConfig {
     const uint8_t *deviceKey = nullptr;                   /* 32 bytes */
     const char *keyPartition = CONFIG_FOTA_KEY_PARTITION; /* where they are stored */
     const char *keyNamespace = CONFIG_FOTA_KEY_NAMESPACE;
+    /* A bridge firmware's (docs/MIGRATION.md): the original firmware's fleet key. A device
+     * without a key in NVS makes one and enrolls it with fotad before it checks for updates.
+     * Needs the library compiled with CONFIG_FOTA_ENROLL=1 (a build flag); without it, begin()
+     * refuses a fleet key. nullptr: no enrollment. */
+    const uint8_t *fleetKey = nullptr;
+    size_t fleetKeyLen = 0;
 
     /* TLS: the server's CA certificate (PEM); nullptr: Arduino-ESP32's certificate bundle. */
     const char *caCert = nullptr;
