@@ -124,16 +124,7 @@ static bool enroll_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_c
                                    .nonces = app->nonces,
                                    .window_s = FOTAD_AUTH_WINDOW_S,
                                    .fixed_key = fotad_legacy_enroll_key(app->legacy)};
-    fotad_device_auth_in_t in = {
-        req->method,
-        req->target,
-        fotad_req_header(req, "X-Device-Id"),
-        fotad_req_header(req, "X-Fota-Time"),
-        fotad_req_header(req, "X-Fota-Nonce"),
-        fotad_req_header(req, "X-Fota-Auth"),
-        req->body,
-        req->body_len,
-    };
+    fotad_device_auth_in_t in = fotad_router_auth_in(req);
     const char *why = "?";
     fota_err_t err = fotad_device_auth_check(&cfg, &in, fotad_now(), fotad_mono_now(), cred, &why);
     mbedtls_platform_zeroize(cred->device_key, sizeof cred->device_key);

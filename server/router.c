@@ -171,13 +171,8 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
     return status != 0 ? status : check_length(app, m, content_length, resp);
 }
 
-/* Authenticate the device of a device route; fills resp with 401 (or 500) when it fails. */
-static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
-                        fotad_resp_t *resp)
+fotad_device_auth_in_t fotad_router_auth_in(const fotad_req_t *req)
 {
-    fotad_device_auth_cfg_t cfg = {
-        app->master,      app->master_len,        app->nonces, FOTAD_AUTH_WINDOW_S,
-        app->device_keys, fotad_api_enrolled_key, app->legacy, NULL};
     fotad_device_auth_in_t in = {
         req->method,
         req->target,
@@ -188,6 +183,17 @@ static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_c
         req->body,
         req->body_len,
     };
+    return in;
+}
+
+/* Authenticate the device of a device route; fills resp with 401 (or 500) when it fails. */
+static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
+                        fotad_resp_t *resp)
+{
+    fotad_device_auth_cfg_t cfg = {
+        app->master,      app->master_len,        app->nonces, FOTAD_AUTH_WINDOW_S,
+        app->device_keys, fotad_api_enrolled_key, app->legacy, NULL};
+    fotad_device_auth_in_t in = fotad_router_auth_in(req);
     const char *why = "?";
     fota_err_t err = fotad_device_auth_check(&cfg, &in, fotad_now(), fotad_mono_now(), cred, &why);
     if (err == FOTA_ERR_HTTP_AUTH) {

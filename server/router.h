@@ -69,4 +69,8 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
 void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *req,
                          fotad_resp_t *resp);
 
+/* What fotad_device_auth_check needs of a request: method, raw target, the four authentication
+ * headers (NULL when absent) and the body. */
+fotad_device_auth_in_t fotad_router_auth_in(const fotad_req_t *req);
+
 #endif /* FOTAD_ROUTER_H */
