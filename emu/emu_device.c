@@ -130,7 +130,9 @@ fota_err_t fota_emu_device_power_on(fota_emu_device_t *d, bool *reboot_needed)
     if (err != FOTA_OK) {
         return err;
     }
-    if (flags & FOTA_EMU_FLAG_SELFTEST_FAIL) {
+    bool fails =
+        d->cfg.selftest_fails != NULL && d->cfg.selftest_fails(d->cfg.selftest_ctx, d->version);
+    if ((flags & FOTA_EMU_FLAG_SELFTEST_FAIL) || fails) {
         d->selftest_failed = true;
         *reboot_needed = true; /* the new firmware does not come up: the watchdog resets it */
         return FOTA_OK;

@@ -255,6 +255,24 @@ is updated 0
 safe
 grep -q '"self-test failed":20' "$JSON" || fail "rollback: not 20 self-test failures"
 
+# ---- a good release that fails on some devices (--fail-rate): those roll back, the rest update ----
+
+sim 0 fail-rate --server "$URL" --product inv-sim --id-prefix fr- --fail-rate 5 --fail-version 2.0.0 \
+    --expect any --seed 7
+is selftest_failures_planned 5
+is selftest_failure_devices 5
+is rolled_back 5
+is updated 15
+safe
+grep -q "received the bad release *5  of 20 devices" "$W/sim.out" ||
+    { cat "$W/sim.out" >&2; fail "fail-rate: summary line"; }
+sim 0 fail-rate-pct --server "$URL" --product inv-sim --id-prefix fp- --fail-rate 50% --expect any \
+    --seed 7
+planned=$(field selftest_failures_planned)
+[ "$planned" -gt 0 ] && [ "$planned" -lt 20 ] || fail "fail-rate 50%: $planned of 20 planned"
+is rolled_back "$planned"
+is updated $((20 - planned))
+
 # ---- runs that must fail -----------------------------------------------------------------------
 
 # Devices end on 2.0.0 while 9.9.9 was the release: a foreign image, the worst verdict.

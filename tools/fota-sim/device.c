@@ -458,6 +458,17 @@ static void on_state(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
     }
 }
 
+bool sim_device_selftest_fails(void *ctx, const char *version)
+{
+    const sim_dev_t *d = ctx;
+    const sim_t *s = d->sim;
+    if (!d->fails_selftest || version == NULL || version[0] == '\0') {
+        return false;
+    }
+    return s->cfg.fail_version != NULL ? strcmp(version, s->cfg.fail_version) == 0
+                                       : strcmp(version, s->initial_version) != 0;
+}
+
 void sim_device_on_event(void *ctx, const fota_event_t *ev)
 {
     sim_dev_t *d = ctx;

@@ -63,6 +63,26 @@ static void assign_cuts(sim_t *s)
     }
 }
 
+/* The devices whose self-test fails on the bad release: --fail-rate N picks N of them (each
+ * once), P% each device with that chance. Drawn last, so that the other faults of a seed do not
+ * move when --fail-rate is added. */
+static void assign_selftest_failures(sim_t *s)
+{
+    const sim_fault_spec_t *f = &s->cfg.fail;
+    uint32_t want = f->count < s->n_devs ? f->count : s->n_devs;
+    for (uint32_t picked = 0; picked < want;) {
+        sim_dev_t *d = &s->devs[sim_rand_below(s, s->n_devs)];
+        picked += d->fails_selftest ? 0u : 1u;
+        d->fails_selftest = true;
+    }
+    for (uint32_t i = 0; f->rate > 0.0 && i < s->n_devs; i++) {
+        s->devs[i].fails_selftest |= sim_rand_unit(s) < f->rate;
+    }
+    for (uint32_t i = 0; i < s->n_devs; i++) {
+        s->n.planned_selftest_failures += s->devs[i].fails_selftest ? 1u : 0u;
+    }
+}
+
 void sim_faults_assign(sim_t *s)
 {
     assign_cuts(s);
@@ -71,6 +91,7 @@ void sim_faults_assign(sim_t *s)
             s->devs[sim_rand_below(s, s->n_devs)].plan[k].left++;
         }
     }
+    assign_selftest_failures(s);
 }
 
 /* ---- power cuts --------------------------------------------------------------------------- */

@@ -39,6 +39,8 @@ static fota_err_t agent_open(sim_t *s, sim_dev_t *d)
     c.range_records = s->cfg.range_records;
     c.progress_every = s->cfg.progress_every;
     c.on_event = sim_device_on_event;
+    c.selftest_fails = sim_device_selftest_fails;
+    c.selftest_ctx = d;
     c.event_ctx = d;
     c.real_clock = true; /* request authentication needs real UNIX time */
     fota_err_t err = fota_emu_device_open(dev, d->emu, &c);

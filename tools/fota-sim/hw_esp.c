@@ -91,6 +91,8 @@ static fota_err_t esp_open(sim_t *s, sim_dev_t *d)
     memset(&c, 0, sizeof c);
     hardware_config(d, &c.hw);
     component_config(s, d, &c.fota);
+    c.selftest_fails = sim_device_selftest_fails;
+    c.selftest_ctx = d;
     /* The factory NVS image: the device id and its key, as a production line writes them. */
     fota_err_t err = fota_esp_device_identity_csv(h->factory_nvs, sizeof h->factory_nvs,
                                                   c.fota.key_namespace, d->id, d->key);

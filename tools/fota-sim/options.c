@@ -70,6 +70,10 @@ const char sim_run_usage[] =
     "  --jitter MS              plus a random 0..MS (default 0)\n"
     "  --restart-server N       restart the server N times during the download (needs --fotad)\n"
     "  --restart-kill           restart with SIGKILL (a crash) instead of SIGTERM\n"
+    "  --fail-rate N|P%         a bad release: the self-test of N devices (or P% of them)\n"
+    "                           fails on it, so they roll back\n"
+    "  --fail-version V         the bad release's version (default: any version but the\n"
+    "                           image's)\n"
     "Output:\n"
     "  --json FILE              write the summary as JSON\n"
     "  --progress / --no-progress   live progress on stderr (default: when it is a terminal)\n"
@@ -86,7 +90,7 @@ typedef struct {
     const char *concurrency, *ramp, *timeout, *http_timeout, *attempts, *reboot_delay, *expect;
     const char *to, *seed;
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
-    const char *jitter, *restarts;
+    const char *jitter, *restarts, *fail_rate, *fail_version;
     const char *json;
     bool progress, no_progress, verbose, restart_kill, esp_idf;
 } raw_t;
@@ -233,7 +237,8 @@ static bool faults(const raw_t *r, sim_config_t *c)
     return fault_opt("--power-cuts", r->power_cuts, &c->power_cuts) &&
            fault_opt("--drops", r->drops, &c->net[SIM_FAULT_DROP]) &&
            fault_opt("--stalls", r->stalls, &c->net[SIM_FAULT_STALL]) &&
-           fault_opt("--flips", r->flips, &c->net[SIM_FAULT_FLIP]);
+           fault_opt("--flips", r->flips, &c->net[SIM_FAULT_FLIP]) &&
+           fault_opt("--fail-rate", r->fail_rate, &c->fail);
 }
 
 /* What must be there, and what does not go together. */
@@ -279,6 +284,7 @@ static void copy_strings(const raw_t *r, sim_config_t *c)
     c->verbose = r->verbose;
     c->restart_kill = r->restart_kill;
     c->esp_idf = r->esp_idf;
+    c->fail_version = r->fail_version;
 }
 
 #define V(n, field)                                                                                \
@@ -336,6 +342,8 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         V("latency", latency),
         V("jitter", jitter),
         V("restart-server", restarts),
+        V("fail-rate", fail_rate),
+        V("fail-version", fail_version),
         F("restart-kill", restart_kill),
         V("json", json),
         F("progress", progress),

@@ -25,6 +25,7 @@ typedef struct {
     uint32_t idle;
     uint32_t unexpected;
     uint64_t cuts_survived;
+    uint32_t ran_bad; /* devices whose self-test failed at least once: they received it */
     reason_count_t failed[MAX_REASONS];
     size_t n_failed;
     reason_count_t rolled[MAX_REASONS];
@@ -87,6 +88,7 @@ static void count(const sim_t *s, tally_t *t)
         t->idle += d->outcome == OUT_IDLE;
         t->unexpected += !unsafe && !as_expected(s, d);
         t->cuts_survived += unsafe ? 0u : d->cuts;
+        t->ran_bad += d->selftest_failed ? 1u : 0u;
         if (d->outcome == OUT_FAILED) {
             add_reason(t->failed, &t->n_failed, d->reason);
         } else if (d->outcome == OUT_ROLLED_BACK) {
@@ -189,6 +191,11 @@ static void print_faults(const sim_t *s, const tally_t *t)
            (unsigned long long)t->cuts_survived);
     printf("  %-26s %10llu\n", "reboots", (unsigned long long)n->reboots);
     printf("  %-26s %10llu\n", "self-test failures", (unsigned long long)n->selftest_failures);
+    if (s->cfg.fail.count > 0 || s->cfg.fail.rate > 0.0) {
+        printf("  %-26s %10u  of %u devices (%llu would fail it)\n", "received the bad release",
+               (unsigned)t->ran_bad, (unsigned)s->n_devs,
+               (unsigned long long)n->planned_selftest_failures);
+    }
     printf("  %-26s %10llu\n", "dropped connections", (unsigned long long)n->net[SIM_FAULT_DROP]);
     printf("  %-26s %10llu\n", "stalled transfers", (unsigned long long)n->net[SIM_FAULT_STALL]);
     printf("  %-26s %10llu\n", "flipped bits", (unsigned long long)n->net[SIM_FAULT_FLIP]);
@@ -284,6 +291,8 @@ static void json_counters(FILE *f, const sim_t *s, const tally_t *t)
     json_u(f, "power_cuts_survived", t->cuts_survived);
     json_u(f, "reboots", s->n.reboots);
     json_u(f, "selftest_failures", s->n.selftest_failures);
+    json_u(f, "selftest_failure_devices", t->ran_bad);
+    json_u(f, "selftest_failures_planned", s->n.planned_selftest_failures);
     json_u(f, "drops", s->n.net[SIM_FAULT_DROP]);
     json_u(f, "stalls", s->n.net[SIM_FAULT_STALL]);
     json_u(f, "flips", s->n.net[SIM_FAULT_FLIP]);

@@ -114,6 +114,10 @@ typedef struct {
     uint32_t jitter_ms;
     uint32_t restarts;
     bool restart_kill; /* SIGKILL (a crash) instead of SIGTERM */
+    /* a bad release: these devices' self-test fails on fail_version (NULL: any version but
+     * the initial one) */
+    sim_fault_spec_t fail;
+    const char *fail_version;
     /* output */
     const char *json_path;
     bool progress;
@@ -193,6 +197,7 @@ typedef struct sim_dev {
     bool installed;         /* the boot slot switched to the new image */
     bool cut_in_first_boot; /* a cut fell after that: it may roll the device back */
     bool selftest_failed;
+    bool fails_selftest; /* planned: its self-test fails on the bad release (--fail-rate) */
     uint32_t attempts_failed;
     fota_err_t last_err;
     uint32_t cuts;
@@ -269,6 +274,7 @@ typedef struct {
     uint64_t http_errors;
     uint64_t reboots;
     uint64_t selftest_failures;
+    uint64_t planned_selftest_failures; /* devices --fail-rate made fail the bad release */
 } sim_counters_t;
 
 typedef struct {
@@ -398,6 +404,9 @@ bool sim_device_cut(const sim_dev_t *d);
 /* After the run: reboot once more and check what boots. */
 void sim_device_final_check(sim_t *s, sim_dev_t *d);
 /* The agent's event hook. */
+/* The self-test hook of the emulated devices: true when d's self-test fails on `version`
+ * (--fail-rate, --fail-version). */
+bool sim_device_selftest_fails(void *ctx, const char *version);
 void sim_device_on_event(void *ctx, const fota_event_t *ev);
 
 /* ---- xfer.c --------------------------------------------------------------------------------- */

@@ -98,7 +98,9 @@ static fota_err_t boot_once(fota_esp_device_t *d, bool *restarted)
     if (err != FOTA_OK) {
         return err;
     }
-    if (esp_double_selftest_passes(d->hw)) {
+    bool fails = d->cfg.selftest_fails != NULL &&
+                 d->cfg.selftest_fails(d->cfg.selftest_ctx, fota_esp_device_version(d));
+    if (!fails && esp_double_selftest_passes(d->hw)) {
         return fota_esp_err_from_esp(fota_esp_confirm(d->fota));
     }
     if (ESP_DOUBLE_RESTART_POINT(d->hw)) {

@@ -32,6 +32,10 @@ typedef struct {
                                 there): a caller reopening a device whose state file holds its
                                 NVS already passes NULL, as a factory writes the image once
                                 (fota-device --esp-idf does so when the state file exists) */
+    /* The application's self-test fails for the running image of this version, besides images
+     * made with --fail-selftest (a simulated fleet's bad release). NULL: none. */
+    bool (*selftest_fails)(void *ctx, const char *version);
+    void *selftest_ctx;
 } fota_esp_device_config_t;
 
 typedef struct {

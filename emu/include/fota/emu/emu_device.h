@@ -40,6 +40,10 @@ typedef struct {
     void *event_ctx;
     bool real_clock;  /* else a manual clock the caller moves */
     uint16_t chip_id; /* FOTA_ESP_CHIP_ID_*: the chip the device is (0: the ESP32) */
+    /* The application's self-test fails on this device for a pending image of this version,
+     * besides images made with --fail-selftest (a simulated fleet's bad release). NULL: none. */
+    bool (*selftest_fails)(void *ctx, const char *version);
+    void *selftest_ctx;
 } fota_emu_device_config_t;
 
 typedef struct {
