@@ -22,7 +22,7 @@
 
 static const char *const state_names[] = {
     "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
-    "rebooting", "booted",   "confirmed", "rolled_back", "error",
+    "rebooting", "booted",   "confirmed", "rolled_back", "error",     "downloaded",
 };
 
 const char *fota_state_name(fota_state_t s)
@@ -202,6 +202,19 @@ fota_err_t fota_agent_install(fota_agent_t *a)
     return FOTA_OK;
 }
 
+fota_err_t fota_agent_hold(fota_agent_t *a)
+{
+    fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_DOWNLOADED);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    a->journaled = 0; /* nothing in progress: an offer of the release installs it */
+    fota_agent_set_state(a, FOTA_STATE_DOWNLOADED);
+    fota_report_queue(a, FOTA_STATE_DOWNLOADED, FOTA_OK);
+    fota_agent_go_idle(a);
+    return FOTA_OK;
+}
+
 /* The journal says an image was installed; which image runs now tells what happened. */
 static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
 {
@@ -247,7 +260,7 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
         a->port.store.clear(a->port.store.ctx); /* unreadable: start over, nothing was switched */
         return FOTA_OK;
     }
-    if (j.state == FOTA_JOURNAL_ROLLED_BACK) {
+    if (j.state == FOTA_JOURNAL_ROLLED_BACK || j.state == FOTA_JOURNAL_DOWNLOADED) {
         return FOTA_OK; /* nothing in progress; choose_start() reads it when an offer comes */
     }
     a->journaled = 1;

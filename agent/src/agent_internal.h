@@ -121,6 +121,7 @@ typedef enum {
     FOTA_JOURNAL_INSTALLED = 3,   /* boot slot switched */
     FOTA_JOURNAL_ROLLED_BACK = 4, /* the bootloader fell back; the image is still in the slot */
     FOTA_JOURNAL_WIPING = 5,      /* seed mode: the slot is being erased, then the error reported */
+    FOTA_JOURNAL_DOWNLOADED = 6,  /* download_only: the verified image waits in the slot */
 } fota_journal_state_t;
 
 typedef struct {
@@ -156,6 +157,9 @@ fota_err_t fota_wipe_step(fota_agent_t *a, bool *done);
 /* Queue a report; a progress report (downloading, no error) replaces one still waiting, and any
  * other report drops it. */
 void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err);
+/* download_only: the verified image stays in the slot (journaled), "downloaded" is reported and
+ * the agent goes idle; an offer of the same release with another action installs it. */
+fota_err_t fota_agent_hold(fota_agent_t *a);
 /* The download is complete: a progress report still waiting says less than the next report. */
 void fota_report_drop_progress(fota_agent_t *a);
 /* Build the request for the oldest queued report. */

@@ -54,7 +54,7 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
     out->state = buf[5];
     out->mode = buf[6];
     out->attempts = buf[7];
-    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_WIPING ||
+    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_DOWNLOADED ||
         out->mode > FOTA_MODE_CHAIN || !get_str(buf + 8, 32, out->release) ||
         !get_str(buf + 40, 32, out->version)) {
         return FOTA_ERR_JOURNAL_CORRUPT;

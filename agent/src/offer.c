@@ -5,7 +5,8 @@
  *    "chunk_count":1043,"sha256":"<64 hex>", ...}
  *
  * With "manifest_data":"<base64>" (asked for with &manifest=1 on the check) the offer carries the
- * signed manifest itself, which saves the manifest request ("manifest" is its URL). Unknown keys
+ * signed manifest itself, which saves the manifest request ("manifest" is its URL). "action" is
+ * "soft" (the default), "forced" or "download_only" (fota_offer_action_t). Unknown keys
  * are ignored (the server adds URLs for other clients). The release id is checked to be 32
  * lowercase hex digits because it goes into request targets; the sizes are only a preview: the
  * signed manifest is what the download trusts, and the two must agree.
@@ -29,8 +30,8 @@ static bool is_release_id(const char *s)
 fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
                             size_t *manifest_len)
 {
-    static const char *const keys[] = {"release",     "version", "size",         "chunk_size",
-                                       "chunk_count", "sha256",  "manifest_data"};
+    static const char *const keys[] = {"release",     "version", "size",          "chunk_size",
+                                       "chunk_count", "sha256",  "manifest_data", "action"};
     fota_json_field_t f[sizeof keys / sizeof keys[0]];
     const char *sha;
     size_t sha_len;
@@ -44,6 +45,24 @@ fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_
               fota_hex_decode(sha, sha_len, out->sha256, sizeof out->sha256);
     if (!ok || !is_release_id(out->release) || out->version[0] == '\0') {
         return FOTA_ERR_OFFER_JSON;
+    }
+    /* Optional: "action" (absent: soft); an action this agent does not know is refused. */
+    static const char *const actions[] = {"soft", "forced", "download_only"};
+    const char *act = NULL;
+    size_t act_len = 0;
+    if (f[7].kind != 0) {
+        out->action = 0xFF;
+        if (!fota_json_text(js, &f[7], &act, &act_len)) {
+            return FOTA_ERR_OFFER_JSON;
+        }
+        for (uint8_t i = 0; i < 3; i++) {
+            if (strlen(actions[i]) == act_len && memcmp(actions[i], act, act_len) == 0) {
+                out->action = i;
+            }
+        }
+        if (out->action == 0xFF) {
+            return FOTA_ERR_OFFER_JSON;
+        }
     }
     /* Optional: without it *manifest_at and *manifest_len are 0. */
     const char *m = js;

@@ -91,7 +91,8 @@ static fota_err_t step_verify(fota_agent_t *a)
     if (err == FOTA_OK && done) {
         a->image_verified = true;
         a->wipe_end = 0; /* the slot holds the signed image: nothing to erase */
-        err = fota_agent_install(a);
+        err = a->offer.action == FOTA_OFFER_DOWNLOAD_ONLY ? fota_agent_hold(a)
+                                                          : fota_agent_install(a);
     }
     if (err != FOTA_OK) {
         fota_agent_on_failure(a, FOTA_REQ_NONE, err);
@@ -101,7 +102,8 @@ static fota_err_t step_verify(fota_agent_t *a)
 
 static fota_err_t step_installed(fota_agent_t *a, fota_action_t *act)
 {
-    if (a->cfg.may_reboot != NULL && !a->cfg.may_reboot(a->cfg.hook_ctx)) {
+    if (a->offer.action != FOTA_OFFER_FORCED && a->cfg.may_reboot != NULL &&
+        !a->cfg.may_reboot(a->cfg.hook_ctx)) {
         if (!a->reboot_deferred) { /* the server hears of the install now, not after the reboot */
             a->reboot_deferred = true;
             fota_report_queue(a, FOTA_STATE_INSTALLED, FOTA_OK);
@@ -116,11 +118,12 @@ static fota_err_t step_installed(fota_agent_t *a, fota_action_t *act)
 
 static fota_err_t step_idle(fota_agent_t *a, fota_action_t *act)
 {
-    if (!a->check_requested && a->cfg.check_interval_ms == 0) {
+    if (!a->check_requested && !a->check_at_wake && a->cfg.check_interval_ms == 0) {
         act->wait_ms = UINT32_MAX;
         return FOTA_OK;
     }
     a->check_requested = false;
+    a->check_at_wake = false;
     fota_agent_set_state(a, FOTA_STATE_CHECKING);
     fota_err_t err = request_check(a);
     if (err == FOTA_OK) {

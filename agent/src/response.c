@@ -59,6 +59,7 @@ static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
 
 void fota_agent_response_begin(fota_agent_t *a, int status, int64_t content_length)
 {
+    a->retry_after_s = 0;
     a->status = status;
     a->io_len = 0;
     a->resp_len = 0;
@@ -67,6 +68,31 @@ void fota_agent_response_begin(fota_agent_t *a, int status, int64_t content_leng
         a->resp_err = check_length(a, content_length);
     }
     a->resp_started = true;
+}
+
+/* name equals want, ASCII letters in any case */
+static bool name_is(const char *name, const char *want)
+{
+    for (; *want != '\0'; name++, want++) {
+        if ((*name | 0x20) != (*want | 0x20)) {
+            return false;
+        }
+    }
+    return *name == '\0';
+}
+
+void fota_agent_response_header(fota_agent_t *a, const char *name, const char *value)
+{
+    if (!a->resp_started || a->pending != FOTA_REQ_CHECK || !name_is(name, "retry-after")) {
+        return;
+    }
+    uint32_t s = 0;
+    for (; *value == ' '; value++) {
+    }
+    for (int n = 0; *value >= '0' && *value <= '9' && n < 9; value++, n++) {
+        s = s * 10u + (uint32_t)(*value - '0'); /* at most 9 digits: no overflow */
+    }
+    a->retry_after_s = *value == '\0' || *value == ' ' ? s : 0; /* a date form is ignored */
 }
 
 static fota_err_t buffer_body(fota_agent_t *a, const uint8_t *data, size_t len)
@@ -154,10 +180,19 @@ fota_err_t fota_agent_response_end(fota_agent_t *a, fota_err_t transport_err)
 
 /* ---- the offer ------------------------------------------------------------------------------ */
 
+/* The longest "not now" taken from a server: a week. */
+#define RETRY_AFTER_MAX_S (7u * 24u * 3600u)
+
 fota_err_t fota_on_offer(fota_agent_t *a)
 {
     if (a->status == 204) {
         fota_agent_go_idle(a);
+        if (a->retry_after_s != 0) { /* "not now": ask again then, whatever the interval */
+            uint32_t s =
+                a->retry_after_s < RETRY_AFTER_MAX_S ? a->retry_after_s : RETRY_AFTER_MAX_S;
+            fota_agent_wait(a, s * 1000u);
+            a->check_at_wake = true;
+        }
         return FOTA_OK;
     }
     size_t at = 0, len = 0;
@@ -245,7 +280,10 @@ static fota_err_t choose_start(fota_agent_t *a)
     fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
     a->next_chunk = 0;
     a->attempts = 0;
-    if (same && j.state == FOTA_JOURNAL_ROLLED_BACK) {
+    if (same && j.state == FOTA_JOURNAL_DOWNLOADED) {
+        a->attempts = j.attempts; /* verified and waiting: checked again from the slot */
+        a->next_chunk = a->manifest.chunk_count;
+    } else if (same && j.state == FOTA_JOURNAL_ROLLED_BACK) {
         if (j.attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
             return FOTA_ERR_AGENT_ROLLED_BACK;
         }
@@ -275,7 +313,8 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
     if (err != FOTA_OK) {
         return err;
     }
-    if (a->cfg.may_download != NULL && !a->cfg.may_download(a->cfg.hook_ctx, &m)) {
+    if (a->offer.action != FOTA_OFFER_FORCED && a->cfg.may_download != NULL &&
+        !a->cfg.may_download(a->cfg.hook_ctx, &m)) {
         fota_agent_go_idle(a); /* not now: the next check offers it again and resumes */
         return FOTA_OK;
     }
@@ -286,6 +325,10 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
     err = choose_start(a);
     if (err != FOTA_OK) {
         return err;
+    }
+    if (a->next_chunk == m.chunk_count && a->offer.action == FOTA_OFFER_DOWNLOAD_ONLY) {
+        fota_agent_go_idle(a); /* the image waits in the slot already: nothing to do yet */
+        return FOTA_OK;
     }
     a->resume_pending = false;
     fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -28,11 +29,41 @@ struct fota_curl_transport {
     bool headers_too_large;
     size_t header_bytes;
     bool block_start; /* the next header line starts a block: it may be a status line */
+    fota_curl_kept_headers_t kept;
     char detail[CURL_ERROR_SIZE + 64];
     char curl_error[CURL_ERROR_SIZE];
     uint64_t sent;
     uint64_t received;
 };
+
+void fota_curl_keep_header(fota_curl_kept_headers_t *k, const char *line, size_t len)
+{
+    static const char name[] = "retry-after:";
+    size_t n = sizeof name - 1;
+    if (len <= n || strncasecmp(line, name, n) != 0) {
+        return;
+    }
+    size_t v = n;
+    while (v < len && (line[v] == ' ' || line[v] == '\t')) {
+        v++;
+    }
+    size_t end = len;
+    while (end > v && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ')) {
+        end--;
+    }
+    if (end - v < sizeof k->retry_after) {
+        memcpy(k->retry_after, line + v, end - v);
+        k->retry_after[end - v] = '\0';
+    }
+}
+
+void fota_curl_pass_headers(fota_curl_kept_headers_t *k, struct fota_agent *agent)
+{
+    if (k->retry_after[0] != '\0') {
+        fota_agent_response_header(agent, "Retry-After", k->retry_after);
+    }
+    k->retry_after[0] = '\0';
+}
 
 static void begin_response(fota_curl_transport_t *t)
 {
@@ -47,6 +78,7 @@ static void begin_response(fota_curl_transport_t *t)
         snprintf(t->detail, sizeof t->detail, "redirect (HTTP %ld) not followed", status);
     }
     fota_agent_response_begin(t->agent, (int)status, (int64_t)clen);
+    fota_curl_pass_headers(&t->kept, t->agent);
     t->begun = true;
 }
 
@@ -58,7 +90,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     size_t len = size * n;
     if (t->block_start && len > 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->begun = false; /* a new status line (e.g. after 100 Continue) */
+        t->kept.retry_after[0] = '\0';
     }
+    fota_curl_keep_header(&t->kept, data, len);
     t->block_start = len == 2 && data[0] == '\r' && data[1] == '\n';
     t->header_bytes += len; /* all header blocks of the response together: never reset */
     if (t->header_bytes > FOTA_CURL_MAX_HEADER_BYTES) {

@@ -231,13 +231,14 @@ static void manifest_as_sent(fake_server_t *s, uint8_t out[FOTA_MANIFEST_LEN])
  * server is not set to leave it out. */
 static void answer_check(fake_server_t *s, const char *target, reply_t *r)
 {
+    s->checks++;
     if (!s->offer) {
         reply_copy(r, 204, "", 0);
         return;
     }
     char sha[65];
     to_hex(s->m.image_sha256, 32, sha);
-    char manifest[400] = "";
+    char manifest[448] = "";
     if (strstr(target, "&manifest=1") != NULL && !s->no_embedded_manifest) {
         uint8_t m[sizeof s->manifest];
         manifest_as_sent(s, m);
@@ -245,6 +246,10 @@ static void answer_check(fake_server_t *s, const char *target, reply_t *r)
         size_t b64_len = 0;
         mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &b64_len, m, sizeof m);
         snprintf(manifest, sizeof manifest, ",\"manifest_data\":\"%s\"", b64);
+    }
+    if (s->action != NULL) {
+        size_t used = strlen(manifest);
+        snprintf(manifest + used, sizeof manifest - used, ",\"action\":\"%s\"", s->action);
     }
     char js[1024];
     int n = snprintf(js, sizeof js,
@@ -492,6 +497,11 @@ static fota_err_t deliver(fake_server_t *s, const fota_http_request_t *req, cons
     enter(s, true);
     fota_agent_response_begin(agent, r->status,
                               r->content_length >= 0 ? r->content_length : (int64_t)r->len);
+    if (r->status == 204 && s->retry_after != 0 && strstr(req->target, "/check?") != NULL) {
+        char v[16];
+        snprintf(v, sizeof v, "%u", (unsigned)s->retry_after);
+        fota_agent_response_header(agent, "Retry-After", v);
+    }
     enter(s, false);
     size_t end = r->len < r->break_after ? r->len : r->break_after;
     size_t piece = s->piece != 0 ? s->piece : (end > 0 ? end : 1);

@@ -59,8 +59,11 @@ typedef struct {
     char release[FOTA_RELEASE_ID_LEN + 1];
     uint8_t *blob;
     size_t blob_len;
-    bool offer; /* check answers with the offer, else 204 */
+    bool offer;                /* check answers with the offer, else 204 */
     bool no_embedded_manifest; /* an older server: the offer never carries the manifest */
+    const char *action;        /* the offer's "action" (NULL: none, the agent takes soft) */
+    uint32_t retry_after;      /* a 204 check answer says Retry-After: this (0: no header) */
+    uint32_t checks;           /* check requests answered */
     /* who may ask */
     char device_id[64];
     uint8_t device_key[32];

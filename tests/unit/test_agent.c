@@ -1392,9 +1392,112 @@ static void test_deferred_reboot_reports_installed(void **state)
     }
 }
 
+static bool never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+static bool never_download(void *ctx, const fota_manifest_t *m)
+{
+    (void)ctx;
+    (void)m;
+    return false;
+}
+
+/* A server that says "not now" (204 with Retry-After) gets the next check then, and not before,
+ * even from an agent that checks only when asked (check interval 0). */
+static void test_not_now_retry_after(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    r.dev.agent.cfg.check_interval_ms = 0;
+    r.srv.offer = false;
+    r.srv.retry_after = 3600;
+    fota_agent_check_now(&r.dev.agent);
+    uint32_t start = r.dev.clock.now_ms;
+    for (int step = 0; step < 100 && r.srv.checks < 2; step++) {
+        fota_action_t act;
+        assert_int_equal(fota_agent_poll(&r.dev.agent, &act), FOTA_OK);
+        if (act.kind == FOTA_ACTION_HTTP) {
+            r.tr.perform(r.tr.ctx, act.http, &r.dev.agent);
+        } else if (act.kind == FOTA_ACTION_WAIT) {
+            assert_true(act.wait_ms != UINT32_MAX); /* a wake-up, not "until asked" */
+            r.dev.clock.now_ms += act.wait_ms > 0 ? act.wait_ms : 1;
+        }
+    }
+    assert_int_equal(r.srv.checks, 2);
+    assert_true(r.dev.clock.now_ms - start >= 3600u * 1000u);
+    assert_true(r.dev.clock.now_ms - start < 3601u * 1000u);
+    rig_close(&r);
+}
+
+/* "forced": installed and rebooted whatever the application's hooks say. */
+static void test_forced_skips_hooks(void **state)
+{
+    (void)state;
+    for (int mode = FOTA_MODE_SEED; mode <= FOTA_MODE_CHAIN; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        r.srv.action = "forced";
+        r.dev.agent.cfg.may_download = never_download;
+        r.dev.agent.cfg.may_reboot = never;
+        run_device(&r);
+        assert_installed(&r);
+        rig_close(&r);
+    }
+}
+
+/* "download_only": the image is downloaded, verified and kept (journaled, across a power cycle);
+ * offers of the same release to download only change nothing; an offer to install it installs it
+ * without downloading a byte again. An action the agent does not know is refused. */
+static void test_download_only_then_install(void **state)
+{
+    (void)state;
+    for (int mode = FOTA_MODE_SEED; mode <= FOTA_MODE_CHAIN; mode++) {
+        rig_t r;
+        rig_open(&r, (fota_mode_t)mode, SMALL_IMAGE);
+        publish(&r, NEW_VERSION, 40000, 1024);
+        r.srv.action = "download_only";
+        run_device(&r);
+        assert_running(&r, OLD_VERSION);
+        assert_int_equal(r.reboots, 0);
+        assert_true(fake_server_got_report(&r.srv, "downloaded"));
+        assert_true(journal_saved(&r));
+        unsigned data = r.srv.data_requests;
+        unsigned reports = r.srv.report_count;
+        assert_true(data > 0);
+        power_cycle(&r);
+        run_device(&r);
+        assert_running(&r, OLD_VERSION);
+        assert_int_equal(r.srv.data_requests, data);
+        assert_int_equal(r.srv.report_count, reports);
+        r.srv.action = "forced";
+        power_cycle(&r);
+        run_device(&r);
+        assert_installed(&r);
+        assert_int_equal(r.srv.data_requests, data);
+        rig_close(&r);
+    }
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    publish(&r, NEW_VERSION, 40000, 1024);
+    r.srv.action = "later";
+    run_device(&r);
+    assert_running(&r, OLD_VERSION);
+    assert_int_equal(r.srv.data_requests, 0);
+    assert_int_equal(fota_agent_last_error(&r.dev.agent), FOTA_ERR_OFFER_JSON);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_now_retry_after),
+        cmocka_unit_test(test_forced_skips_hooks),
+        cmocka_unit_test(test_download_only_then_install),
         cmocka_unit_test(test_deferred_reboot_reports_installed),
         cmocka_unit_test(test_seed_update),
         cmocka_unit_test(test_chain_update),

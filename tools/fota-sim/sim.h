@@ -29,6 +29,7 @@
 #include "fota/agent.h"
 #include "fota/emu/flash_emu.h"
 #include "fota/emu/partition.h"
+#include "fota/posix/transport_curl.h"
 
 #define SIM_PROG "fota-sim"
 #define SIM_ID_MAX 32
@@ -228,6 +229,7 @@ typedef struct sim_xfer {
     uint32_t length;   /* chain: bytes asked for by the Range */
     uint64_t received; /* body bytes */
     sim_xfault_t fault[SIM_FAULT_KINDS];
+    fota_curl_kept_headers_t kept; /* Retry-After, given to the agent with the status */
 } sim_xfer_t;
 
 /* ---- what a device is: its kind (hw_agent.c, hw_esp.c) ------------------------------------- */

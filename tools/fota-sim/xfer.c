@@ -36,6 +36,7 @@ static void begin_response(sim_xfer_t *x)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
     fota_agent_response_begin(sim_agent(x->dev), (int)status, (int64_t)clen);
+    fota_curl_pass_headers(&x->kept, sim_agent(x->dev));
     x->begun = true;
 }
 
@@ -50,6 +51,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         begin_response(x);
     } else if (len > 5 && memcmp(data, "HTTP/", 5) == 0) {
         x->begun = false; /* a new status line (after a 100 Continue) */
+        x->kept.retry_after[0] = '\0';
+    } else {
+        fota_curl_keep_header(&x->kept, data, len);
     }
     return len;
 }

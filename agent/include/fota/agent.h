@@ -64,7 +64,15 @@ typedef enum {
     FOTA_STATE_CONFIRMED = 8,
     FOTA_STATE_ROLLED_BACK = 9,
     FOTA_STATE_ERROR = 10,
+    FOTA_STATE_DOWNLOADED = 11, /* download_only: the verified image waits for an install offer */
 } fota_state_t;
+
+/* What an offer asks of the device (its "action", docs/PROTOCOL.md "check"). */
+typedef enum {
+    FOTA_OFFER_SOFT = 0,          /* the application's hooks decide (the default) */
+    FOTA_OFFER_FORCED = 1,        /* install and reboot once verified: the hooks are not asked */
+    FOTA_OFFER_DOWNLOAD_ONLY = 2, /* download and verify, then wait for an offer to install */
+} fota_offer_action_t;
 
 typedef enum {
     FOTA_EVENT_STATE = 0,    /* state changed */
@@ -142,6 +150,7 @@ typedef struct {
     uint32_t chunk_size;
     uint32_t chunk_count;
     uint8_t sha256[32];
+    uint8_t action; /* fota_offer_action_t */
 } fota_offer_t;
 
 typedef struct fota_agent {
@@ -163,6 +172,8 @@ typedef struct fota_agent {
     fota_err_t resp_err;
     uint32_t wake_ms; /* now_ms when the next action is due */
     uint32_t backoff_ms;
+    uint32_t retry_after_s; /* the check answer's Retry-After: when to ask again (0: none) */
+    bool check_at_wake;     /* a check is due when the wait ends, whatever the check interval */
     /* the release being installed */
     fota_offer_t offer;
     fota_manifest_t manifest;
@@ -217,6 +228,11 @@ fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act);
 
 /* The response to the last FOTA_ACTION_HTTP: status line and Content-Length (-1 if unknown). */
 void fota_agent_response_begin(fota_agent_t *a, int status, int64_t content_length);
+
+/* A response header (after begin, before end), as the transport has it; optional: a transport
+ * that passes none loses only what the headers say. The agent reads Retry-After (delta seconds)
+ * of a check's answer: a server that says "not now" gives the time of the next check. */
+void fota_agent_response_header(fota_agent_t *a, const char *name, const char *value);
 
 /* Body bytes, in pieces of any size. An error means: stop this transfer (the agent has recorded
  * it and will say what to do at the next poll). */

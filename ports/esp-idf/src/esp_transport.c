@@ -12,7 +12,8 @@
  * once; the request is then sent again once on a new connection. Redirects are never followed (the
  * agent sees the 3xx and refuses it). Every read waits at most request_timeout_ms, and the whole
  * request must be over within CONFIG_FOTA_REQUEST_DEADLINE_S, so a server that drips bytes cannot
- * hold the device. The Date header of every answer feeds the clock (esp_clock.c).
+ * hold the device. The Date header of every answer feeds the clock (esp_clock.c); Retry-After
+ * goes to the agent (a check's "not now").
  */
 #include "fota_esp_internal.h"
 
@@ -30,6 +31,10 @@ static esp_err_t on_http_event(esp_http_client_event_t *ev)
     if (ev->event_id == HTTP_EVENT_ON_HEADER && ev->header_key != NULL &&
         strcasecmp(ev->header_key, "Date") == 0) {
         fota_esp_clock_on_date(h, ev->header_value);
+    } else if (ev->event_id == HTTP_EVENT_ON_HEADER && ev->header_key != NULL &&
+               ev->header_value != NULL && strcasecmp(ev->header_key, "Retry-After") == 0 &&
+               strlen(ev->header_value) < sizeof h->retry_after) {
+        strcpy(h->retry_after, ev->header_value); /* for the agent, once the status is known */
     }
     return ESP_OK;
 }
@@ -194,6 +199,7 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     int64_t deadline = esp_timer_get_time() + (int64_t)CONFIG_FOTA_REQUEST_DEADLINE_S * 1000000;
     bool stopped = false;
     bool timed = fota_esp_clock_known(h); /* the request carries a time the server can check */
+    h->retry_after[0] = '\0';
     esp_err_t err = exchange(h, req);
     if (err != ESP_OK && h->reused) {
         esp_http_client_close(h->http); /* the kept connection had gone stale: a new one */
@@ -209,6 +215,9 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
                           ? -1
                           : esp_http_client_get_content_length(h->http);
         fota_agent_response_begin(agent, esp_http_client_get_status_code(h->http), len);
+        if (h->retry_after[0] != '\0') {
+            fota_agent_response_header(agent, "Retry-After", h->retry_after);
+        }
         err = stream_body(h, agent, deadline, &stopped);
     }
     if (err != ESP_OK || stopped) {

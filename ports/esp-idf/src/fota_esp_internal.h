@@ -44,7 +44,8 @@ struct fota_esp {
     char *buf;                                          /* one read piece, http_buffer_size bytes */
     const char *set_headers[FOTA_HTTP_MAX_HEADERS + 1]; /* names set on the client last time */
     size_t set_header_count;
-    bool reused; /* the connection is kept from an earlier request */
+    bool reused;          /* the connection is kept from an earlier request */
+    char retry_after[16]; /* the answer's Retry-After, given to the agent after its status */
     /* clock: the server's Date against esp_timer, until the wall clock is set */
     int64_t date_offset_s;
     bool date_known;

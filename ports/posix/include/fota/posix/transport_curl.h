@@ -49,6 +49,16 @@ const char *fota_curl_transport_detail(const fota_curl_transport_t *t);
 struct curl_slist;
 struct curl_slist *fota_curl_headers(const fota_http_request_t *req);
 fota_err_t fota_curl_error(int curl_code);
+
+/* The headers the agent reads (fota_agent_response_header), kept while curl hands over the
+ * header lines and given to the agent once the response has begun. */
+typedef struct {
+    char retry_after[16]; /* "" when absent */
+} fota_curl_kept_headers_t;
+/* One header line as curl gives it ("Name: value\r\n"): kept if the agent reads it. */
+void fota_curl_keep_header(fota_curl_kept_headers_t *k, const char *line, size_t len);
+/* Give what was kept to the agent (after fota_agent_response_begin) and forget it. */
+void fota_curl_pass_headers(fota_curl_kept_headers_t *k, struct fota_agent *agent);
 /* Bytes that crossed the socket for the transfer just done on the easy handle `curl` (libcurl's
  * CURL, a void), headers included, each request body counted once. */
 void fota_curl_wire_bytes(void *curl, uint64_t *sent, uint64_t *received);
