@@ -11,7 +11,15 @@
 
 #include <string.h>
 
-static const uint8_t zero_hash[FOTA_CHAIN_HASH_LEN];
+/* h is h_N, the 32 zero bytes that end every chain. */
+static bool is_end(const uint8_t *h)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < FOTA_CHAIN_HASH_LEN; i++) {
+        acc |= h[i];
+    }
+    return acc == 0;
+}
 
 /* SHA-256 of chunk || next through a context set up for SHA-256. */
 static int hash_parts(mbedtls_md_context_t *ctx, const uint8_t *chunk, size_t len,
@@ -73,7 +81,7 @@ static fota_err_t take(fota_chain_t *c, const uint8_t h[FOTA_CHAIN_HASH_LEN], co
         return FOTA_ERR_CHAIN_MISMATCH;
     }
     /* The chain ends in h_N = zeros: a last record pointing anywhere else is not this chain. */
-    if (c->index + 1 == c->count && memcmp(next, zero_hash, sizeof zero_hash) != 0) {
+    if (c->index + 1 == c->count && !is_end(next)) {
         return FOTA_ERR_CHAIN_MISMATCH;
     }
     memcpy(c->expected, next, FOTA_CHAIN_HASH_LEN);
@@ -124,6 +132,11 @@ fota_err_t fota_chain_accept_record(fota_chain_t *c, const uint8_t *record, size
 bool fota_chain_done(const fota_chain_t *c)
 {
     return c != NULL && c->count > 0 && c->index == c->count;
+}
+
+bool fota_chain_at_end(const fota_chain_t *c)
+{
+    return fota_chain_done(c) && is_end(c->expected);
 }
 
 fota_err_t fota_chain_hash(const uint8_t *chunk, size_t len,
