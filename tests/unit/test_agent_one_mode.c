@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "agent_rig.h"
+#include "fota/bytes.h"
+#include "fota/crc32.h"
 #include "fota/emu/bootloader.h"
 
 #if FOTA_CONFIG_MODE_SEED && FOTA_CONFIG_MODE_CHAIN
@@ -159,6 +161,44 @@ static void test_rolled_back_slot_changed(void **state)
     rig_close(&r);
 }
 
+/* A wiping record (state 5: erase 8 KB of the slot, then report FOTA_ERR_IMAGE_SHA256), as a
+ * seed-mode agent saves it after refusing an image. A seed-capable agent erases and reports; a
+ * chain-only one, which only meets such a record on a device flashed by other means, reads it as
+ * corrupt: it clears the journal, reports nothing, and updates as usual. */
+static void test_wiping_record(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, BUILT, SMALL_IMAGE);
+    uint8_t rec[160] = {'F', 'O', 'T', 'J', 1, 5, FOTA_MODE_SEED, 0};
+    memset(rec + 8, 'a', 32);
+    memcpy(rec + 40, NEW_VERSION, sizeof NEW_VERSION - 1);
+    fota_put_le32(rec + 140, slot_offset(1));
+    fota_put_le32(rec + 144, 2u * SECTOR);
+    fota_put_le32(rec + 148, FOTA_ERR_IMAGE_SHA256);
+    fota_put_le32(rec + 156, fota_crc32_le(0, rec, 156));
+    fota_store_t *store = &r.dev.agent.port.store;
+    assert_int_equal(store->save(store->ctx, rec, sizeof rec), FOTA_OK);
+    uint8_t mark = 0x5A;
+    assert_int_equal(fota_flash_emu_write(r.emu, slot_offset(1) + 100u, &mark, 1), FOTA_OK);
+    power_cycle(&r);
+    if (FOTA_CONFIG_MODE_SEED) {
+        assert_int_equal(fota_agent_state(&r.dev.agent), FOTA_STATE_ERROR);
+    } else {
+        assert_true(fota_agent_settled(&r.dev.agent));
+    }
+    run_device(&r);
+    uint8_t *slot = read_flash(&r, slot_offset(1) + 100u, 1);
+    assert_int_equal(slot[0], FOTA_CONFIG_MODE_SEED ? 0xFF : 0x5A);
+    free(slot);
+    assert_int_equal(error_reported(&r.srv, FOTA_ERR_IMAGE_SHA256), FOTA_CONFIG_MODE_SEED);
+    publish(&r, NEW_VERSION, 40000, 1024);
+    fota_agent_check_now(&r.dev.agent);
+    run_device(&r);
+    assert_installed(&r);
+    rig_close(&r);
+}
+
 static void test_other_mode_refused(void **state)
 {
     (void)state;
@@ -191,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_power_cut_resumes),
         cmocka_unit_test(test_slot_reads),
         cmocka_unit_test(test_rolled_back_slot_changed),
+        cmocka_unit_test(test_wiping_record),
         cmocka_unit_test(test_other_mode_refused),
         cmocka_unit_test(test_buffer_fits_the_mode),
     };
