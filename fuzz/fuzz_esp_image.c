@@ -163,8 +163,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fix(img, len, flags);
     bounded_reader_t r = {{img, len}, limit_of(flags, len)};
     fota_esp_image_info_t info;
-    if (fota_esp_image_check(bounded_read, &r, r.limit, &info) == FOTA_OK) {
+    bool whole = fota_esp_image_check(bounded_read, &r, r.limit, &info) == FOTA_OK;
+    if (whole) {
         rig_require(info.image_len <= r.limit, "an accepted image fits its limit");
+    }
+    /* The bounds walk (a chain-only agent's check) reads a part of what the full check reads:
+     * an image the full check accepts, it accepts, with the same length and secure version. */
+    fota_esp_image_info_t lean;
+    fota_err_t lean_err = fota_esp_image_check_bounds(bounded_read, &r, r.limit, &lean);
+    if (whole) {
+        rig_require(lean_err == FOTA_OK && lean.image_len == info.image_len &&
+                        lean.app_desc.secure_version == info.app_desc.secure_version,
+                    "the bounds walk accepts what the full check accepts");
+    }
+    if (lean_err == FOTA_OK) {
+        rig_require(lean.image_len <= r.limit, "a bounded image fits its limit");
     }
     (void)fota_esp_image_check(bounded_read, &r, r.limit, NULL);
     (void)fota_cli_image_check(img, len, r.limit, &info);

@@ -56,34 +56,35 @@ static int mac_with(mbedtls_md_context_t *md, const uint8_t key[32], const fota_
     return rc != 0 ? rc : mbedtls_md_hmac_finish(md, mac);
 }
 
-fota_err_t fota_auth_mac(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
-                         const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1])
+fota_err_t fota_auth_mac_md(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
+                            const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1])
 {
-    const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
     uint8_t digest[32];
     char body_hex[65];
-    if (mbedtls_md(sha, msg->body, msg->body_len, digest) != 0) {
+    if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), msg->body, msg->body_len,
+                   digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
     to_hex(digest, 32, body_hex);
-    mbedtls_md_context_t local;
-    mbedtls_md_context_t *md = hmac;
-    if (md == NULL) {
-        mbedtls_md_init(&local);
-        if (mbedtls_md_setup(&local, sha, 1) != 0) {
-            mbedtls_md_free(&local);
-            return FOTA_ERR_CRYPTO;
-        }
-        md = &local;
-    }
-    uint8_t mac[32];
-    int rc = mac_with(md, auth_key, msg, body_hex, mac);
-    if (md == &local) {
-        mbedtls_md_free(&local);
-    }
-    if (rc != 0) {
+    if (mac_with(hmac, auth_key, msg, body_hex, digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    to_hex(mac, 32, out);
+    to_hex(digest, 32, out);
     return FOTA_OK;
+}
+
+fota_err_t fota_auth_mac(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
+                         const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1])
+{
+    if (hmac != NULL) {
+        return fota_auth_mac_md(hmac, auth_key, msg, out);
+    }
+    mbedtls_md_context_t local;
+    mbedtls_md_init(&local);
+    fota_err_t err = FOTA_ERR_CRYPTO;
+    if (mbedtls_md_setup(&local, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) == 0) {
+        err = fota_auth_mac_md(&local, auth_key, msg, out);
+    }
+    mbedtls_md_free(&local);
+    return err;
 }

@@ -11,7 +11,15 @@
 
 #include <string.h>
 
-static const uint8_t zero_hash[FOTA_CHAIN_HASH_LEN];
+/* h is h_N, the 32 zero bytes that end every chain. */
+static bool is_end(const uint8_t *h)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < FOTA_CHAIN_HASH_LEN; i++) {
+        acc |= h[i];
+    }
+    return acc == 0;
+}
 
 /* SHA-256 of chunk || next through a context set up for SHA-256. */
 static int hash_parts(mbedtls_md_context_t *ctx, const uint8_t *chunk, size_t len,
@@ -30,19 +38,17 @@ static int hash_parts(mbedtls_md_context_t *ctx, const uint8_t *chunk, size_t le
     return rc;
 }
 
-/* SHA-256 of chunk || next. Uses md if given; else one call when the two are contiguous (no
- * context at all), else a short-lived context. */
-static fota_err_t link_hash(mbedtls_md_context_t *md, const uint8_t *chunk, size_t len,
-                            const uint8_t *next, uint8_t out[FOTA_CHAIN_HASH_LEN])
+/* SHA-256 of chunk || next: one call when the two are contiguous (no context at all), else a
+ * short-lived context. */
+static fota_err_t link_hash(const uint8_t *chunk, size_t len, const uint8_t *next,
+                            uint8_t out[FOTA_CHAIN_HASH_LEN])
 {
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
     if (info == NULL) {
         return FOTA_ERR_CRYPTO;
     }
     int rc;
-    if (md != NULL) {
-        rc = hash_parts(md, chunk, len, next, out);
-    } else if (next == chunk + len) {
+    if (next == chunk + len) {
         rc = mbedtls_md(info, chunk, len + FOTA_CHAIN_HASH_LEN, out);
     } else {
         mbedtls_md_context_t local;
@@ -67,25 +73,15 @@ fota_err_t fota_chain_init(fota_chain_t *c, const uint8_t h0[FOTA_CHAIN_HASH_LEN
     return FOTA_OK;
 }
 
-static fota_err_t accept(fota_chain_t *c, mbedtls_md_context_t *md, const uint8_t *chunk,
-                         size_t len, const uint8_t *next)
+/* Take a record whose link hash h has been computed: it must be the one expected, and the last
+ * record must point at h_N. */
+static fota_err_t take(fota_chain_t *c, const uint8_t h[FOTA_CHAIN_HASH_LEN], const uint8_t *next)
 {
-    if (c == NULL || chunk == NULL || next == NULL) {
-        return FOTA_ERR_ARG;
-    }
-    if (c->index >= c->count) {
-        return FOTA_ERR_STATE;
-    }
-    uint8_t h[FOTA_CHAIN_HASH_LEN];
-    fota_err_t err = link_hash(md, chunk, len, next, h);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    if (memcmp(h, c->expected, sizeof h) != 0) {
+    if (memcmp(h, c->expected, FOTA_CHAIN_HASH_LEN) != 0) {
         return FOTA_ERR_CHAIN_MISMATCH;
     }
     /* The chain ends in h_N = zeros: a last record pointing anywhere else is not this chain. */
-    if (c->index + 1 == c->count && memcmp(next, zero_hash, sizeof zero_hash) != 0) {
+    if (c->index + 1 == c->count && !is_end(next)) {
         return FOTA_ERR_CHAIN_MISMATCH;
     }
     memcpy(c->expected, next, FOTA_CHAIN_HASH_LEN);
@@ -93,19 +89,35 @@ static fota_err_t accept(fota_chain_t *c, mbedtls_md_context_t *md, const uint8_
     return FOTA_OK;
 }
 
+static fota_err_t check_args(const fota_chain_t *c, const uint8_t *chunk, const uint8_t *next)
+{
+    if (c == NULL || chunk == NULL || next == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    return c->index >= c->count ? FOTA_ERR_STATE : FOTA_OK;
+}
+
 fota_err_t fota_chain_accept(fota_chain_t *c, const uint8_t *chunk, size_t len,
                              const uint8_t next[FOTA_CHAIN_HASH_LEN])
 {
-    return accept(c, NULL, chunk, len, next);
+    uint8_t h[FOTA_CHAIN_HASH_LEN];
+    fota_err_t err = check_args(c, chunk, next);
+    if (err == FOTA_OK) {
+        err = link_hash(chunk, len, next, h);
+    }
+    return err == FOTA_OK ? take(c, h, next) : err;
 }
 
+/* The device's path: the agent's own context, no other way of hashing linked in. */
 fota_err_t fota_chain_accept_md(fota_chain_t *c, mbedtls_md_context_t *md, const uint8_t *chunk,
                                 size_t len, const uint8_t next[FOTA_CHAIN_HASH_LEN])
 {
-    if (md == NULL) {
-        return FOTA_ERR_ARG;
+    uint8_t h[FOTA_CHAIN_HASH_LEN];
+    fota_err_t err = md == NULL ? FOTA_ERR_ARG : check_args(c, chunk, next);
+    if (err == FOTA_OK && hash_parts(md, chunk, len, next, h) != 0) {
+        err = FOTA_ERR_CRYPTO;
     }
-    return accept(c, md, chunk, len, next);
+    return err == FOTA_OK ? take(c, h, next) : err;
 }
 
 fota_err_t fota_chain_accept_record(fota_chain_t *c, const uint8_t *record, size_t record_len)
@@ -114,12 +126,17 @@ fota_err_t fota_chain_accept_record(fota_chain_t *c, const uint8_t *record, size
         return FOTA_ERR_ARG;
     }
     size_t len = record_len - FOTA_CHAIN_HASH_LEN;
-    return accept(c, NULL, record, len, record + len);
+    return fota_chain_accept(c, record, len, record + len);
 }
 
 bool fota_chain_done(const fota_chain_t *c)
 {
     return c != NULL && c->count > 0 && c->index == c->count;
+}
+
+bool fota_chain_at_end(const fota_chain_t *c)
+{
+    return fota_chain_done(c) && is_end(c->expected);
 }
 
 fota_err_t fota_chain_hash(const uint8_t *chunk, size_t len,
@@ -129,7 +146,7 @@ fota_err_t fota_chain_hash(const uint8_t *chunk, size_t len,
     if (chunk == NULL || next == NULL || out == NULL) {
         return FOTA_ERR_ARG;
     }
-    return link_hash(NULL, chunk, len, next, out);
+    return link_hash(chunk, len, next, out);
 }
 
 /* --- builder --------------------------------------------------------------------------------- */
@@ -173,7 +190,7 @@ static fota_err_t link_records(size_t image_len, size_t cs, size_t n, uint8_t *b
     for (size_t i = n; i-- > 0;) {
         size_t len = (i + 1 == n) ? last_len : cs;
         uint8_t *dst = (i == 0) ? h0 : blob + i * rec - FOTA_CHAIN_HASH_LEN;
-        fota_err_t err = link_hash(NULL, blob + i * rec, len, blob + i * rec + len, dst);
+        fota_err_t err = link_hash(blob + i * rec, len, blob + i * rec + len, dst);
         if (err != FOTA_OK) {
             return err;
         }

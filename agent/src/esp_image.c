@@ -17,6 +17,12 @@
  * (chain mode: every chunk authenticated and compared after its write) asks for the layout only:
  * the appended hash must be there, but its value is left to the boot port and the bootloader.
  *
+ * A chain-only build needs less still: fota_esp_image_check_bounds walks the header and the
+ * segment table only, seeking over the segment data (no data read, no checksum computed) and
+ * reading just the app descriptor's magic word and secure version; the checksum and the appended
+ * hash, which ESP-IDF's esp_ota_set_boot_partition and its bootloader verify, are only required
+ * to fit where the layout puts them.
+ *
  * Limits are checked before a read, so a read never goes past max_len: a segment whose data
  * runs past max_len is FOTA_ERR_IMAGE_SEGMENT_LEN (its length field is what is wrong); any other
  * part of the image that does not fit (the header, a segment header, the checksum block, the
@@ -500,4 +506,58 @@ fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t 
                                        fota_esp_image_info_t *out)
 {
     return check(read, ctx, max_len, NULL, true, out);
+}
+
+/* --- the bounds walk ------------------------------------------------------------------------- */
+
+fota_err_t fota_esp_image_check_bounds(fota_read_fn_t read, void *ctx, uint32_t max_len,
+                                       fota_esp_image_info_t *out)
+{
+    uint8_t buf[FOTA_ESP_IMAGE_HEADER_LEN];
+    if (read == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    if (max_len < FOTA_ESP_IMAGE_HEADER_LEN) {
+        return FOTA_ERR_IMAGE_TOO_BIG;
+    }
+    fota_err_t err = read(ctx, 0, buf, sizeof buf);
+    if (err == FOTA_OK) {
+        err = fota_esp_image_header_parse(buf, sizeof buf, &out->header);
+    }
+    uint32_t pos = FOTA_ESP_IMAGE_HEADER_LEN;
+    for (unsigned i = 0; err == FOTA_OK && i < out->header.segment_count; i++) {
+        if (max_len - pos < FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN) {
+            return FOTA_ERR_IMAGE_TOO_BIG;
+        }
+        err = read(ctx, pos, buf, FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN);
+        pos += FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN;
+        uint32_t len = fota_get_le32(buf + 4);
+        out->segment_load_addr[i] = fota_get_le32(buf);
+        out->segment_len[i] = len;
+        if (err == FOTA_OK && (len % 4 != 0 || len > max_len - pos)) {
+            err = FOTA_ERR_IMAGE_SEGMENT_LEN;
+        }
+        pos += len; /* seek over the data */
+    }
+    /* The checksum block's padding and byte, then the appended hash if the header says so. */
+    uint32_t tail = CHECKSUM_BLOCK - pos % CHECKSUM_BLOCK;
+    tail += out->header.hash_appended != 0 ? SHA256_LEN : 0u;
+    if (err == FOTA_OK && max_len - pos < tail) {
+        err = FOTA_ERR_IMAGE_TOO_BIG;
+    }
+    /* The descriptor must lie wholly inside the first segment. */
+    if (err == FOTA_OK && out->segment_len[0] < FOTA_ESP_APP_DESC_LEN) {
+        err = FOTA_ERR_IMAGE_APP_DESC;
+    }
+    if (err == FOTA_OK) {
+        err = read(ctx, FOTA_ESP_APP_DESC_OFFSET, buf, DESC_HEAD_LEN);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    out->image_len = pos + tail;
+    out->app_desc.magic_word = fota_get_le32(buf);
+    out->app_desc.secure_version = fota_get_le32(buf + 4);
+    return out->app_desc.magic_word == FOTA_ESP_APP_DESC_MAGIC ? FOTA_OK : FOTA_ERR_IMAGE_APP_DESC;
 }

@@ -17,6 +17,13 @@
  * must be erased. Records saved before the extent existed hold zero there (format 1 all the
  * same): a downloading record with extent 0 means "not known", and a whole-slot erase covers it.
  *
+ * A wiping record exists only while a seed-mode agent erases an image it refused, before the
+ * boot slot ever changes: no update installs over it. So a chain-only build, which has no erase,
+ * meets one only on a device flashed by other means in the middle of that erase; it reads it as
+ * corrupt, like any record it cannot act on, and starts over. What it leaves in the update slot
+ * is never booted (the boot slot does not point there) and chain mode erases each sector before
+ * writing it.
+ *
  * The store makes each save atomic; the CRC here catches a store that returns garbage.
  */
 #include <string.h>
@@ -54,9 +61,11 @@ fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *o
     out->state = buf[5];
     out->mode = buf[6];
     out->attempts = buf[7];
+    /* a wiping record comes only from a seed-mode agent: corrupt to a chain-only one */
+    bool wiping_ok = FOTA_CONFIG_MODE_SEED;
     if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_DOWNLOADED ||
-        out->mode > FOTA_MODE_CHAIN || !get_str(buf + 8, 32, out->release) ||
-        !get_str(buf + 40, 32, out->version)) {
+        (out->state == FOTA_JOURNAL_WIPING && !wiping_ok) || out->mode > FOTA_MODE_CHAIN ||
+        !get_str(buf + 8, 32, out->release) || !get_str(buf + 40, 32, out->version)) {
         return FOTA_ERR_JOURNAL_CORRUPT;
     }
     memcpy(out->manifest_digest, buf + 72, 32);

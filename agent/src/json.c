@@ -213,18 +213,15 @@ bool fota_json_u32(const char *js, const fota_json_field_t *f, uint32_t *out)
     if (f->kind < '0' || f->kind > '9' || f->len > 10) {
         return false;
     }
-    uint64_t v = 0;
+    uint32_t v = 0;
     for (size_t i = 0; i < f->len; i++) {
-        char ch = js[f->at + i];
-        if (ch < '0' || ch > '9') {
-            return false; /* a fraction or an exponent */
+        uint32_t d = (uint32_t)(js[f->at + i] - '0');
+        if (d > 9 || v > (UINT32_MAX - d) / 10u) {
+            return false; /* a fraction, an exponent, or above UINT32_MAX */
         }
-        v = v * 10u + (uint64_t)(ch - '0');
+        v = v * 10u + d;
     }
-    if (v > UINT32_MAX) {
-        return false;
-    }
-    *out = (uint32_t)v;
+    *out = v;
     return true;
 }
 

@@ -151,7 +151,11 @@ static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
     case FOTA_STATE_INSTALLED:
         return step_installed(a, act);
     case FOTA_STATE_ERROR: /* a seed-mode slot being erased (the only time it lasts) */
-        fota_agent_wipe_poll(a);
+        if (FOTA_CONFIG_MODE_SEED) {
+            fota_agent_wipe_poll(a);
+        } else {
+            act->wait_ms = UINT32_MAX; /* never reached: a chain-only agent does not stay here */
+        }
         return FOTA_OK;
     default: /* booted (waiting for confirm), rebooting */
         act->wait_ms = UINT32_MAX;

@@ -27,7 +27,7 @@ static fota_err_t sign_request(fota_agent_t *a)
 {
     fota_auth_msg_t m = {a->req.method, a->target,   a->hdr_time,
                          a->hdr_nonce,  a->req.body, a->req.body_len};
-    return fota_auth_mac(&a->md, a->auth_key, &m, a->hdr_auth);
+    return fota_auth_mac_md(&a->md, a->auth_key, &m, a->hdr_auth);
 }
 
 static void add_header(fota_agent_t *a, const char *name, const char *value)

@@ -68,23 +68,26 @@ static fota_err_t hash_to(fota_agent_t *a, uint32_t end)
     return FOTA_OK;
 }
 
-/* At size - 32: finish a copy of the context (what an appended hash must be), then hash the
- * last 32 bytes and finish: the manifest's SHA-256. Kept out of the caller, so its frame is gone
- * before the image check goes deeper. */
+/* At size - 32: finish a copy of the context into prefix (what an appended hash must be; a
+ * chain-only build wants none), then hash the last 32 bytes and finish: the manifest's SHA-256.
+ * Kept out of the caller, so its frame is gone before the image check goes deeper. */
 FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest_t *prefix)
 {
     uint8_t digest[32];
-    mbedtls_md_context_t copy;
-    mbedtls_md_init(&copy);
-    int rc = mbedtls_md_setup(&copy, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0);
-    if (rc == 0) {
-        rc = mbedtls_md_clone(&copy, &a->md);
+    int rc = 0;
+    if (FOTA_CONFIG_MODE_SEED) {
+        mbedtls_md_context_t copy;
+        mbedtls_md_init(&copy);
+        rc = mbedtls_md_setup(&copy, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0);
+        if (rc == 0) {
+            rc = mbedtls_md_clone(&copy, &a->md);
+        }
+        if (rc == 0) {
+            rc = mbedtls_md_finish(&copy, prefix->sha256);
+        }
+        mbedtls_md_free(&copy);
+        prefix->len = a->verify_offset;
     }
-    if (rc == 0) {
-        rc = mbedtls_md_finish(&copy, prefix->sha256);
-    }
-    mbedtls_md_free(&copy);
-    prefix->len = a->verify_offset;
     fota_err_t err = rc == 0 ? hash_to(a, a->manifest.image_size) : FOTA_ERR_CRYPTO;
     if (err == FOTA_OK && mbedtls_md_finish(&a->md, digest) != 0) {
         err = FOTA_ERR_CRYPTO;
@@ -96,12 +99,16 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
 }
 
 /* The ESP32 image, its chip and its security version (its info struct is large: kept out of the
- * caller too). prefix NULL: the layout only, nothing hashed. */
+ * caller too). prefix NULL: the layout only, nothing hashed. A chain-only build checks the bounds
+ * only (fota_esp_image_check_bounds): it installs nothing but the signed image, proved by the
+ * chain or, after a rollback, by the manifest's SHA-256 of the whole partition, and leaves the
+ * checksum and the appended hash to the boot port, as chain mode does with every image. */
 FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
 {
     fota_esp_image_info_t info;
-    fota_err_t err = prefix != NULL
-                         ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
+    fota_err_t err =
+        !FOTA_CONFIG_MODE_SEED ? fota_esp_image_check_bounds(read_part, a, a->part_size, &info)
+        : prefix != NULL ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
                          : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
     if (err != FOTA_OK) {
         return err;
@@ -121,10 +128,11 @@ FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_imag
 /* The whole image is hashed but its last 32 bytes: the verdict. */
 static fota_err_t judge(fota_agent_t *a)
 {
-    fota_esp_image_digest_t prefix;
-    fota_err_t err = hash_tail(a, &prefix);
+    fota_esp_image_digest_t digest;
+    fota_esp_image_digest_t *prefix = FOTA_CONFIG_MODE_SEED ? &digest : NULL;
+    fota_err_t err = hash_tail(a, prefix);
     a->verify_offset = 0;
-    return err == FOTA_OK ? check_image(a, &prefix) : err;
+    return err == FOTA_OK ? check_image(a, prefix) : err;
 }
 
 /* Chain mode, and every record of the chain accepted by this download or the journaled one it
@@ -133,9 +141,7 @@ static fota_err_t judge(fota_agent_t *a)
  * never passes for one. */
 static bool chain_proved(const fota_agent_t *a)
 {
-    static const uint8_t end[32]; /* h_N */
-    return !FOTA_IS_SEED(a) && fota_chain_done(&a->chain) &&
-           memcmp(a->chain.expected, end, sizeof end) == 0;
+    return !FOTA_IS_SEED(a) && fota_chain_at_end(&a->chain);
 }
 
 fota_err_t fota_verify_step(fota_agent_t *a, bool *done)

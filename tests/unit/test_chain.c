@@ -335,11 +335,25 @@ static void test_done_only_after_last(void **state)
     build(&b, 3 * CS + 1, CS, 13);
     fota_chain_t c;
     assert_false(fota_chain_done(NULL));
+    assert_false(fota_chain_at_end(NULL));
     feed_prefix(&c, &b, b.n - 1);
     assert_false(fota_chain_done(&c));
+    assert_false(fota_chain_at_end(&c));
+    /* Set to its count without the records (as the agent does to re-verify a slot): done, but
+     * not at h_N. */
+    fota_chain_t jumped;
+    assert_int_equal(fota_chain_init(&jumped, b.h0, (uint32_t)b.n), FOTA_OK);
+    jumped.index = jumped.count;
+    assert_true(fota_chain_done(&jumped));
+    assert_false(fota_chain_at_end(&jumped));
     assert_int_equal(fota_chain_accept_record(&c, record(&b, b.n - 1), record_len(&b, b.n - 1)),
                      FOTA_OK);
     assert_true(fota_chain_done(&c));
+    assert_true(fota_chain_at_end(&c));
+    /* One byte of h_N not zero: not at the end. */
+    c.expected[31] = 1;
+    assert_false(fota_chain_at_end(&c));
+    c.expected[31] = 0;
     /* Nothing is accepted after the last record, not even the last one again. */
     fota_chain_t before = c;
     assert_int_equal(fota_chain_accept_record(&c, record(&b, b.n - 1), record_len(&b, b.n - 1)),

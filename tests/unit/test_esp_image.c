@@ -678,6 +678,134 @@ static void test_check_layout(void **state)
     free(img);
 }
 
+/* The bounds walk of a chain-only agent: every byte flip the layout check refuses for the header
+ * or the segment table is refused with the same reason, a flip of the descriptor's magic word
+ * with FOTA_ERR_IMAGE_APP_DESC; flips of segment data, padding, checksum and hash pass (nothing
+ * of them is read). Broken tables, an image too long for the bound and a descriptor outside the
+ * first segment are refused; a valid image gives what the agent needs from it. */
+static void test_check_bounds(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *img = build("1.0.0", 1024, &len);
+    fota_mem_reader_t r = {img, len};
+    fota_esp_image_info_t info, full;
+    assert_int_equal(check_buf(img, len, PART_SIZE, &full), FOTA_OK);
+    memset(&info, 0x5A, sizeof info);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, PART_SIZE, &info), FOTA_OK);
+    assert_int_equal(info.image_len, len);
+    assert_int_equal(info.header.chip_id, full.header.chip_id);
+    assert_int_equal(info.header.segment_count, full.header.segment_count);
+    assert_memory_equal(info.segment_len, full.segment_len, sizeof info.segment_len);
+    assert_memory_equal(info.segment_load_addr, full.segment_load_addr,
+                        sizeof info.segment_load_addr);
+    assert_int_equal(info.app_desc.magic_word, FOTA_ESP_APP_DESC_MAGIC);
+    assert_int_equal(info.app_desc.secure_version, full.app_desc.secure_version);
+    assert_int_equal(info.checksum, 0);
+    assert_int_equal(info.app_desc.version[0], '\0');
+    uint8_t *bad = malloc(len);
+    assert_non_null(bad);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, img, len);
+        bad[i] ^= 0xFF;
+        where_t w = where_in(img, len, i);
+        fota_mem_reader_t rb = {bad, len};
+        fota_err_t err = fota_esp_image_check_bounds(fota_mem_read, &rb, (uint32_t)len, &info);
+        fota_err_t want = FOTA_OK;
+        if (w == AT_MAGIC || w == AT_COUNT || w == AT_SEG_LEN) {
+            want = expected_error(w);
+        } else if (i >= FOTA_ESP_APP_DESC_OFFSET && i < FOTA_ESP_APP_DESC_OFFSET + 4) {
+            want = FOTA_ERR_IMAGE_APP_DESC;
+        }
+        if (err != want) {
+            fail_msg("byte %zu (kind %d): %s, expected %s", i, (int)w, fota_err_name(err),
+                     fota_err_name(want));
+        }
+    }
+    /* Too long for the bound: the hash, the checksum, a segment header, the header. */
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, (uint32_t)len - 1u, &info),
+                     FOTA_ERR_IMAGE_TOO_BIG);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, (uint32_t)len - 33u, &info),
+                     FOTA_ERR_IMAGE_TOO_BIG);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, 30, &info),
+                     FOTA_ERR_IMAGE_TOO_BIG);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, 23, &info),
+                     FOTA_ERR_IMAGE_TOO_BIG);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, 300, &info),
+                     FOTA_ERR_IMAGE_SEGMENT_LEN);
+    assert_int_equal(fota_esp_image_check_bounds(NULL, &r, PART_SIZE, &info), FOTA_ERR_ARG);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &r, PART_SIZE, NULL), FOTA_ERR_ARG);
+    free(bad);
+    free(img);
+
+    /* Hand-made tables: a length not a multiple of 4, a huge one, a descriptor that does not fit
+     * the first segment, 0 and 17 segments; without a hash the image ends at the checksum. */
+    uint8_t desc[256];
+    hand_desc(desc);
+    tseg_t seg = {0x3F400020u, 256, desc};
+    uint8_t hand[512];
+    size_t n = hand_image(hand, &seg, 1, false);
+    fota_mem_reader_t rh = {hand, n};
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, PART_SIZE, &info), FOTA_OK);
+    assert_int_equal(info.image_len, n);
+    assert_int_equal(info.app_desc.secure_version, 3);
+    fota_put_le32(hand + 28, 254);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, PART_SIZE, &info),
+                     FOTA_ERR_IMAGE_SEGMENT_LEN);
+    fota_put_le32(hand + 28, 0xFFFFFFFCu);
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, UINT32_MAX, &info),
+                     FOTA_ERR_IMAGE_SEGMENT_LEN);
+    seg.len = 252;
+    n = hand_image(hand, &seg, 1, false);
+    rh.len = n;
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, PART_SIZE, &info),
+                     FOTA_ERR_IMAGE_APP_DESC);
+    hand[1] = 0;
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, PART_SIZE, &info),
+                     FOTA_ERR_IMAGE_SEGMENTS);
+    hand[1] = 17;
+    assert_int_equal(fota_esp_image_check_bounds(fota_mem_read, &rh, PART_SIZE, &info),
+                     FOTA_ERR_IMAGE_SEGMENTS);
+}
+
+/* The bounds walk reads the header, the segment headers and the descriptor's first 8 bytes, and
+ * nothing else: no segment data, not the checksum, not the hash. A failed read is returned. */
+typedef struct {
+    fota_mem_reader_t mem;
+    size_t bytes;
+    uint32_t furthest;
+} count_t;
+
+static fota_err_t count_read(void *ctx, uint32_t offset, void *buf, size_t len)
+{
+    count_t *c = ctx;
+    c->bytes += len;
+    if (offset + len > c->furthest) {
+        c->furthest = offset + (uint32_t)len;
+    }
+    return fota_mem_read(&c->mem, offset, buf, len);
+}
+
+static void test_check_bounds_reads_no_data(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *img = build("1.0.0", 65536, &len);
+    count_t c = {{img, len}, 0, 0};
+    fota_esp_image_info_t info;
+    assert_int_equal(fota_esp_image_check_bounds(count_read, &c, PART_SIZE, &info), FOTA_OK);
+    assert_int_equal(c.bytes, 24u + 8u * img[1] + 8u);
+    assert_true(c.furthest < len - 33u);
+    for (uint32_t at = 0; at < 24u + 8u; at += 8u) {
+        spy_t spy = {{img, len}, 0, 0, at};
+        assert_int_equal(fota_esp_image_check_bounds(spy_read, &spy, PART_SIZE, &info),
+                         FOTA_ERR_IO);
+    }
+    spy_t spy = {{img, len}, 0, 0, FOTA_ESP_APP_DESC_OFFSET + 4u};
+    assert_int_equal(fota_esp_image_check_bounds(spy_read, &spy, PART_SIZE, &info), FOTA_ERR_IO);
+    free(img);
+}
+
 static void test_header_encode_parse(void **state)
 {
     (void)state;
@@ -854,6 +982,8 @@ int main(void)
         cmocka_unit_test(test_read_error_passed_through),
         cmocka_unit_test(test_check_with_known_digest),
         cmocka_unit_test(test_check_layout),
+        cmocka_unit_test(test_check_bounds),
+        cmocka_unit_test(test_check_bounds_reads_no_data),
         cmocka_unit_test(test_header_encode_parse),
         cmocka_unit_test(test_app_desc_encode_parse),
         cmocka_unit_test(test_emu_flags),

@@ -44,6 +44,10 @@ typedef struct {
 fota_err_t fota_auth_mac(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
                          const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1]);
 
+/* The same with hmac not NULL: what the agent links, without the temporary context's code. */
+fota_err_t fota_auth_mac_md(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],
+                            const fota_auth_msg_t *msg, char out[FOTA_AUTH_HEX_LEN + 1]);
+
 #ifdef __cplusplus
 }
 #endif

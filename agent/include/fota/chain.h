@@ -64,6 +64,11 @@ fota_err_t fota_chain_accept_record(fota_chain_t *c, const uint8_t *record, size
 /* True once all `count` records have been accepted. */
 bool fota_chain_done(const fota_chain_t *c);
 
+/* Done, and the hash the chain holds is h_N (32 zero bytes): true once the last record has been
+ * accepted; false for a chain whose index was set to its count without records (the agent does
+ * that to verify a rolled-back image again from the slot, and keeps h_0). */
+bool fota_chain_at_end(const fota_chain_t *c);
+
 /* One link: out = SHA-256(chunk || next). The building block for a streaming builder that walks
  * an image from its last chunk to its first (h_N is zeros, each result is the previous `next`). */
 fota_err_t fota_chain_hash(const uint8_t *chunk, size_t len,
