@@ -5,7 +5,9 @@
  *   keys.c     offline: keygen (release key pair), device key (provisioning)
  *   release.c  offline: release create (sign a bundle), release inspect (check one)
  *   admin.c    the admin API client: server and token, one request over libcurl, errors
- *   remote.c   the commands that talk to fotad (upload, list, show, products, assign)
+ *   remote.c   the commands that talk to fotad (upload, list, show, products, assign) and
+ *              their plumbing
+ *   legacy.c   the legacy bridge and enrollments
  *   table.c    aligned tables and "key value" blocks from the server's JSON
  *
  * Exit codes (docs/TOOLS.md): 0 ok, 1 invalid input or a refused request, 2 usage error.
@@ -109,6 +111,35 @@ void fotactl_fields(const cJSON *obj, const fotactl_col_t *fields, size_t n_fiel
 /* Print a JSON document compactly on one line (what --json gives scripts). */
 void fotactl_print_json(const cJSON *js);
 
+/* ---- remote.c: the plumbing of the commands that talk to fotad ---------------------------------
+ */
+
+/* Parse a remote command's options (the server ones plus `extra`, NULL-name ended) and connect.
+ * True: go on, the caller frees c. False: the command is over (--help, a usage error, no
+ * token...) and *done_rc is its exit code. */
+bool fotactl_parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
+                          const fota_cli_opt_t *extra, int argc, char **argv, fotactl_conn_t *c,
+                          int *done_rc);
+
+/* How an answer is printed for people: fields of the object, then its `member` array as a
+ * table. */
+typedef struct {
+    const fotactl_col_t *fields, *cols;
+    size_t n_fields, n_cols;
+    const char *member; /* the array to tabulate, NULL: none */
+    const char *empty;  /* shown for an empty array */
+    const char *what;   /* subject of error messages ("release list"); NULL: the id */
+} fotactl_view_t;
+
+/* GET path and print the answer through v (or the JSON with --json). */
+int fotactl_get_and_print(const fotactl_conn_t *c, const char *path, const char *what,
+                          const fotactl_view_t *v);
+
+/* POST the JSON text (taken over, freed here; NULL: out of memory) to path and print the
+ * answer's fields through v (or the JSON with --json). */
+int fotactl_post_json(const fotactl_conn_t *c, const char *path, char *text, const char *what,
+                      const fotactl_view_t *v);
+
 /* ---- commands (each gets argv[0] = its own name) --------------------------------------------- */
 
 /* keys.c */
@@ -128,6 +159,7 @@ int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+/* legacy.c */
 int fotactl_legacy_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_legacy_set(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_legacy_off(const fota_cli_cmd_t *cmd, int argc, char **argv);

@@ -96,12 +96,9 @@ static const fotactl_col_t assignment_cols[] = {
 
 /* ---- shared plumbing ------------------------------------------------------------------------ */
 
-/* Parse a remote command's options (the server ones plus `extra`, NULL-name ended) and connect.
- * True: go on, the caller frees c. False: the command is over (--help, a usage error, no
- * token...) and *done_rc is its exit code. */
-static bool parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
-                         const fota_cli_opt_t *extra, int argc, char **argv, fotactl_conn_t *c,
-                         int *done_rc)
+bool fotactl_parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_spec_t *spec,
+                          const fota_cli_opt_t *extra, int argc, char **argv, fotactl_conn_t *c,
+                          int *done_rc)
 {
     fotactl_conn_opts_t o = {NULL, NULL, NULL, false};
     fota_cli_opt_t opts[FOTACTL_CONN_OPT_COUNT + MAX_OPTS + 1] = {FOTACTL_CONN_OPTS(o)};
@@ -118,18 +115,8 @@ static bool parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_s
     return *done_rc == 0;
 }
 
-/* GET path; print its `member` array as a table (after the fields of the object, if any), or
- * the JSON. */
-typedef struct {
-    const fotactl_col_t *fields, *cols;
-    size_t n_fields, n_cols;
-    const char *member; /* the array to tabulate, NULL: none */
-    const char *empty;  /* shown for an empty array */
-    const char *what;   /* subject of error messages ("release list"); NULL: the id */
-} view_t;
-
-static int get_and_print(const fotactl_conn_t *c, const char *path, const char *what,
-                         const view_t *v)
+int fotactl_get_and_print(const fotactl_conn_t *c, const char *path, const char *what,
+                          const fotactl_view_t *v)
 {
     fotactl_req_t r = {"GET", path, NULL, NULL, 0, false, what};
     long status;
@@ -151,15 +138,15 @@ static int get_and_print(const fotactl_conn_t *c, const char *path, const char *
 
 /* A command without arguments of its own: GET path, print the view. */
 static int list_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
-                    const char *path, const view_t *v)
+                    const char *path, const fotactl_view_t *v)
 {
     fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
     fotactl_conn_t c;
     int rc;
-    if (!parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+    if (!fotactl_parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
         return rc;
     }
-    rc = get_and_print(&c, path, v->what, v);
+    rc = fotactl_get_and_print(&c, path, v->what, v);
     fotactl_conn_free(&c);
     return rc;
 }
@@ -173,13 +160,13 @@ typedef struct {
 } show_t;
 
 static int show_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
-                    const show_t *s, const view_t *v)
+                    const show_t *s, const fotactl_view_t *v)
 {
     const char *pos[1];
     fota_cli_spec_t spec = {NULL, pos, "ID", 1, 1, 0};
     fotactl_conn_t c;
     int rc;
-    if (!parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+    if (!fotactl_parse_remote(prog, cmd, &spec, NULL, argc, argv, &c, &rc)) {
         return rc;
     }
     if (!s->id_ok(pos[0])) {
@@ -188,7 +175,7 @@ static int show_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char 
     }
     char path[128];
     snprintf(path, sizeof path, "%s/%s", s->base, pos[0]);
-    rc = get_and_print(&c, path, pos[0], v);
+    rc = fotactl_get_and_print(&c, path, pos[0], v);
     fotactl_conn_free(&c);
     return rc;
 }
@@ -232,7 +219,7 @@ int fotactl_release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv)
     fota_cli_spec_t spec = {NULL, pos, "BUNDLE", 1, 1, 0};
     fotactl_conn_t c;
     int rc;
-    if (!parse_remote(FOTACTL_RELEASE, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+    if (!fotactl_parse_remote(FOTACTL_RELEASE, cmd, &spec, NULL, argc, argv, &c, &rc)) {
         return rc;
     }
     rc = upload(&c, pos[0]);
@@ -242,17 +229,18 @@ int fotactl_release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.cols = release_cols,
-                             .n_cols = FOTACTL_N(release_cols),
-                             .member = "releases",
-                             .empty = "no releases",
-                             .what = "release list"};
+    static const fotactl_view_t v = {.cols = release_cols,
+                                     .n_cols = FOTACTL_N(release_cols),
+                                     .member = "releases",
+                                     .empty = "no releases",
+                                     .what = "release list"};
     return list_cmd(FOTACTL_RELEASE, cmd, argc, argv, "/api/admin/releases", &v);
 }
 
 int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.fields = release_fields, .n_fields = FOTACTL_N(release_fields)};
+    static const fotactl_view_t v = {.fields = release_fields,
+                                     .n_fields = FOTACTL_N(release_fields)};
     static const show_t s = {"/api/admin/releases", release_id_ok,
                              "a release id (32 lower-case hex digits)"};
     return show_cmd(FOTACTL_RELEASE, cmd, argc, argv, &s, &v);
@@ -315,7 +303,7 @@ int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
     fota_cli_spec_t spec = {NULL, pos, "PRODUCT", 1, 1, 0};
     fotactl_conn_t c;
     int rc;
-    if (!parse_remote(FOTACTL_PRODUCT, cmd, &spec, extra, argc, argv, &c, &rc)) {
+    if (!fotactl_parse_remote(FOTACTL_PRODUCT, cmd, &spec, extra, argc, argv, &c, &rc)) {
         return rc;
     }
     const fota_esp_chip_t *chip = chip_name != NULL ? fota_esp_chip_by_name(chip_name) : NULL;
@@ -337,11 +325,11 @@ int fotactl_product_create(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.cols = product_cols,
-                             .n_cols = FOTACTL_N(product_cols),
-                             .member = "products",
-                             .empty = "no products",
-                             .what = "product list"};
+    static const fotactl_view_t v = {.cols = product_cols,
+                                     .n_cols = FOTACTL_N(product_cols),
+                                     .member = "products",
+                                     .empty = "no products",
+                                     .what = "product list"};
     return list_cmd(FOTACTL_PRODUCT, cmd, argc, argv, "/api/admin/products", &v);
 }
 
@@ -353,7 +341,7 @@ int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
         {"chip_id", "chip_id", FOTACTL_NUMBER},
         {"created", "created", FOTACTL_TIME},
     };
-    static const view_t v = {.fields = fields, .n_fields = FOTACTL_N(fields)};
+    static const fotactl_view_t v = {.fields = fields, .n_fields = FOTACTL_N(fields)};
     static const show_t s = {"/api/admin/products", product_path_ok,
                              "a product id of A-Z a-z 0-9 - . _ ~ : (product list shows others)"};
     return show_cmd(FOTACTL_PRODUCT, cmd, argc, argv, &s, &v);
@@ -363,22 +351,22 @@ int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_device_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.cols = device_cols,
-                             .n_cols = FOTACTL_N(device_cols),
-                             .member = "devices",
-                             .empty = "no devices",
-                             .what = "device list"};
+    static const fotactl_view_t v = {.cols = device_cols,
+                                     .n_cols = FOTACTL_N(device_cols),
+                                     .member = "devices",
+                                     .empty = "no devices",
+                                     .what = "device list"};
     return list_cmd(FOTACTL_DEVICE, cmd, argc, argv, "/api/admin/devices", &v);
 }
 
 int fotactl_device_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.fields = device_fields,
-                             .n_fields = FOTACTL_N(device_fields),
-                             .cols = report_cols,
-                             .n_cols = FOTACTL_N(report_cols),
-                             .member = "reports",
-                             .empty = "no reports"};
+    static const fotactl_view_t v = {.fields = device_fields,
+                                     .n_fields = FOTACTL_N(device_fields),
+                                     .cols = report_cols,
+                                     .n_cols = FOTACTL_N(report_cols),
+                                     .member = "reports",
+                                     .empty = "no reports"};
     static const show_t s = {"/api/admin/devices", fotactl_device_id_ok,
                              "a device id (1..48 of A-Z a-z 0-9 - _ . :)"};
     return show_cmd(FOTACTL_DEVICE, cmd, argc, argv, &s, &v);
@@ -430,7 +418,7 @@ int fotactl_assign(const fota_cli_cmd_t *cmd, int argc, char **argv)
     fota_cli_spec_t spec = {NULL, pos, "RELEASE", 1, 1, 0};
     fotactl_conn_t c;
     int rc;
-    if (!parse_remote(FOTACTL, cmd, &spec, extra, argc, argv, &c, &rc)) {
+    if (!fotactl_parse_remote(FOTACTL, cmd, &spec, extra, argc, argv, &c, &rc)) {
         return rc;
     }
     if ((device == NULL) == (product == NULL)) {
@@ -447,20 +435,16 @@ int fotactl_assign(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    static const view_t v = {.cols = assignment_cols,
-                             .n_cols = FOTACTL_N(assignment_cols),
-                             .member = "assignments",
-                             .empty = "no assignments",
-                             .what = "assignment list"};
+    static const fotactl_view_t v = {.cols = assignment_cols,
+                                     .n_cols = FOTACTL_N(assignment_cols),
+                                     .member = "assignments",
+                                     .empty = "no assignments",
+                                     .what = "assignment list"};
     return list_cmd(FOTACTL_ASSIGNMENT, cmd, argc, argv, "/api/admin/assignments", &v);
 }
 
-/* ---- the legacy bridge and enrollments (docs/MIGRATION.md) ---------------------------------- */
-
-/* POST a JSON body (text, taken over) to path; print what the answer's `say` member holds (or
- * the whole answer with --json). */
-static int post_json(const fotactl_conn_t *c, const char *path, char *text, const char *what,
-                     const view_t *v)
+int fotactl_post_json(const fotactl_conn_t *c, const char *path, char *text, const char *what,
+                      const fotactl_view_t *v)
 {
     if (text == NULL) {
         return fota_cli_fail(FOTACTL, what, FOTA_ERR_NO_MEM, NULL);
@@ -477,220 +461,4 @@ static int post_json(const fotactl_conn_t *c, const char *path, char *text, cons
     }
     cJSON_Delete(js);
     return rc;
-}
-
-static const fotactl_col_t legacy_fields[] = {
-    {"enabled", "enabled", FOTACTL_TEXT},     {"fleet_key", "fleet_key", FOTACTL_TEXT},
-    {"product", "product", FOTACTL_TEXT},     {"bridge_release", "bridge_release", FOTACTL_TEXT},
-    {"mac_field", "mac_field", FOTACTL_TEXT}, {"updated", "updated", FOTACTL_TIME},
-};
-
-static const fotactl_col_t legacy_counts[] = {
-    {"chunks served", "chunks", FOTACTL_NUMBER},
-    {"refused", "refused", FOTACTL_NUMBER},
-    {"rate limited", "rate_limited", FOTACTL_NUMBER},
-    {"enroll requests", "enroll_requests", FOTACTL_NUMBER},
-    {"enroll refused", "enroll_refused", FOTACTL_NUMBER},
-};
-
-static const fotactl_col_t enrollment_counts[] = {
-    {"pending", "pending", FOTACTL_NUMBER},
-    {"approved", "approved", FOTACTL_NUMBER},
-    {"conflict", "conflict", FOTACTL_NUMBER},
-    {"rejected", "rejected", FOTACTL_NUMBER},
-};
-
-static int legacy_print(const fotactl_conn_t *c, const fotactl_req_t *r)
-{
-    long status;
-    cJSON *js = NULL;
-    int rc = fotactl_request(c, r, &status, &js);
-    if (rc == 0 && c->json) {
-        fotactl_print_json(js);
-    } else if (rc == 0) {
-        fotactl_fields(js, legacy_fields, FOTACTL_N(legacy_fields));
-        printf("\nsince fotad started:\n");
-        fotactl_fields(cJSON_GetObjectItemCaseSensitive(js, "counts"), legacy_counts,
-                       FOTACTL_N(legacy_counts));
-        printf("\nenrollments:\n");
-        fotactl_fields(cJSON_GetObjectItemCaseSensitive(js, "enrollments"), enrollment_counts,
-                       FOTACTL_N(enrollment_counts));
-    }
-    cJSON_Delete(js);
-    return rc;
-}
-
-int fotactl_legacy_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc;
-    if (!parse_remote(FOTACTL_LEGACY, cmd, &spec, NULL, argc, argv, &c, &rc)) {
-        return rc;
-    }
-    fotactl_req_t r = {"GET", "/api/admin/legacy", NULL, NULL, 0, false, "legacy"};
-    rc = legacy_print(&c, &r);
-    fotactl_conn_free(&c);
-    return rc;
-}
-
-/* legacy set --product P --bridge-release ID [--mac-field NAME], or legacy off (off true). */
-static int legacy_post(const fota_cli_cmd_t *cmd, int argc, char **argv, bool off)
-{
-    const char *product = NULL, *release = NULL, *mac_field = NULL;
-    const fota_cli_opt_t extra[] = {{"product", 0, &product, NULL},
-                                    {"bridge-release", 0, &release, NULL},
-                                    {"mac-field", 0, &mac_field, NULL},
-                                    {NULL, 0, NULL, NULL}};
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc;
-    if (!parse_remote(FOTACTL_LEGACY, cmd, &spec, off ? NULL : extra, argc, argv, &c, &rc)) {
-        return rc;
-    }
-    if (!off && (product == NULL || release == NULL)) {
-        fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL_LEGACY, cmd,
-                                    "--product and --bridge-release are "
-                                    "required");
-    }
-    cJSON *body = cJSON_CreateObject();
-    char *text = NULL;
-    bool ok = body != NULL &&
-              (off ? cJSON_AddFalseToObject(body, "enabled") != NULL
-                   : cJSON_AddStringToObject(body, "product", product) != NULL &&
-                         cJSON_AddStringToObject(body, "bridge_release", release) != NULL &&
-                         (mac_field == NULL ||
-                          cJSON_AddStringToObject(body, "mac_field", mac_field) != NULL));
-    if (ok) {
-        text = cJSON_PrintUnformatted(body);
-    }
-    cJSON_Delete(body);
-    if (text == NULL) {
-        fotactl_conn_free(&c);
-        return fota_cli_fail(FOTACTL, "legacy", FOTA_ERR_NO_MEM, NULL);
-    }
-    fotactl_req_t r = {"POST",  "/api/admin/legacy", "application/json", text, strlen(text), false,
-                       "legacy"};
-    rc = legacy_print(&c, &r);
-    free(text);
-    fotactl_conn_free(&c);
-    return rc;
-}
-
-int fotactl_legacy_set(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    return legacy_post(cmd, argc, argv, false);
-}
-
-int fotactl_legacy_off(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    return legacy_post(cmd, argc, argv, true);
-}
-
-static const fotactl_col_t enrollment_cols[] = {
-    {"DEVICE", "device_id", FOTACTL_TEXT},      {"PRODUCT", "product", FOTACTL_TEXT},
-    {"STATE", "state", FOTACTL_TEXT},           {"KEY FINGERPRINT", "fingerprint", FOTACTL_TEXT},
-    {"ADDRESS", "address", FOTACTL_TEXT},       {"REQUESTED (UTC)", "requested", FOTACTL_TIME},
-    {"DECIDED (UTC)", "decided", FOTACTL_TIME},
-};
-
-int fotactl_enroll_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    const char *state = NULL;
-    const fota_cli_opt_t extra[] = {{"state", 0, &state, NULL}, {NULL, 0, NULL, NULL}};
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc;
-    if (!parse_remote(FOTACTL_ENROLL, cmd, &spec, extra, argc, argv, &c, &rc)) {
-        return rc;
-    }
-    static const char *const states[] = {"pending", "approved", "conflict", "rejected"};
-    bool known = state == NULL;
-    for (size_t i = 0; !known && i < FOTACTL_N(states); i++) {
-        known = strcmp(state, states[i]) == 0;
-    }
-    if (!known) {
-        fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL_ENROLL, cmd,
-                                    "--state is pending, approved, conflict or rejected");
-    }
-    char path[80];
-    snprintf(path, sizeof path, "/api/admin/enrollments%s%s", state != NULL ? "?state=" : "",
-             state != NULL ? state : "");
-    static const view_t v = {.cols = enrollment_cols,
-                             .n_cols = FOTACTL_N(enrollment_cols),
-                             .member = "enrollments",
-                             .empty = "no enrollments",
-                             .what = "enrollment list"};
-    rc = get_and_print(&c, path, v.what, &v);
-    fotactl_conn_free(&c);
-    return rc;
-}
-
-/* enroll approve|reject|delete (ID... | --all-pending): verb is the path's last segment. */
-static int enroll_decide(const fota_cli_cmd_t *cmd, int argc, char **argv, const char *verb,
-                         bool all_ok)
-{
-    bool all = false;
-    const fota_cli_opt_t extra[] = {{"all-pending", 0, NULL, &all}, {NULL, 0, NULL, NULL}};
-    enum { MAX_IDS = 256 };
-    const char *pos[MAX_IDS];
-    fota_cli_spec_t spec = {NULL, pos, "ID", 0, MAX_IDS, 0};
-    fotactl_conn_t c;
-    int rc;
-    if (!parse_remote(FOTACTL_ENROLL, cmd, &spec, all_ok ? extra : NULL, argc, argv, &c, &rc)) {
-        return rc;
-    }
-    const char *bad = NULL;
-    for (size_t i = 0; i < spec.n_pos && bad == NULL; i++) {
-        bad = fotactl_device_id_ok(pos[i]) ? NULL : pos[i];
-    }
-    if (bad != NULL || (spec.n_pos > 0) == all) {
-        fotactl_conn_free(&c);
-        return bad != NULL
-                   ? fota_cli_usage_error(FOTACTL_ENROLL, cmd, "'%s' is not a device id", bad)
-                   : fota_cli_usage_error(FOTACTL_ENROLL, cmd,
-                                          all_ok ? "device ids or --all-pending, not both"
-                                                 : "missing ID");
-    }
-    cJSON *body = cJSON_CreateObject();
-    cJSON *ids = all ? NULL : cJSON_AddArrayToObject(body, "device_ids");
-    bool ok =
-        body != NULL && (all ? cJSON_AddTrueToObject(body, "all_pending") != NULL : ids != NULL);
-    for (size_t i = 0; ok && !all && i < spec.n_pos; i++) {
-        ok = cJSON_AddItemToArray(ids, cJSON_CreateString(pos[i]));
-    }
-    char *text = ok ? cJSON_PrintUnformatted(body) : NULL;
-    cJSON_Delete(body);
-    char path[64];
-    snprintf(path, sizeof path, "/api/admin/enrollments/%s", verb);
-    const fotactl_col_t fields[] = {
-        {verb[0] == 'a'   ? "approved"
-         : verb[0] == 'r' ? "rejected"
-                          : "deleted",
-         verb[0] == 'a'   ? "approved"
-         : verb[0] == 'r' ? "rejected"
-                          : "deleted",
-         FOTACTL_NUMBER},
-    };
-    const view_t v = {.fields = fields, .n_fields = 1};
-    rc = post_json(&c, path, text, "enrollments", &v);
-    fotactl_conn_free(&c);
-    return rc;
-}
-
-int fotactl_enroll_approve(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    return enroll_decide(cmd, argc, argv, "approve", true);
-}
-
-int fotactl_enroll_reject(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    return enroll_decide(cmd, argc, argv, "reject", true);
-}
-
-int fotactl_enroll_delete(const fota_cli_cmd_t *cmd, int argc, char **argv)
-{
-    return enroll_decide(cmd, argc, argv, "delete", false);
 }
