@@ -6,12 +6,13 @@
  * cannot sign requests; this does, and it runs unchanged against nginx serving the same blob as
  * a static file (nginx ignores the auth headers), so both servers see the same client.
  *
- *   bench_load --url http://HOST:PORT --kind seed|blob --release ID --chunks N
+ *   bench_load --url http://HOST:PORT --kind seed|blob|check --release ID --chunks N
  *              [--record-size 1056] [--master FILE] [--connections 64] [--seconds 10]
- *              [--warmup 2] [--path PATH]
+ *              [--warmup 2] [--path PATH] [--hw P --version V]
  *
  *   seed  GET /api/inverter/fota/chunk?chunk_number=K&release=ID     (base64 JSON chunk)
  *   blob  GET PATH (default /api/inverter/fota/blob/ID) with Range: bytes of record K
+ *   check GET /api/inverter/fota/check?version=V&hw=P                 (an offer, or 204)
  *
  * Connection i is device "load-NNNN" (its key derived from the master secret as fotad derives
  * it); K walks over the chunks. Requests completed during the warm-up are not counted. Prints
@@ -42,7 +43,7 @@
 #define HDR_MAX 8192
 
 typedef struct {
-    const char *url, *kind, *release, *master, *path;
+    const char *url, *kind, *release, *master, *path, *hw, *version;
     unsigned chunks, record_size, connections;
     double seconds, warmup;
 } opts_t;
@@ -106,6 +107,10 @@ static void build_target(conn_t *c, char *target, size_t cap, char *range, size_
 {
     unsigned k = (unsigned)((c->idx * 7919u + c->seq) % o.chunks);
     range[0] = '\0';
+    if (strcmp(o.kind, "check") == 0) {
+        snprintf(target, cap, "/api/inverter/fota/check?version=%s&hw=%s", o.version, o.hw);
+        return;
+    }
     if (strcmp(o.kind, "seed") == 0) {
         snprintf(target, cap, "/api/inverter/fota/chunk?chunk_number=%u&release=%s", k, o.release);
         return;
@@ -398,6 +403,8 @@ static bool parse_args(int argc, char **argv)
                          : !strcmp(k, "release") ? &o.release
                          : !strcmp(k, "master")  ? &o.master
                          : !strcmp(k, "path")    ? &o.path
+                         : !strcmp(k, "hw")      ? &o.hw
+                         : !strcmp(k, "version") ? &o.version
                                                  : NULL;
         unsigned *u = !strcmp(k, "chunks")        ? &o.chunks
                       : !strcmp(k, "record-size") ? &o.record_size
@@ -411,15 +418,17 @@ static bool parse_args(int argc, char **argv)
     }
     return argc % 2 == 1 && o.url && o.kind && o.release && o.chunks > 0 && o.connections > 0 &&
            o.connections <= MAX_CONNS &&
-           (strcmp(o.kind, "seed") == 0 || strcmp(o.kind, "blob") == 0);
+           (strcmp(o.kind, "seed") == 0 || strcmp(o.kind, "blob") == 0 ||
+            (strcmp(o.kind, "check") == 0 && o.hw != NULL && o.version != NULL));
 }
 
 int main(int argc, char **argv)
 {
     if (!parse_args(argc, argv)) {
-        fprintf(stderr, "usage: bench_load --url http://IP:PORT --kind seed|blob --release ID "
-                        "--chunks N [--record-size 1056] [--master FILE] [--connections 64] "
-                        "[--seconds 10] [--warmup 2] [--path PATH]\n");
+        fprintf(stderr,
+                "usage: bench_load --url http://IP:PORT --kind seed|blob|check --release ID "
+                "--chunks N [--record-size 1056] [--master FILE] [--connections 64] "
+                "[--seconds 10] [--warmup 2] [--path PATH] [--hw P --version V]\n");
         return 2;
     }
     parse_url();

@@ -32,6 +32,7 @@
 #define FOTACTL_PRODUCT "fotactl product"
 #define FOTACTL_LEGACY "fotactl legacy"
 #define FOTACTL_ENROLL "fotactl enroll"
+#define FOTACTL_ROLLOUT "fotactl rollout"
 
 #define FOTACTL_DEFAULT_SERVER "http://127.0.0.1:8080"
 
@@ -167,6 +168,19 @@ int fotactl_enroll_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_enroll_approve(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_enroll_reject(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_enroll_delete(const fota_cli_cmd_t *cmd, int argc, char **argv);
+
+/* rollout.c */
+int fotactl_rollout_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_show(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_history(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_start(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_pause(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_resume(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_cancel(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_install(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_rollout_update(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_device_tag(const fota_cli_cmd_t *cmd, int argc, char **argv);
 
 /* A device id as docs/PROTOCOL.md section 1 defines it: 1..48 of A-Z a-z 0-9 - _ . : */
 bool fotactl_device_id_ok(const char *id);

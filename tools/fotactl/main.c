@@ -133,7 +133,8 @@ static const char DEVICE_USAGE[] =
     "\n"
     "  list      every device fotad has heard from\n"
     "  show      one device with its report history\n"
-    "  key       a device's key, derived from the master secret (offline, for provisioning)\n";
+    "  key       a device's key, derived from the master secret (offline, for provisioning)\n"
+    "  tag       add or remove tags\n";
 
 static const char ASSIGNMENT_USAGE[] = "usage: fotactl assignment list [server options]\n"
                                        "\n"
@@ -202,6 +203,98 @@ static const char ENROLL_USAGE[] = "usage: fotactl enroll COMMAND ...\n"
                                    "  reject    refuse or revoke registered keys\n"
                                    "  delete    forget registrations\n";
 
+static const char DEVICE_TAG_USAGE[] =
+    "usage: fotactl device tag ID... [--add T,..] [--remove T,..] [server options]\n"
+    "\n"
+    "Tag devices (1..32 of A-Z a-z 0-9 - _ . : each, at most 16 a device): a rollout may\n"
+    "target only devices that carry given tags (docs/ROLLOUTS.md).\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_CREATE_USAGE[] =
+    "usage: fotactl rollout create RELEASE [--product P] [--name TEXT] [--tags T,..]\n"
+    "                              [--devices ID,..] [--stages LIST] [stage options]\n"
+    "                              [failure options] [pacing options] [--action A]\n"
+    "                              [--dry-run | --start [--at UNIX]] [server options]\n"
+    "\n"
+    "Bring RELEASE to a product's devices in stages (docs/ROLLOUTS.md). Devices that check in\n"
+    "later join it, in the stage their id places them.\n"
+    "\n"
+    "  --product P            the target product (default: the release's)\n"
+    "  --tags T,..            only devices carrying every one of these tags\n"
+    "  --devices ID,..        only these devices\n"
+    "  --stages LIST          e.g. 10,5%,25%,100%: a stage of 10 devices, then shares of the\n"
+    "                         fleet (default 100%)\n"
+    "  --success-percent N    share of a stage's members that must confirm (default 100)\n"
+    "  --soak S               seconds that must hold before the next stage opens\n"
+    "  --manual               a stage opens only on rollout resume\n"
+    "  --stage-max-failures N, --stage-max-failure-percent P\n"
+    "                         a stage's thresholds; --max-failures N, --max-failure-percent P\n"
+    "                         the whole rollout's; --min-finished M before a percentage\n"
+    "                         applies. Crossing one pauses the rollout\n"
+    "  --on-failure pause|pause_and_rollback   --rollback-release ID\n"
+    "  --timeout S            a started device silent this long counts as failed\n"
+    "  --rate N               devices started a minute at most; --rate-after M --rate-then K:\n"
+    "                         K a minute once M succeeded\n"
+    "  --window CRON          maintenance window (5 fields), --window-duration S,\n"
+    "                         --window-tz +HH:MM; --window-no-finish: downloads stop outside\n"
+    "  --action A             forced, soft (default) or download_only\n"
+    "  --dry-run              store nothing: how many known devices each stage would hold\n"
+    "  --start, --at UNIX     start it now, or at a time\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_LIST_USAGE[] = "usage: fotactl rollout list [server options]\n"
+                                         "\n"
+                                         "Every rollout, newest first.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_SHOW_USAGE[] =
+    "usage: fotactl rollout show ID [--watch [--interval S]] [server options]\n"
+    "\n"
+    "A rollout's settings and state, and per stage its members by status, a progress bar and\n"
+    "the failure rate against the threshold. --watch redraws it every S seconds (default 2)\n"
+    "until the rollout is finished or cancelled.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_HISTORY_USAGE[] =
+    "usage: fotactl rollout history ID [server options]\n"
+    "\n"
+    "Everything that happened to a rollout.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_START_USAGE[] =
+    "usage: fotactl rollout start ID [--at UNIX] [server options]\n"
+    "\n"
+    "Start a created rollout now, or at a time.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_PAUSE_USAGE[] =
+    "usage: fotactl rollout pause ID [server options]\n"
+    "\n"
+    "Start no more devices; downloads already going on finish.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_RESUME_USAGE[] =
+    "usage: fotactl rollout resume ID [server options]\n"
+    "\n"
+    "Go on after a pause (one of the operator's, or a threshold's), or open the next stage of\n"
+    "a manual rollout.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_CANCEL_USAGE[] = "usage: fotactl rollout cancel ID [server options]\n"
+                                           "\n"
+                                           "Stop for good: nothing more is offered, downloads stop "
+                                           "at their next request.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_INSTALL_USAGE[] =
+    "usage: fotactl rollout install ID [--action forced|soft] [server options]\n"
+    "\n"
+    "A download_only rollout: the devices that wait with the image install it.\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_UPDATE_USAGE[] =
+    "usage: fotactl rollout update ID [failure options] [pacing options] [server options]\n"
+    "\n"
+    "Change a rollout's thresholds, timeout, rate or window (see rollout create).\n" SERVER_OPTIONS;
+
+static const char ROLLOUT_USAGE[] = "usage: fotactl rollout COMMAND ...\n"
+                                    "\n"
+                                    "  create    a staged rollout of a release\n"
+                                    "  list      every rollout\n"
+                                    "  show      one rollout, per stage (--watch: live)\n"
+                                    "  history   what happened to a rollout\n"
+                                    "  start, pause, resume, cancel, install, update\n";
+
 static int release_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -222,6 +315,7 @@ static int device_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
         {"list", "devices fotad knows", DEVICE_LIST_USAGE, fotactl_device_list},
         {"show", "one device and its reports", DEVICE_SHOW_USAGE, fotactl_device_show},
         {"key", "derive a device key (offline)", DEVICE_KEY_USAGE, fotactl_device_key},
+        {"tag", "add or remove tags", DEVICE_TAG_USAGE, fotactl_device_tag},
     };
     static const fota_cli_tool_t tool = {FOTACTL_DEVICE, "Devices.", cmds, FOTACTL_N(cmds)};
     (void)cmd;
@@ -266,6 +360,26 @@ static int enroll_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
     return fota_cli_dispatch(&tool, argc, argv);
 }
 
+static int rollout_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"create", "a staged rollout", ROLLOUT_CREATE_USAGE, fotactl_rollout_create},
+        {"list", "every rollout", ROLLOUT_LIST_USAGE, fotactl_rollout_list},
+        {"show", "one rollout per stage", ROLLOUT_SHOW_USAGE, fotactl_rollout_show},
+        {"history", "a rollout's events", ROLLOUT_HISTORY_USAGE, fotactl_rollout_history},
+        {"start", "start a rollout", ROLLOUT_START_USAGE, fotactl_rollout_start},
+        {"pause", "pause a rollout", ROLLOUT_PAUSE_USAGE, fotactl_rollout_pause},
+        {"resume", "resume a rollout", ROLLOUT_RESUME_USAGE, fotactl_rollout_resume},
+        {"cancel", "cancel a rollout", ROLLOUT_CANCEL_USAGE, fotactl_rollout_cancel},
+        {"install", "install what download_only fetched", ROLLOUT_INSTALL_USAGE,
+         fotactl_rollout_install},
+        {"update", "change thresholds, rate, window", ROLLOUT_UPDATE_USAGE, fotactl_rollout_update},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_ROLLOUT, "Rollouts.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
 static int assignment_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -286,6 +400,7 @@ int main(int argc, char **argv)
         {"device", "list and show devices; derive a device key", DEVICE_USAGE, device_group},
         {"assign", "assign a release to a device or a product", ASSIGN_USAGE, fotactl_assign},
         {"assignment", "list assignments", ASSIGNMENT_USAGE, assignment_group},
+        {"rollout", "staged rollouts that stop themselves", ROLLOUT_USAGE, rollout_group},
         {"legacy", "the bridge for devices on the original firmware", LEGACY_USAGE, legacy_group},
         {"enroll", "approve or reject bridge devices' keys", ENROLL_USAGE, enroll_group},
     };
