@@ -148,7 +148,8 @@ static bool classify(sim_t *s, sim_dev_t *d, bool idle)
                                       : NULL);
     } else if (d->attempts_failed >= s->cfg.attempts) {
         finish(s, d, OUT_FAILED, fota_err_name(d->last_err));
-    } else if (idle && !d->saw_offer && s->cfg.expect == SIM_EXPECT_NONE) {
+    } else if (idle && !d->saw_offer && s->cfg.expect == SIM_EXPECT_NONE &&
+               sim_now_ms() - s->start_ms >= s->cfg.linger_ms) {
         finish(s, d, OUT_IDLE, "nothing offered");
     }
     return d->phase == DEV_DONE;

@@ -55,6 +55,9 @@ const char sim_run_usage[] =
     "  --attempts N             failed update attempts before a device counts as failed (3)\n"
     "  --reboot-delay MS        power-off time of a reboot or cut (default 50)\n"
     "  --expect WHAT            updated (default), rolled_back, any (either) or none\n"
+    "  --linger MS              with --expect none: a device that was offered nothing keeps\n"
+    "                           checking this long before it counts as idle (default 0),\n"
+    "                           so that a staged rollout opening later stages is seen\n"
     "  --to VERSION             the release version devices must end on (default: any\n"
     "                           version from a manifest they verified)\n"
     "  --seed N                 seed of every random choice (default 1)\n"
@@ -88,7 +91,7 @@ typedef struct {
     const char *server, *fotad, *fotad_log, *on_ready, *server_wait;
     const char *check_interval, *retry, *range_records, *progress_every, *security_floor;
     const char *concurrency, *ramp, *timeout, *http_timeout, *attempts, *reboot_delay, *expect;
-    const char *to, *seed;
+    const char *to, *seed, *linger;
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
     const char *jitter, *restarts, *fail_rate, *fail_version;
     const char *json;
@@ -220,6 +223,7 @@ static bool numbers(const raw_t *r, sim_config_t *c)
               num("--http-timeout", r->http_timeout, 3600000u, &c->http_timeout_ms) &&
               num("--attempts", r->attempts, 1000u, &c->attempts) &&
               num("--reboot-delay", r->reboot_delay, 600000u, &c->reboot_ms) &&
+              num("--linger", r->linger, 86400000u, &c->linger_ms) &&
               num("--seed", r->seed, UINT32_MAX, &seed) &&
               num("--stall-ms", r->stall_ms, 3600000u, &c->stall_ms) &&
               num("--latency", r->latency, 600000u, &c->latency_ms) &&
@@ -330,6 +334,7 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         V("attempts", attempts),
         V("reboot-delay", reboot_delay),
         V("expect", expect),
+        V("linger", linger),
         V("to", to),
         V("seed", seed),
         V("power-cuts", power_cuts),

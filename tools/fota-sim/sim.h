@@ -103,6 +103,7 @@ typedef struct {
     uint32_t attempts;
     uint32_t reboot_ms;
     sim_expect_t expect;
+    uint32_t linger_ms; /* --expect none: devices keep checking this long before they count idle */
     const char *target_version;
     uint64_t seed;
     /* faults */

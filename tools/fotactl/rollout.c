@@ -205,7 +205,7 @@ static void print_stages(const cJSON *js)
                                            "installed", "succeeded", "failed"};
     const cJSON *stages = cJSON_GetObjectItemCaseSensitive(js, "stages");
     const cJSON *cur = cJSON_GetObjectItemCaseSensitive(js, "current_stage");
-    int current = cJSON_IsNumber(cur) ? (int)cur->valuedouble : -1;
+    int current = cJSON_IsNumber(cur) ? (int)cur->valuedouble : 0; /* stages count from 1 */
     printf("\n%-3s %-9s %-22s %7s %7s %7s %7s %7s  %s\n", "", "STAGE", "PROGRESS", "MEMBERS",
            "ACTIVE", "DONE", "OK", "FAILED", "FAILURE RATE");
     int i = 0;
@@ -240,7 +240,7 @@ static void print_stages(const cJSON *js)
                          (unsigned)limit->valuedouble);
             }
         }
-        printf("%-3s %-9s [%s] %7u %7u %7u %7u %7u  %s\n", i == current ? ">" : "", size, b,
+        printf("%-3s %-9s [%s] %7u %7u %7u %7u %7u  %s\n", i + 1 == current ? ">" : "", size, b,
                members, active, done, ok, failed, rate);
         i++;
     }
@@ -358,7 +358,7 @@ int fotactl_rollout_history(const fota_cli_cmd_t *cmd, int argc, char **argv)
     snprintf(path, sizeof path, "/api/admin/rollouts/%s/history", pos[0]);
     static const fotactl_view_t v = {.cols = event_cols,
                                      .n_cols = FOTACTL_N(event_cols),
-                                     .member = "history",
+                                     .member = "events",
                                      .empty = "no events"};
     rc = fotactl_get_and_print(&c, path, pos[0], &v);
     fotactl_conn_free(&c);
