@@ -342,8 +342,9 @@ typedef struct {
     /* How many members were started at or after `since`, and the earliest of those starts. */
     fota_err_t (*member_starts)(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
                                 int64_t *earliest);
-    /* Members started but not finished (started .. installed) whose last activity is before
-     * `before` become failed with the reason "timed_out"; *n says how many. One transaction. */
+    /* Members started but not finished (started .. installed) whose last activity is at or
+     * before `before` become failed with the reason "timed_out"; *n says how many. One transaction.
+     */
     fota_err_t (*member_time_out)(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
     /* A rollout's history, oldest first. */
     fota_err_t (*event_list)(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);

@@ -112,7 +112,7 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
                          " AND started>0 AND started>=?2",
     [SQ_MEMBER_TIME_OUT] =
         "UPDATE rollout_members SET status=6, reason='timed_out' WHERE rollout=?1"
-        " AND status BETWEEN 1 AND 4 AND last_activity<?2",
+        " AND status BETWEEN 1 AND 4 AND last_activity<=?2",
     [SQ_EVENT_INSERT] = "INSERT INTO rollout_events(rollout,time,kind,text) VALUES(?1,?2,?3,?4)",
     [SQ_EVENT_LIST] =
         "SELECT rollout,time,kind,text FROM rollout_events WHERE rollout=?1 ORDER BY seq",
