@@ -30,6 +30,20 @@ void fotad_api_product_create(fotad_app_t *app, const fotad_req_t *req, fotad_re
 void fotad_api_product_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_product_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
+/* Rollouts and device tags (api_rollouts.c, docs/ADMIN_API.md "Rollouts"). */
+#define FOTAD_ROLLOUT_ACTION_MAX 1024u /* the body of start, pause, resume, cancel, install */
+void fotad_api_device_tags(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_create(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_history(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_start(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_pause(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_resume(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_cancel(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_install(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_rollout_update(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
 /* GET /healthz */
 /* The legacy bridge (api_legacy.c, docs/MIGRATION.md). */
 #define FOTAD_ENROLL_MAX 256u   /* an enrollment request's body */

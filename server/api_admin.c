@@ -164,12 +164,19 @@ void fotad_api_release_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_
     }
 }
 
+/* GET /api/admin/devices[?tag=T]: every device, or those carrying tag T. */
 void fotad_api_device_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
-    (void)req;
+    const char *tag = fotad_query_get(req->query, "tag");
+    if (tag != NULL && (strlen(tag) > FOTAD_TAG_MAX || !fotad_is_device_id(tag))) {
+        fotad_resp_error(resp, 400, "bad_request", "malformed parameter tag");
+        return;
+    }
     collect_t c = {cJSON_CreateArray()};
     fota_err_t err =
-        c.array != NULL ? fotad_devices_list(app->devices, collect_device, &c) : FOTA_ERR_NO_MEM;
+        c.array == NULL ? FOTA_ERR_NO_MEM
+        : tag != NULL ? app->store.ops->device_list_tagged(app->store.ctx, tag, collect_device, &c)
+                      : fotad_devices_list(app->devices, collect_device, &c);
     send_list(resp, "devices", c.array, err);
 }
 

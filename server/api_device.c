@@ -66,6 +66,41 @@ static bool add_manifest(cJSON *offer, const fotad_release_rec_t *r)
     return cJSON_AddStringToObject(offer, "manifest_data", b64) != NULL;
 }
 
+/* The offer's "action" (always) and "rollout" (when a rollout made it); false when out of
+ * memory. */
+static bool add_action(cJSON *offer, const fotad_ro_decision_t *dec)
+{
+    return cJSON_AddStringToObject(offer, "action", dec->action) != NULL &&
+           (dec->rollout == 0 ||
+            cJSON_AddNumberToObject(offer, "rollout", (double)dec->rollout) != NULL);
+}
+
+/* Who decides: a rollout the device is a member of, else the assignments (devices.h). */
+static fota_err_t decide_offer(fotad_app_t *app, const char *id, const char *hw,
+                               const char *version, fotad_ro_decision_t *dec,
+                               const fotad_release_t **rel)
+{
+    *rel = NULL;
+    fota_err_t err = fotad_rollouts_check(app->rollouts, id, hw, version, dec);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    if (dec->kind == FOTAD_RO_OFFER) {
+        err = fotad_releases_get(app->releases, dec->release, rel);
+    }
+    if (err == FOTA_OK && dec->kind != FOTAD_RO_NOT_MINE) {
+        const char *offered = dec->kind == FOTAD_RO_OFFER ? dec->release : "";
+        return fotad_devices_record_check(app->devices, id, hw, version, offered, fotad_now());
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    err = fotad_devices_check(app->devices, id, hw, version, fotad_now(), rel);
+    dec->kind = *rel != NULL ? FOTAD_RO_OFFER : FOTAD_RO_NOTHING;
+    dec->action = "soft";
+    return err;
+}
+
 void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     const char *version = label_param(req, "version", resp);
@@ -73,17 +108,22 @@ void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
     if (hw == NULL) {
         return;
     }
-    const fotad_release_t *offer = NULL;
-    fota_err_t err =
-        fotad_devices_check(app->devices, req->device->id, hw, version, fotad_now(), &offer);
+    fotad_ro_decision_t dec;
+    const fotad_release_t *release = NULL;
+    fota_err_t err = decide_offer(app, req->device->id, hw, version, &dec, &release);
     if (err != FOTA_OK) {
         fotad_resp_internal(resp, "check", err);
-    } else if (offer == NULL) {
+    } else if (dec.kind != FOTAD_RO_OFFER) {
         fotad_resp_empty(resp, 204);
+        if (dec.retry_after > 0) {
+            fotad_resp_header(resp, "Retry-After", "%u", dec.retry_after);
+        }
     } else {
-        cJSON *o = fotad_json_offer(&offer->rec, FOTAD_DEVICE_PREFIX);
+        const fotad_release_rec_t *rel = &release->rec;
+        cJSON *o = fotad_json_offer(rel, FOTAD_DEVICE_PREFIX);
         const char *with = fotad_query_get(req->query, "manifest");
-        if (o != NULL && with != NULL && strcmp(with, "1") == 0 && !add_manifest(o, &offer->rec)) {
+        if (o != NULL && (!add_action(o, &dec) ||
+                          (with != NULL && strcmp(with, "1") == 0 && !add_manifest(o, rel)))) {
             cJSON_Delete(o);
             o = NULL; /* a 500 */
         }
@@ -120,6 +160,19 @@ static const fotad_release_t *chunk_release(fotad_app_t *app, const fotad_req_t 
         fotad_resp_internal(resp, "finding the device's release", err);
     }
     return err == FOTA_OK ? rel : NULL;
+}
+
+/* A member of a cancelled rollout asking for its release's data without another reason to have
+ * it: 410 gone (docs/ROLLOUTS.md, "States"). Free while no rollout was cancelled. */
+static bool data_allowed(fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel,
+                         fotad_resp_t *resp)
+{
+    if (fotad_rollouts_data_allowed(app->rollouts, req->device->id, rel->rec.product,
+                                    rel->rec.id)) {
+        return true;
+    }
+    fotad_resp_error(resp, 410, "gone", "the rollout of this release was cancelled");
+    return false;
 }
 
 /* {"chunk_number":N,"data":"<base64>","<mac_field>":"<hex>"} for chunk n of rel. */
@@ -166,11 +219,15 @@ bool fotad_api_parse_chunk_number(const char *s, uint64_t *out)
     return n > 0 && s[n] == '\0';
 }
 
-/* The device asked for the first bytes of rel: note the download's start (devices.h). */
+/* The device asked for the first bytes of rel: note the download's start (devices.h), for its
+ * rollout too. */
 static void download_started(fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel)
 {
     fota_err_t err = fotad_devices_download_started(app->devices, req->device->id, &rel->rec,
                                                     fotad_now(), fotad_mono_now());
+    if (err == FOTA_OK) {
+        err = fotad_rollouts_report(app->rollouts, req->device->id, "downloading", rel->rec.id);
+    }
     if (err != FOTA_OK) {
         FOTAD_ERROR("device %s: recording the download's start failed (%s)", req->device->id,
                     fota_err_name(err));
@@ -187,7 +244,7 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
         return;
     }
     const fotad_release_t *rel = chunk_release(app, req, resp);
-    if (rel == NULL) {
+    if (rel == NULL || !data_allowed(app, req, rel, resp)) {
         return;
     }
     if (n >= rel->rec.chunk_count) {
@@ -255,7 +312,8 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
 {
     const fotad_release_t *rel = release_or_error(app, req->param, resp);
     bool use_range = true;
-    if (rel == NULL || blob_conditions(req, rel, &use_range, resp)) {
+    if (rel == NULL || !data_allowed(app, req, rel, resp) ||
+        blob_conditions(req, rel, &use_range, resp)) {
         return;
     }
     uint64_t total = rel->rec.blob_size;
@@ -287,6 +345,11 @@ void fotad_api_report(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *re
     fota_err_t err = fotad_devices_report(app->devices, req->device->id, &r);
     if (err != FOTA_OK) {
         fotad_resp_internal(resp, "storing a report", err);
+        return;
+    }
+    err = fotad_rollouts_report(app->rollouts, req->device->id, r.state, r.release);
+    if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "counting a report for its rollout", err);
         return;
     }
     fotad_resp_empty(resp, 204);

@@ -104,7 +104,7 @@ static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
     return err;
 }
 
-static fota_err_t open_services(fotad_app_t *app)
+static fota_err_t open_services(fotad_app_t *app, fotad_clock_t clock)
 {
     fota_err_t err = fotad_releases_open(&app->store, app->objects, &app->keys, &app->releases);
     if (err == FOTA_OK) {
@@ -119,10 +119,21 @@ static fota_err_t open_services(fotad_app_t *app)
     if (err == FOTA_OK) {
         err = fotad_legacy_open(app->cfg, &app->store, app->master, app->master_len, &app->legacy);
     }
+    if (err == FOTA_OK) {
+        err = fotad_rollouts_open(&app->store, clock, &app->rollouts);
+    }
+    if (err == FOTA_OK) {
+        err = fotad_rollouts_run(app->rollouts, app->cfg->rollout_tick);
+    }
     return err;
 }
 
 fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    return fotad_app_open_clock(cfg, fotad_clock_system(), app);
+}
+
+fota_err_t fotad_app_open_clock(const fotad_config_t *cfg, fotad_clock_t clock, fotad_app_t *app)
 {
     memset(app, 0, sizeof *app);
     app->cfg = cfg;
@@ -137,7 +148,7 @@ fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
         err = open_data(cfg, app);
     }
     if (err == FOTA_OK) {
-        err = open_services(app);
+        err = open_services(app, clock);
     }
     if (err != FOTA_OK) {
         FOTAD_ERROR("startup failed: %s (%s)", fota_err_text(err), fota_err_name(err));
@@ -148,6 +159,7 @@ fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app)
 
 void fotad_app_close(fotad_app_t *app)
 {
+    fotad_rollouts_close(app->rollouts);
     fotad_legacy_free(app->legacy);
     fotad_keycache_free(app->device_keys);
     fotad_nonce_cache_free(app->nonces);

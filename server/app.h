@@ -19,6 +19,7 @@
 #include "nonce_cache.h"
 #include "objstore.h"
 #include "releases.h"
+#include "rollouts.h"
 #include "store.h"
 
 #define FOTAD_MASTER_MIN 32u
@@ -38,10 +39,15 @@ typedef struct {
     fotad_nonce_cache_t *nonces;
     fotad_keycache_t *device_keys; /* derived keys of devices that authenticated */
     fotad_legacy_t *legacy;        /* the legacy bridge and enrollments (legacy.h) */
+    fotad_rollouts_t *rollouts;    /* rollouts and their scheduler tick (rollouts.h) */
 } fotad_app_t;
 
-/* Build the app from cfg (which must outlive it). Errors are logged. */
+/* Build the app from cfg (which must outlive it), rollouts on the system clock. Errors are
+ * logged. */
 fota_err_t fotad_app_open(const fotad_config_t *cfg, fotad_app_t *app);
+
+/* The same with the rollouts' clock given (a test build's fake clock, server/main.c). */
+fota_err_t fotad_app_open_clock(const fotad_config_t *cfg, fotad_clock_t clock, fotad_app_t *app);
 
 /* Release everything (safe on a partly opened app). */
 void fotad_app_close(fotad_app_t *app);

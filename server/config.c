@@ -65,6 +65,7 @@ static const opt_t opts[] = {
     U32_OPT(legacy_rate),
     U32_OPT(legacy_burst),
     U32_OPT(legacy_max_pending),
+    U32_OPT(rollout_tick),
 };
 
 static const char usage_text[] =
@@ -96,6 +97,7 @@ static const char usage_text[] =
     "  --legacy-rate N             legacy requests per minute from one address (default 600)\n"
     "  --legacy-burst N            of which this many at once (default 30)\n"
     "  --legacy-max-pending N      enrollments waiting for approval at most (default 10000)\n"
+    "  --rollout-tick N            seconds between two rollout scheduler ticks (default 10)\n"
     "  --help                      this text\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly.\n";
@@ -128,6 +130,7 @@ fota_err_t fotad_config_init(fotad_config_t *cfg)
     cfg->legacy_rate = FOTAD_DEFAULT_LEGACY_RATE;
     cfg->legacy_burst = FOTAD_DEFAULT_LEGACY_BURST;
     cfg->legacy_max_pending = FOTAD_DEFAULT_LEGACY_MAX_PENDING;
+    cfg->rollout_tick = FOTAD_DEFAULT_ROLLOUT_TICK;
     fota_err_t err = set_str(&cfg->listen, "127.0.0.1");
     if (err == FOTA_OK) {
         err = set_str(&cfg->data_dir, "fotad-data");

@@ -30,6 +30,7 @@
 #define FOTAD_DEFAULT_LEGACY_RATE 600u /* per minute and address */
 #define FOTAD_DEFAULT_LEGACY_BURST 30u
 #define FOTAD_DEFAULT_LEGACY_MAX_PENDING 10000u
+#define FOTAD_DEFAULT_ROLLOUT_TICK 10u /* seconds (FOTAD_ROLLOUT_TICK_S, rollouts.h) */
 
 typedef struct {
     char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
@@ -51,6 +52,7 @@ typedef struct {
     uint32_t legacy_rate;        /* legacy requests per minute from one address */
     uint32_t legacy_burst;       /* of which at once */
     uint32_t legacy_max_pending; /* enrollments awaiting approval */
+    uint32_t rollout_tick;       /* seconds between two rollout scheduler ticks */
     bool help;                   /* --help was given */
 } fotad_config_t;
 

@@ -169,6 +169,12 @@ fota_err_t fotad_devices_check(fotad_devices_t *d, const char *id, const char *h
     return err;
 }
 
+fota_err_t fotad_devices_record_check(fotad_devices_t *d, const char *id, const char *hw,
+                                      const char *version, const char *offered, int64_t now)
+{
+    return d->store->ops->device_check(d->store->ctx, id, hw, version, offered, now);
+}
+
 fota_err_t fotad_devices_pinned(fotad_devices_t *d, const char *id, const fotad_release_t **out)
 {
     fotad_device_rec_t dev;

@@ -38,6 +38,10 @@ fota_err_t fotad_devices_touch(fotad_devices_t *d, const char *id, int64_t now, 
 fota_err_t fotad_devices_check(fotad_devices_t *d, const char *id, const char *hw,
                                const char *version, int64_t now, const fotad_release_t **offer);
 
+/* A check decided elsewhere (a rollout): record hw, version and the offer ("" for none). */
+fota_err_t fotad_devices_record_check(fotad_devices_t *d, const char *id, const char *hw,
+                                      const char *version, const char *offered, int64_t now);
+
 /* The release a seed-mode chunk request without release= is served from (see above).
  * FOTA_ERR_NOT_FOUND when the device has neither an offer nor an assignment. */
 fota_err_t fotad_devices_pinned(fotad_devices_t *d, const char *id, const fotad_release_t **out);

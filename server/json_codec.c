@@ -108,7 +108,22 @@ cJSON *fotad_json_device(const fotad_device_rec_t *d)
         {"first_seen", NULL, (double)d->first_seen},
         {"last_seen", NULL, (double)d->last_seen},
     };
-    return object_of(f, COUNT(f));
+    cJSON *obj = object_of(f, COUNT(f));
+    cJSON *tags = obj != NULL ? cJSON_AddArrayToObject(obj, "tags") : NULL;
+    for (const char *p = d->tags; tags != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        char t[FOTAD_TAG_MAX + 1];
+        snprintf(t, sizeof t, "%.*s", (int)n, p);
+        if (!cJSON_AddItemToArray(tags, cJSON_CreateString(t))) {
+            tags = NULL;
+        }
+        p += n + (p[n] == ',');
+    }
+    if (tags == NULL) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
 }
 
 cJSON *fotad_json_report(const fotad_report_rec_t *r)

@@ -5,10 +5,17 @@
  *
  * Exit status: 0 after a clean shutdown, 1 if the server cannot start (bad key, secret, data
  * directory, address), 2 for a usage error.
+ *
+ * Built a second time as fotad-test (FOTAD_TEST_HOOKS defined; never installed) for the
+ * integration tests: there the environment variable FOTAD_TEST_CLOCK_FILE names a file whose
+ * number is the unix time the rollouts see (windows, soak, timeouts, rate limits), read at every
+ * use. fotad itself has no such hook.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fota/host/file_util.h"
 
@@ -30,6 +37,34 @@ static int write_port_file(const char *path, uint16_t port)
     return 0;
 }
 
+#ifdef FOTAD_TEST_HOOKS
+static int64_t file_clock(void *ctx)
+{
+    FILE *f = fopen(ctx, "r");
+    long long t = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &t) != 1) {
+            t = 0;
+        }
+        fclose(f);
+    }
+    return t > 0 ? (int64_t)t : (int64_t)time(NULL);
+}
+#endif
+
+static fotad_clock_t rollout_clock(void)
+{
+#ifdef FOTAD_TEST_HOOKS
+    char *path = getenv("FOTAD_TEST_CLOCK_FILE");
+    if (path != NULL && *path != '\0') {
+        FOTAD_WARN("test build: the rollouts' clock is read from %s", path);
+        fotad_clock_t c = {file_clock, path};
+        return c;
+    }
+#endif
+    return fotad_clock_system();
+}
+
 /* Block the stop signals in every thread (MHD's threads inherit the mask) and wait for one. */
 static void block_signals(sigset_t *set)
 {
@@ -45,7 +80,7 @@ static int serve(const fotad_config_t *cfg)
     sigset_t set;
     block_signals(&set);
     fotad_app_t app;
-    if (fotad_app_open(cfg, &app) != FOTA_OK) {
+    if (fotad_app_open_clock(cfg, rollout_clock(), &app) != FOTA_OK) {
         return 1;
     }
     fotad_http_t *http = NULL;

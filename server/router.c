@@ -14,49 +14,76 @@
 #define ADM FOTAD_ADMIN_PREFIX
 
 static const fotad_route_t routes[] = {
-    {"GET", "/healthz", 0, FOTAD_AUTH_NONE, 0, fotad_api_health, NULL},
-    {"GET", DEV "check", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_check, NULL},
-    {"GET", DEV "manifest", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_manifest, NULL},
-    {"GET", DEV "chunk", 0, FOTAD_AUTH_DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
-    {"GET", DEV "blob/", 1, FOTAD_AUTH_DEVICE, 0, fotad_api_blob, NULL},
-    {"POST", DEV "report", 0, FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report, NULL},
-    {"POST", DEV "enroll", 0, FOTAD_AUTH_NONE, FOTAD_ENROLL_MAX, fotad_api_enroll, NULL},
-    {"POST", ADM "releases", 0, FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload,
+    {"GET", "/healthz", FOTAD_AUTH_NONE, 0, fotad_api_health, NULL},
+    {"GET", DEV "check", FOTAD_AUTH_DEVICE, 0, fotad_api_check, NULL},
+    {"GET", DEV "manifest", FOTAD_AUTH_DEVICE, 0, fotad_api_manifest, NULL},
+    {"GET", DEV "chunk", FOTAD_AUTH_DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
+    {"GET", DEV "blob/" FOTAD_PARAM, FOTAD_AUTH_DEVICE, 0, fotad_api_blob, NULL},
+    {"POST", DEV "report", FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report, NULL},
+    {"POST", DEV "enroll", FOTAD_AUTH_NONE, FOTAD_ENROLL_MAX, fotad_api_enroll, NULL},
+    {"POST", ADM "releases", FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload, NULL},
+    {"GET", ADM "releases", FOTAD_AUTH_ADMIN, 0, fotad_api_release_list, NULL},
+    {"GET", ADM "releases/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get, NULL},
+    {"GET", ADM "devices", FOTAD_AUTH_ADMIN, 0, fotad_api_device_list, NULL},
+    {"GET", ADM "devices/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get, NULL},
+    {"POST", ADM "assignments", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign, NULL},
+    {"GET", ADM "assignments", FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list, NULL},
+    {"POST", ADM "products", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create,
      NULL},
-    {"GET", ADM "releases", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_release_list, NULL},
-    {"GET", ADM "releases/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get, NULL},
-    {"GET", ADM "devices", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_device_list, NULL},
-    {"GET", ADM "devices/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get, NULL},
-    {"POST", ADM "assignments", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign, NULL},
-    {"GET", ADM "assignments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list, NULL},
-    {"POST", ADM "products", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create,
-     NULL},
-    {"GET", ADM "products", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_product_list, NULL},
-    {"GET", ADM "products/", 1, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get, NULL},
-    {"GET", ADM "legacy", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_legacy_get, NULL},
-    {"POST", ADM "legacy", 0, FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_legacy_set, NULL},
-    {"GET", ADM "enrollments", 0, FOTAD_AUTH_ADMIN, 0, fotad_api_enrollment_list, NULL},
-    {"POST", ADM "enrollments/approve", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+    {"GET", ADM "products", FOTAD_AUTH_ADMIN, 0, fotad_api_product_list, NULL},
+    {"GET", ADM "products/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get, NULL},
+    {"GET", ADM "legacy", FOTAD_AUTH_ADMIN, 0, fotad_api_legacy_get, NULL},
+    {"POST", ADM "legacy", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_legacy_set, NULL},
+    {"GET", ADM "enrollments", FOTAD_AUTH_ADMIN, 0, fotad_api_enrollment_list, NULL},
+    {"POST", ADM "enrollments/approve", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
      fotad_api_enrollment_approve, NULL},
-    {"POST", ADM "enrollments/reject", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+    {"POST", ADM "enrollments/reject", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
      fotad_api_enrollment_reject, NULL},
-    {"POST", ADM "enrollments/delete", 0, FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
+    {"POST", ADM "enrollments/delete", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
      fotad_api_enrollment_delete, NULL},
+    {"POST", ADM "device-tags", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_device_tags,
+     NULL},
+    {"POST", ADM "rollouts", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_rollout_create,
+     NULL},
+    {"GET", ADM "rollouts", FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_list, NULL},
+    {"GET", ADM "rollouts/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_get, NULL},
+    {"GET", ADM "rollouts/" FOTAD_PARAM "/history", FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_history,
+     NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/start", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
+     fotad_api_rollout_start, NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/pause", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
+     fotad_api_rollout_pause, NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/resume", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
+     fotad_api_rollout_resume, NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/cancel", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
+     fotad_api_rollout_cancel, NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/install", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
+     fotad_api_rollout_install, NULL},
+    {"POST", ADM "rollouts/" FOTAD_PARAM "/update", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX,
+     fotad_api_rollout_update, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-/* The path matches the route's pattern; *param set for a parameter route. */
-static int path_matches(const fotad_route_t *r, const char *path, const char **param)
+/* The path matches the route's pattern; the parameter segment (if any) into param. */
+static int path_matches(const fotad_route_t *r, const char *path, char *param)
 {
-    size_t n = strlen(r->path);
-    if (!r->has_param) {
+    const char *mark = strstr(r->path, FOTAD_PARAM);
+    if (mark == NULL) {
         return strcmp(path, r->path) == 0;
     }
-    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL) {
+    size_t pre = (size_t)(mark - r->path);
+    const char *suffix = mark + strlen(FOTAD_PARAM);
+    if (strncmp(path, r->path, pre) != 0) {
         return 0;
     }
-    *param = path + n;
+    const char *seg = path + pre;
+    size_t n = strcspn(seg, "/");
+    if (n == 0 || n > FOTAD_PARAM_MAX || strcmp(seg + n, suffix) != 0) {
+        return 0;
+    }
+    memcpy(param, seg, n);
+    param[n] = '\0';
     return 1;
 }
 
@@ -75,13 +102,13 @@ void fotad_router_match(const char *method, const char *path, fotad_match_t *m)
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
     m->status = 404;
     for (size_t i = 0; i < N_ROUTES; i++) {
-        const char *param = NULL;
-        if (!path_matches(&routes[i], path, &param)) {
+        char param[FOTAD_PARAM_MAX + 1] = "";
+        if (!path_matches(&routes[i], path, param)) {
             continue;
         }
         if (strcmp(routes[i].method, as) == 0) {
             m->route = &routes[i];
-            m->param = param;
+            memcpy(m->param, param, sizeof m->param);
             m->status = 0;
             return;
         }
@@ -217,7 +244,7 @@ void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *
         return;
     }
     req->query = &query;
-    req->param = m->param;
+    req->param = m->param[0] != '\0' ? m->param : NULL;
     fotad_device_cred_t cred;
     if (m->route->anonymous != NULL && fotad_req_header(req, "X-Device-Id") == NULL &&
         fotad_req_header(req, "X-Fota-Time") == NULL &&

@@ -28,10 +28,15 @@ typedef enum {
 
 typedef void (*fotad_handler_fn)(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
+/* A route's path is exact, or holds one parameter segment written FOTAD_PARAM anywhere in it
+ * ("/api/admin/rollouts/{id}/start"): any one non-empty segment there matches, and becomes
+ * req->param (at most FOTAD_PARAM_MAX bytes; a longer one matches nothing). */
+#define FOTAD_PARAM "{id}"
+#define FOTAD_PARAM_MAX 127u
+
 typedef struct {
     const char *method; /* "GET" (HEAD is served as GET) or "POST" */
-    const char *path;   /* exact path, or a prefix ending in '/' when has_param */
-    int has_param;      /* the path continues with one non-empty segment: req->param */
+    const char *path;   /* exact path, or a pattern with FOTAD_PARAM */
     fotad_auth_kind_t auth;
     size_t max_body; /* bytes; FOTAD_UPLOAD_LIMIT for the configured upload limit */
     fotad_handler_fn fn;
@@ -42,10 +47,10 @@ typedef struct {
 
 /* The outcome of matching a method and path. */
 typedef struct {
-    const fotad_route_t *route; /* NULL: see status */
-    const char *param;          /* points into the path */
-    unsigned status;            /* 404 or 405 when route is NULL */
-    char allow[32];             /* for 405: "GET, HEAD" / "POST" / "GET, HEAD, POST" */
+    const fotad_route_t *route;      /* NULL: see status */
+    char param[FOTAD_PARAM_MAX + 1]; /* the parameter segment, "" for an exact route */
+    unsigned status;                 /* 404 or 405 when route is NULL */
+    char allow[32];                  /* for 405: "GET, HEAD" / "POST" / "GET, HEAD, POST" */
 } fotad_match_t;
 
 void fotad_router_match(const char *method, const char *path, fotad_match_t *m);

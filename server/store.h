@@ -22,6 +22,7 @@
 #define FOTAD_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fota/err.h"
@@ -62,6 +63,12 @@ typedef struct {
     int64_t created;
 } fotad_product_rec_t;
 
+/* Device tags (docs/ROLLOUTS.md: a rollout's target may require tags): 1..32 characters of
+ * A-Z a-z 0-9 - _ . :, at most FOTAD_DEVICE_TAGS_MAX per device. */
+#define FOTAD_TAG_MAX 32u
+#define FOTAD_DEVICE_TAGS_MAX 16u
+#define FOTAD_TAGS_TEXT_MAX (FOTAD_DEVICE_TAGS_MAX * (FOTAD_TAG_MAX + 1u))
+
 /* The server's view of a device. */
 typedef struct {
     char id[FOTAD_DEVICE_ID_MAX + 1];
@@ -75,6 +82,7 @@ typedef struct {
     int32_t last_error;
     int64_t first_seen;
     int64_t last_seen;
+    char tags[FOTAD_TAGS_TEXT_MAX + 1]; /* its tags, sorted, joined by ',' ("" for none) */
 } fotad_device_rec_t;
 
 /* One report as received (docs/PROTOCOL.md 4.5), with the server time. */
@@ -127,12 +135,121 @@ typedef struct {
     int64_t decided; /* 0 until the state last changed */
 } fotad_enrollment_rec_t;
 
+/* ---- rollouts (docs/ROLLOUTS.md) ---- */
+
+#define FOTAD_STAGES_MAX 8u
+#define FOTAD_ROLLOUT_TAGS_MAX 8u
+#define FOTAD_ROLLOUT_NAME_MAX 64u
+#define FOTAD_CRON_MAX 95u
+#define FOTAD_REASON_MAX 159u
+#define FOTAD_ROLLOUT_STATE_MAX 15u
+
+/* The end of the place range: a stage whose boundary is this takes every place. */
+#define FOTAD_PLACE_END UINT64_MAX
+
+typedef enum {
+    FOTAD_STAGE_PERCENT = 0, /* amount: percent of the place range (1..100) */
+    FOTAD_STAGE_COUNT = 1,   /* amount: devices known at the start */
+} fotad_stage_kind_t;
+
+/* Failure thresholds of a stage or of a whole rollout; 0 = not set. */
+typedef struct {
+    uint32_t max_failures;        /* pause when failed >= this */
+    uint32_t max_failure_percent; /* pause when failed * 100 >= this * finished ... */
+    uint32_t min_finished;        /* ... once at least this many finished (default 1) */
+} fotad_thresholds_t;
+
+typedef struct {
+    fotad_stage_kind_t kind;
+    uint32_t amount;
+    uint32_t success_percent; /* share of its members succeeded for the stage to be done */
+    uint32_t soak_s;          /* how long that must hold before it advances */
+    bool manual;              /* advance: manual (an operator's resume) or auto */
+    fotad_thresholds_t thresholds;
+    /* Computed: the place boundary (stage k takes places in [boundary k-1, boundary k)), set
+     * when the rollout starts; when it opened, and since when its success condition holds. */
+    uint64_t boundary;
+    int64_t opened;
+    int64_t done_since;
+} fotad_stage_rec_t;
+
+typedef struct {
+    int64_t id; /* given by the store at insert */
+    char name[FOTAD_ROLLOUT_NAME_MAX + 1];
+    char product[FOTAD_LABEL_MAX + 1];
+    char release[FOTAD_RELEASE_ID_LEN + 1];
+    char rollback_release[FOTAD_RELEASE_ID_LEN + 1]; /* "" unless on_failure is rollback */
+    char tags[FOTAD_ROLLOUT_TAGS_MAX * (FOTAD_TAG_MAX + 1u) + 1]; /* required tags, ',' joined */
+    bool explicit_devices; /* the target is an explicit list of devices (members from create) */
+    char state[FOTAD_ROLLOUT_STATE_MAX + 1];  /* created scheduled running paused finished
+                                                  cancelled */
+    char action[FOTAD_ROLLOUT_STATE_MAX + 1]; /* forced soft download_only */
+    bool rollback_on_failure;                 /* on_failure: pause_and_rollback */
+    int32_t current_stage;                    /* index of the open stage, -1 before start */
+    int32_t rollback_stage;                   /* the stage whose members get rollback_release,
+                                                 -1 for none */
+    char paused_reason[FOTAD_REASON_MAX + 1];
+    uint32_t timeout_s;       /* 0: no timeout */
+    uint32_t rate_per_minute; /* 0: no limit */
+    uint32_t rate_after_successes;
+    uint32_t rate_then_per_minute;
+    char window_cron[FOTAD_CRON_MAX + 1]; /* "" for no window */
+    int32_t window_offset_s;              /* the UTC offset the cron is read in */
+    uint32_t window_duration_s;
+    bool finish_running;
+    fotad_thresholds_t thresholds; /* of the whole rollout */
+    int64_t created;
+    int64_t start_at; /* scheduled start, 0 for none */
+    int64_t started;
+    int64_t finished; /* finished or cancelled, 0 before */
+    uint32_t n_stages;
+    fotad_stage_rec_t stages[FOTAD_STAGES_MAX];
+} fotad_rollout_rec_t;
+
+/* A member's status (docs/ROLLOUTS.md, "Counting success and failure"). */
+typedef enum {
+    FOTAD_MEMBER_PENDING = 0,
+    FOTAD_MEMBER_STARTED,
+    FOTAD_MEMBER_DOWNLOADING,
+    FOTAD_MEMBER_DOWNLOADED,
+    FOTAD_MEMBER_INSTALLED,
+    FOTAD_MEMBER_SUCCEEDED,
+    FOTAD_MEMBER_FAILED,
+    FOTAD_MEMBER_STATUS_COUNT
+} fotad_member_status_t;
+
+typedef struct {
+    int64_t rollout;
+    char device[FOTAD_DEVICE_ID_MAX + 1];
+    uint32_t stage;
+    fotad_member_status_t status;
+    int64_t started;                   /* when it was first offered the release, 0 before */
+    int64_t last_activity;             /* its last check, report or data request while started */
+    char reason[FOTAD_REASON_MAX + 1]; /* why it failed ("timed_out", "rolled_back", ...) */
+} fotad_member_rec_t;
+
+/* An entry of a rollout's history. */
+typedef struct {
+    int64_t rollout;
+    int64_t time;
+    char kind[FOTAD_ROLLOUT_STATE_MAX + 1]; /* created started paused resumed advanced ... */
+    char text[FOTAD_REASON_MAX + 1];
+} fotad_event_rec_t;
+
+/* Member counts of a rollout by stage and status, taken from the member rows. */
+typedef struct {
+    uint32_t n[FOTAD_STAGES_MAX][FOTAD_MEMBER_STATUS_COUNT];
+} fotad_member_counts_t;
+
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
 typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
 typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
 typedef fota_err_t (*fotad_report_fn)(void *arg, const fotad_report_rec_t *r);
 typedef fota_err_t (*fotad_assignment_fn)(void *arg, const fotad_assignment_rec_t *a);
 typedef fota_err_t (*fotad_enrollment_fn)(void *arg, const fotad_enrollment_rec_t *e);
+typedef fota_err_t (*fotad_rollout_fn)(void *arg, const fotad_rollout_rec_t *r);
+typedef fota_err_t (*fotad_member_fn)(void *arg, const fotad_member_rec_t *m);
+typedef fota_err_t (*fotad_event_fn)(void *arg, const fotad_event_rec_t *e);
 
 typedef struct {
     void (*close)(void *ctx);
@@ -193,6 +310,44 @@ typedef struct {
     fota_err_t (*enrollment_list)(void *ctx, const char *state, fotad_enrollment_fn fn, void *arg);
     /* How many are in `state`. */
     fota_err_t (*enrollment_count)(void *ctx, const char *state, uint64_t *n);
+
+    /* Add tags to and remove tags from each of the devices (known to the store or not), in one
+     * transaction; FOTA_ERR_TOO_LARGE (nothing changed) when a device would carry more than
+     * FOTAD_DEVICE_TAGS_MAX. */
+    fota_err_t (*device_tags_change)(void *ctx, const char *const *ids, size_t n_ids,
+                                     const char *const *add, size_t n_add,
+                                     const char *const *remove, size_t n_remove);
+    /* The devices carrying `tag`, sorted by id. */
+    fota_err_t (*device_list_tagged)(void *ctx, const char *tag, fotad_device_fn fn, void *arg);
+
+    /* Insert a rollout (r->id is set), its stages, the explicit members (stage 0, pending) and
+     * the event ev (its rollout set here), in one transaction. */
+    fota_err_t (*rollout_insert)(void *ctx, fotad_rollout_rec_t *r, const char *const *devices,
+                                 size_t n_devices, fotad_event_rec_t *ev);
+    fota_err_t (*rollout_get)(void *ctx, int64_t id, fotad_rollout_rec_t *out);
+    /* Newest first. */
+    fota_err_t (*rollout_list)(void *ctx, fotad_rollout_fn fn, void *arg);
+    /* Rewrite the rollout's row and stages from r, with members (their rows inserted or
+     * replaced; NULL for none) and the event (NULL for none), in one transaction. */
+    fota_err_t (*rollout_update)(void *ctx, const fotad_rollout_rec_t *r,
+                                 const fotad_member_rec_t *members, size_t n_members,
+                                 const fotad_event_rec_t *ev);
+    fota_err_t (*member_get)(void *ctx, int64_t rollout, const char *device,
+                             fotad_member_rec_t *out);
+    /* Insert or replace one member row, with an event (NULL for none), in one transaction. */
+    fota_err_t (*member_put)(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
+    /* A rollout's members, sorted by device. */
+    fota_err_t (*member_list)(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
+    fota_err_t (*member_counts)(void *ctx, int64_t rollout, fotad_member_counts_t *out);
+    /* How many members were started at or after `since`, and the earliest of those starts. */
+    fota_err_t (*member_starts)(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
+                                int64_t *earliest);
+    /* Members started but not finished (started .. installed) whose last activity is at or
+     * before `before` become failed with the reason "timed_out"; *n says how many. One transaction.
+     */
+    fota_err_t (*member_time_out)(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
+    /* A rollout's history, oldest first. */
+    fota_err_t (*event_list)(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
 } fotad_store_ops_t;
 
 typedef struct {

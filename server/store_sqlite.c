@@ -20,6 +20,9 @@
  *   1  releases, devices, reports, assignments
  *   2  releases.chip (the image's chip id; NULL in rows of version 1 until fotad reads it from the
  *      image) and products (each product's chip)
+ *   3  the legacy bridge's setting and enrollments
+ *   4  device tags and rollouts: rollouts, rollout_stages, rollout_members (a member's status is
+ *      the number of fotad_member_status_t: never renumbered), rollout_events
  */
 #include "store_sqlite_int.h"
 
@@ -70,8 +73,42 @@ static const char schema_v3[] =
     " requested INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX enrollments_by_state ON enrollments(state, device_id);";
 
+/* Device tags and rollouts (docs/ROLLOUTS.md). A stage boundary is a 64-bit place stored with
+ * its bits as a signed integer. */
+static const char schema_v4[] =
+    "CREATE TABLE device_tags(device TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(device, tag));"
+    "CREATE INDEX device_tags_by_tag ON device_tags(tag, device);"
+    "CREATE TABLE rollouts(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    " product TEXT NOT NULL, release_id TEXT NOT NULL REFERENCES releases(id),"
+    " rollback_release TEXT NOT NULL, tags TEXT NOT NULL, explicit_devices INTEGER NOT NULL,"
+    " state TEXT NOT NULL, action TEXT NOT NULL, rollback_on_failure INTEGER NOT NULL,"
+    " current_stage INTEGER NOT NULL, rollback_stage INTEGER NOT NULL,"
+    " paused_reason TEXT NOT NULL, timeout_s INTEGER NOT NULL, rate_per_minute INTEGER NOT NULL,"
+    " rate_after_successes INTEGER NOT NULL, rate_then_per_minute INTEGER NOT NULL,"
+    " window_cron TEXT NOT NULL, window_offset_s INTEGER NOT NULL,"
+    " window_duration_s INTEGER NOT NULL, finish_running INTEGER NOT NULL,"
+    " max_failures INTEGER NOT NULL, max_failure_percent INTEGER NOT NULL,"
+    " min_finished INTEGER NOT NULL, created INTEGER NOT NULL, start_at INTEGER NOT NULL,"
+    " started INTEGER NOT NULL, finished INTEGER NOT NULL);"
+    "CREATE INDEX rollouts_by_product ON rollouts(product, state);"
+    "CREATE TABLE rollout_stages(rollout INTEGER NOT NULL REFERENCES rollouts(id),"
+    " idx INTEGER NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,"
+    " success_percent INTEGER NOT NULL, soak_s INTEGER NOT NULL, manual INTEGER NOT NULL,"
+    " max_failures INTEGER NOT NULL, max_failure_percent INTEGER NOT NULL,"
+    " min_finished INTEGER NOT NULL, boundary INTEGER NOT NULL, opened INTEGER NOT NULL,"
+    " done_since INTEGER NOT NULL, PRIMARY KEY(rollout, idx));"
+    "CREATE TABLE rollout_members(rollout INTEGER NOT NULL REFERENCES rollouts(id),"
+    " device TEXT NOT NULL, stage INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " started INTEGER NOT NULL, last_activity INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " PRIMARY KEY(rollout, device));"
+    "CREATE INDEX rollout_members_by_start ON rollout_members(rollout, started);"
+    "CREATE TABLE rollout_events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " rollout INTEGER NOT NULL REFERENCES rollouts(id), time INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX rollout_events_by_rollout ON rollout_events(rollout, seq);";
+
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -54,6 +54,25 @@ typedef enum {
     SQ_ENROLL_LIST,
     SQ_ENROLL_LIST_STATE,
     SQ_ENROLL_COUNT,
+    SQ_TAG_ADD,
+    SQ_TAG_REMOVE,
+    SQ_TAG_COUNT,
+    SQ_DEV_LIST_TAGGED,
+    SQ_RO_INSERT,
+    SQ_RO_UPDATE,
+    SQ_RO_GET,
+    SQ_RO_LIST,
+    SQ_STAGE_CLEAR,
+    SQ_STAGE_INSERT,
+    SQ_STAGE_LIST,
+    SQ_MEMBER_PUT,
+    SQ_MEMBER_GET,
+    SQ_MEMBER_LIST,
+    SQ_MEMBER_COUNTS,
+    SQ_MEMBER_STARTS,
+    SQ_MEMBER_TIME_OUT,
+    SQ_EVENT_INSERT,
+    SQ_EVENT_LIST,
     SQ_STMT_COUNT
 } sq_stmt_id_t;
 
@@ -97,6 +116,34 @@ void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
 
 /* Close every connection and free the store (store_sqlite.c). */
 void sq_close(void *ctx);
+
+/* Run a statement of no result to its end and reset it. */
+fota_err_t sq_step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what);
+
+/* BEGIN IMMEDIATE / COMMIT on the writer; sq_txn_end commits when err is FOTA_OK, else rolls
+ * back, and returns the outcome. */
+fota_err_t sq_txn_begin(sq_conn_t *c);
+fota_err_t sq_txn_end(sq_conn_t *c, fota_err_t err);
+
+/* Tags and rollouts (store_sqlite_rollouts.c). */
+fota_err_t sq_device_tags_change(void *ctx, const char *const *ids, size_t n_ids,
+                                 const char *const *add, size_t n_add, const char *const *remove,
+                                 size_t n_remove);
+fota_err_t sq_rollout_insert(void *ctx, fotad_rollout_rec_t *r, const char *const *devices,
+                             size_t n_devices, fotad_event_rec_t *ev);
+fota_err_t sq_rollout_get(void *ctx, int64_t id, fotad_rollout_rec_t *out);
+fota_err_t sq_rollout_list(void *ctx, fotad_rollout_fn fn, void *arg);
+fota_err_t sq_rollout_update(void *ctx, const fotad_rollout_rec_t *r,
+                             const fotad_member_rec_t *members, size_t n_members,
+                             const fotad_event_rec_t *ev);
+fota_err_t sq_member_get(void *ctx, int64_t rollout, const char *device, fotad_member_rec_t *out);
+fota_err_t sq_member_put(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
+fota_err_t sq_member_list(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
+fota_err_t sq_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *out);
+fota_err_t sq_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
+                            int64_t *earliest);
+fota_err_t sq_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
+fota_err_t sq_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
 
 /* The operations table (store_sqlite_ops.c). */
 extern const fotad_store_ops_t sq_ops;

@@ -13,7 +13,22 @@
     "image_sha256,blob_sha256,created,uploaded,manifest,chip"
 #define PROD_COLS "id,chip,created"
 #define DEV_COLS                                                                                   \
-    "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen"
+    "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen,"      \
+    "(SELECT group_concat(tag,',') FROM (SELECT tag FROM device_tags WHERE device=devices.id"      \
+    " ORDER BY tag))"
+#define RO_COLS                                                                                    \
+    "name,product,release_id,rollback_release,tags,explicit_devices,state,action,"                 \
+    "rollback_on_failure,current_stage,rollback_stage,paused_reason,timeout_s,rate_per_minute,"    \
+    "rate_after_successes,rate_then_per_minute,window_cron,window_offset_s,window_duration_s,"     \
+    "finish_running,max_failures,max_failure_percent,min_finished,created,start_at,started,"       \
+    "finished"
+#define RO_PARAMS                                                                                  \
+    "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26," \
+    "?27,?28"
+#define STAGE_COLS                                                                                 \
+    "idx,kind,amount,success_percent,soak_s,manual,max_failures,max_failure_percent,"              \
+    "min_finished,boundary,opened,done_since"
+#define MEMBER_COLS "rollout,device,stage,status,started,last_activity,reason"
 #define REPORT_COLS "time,state,release_id,version,running,done,total,error"
 #define LEGACY_COLS "product,bridge_release,mac_field,updated"
 #define ENROLL_COLS "device_id,product,key_wrapped,state,address,requested,decided"
@@ -73,6 +88,34 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_ENROLL_LIST_STATE] =
         "SELECT " ENROLL_COLS " FROM enrollments WHERE state=?1 ORDER BY device_id",
     [SQ_ENROLL_COUNT] = "SELECT count(*) FROM enrollments WHERE state=?1",
+    [SQ_TAG_ADD] = "INSERT OR IGNORE INTO device_tags(device,tag) VALUES(?1,?2)",
+    [SQ_TAG_REMOVE] = "DELETE FROM device_tags WHERE device=?1 AND tag=?2",
+    [SQ_TAG_COUNT] = "SELECT count(*) FROM device_tags WHERE device=?1",
+    [SQ_DEV_LIST_TAGGED] = "SELECT " DEV_COLS " FROM devices WHERE id IN"
+                           " (SELECT device FROM device_tags WHERE tag=?1) ORDER BY id",
+    [SQ_RO_INSERT] = "INSERT INTO rollouts(" RO_COLS ") VALUES(" RO_PARAMS ")",
+    [SQ_RO_UPDATE] = "UPDATE rollouts SET (" RO_COLS ")=(" RO_PARAMS ") WHERE id=?1",
+    [SQ_RO_GET] = "SELECT id," RO_COLS " FROM rollouts WHERE id=?1",
+    [SQ_RO_LIST] = "SELECT id," RO_COLS " FROM rollouts ORDER BY id DESC",
+    [SQ_STAGE_CLEAR] = "DELETE FROM rollout_stages WHERE rollout=?1",
+    [SQ_STAGE_INSERT] = "INSERT INTO rollout_stages(rollout," STAGE_COLS
+                        ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [SQ_STAGE_LIST] = "SELECT " STAGE_COLS " FROM rollout_stages WHERE rollout=?1 ORDER BY idx",
+    [SQ_MEMBER_PUT] =
+        "INSERT OR REPLACE INTO rollout_members(" MEMBER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [SQ_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM rollout_members WHERE rollout=?1 AND device=?2",
+    [SQ_MEMBER_LIST] =
+        "SELECT " MEMBER_COLS " FROM rollout_members WHERE rollout=?1 ORDER BY device",
+    [SQ_MEMBER_COUNTS] = "SELECT stage,status,count(*) FROM rollout_members WHERE rollout=?1"
+                         " GROUP BY stage,status",
+    [SQ_MEMBER_STARTS] = "SELECT count(*),min(started) FROM rollout_members WHERE rollout=?1"
+                         " AND started>0 AND started>=?2",
+    [SQ_MEMBER_TIME_OUT] =
+        "UPDATE rollout_members SET status=6, reason='timed_out' WHERE rollout=?1"
+        " AND status BETWEEN 1 AND 4 AND last_activity<=?2",
+    [SQ_EVENT_INSERT] = "INSERT INTO rollout_events(rollout,time,kind,text) VALUES(?1,?2,?3,?4)",
+    [SQ_EVENT_LIST] =
+        "SELECT rollout,time,kind,text FROM rollout_events WHERE rollout=?1 ORDER BY seq",
 };
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -80,14 +123,15 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-/* Step a write statement to its end. */
-static fota_err_t step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what)
+fota_err_t sq_step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     fota_err_t err = rc == SQLITE_DONE ? FOTA_OK : sq_fail(c, what);
     sq_reset(st);
     return err;
 }
+
+#define step_done sq_step_done
 
 /* ---- rows -> records --------------------------------------------------------------------- */
 
@@ -139,6 +183,7 @@ static void row_device(sqlite3_stmt *st, void *out)
     d->last_error = (int32_t)sqlite3_column_int64(st, 8);
     d->first_seen = sqlite3_column_int64(st, 9);
     d->last_seen = sqlite3_column_int64(st, 10);
+    sq_col_text(st, 11, d->tags, sizeof d->tags);
 }
 
 static void row_report(sqlite3_stmt *st, void *out)
@@ -349,6 +394,14 @@ static fota_err_t sq_device_list(void *ctx, fotad_device_fn fn, void *arg)
     device_visit_t v = {.fn = fn, .arg = arg};
     sq_walk_t w = {row_device, device_emit, &v};
     sq_query_t q = {SQ_DEV_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+static fota_err_t sq_device_list_tagged(void *ctx, const char *tag, fotad_device_fn fn, void *arg)
+{
+    device_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_device, device_emit, &v};
+    sq_query_t q = {SQ_DEV_LIST_TAGGED, -1, tag, NULL};
     return get_all(ctx, &q, 0, &w);
 }
 
@@ -767,4 +820,17 @@ const fotad_store_ops_t sq_ops = {
     .enrollment_delete = sq_enrollment_delete,
     .enrollment_list = sq_enrollment_list,
     .enrollment_count = sq_enrollment_count,
+    .device_tags_change = sq_device_tags_change,
+    .device_list_tagged = sq_device_list_tagged,
+    .rollout_insert = sq_rollout_insert,
+    .rollout_get = sq_rollout_get,
+    .rollout_list = sq_rollout_list,
+    .rollout_update = sq_rollout_update,
+    .member_get = sq_member_get,
+    .member_put = sq_member_put,
+    .member_list = sq_member_list,
+    .member_counts = sq_member_counts,
+    .member_starts = sq_member_starts,
+    .member_time_out = sq_member_time_out,
+    .event_list = sq_event_list,
 };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -53,6 +54,21 @@ static void test_match(void **state)
     expect_match("GET", "/api/inverter/fota", 404, NULL, NULL);
     expect_match("GET", "/", 404, NULL, NULL);
     expect_match("GET", "/api/admin/devices/inv-1", 0, NULL, "inv-1");
+    /* A parameter in the middle: rollouts/{id}/start and its siblings. */
+    expect_match("GET", "/api/admin/rollouts/12", 0, NULL, "12");
+    expect_match("POST", "/api/admin/rollouts/12/start", 0, NULL, "12");
+    expect_match("GET", "/api/admin/rollouts/7/history", 0, NULL, "7");
+    expect_match("GET", "/api/admin/rollouts/7/start", 405, "POST", NULL);
+    expect_match("POST", "/api/admin/rollouts/7/history", 405, "GET, HEAD", NULL);
+    expect_match("POST", "/api/admin/rollouts//start", 404, NULL, NULL);
+    expect_match("POST", "/api/admin/rollouts/7/start/", 404, NULL, NULL);
+    expect_match("POST", "/api/admin/rollouts/7/8/start", 404, NULL, NULL);
+    expect_match("POST", "/api/admin/rollouts/7/restart", 404, NULL, NULL);
+    expect_match("POST", "/api/admin/rollouts/7/star", 404, NULL, NULL);
+    char longer[300];
+    snprintf(longer, sizeof longer, "/api/admin/rollouts/%0200d/start", 1);
+    expect_match("POST", longer, 404, NULL, NULL); /* a segment over FOTAD_PARAM_MAX */
+    expect_match("POST", "/api/admin/device-tags", 0, NULL, NULL);
 }
 
 typedef struct {

@@ -5,7 +5,11 @@
  * the first chip stays, get, sorted list), devices (touch, check, report updates, sorted list),
  * reports (newest first, limit), assignments (set, replace, get, list order, unknown release
  * refused), data kept across a close and reopen, a database of schema version 1 migrated (its
- * releases' chips unknown), and a database from a newer fotad refused.
+ * releases' chips unknown), a database of version 3 migrated to 4 (tags and rollouts), device
+ * tags (add, remove, the limit, listed by tag), rollouts (insert with stages, explicit members
+ * and an event, update, list), members (put, counts by stage and status taken from the rows, a
+ * repeated put counting once, starts in a minute, timeouts), history events, and a database from
+ * a newer fotad refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -352,12 +356,12 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
 
-    /* The file now says the current version (3), and opening it again changes nothing. */
+    /* The file now says the current version (4), and opening it again changes nothing. */
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    assert_int_equal(sqlite3_column_int(st, 0), 4);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
@@ -481,6 +485,223 @@ static void test_reopen_and_schema(void **state)
         FOTA_ERR_IO);
 }
 
+static fota_err_t list_device_tags(void *arg, const fotad_device_rec_t *d)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%.20s=%.40s", d->id, d->tags);
+    return FOTA_OK;
+}
+
+/* Tags: added and removed in one call for several devices, shown in the device record sorted,
+ * a device known later carries the tags given before, the limit refuses the whole call. */
+static void test_device_tags(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    assert_int_equal(ops->device_touch(f->st.ctx, "dev-a", 10), FOTA_OK);
+    assert_int_equal(ops->device_touch(f->st.ctx, "dev-b", 10), FOTA_OK);
+    const char *ids[] = {"dev-a", "dev-b", "dev-c"};
+    const char *add[] = {"eu", "beta"};
+    assert_int_equal(ops->device_tags_change(f->st.ctx, ids, 3, add, 2, NULL, 0), FOTA_OK);
+    const char *rm[] = {"beta"};
+    assert_int_equal(ops->device_tags_change(f->st.ctx, ids + 1, 1, NULL, 0, rm, 1), FOTA_OK);
+    fotad_device_rec_t d;
+    assert_int_equal(ops->device_get(f->st.ctx, "dev-a", &d), FOTA_OK);
+    assert_string_equal(d.tags, "beta,eu");
+    list_t l = {.n = 0};
+    assert_int_equal(ops->device_list_tagged(f->st.ctx, "beta", list_device_tags, &l), FOTA_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.seen[0], "dev-a=beta,eu");
+    assert_int_equal(ops->device_touch(f->st.ctx, "dev-c", 11), FOTA_OK);
+    assert_int_equal(ops->device_get(f->st.ctx, "dev-c", &d), FOTA_OK);
+    assert_string_equal(d.tags, "beta,eu");
+    const char *many[17];
+    char names[17][8];
+    for (int i = 0; i < 17; i++) {
+        snprintf(names[i], sizeof names[i], "t%02d", i);
+        many[i] = names[i];
+    }
+    assert_int_equal(ops->device_tags_change(f->st.ctx, ids, 1, many, 17, NULL, 0),
+                     FOTA_ERR_TOO_LARGE);
+    assert_int_equal(ops->device_get(f->st.ctx, "dev-a", &d), FOTA_OK);
+    assert_string_equal(d.tags, "beta,eu"); /* nothing of the refused call stayed */
+}
+
+static fotad_rollout_rec_t rollout_rec(void)
+{
+    fotad_rollout_rec_t r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.name, sizeof r.name, "spring");
+    snprintf(r.product, sizeof r.product, "inv-5k");
+    snprintf(r.release, sizeof r.release, RA);
+    snprintf(r.state, sizeof r.state, "created");
+    snprintf(r.action, sizeof r.action, "soft");
+    snprintf(r.tags, sizeof r.tags, "eu,beta");
+    snprintf(r.window_cron, sizeof r.window_cron, "0 2 * * 1-5");
+    r.window_offset_s = 7200;
+    r.window_duration_s = 3600;
+    r.current_stage = -1;
+    r.rollback_stage = -1;
+    r.thresholds.max_failures = 9;
+    r.created = 100;
+    r.n_stages = 2;
+    r.stages[0].kind = FOTAD_STAGE_COUNT;
+    r.stages[0].amount = 2;
+    r.stages[0].success_percent = 100;
+    r.stages[0].thresholds.max_failure_percent = 20;
+    r.stages[0].boundary = 0xF000000000000000ull; /* over INT64_MAX: kept as its bits */
+    r.stages[1].kind = FOTAD_STAGE_PERCENT;
+    r.stages[1].amount = 100;
+    r.stages[1].manual = true;
+    return r;
+}
+
+static fota_err_t list_event(void *arg, const fotad_event_rec_t *e)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%lld:%.15s:%.20s", (long long)e->time, e->kind, e->text);
+    return FOTA_OK;
+}
+
+static fota_err_t list_member(void *arg, const fotad_member_rec_t *m)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%.20s/%u/%d/%.20s", m->device, m->stage, (int)m->status,
+             m->reason);
+    return FOTA_OK;
+}
+
+static fotad_member_rec_t member(int64_t rollout, const char *dev, uint32_t stage,
+                                 fotad_member_status_t status, int64_t started)
+{
+    fotad_member_rec_t m = {.rollout = rollout, .stage = stage, .status = status};
+    snprintf(m.device, sizeof m.device, "%s", dev);
+    m.started = started;
+    m.last_activity = started;
+    return m;
+}
+
+/* A rollout's life in the store: insert (stages, explicit members, event in one go), get back
+ * every field, update with members and an event, counts from the rows, starts, timeouts. */
+static void test_rollouts(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *ctx = f->st.ctx;
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(ops->release_insert(ctx, &a, &inserted), FOTA_OK);
+    fotad_rollout_rec_t r = rollout_rec();
+    const char *devs[] = {"dev-a", "dev-b"};
+    fotad_event_rec_t ev = {.time = 100, .kind = "created", .text = "hello"};
+    assert_int_equal(ops->rollout_insert(ctx, &r, devs, 2, &ev), FOTA_OK);
+    assert_true(r.id > 0);
+    fotad_rollout_rec_t got;
+    assert_int_equal(ops->rollout_get(ctx, r.id, &got), FOTA_OK);
+    assert_memory_equal(&got, &r, sizeof r);
+    assert_int_equal(ops->rollout_get(ctx, r.id + 1, &got), FOTA_ERR_NOT_FOUND);
+    fotad_rollout_rec_t bad = rollout_rec();
+    snprintf(bad.release, sizeof bad.release, RB); /* no such release: refused, nothing kept */
+    assert_int_equal(ops->rollout_insert(ctx, &bad, devs, 2, &ev), FOTA_ERR_IO);
+
+    list_t l = {.n = 0};
+    assert_int_equal(ops->member_list(ctx, r.id, list_member, &l), FOTA_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.seen[0], "dev-a/0/0/");
+
+    snprintf(r.state, sizeof r.state, "running");
+    r.current_stage = 0;
+    r.stages[0].opened = 200;
+    fotad_member_rec_t ms[] = {member(r.id, "dev-a", 0, FOTAD_MEMBER_STARTED, 200),
+                               member(r.id, "dev-c", 1, FOTAD_MEMBER_PENDING, 0)};
+    fotad_event_rec_t ev2 = {.rollout = r.id, .time = 200, .kind = "started", .text = "go"};
+    assert_int_equal(ops->rollout_update(ctx, &r, ms, 2, &ev2), FOTA_OK);
+    assert_int_equal(ops->rollout_get(ctx, r.id, &got), FOTA_OK);
+    assert_memory_equal(&got, &r, sizeof r);
+
+    /* The same member row put twice counts once. */
+    fotad_member_rec_t b = member(r.id, "dev-b", 0, FOTAD_MEMBER_FAILED, 210);
+    snprintf(b.reason, sizeof b.reason, "rolled_back");
+    assert_int_equal(ops->member_put(ctx, &b, NULL), FOTA_OK);
+    assert_int_equal(ops->member_put(ctx, &b, NULL), FOTA_OK);
+    fotad_member_counts_t c;
+    assert_int_equal(ops->member_counts(ctx, r.id, &c), FOTA_OK);
+    assert_int_equal(c.n[0][FOTAD_MEMBER_STARTED], 1);
+    assert_int_equal(c.n[0][FOTAD_MEMBER_FAILED], 1);
+    assert_int_equal(c.n[1][FOTAD_MEMBER_PENDING], 1);
+    fotad_member_rec_t m;
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-b", &m), FOTA_OK);
+    assert_string_equal(m.reason, "rolled_back");
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-x", &m), FOTA_ERR_NOT_FOUND);
+
+    uint32_t n = 0;
+    int64_t earliest = 0;
+    assert_int_equal(ops->member_starts(ctx, r.id, 205, &n, &earliest), FOTA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(earliest, 210);
+    assert_int_equal(ops->member_starts(ctx, r.id, 0, &n, &earliest), FOTA_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(earliest, 200);
+
+    /* dev-a (started, silent since 200) times out; the failed and pending ones do not move. */
+    assert_int_equal(ops->member_time_out(ctx, r.id, 201, &n), FOTA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-a", &m), FOTA_OK);
+    assert_int_equal(m.status, FOTAD_MEMBER_FAILED);
+    assert_string_equal(m.reason, "timed_out");
+    assert_int_equal(ops->member_time_out(ctx, r.id, 1000, &n), FOTA_OK);
+    assert_int_equal(n, 0);
+
+    list_t e = {.n = 0};
+    assert_int_equal(ops->event_list(ctx, r.id, list_event, &e), FOTA_OK);
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.seen[0], "100:created:hello");
+    assert_string_equal(e.seen[1], "200:started:go");
+
+    /* Survives a reopen. */
+    fotad_store_close(&f->st);
+    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(f->st.ops->rollout_get(f->st.ctx, r.id, &got), FOTA_OK);
+    assert_memory_equal(&got, &r, sizeof r);
+    assert_int_equal(f->st.ops->member_counts(f->st.ctx, r.id, &c), FOTA_OK);
+    assert_int_equal(c.n[0][FOTAD_MEMBER_FAILED], 2);
+}
+
+/* A database of version 3 (legacy bridge, no rollouts): migrated to 4, its data kept, rollouts
+ * and tags usable at once. */
+static void test_migrate_from_version_3(void **state)
+{
+    fixture_t *f = *state;
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    fotad_store_close(&f->st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE device_tags; DROP TABLE rollout_events;"
+                                  "DROP TABLE rollout_members; DROP TABLE rollout_stages;"
+                                  "DROP TABLE rollouts; PRAGMA user_version=3;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    fotad_release_rec_t got;
+    assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
+    fotad_rollout_rec_t r = rollout_rec();
+    assert_int_equal(f->st.ops->rollout_insert(f->st.ctx, &r, NULL, 0, NULL), FOTA_OK);
+    const char *ids[] = {"dev-a"};
+    const char *add[] = {"eu"};
+    assert_int_equal(f->st.ops->device_tags_change(f->st.ctx, ids, 1, add, 1, NULL, 0), FOTA_OK);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +713,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_and_enrollments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_version_3, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,10 +144,11 @@ bundle_parts() {
     tail -c +257 "$W/$1.bundle" >"$W/$1.blob"
 }
 
-# fotad_start [extra fotad args]: start on an ephemeral port, wait until it listens.
+# fotad_start [extra fotad args]: start $BUILD/$FOTAD_BIN (fotad unless set: fotad-test for the
+# test hooks of server/main.c) on an ephemeral port, wait until it listens.
 fotad_start() {
     rm -f "$W/port"
-    "$BUILD/fotad" --port 0 --port-file "$W/port" --data-dir "$W/data" \
+    "$BUILD/${FOTAD_BIN:-fotad}" --port 0 --port-file "$W/port" --data-dir "$W/data" \
         --release-key "$W/release.pub" --master-secret-file "$W/master" \
         --admin-token-file "$W/token" --threads 4 "$@" 2>>"$W/fotad.log" &
     FOTAD_PID=$!
