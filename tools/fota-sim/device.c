@@ -141,7 +141,10 @@ static bool classify(sim_t *s, sim_dev_t *d, bool idle)
 {
     if (running_new(s, d)) {
         finish(s, d, OUT_UPDATED, NULL);
-    } else if (d->rollbacks >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
+    } else if (d->rollbacks >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS ||
+               (idle && d->rollbacks > 0 && d->checks_after_rollback > 0)) {
+        /* rolled back as often as the agent tries, or rolled back and not offered it again
+         * (a staged rollout does not offer a release to a device that failed it) */
         finish(s, d, OUT_ROLLED_BACK,
                d->selftest_failed     ? "self-test failed"
                : d->cut_in_first_boot ? "power cut before the confirm"
@@ -430,8 +433,12 @@ static void download_begins(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
 static void on_state(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
 {
     switch (ev->state) {
+    case FOTA_STATE_CHECKING:
+        d->checks_after_rollback += d->rollbacks > 0 ? 1u : 0u;
+        break;
     case FOTA_STATE_MANIFEST:
         d->saw_offer = true;
+        d->checks_after_rollback = 0; /* offered again: another attempt */
         break;
     case FOTA_STATE_DOWNLOADING:
         download_begins(s, d, ev);

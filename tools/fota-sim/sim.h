@@ -195,9 +195,10 @@ typedef struct sim_dev {
     char reason[48];
     bool saw_offer;
     bool rolled_back;
-    unsigned rollbacks;     /* rollbacks seen; the agent retries until MAX_INSTALL_ATTEMPTS */
-    bool installed;         /* the boot slot switched to the new image */
-    bool cut_in_first_boot; /* a cut fell after that: it may roll the device back */
+    unsigned rollbacks; /* rollbacks seen; the agent retries until MAX_INSTALL_ATTEMPTS */
+    unsigned checks_after_rollback; /* checks since the last rollback that offered nothing */
+    bool installed;                 /* the boot slot switched to the new image */
+    bool cut_in_first_boot;         /* a cut fell after that: it may roll the device back */
     bool selftest_failed;
     bool fails_selftest; /* planned: its self-test fails on the bad release (--fail-rate) */
     uint32_t attempts_failed;

@@ -18,7 +18,7 @@
 
 #include "fotactl.h"
 
-#define MAX_OPTS 8
+#define MAX_OPTS 32
 
 static const fotactl_col_t release_cols[] = {
     {"ID", "id", FOTACTL_TEXT},
