@@ -1222,6 +1222,51 @@ static void test_init_refuses_missing_ports(void **state)
     rig_close(&r);
 }
 
+/* Every pointer the agent calls or reads is required: each one left NULL alone is refused. */
+static void test_init_refuses_each_missing_pointer(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    fota_agent_t a;
+    fota_agent_config_t cfg = r.dev.agent.cfg;
+    fota_ports_t ports = r.dev.agent.port;
+    const void **fields[] = {
+        (const void **)&cfg.device_id,   (const void **)&cfg.device_key,
+        (const void **)&cfg.product_id,  (const void **)&cfg.current_version,
+        (const void **)&cfg.release_key,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        cfg = r.dev.agent.cfg;
+        *fields[i] = NULL;
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    }
+    cfg = r.dev.agent.cfg;
+    /* The ports as a firmware fills them: each function pointer in turn. */
+    size_t fns[] = {
+        offsetof(fota_ports_t, flash.read),      offsetof(fota_ports_t, flash.write),
+        offsetof(fota_ports_t, flash.erase),     offsetof(fota_ports_t, boot.update_partition),
+        offsetof(fota_ports_t, boot.set_boot),   offsetof(fota_ports_t, boot.running_state),
+        offsetof(fota_ports_t, boot.confirm),    offsetof(fota_ports_t, boot.reboot),
+        offsetof(fota_ports_t, store.load),      offsetof(fota_ports_t, store.save),
+        offsetof(fota_ports_t, store.clear),     offsetof(fota_ports_t, clock.now_ms),
+        offsetof(fota_ports_t, clock.unix_time), offsetof(fota_ports_t, clock.random),
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        ports = r.dev.agent.port;
+        void (*none)(void) = NULL;
+        memcpy((char *)&ports + fns[i], &none, sizeof none);
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    }
+    ports = r.dev.agent.port;
+    ports.flash.sector_size = 0;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    ports = r.dev.agent.port;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_OK);
+    fota_agent_deinit(&a);
+    rig_close(&r);
+}
+
 /* Init refuses what would fail later: a release key that is no P-256 public key (found at the
  * first manifest otherwise, maybe months on), an interval too long for the 32-bit wait arithmetic
  * (which would turn into no wait at all). */
@@ -1529,6 +1574,7 @@ int main(void)
         cmocka_unit_test(test_reset_before_confirm_retries_without_download),
         cmocka_unit_test(test_failing_image_gives_up),
         cmocka_unit_test(test_init_refuses_missing_ports),
+        cmocka_unit_test(test_init_refuses_each_missing_pointer),
         cmocka_unit_test(test_init_refuses_bad_key_and_intervals),
         cmocka_unit_test(test_data_requests_paced),
         cmocka_unit_test(test_no_round_trip_before_data),
