@@ -213,8 +213,7 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     }
     /* The manifest came with the offer: decoded in place, taken as if it had been asked for. */
     size_t n = 0;
-    if (!fota_b64_strict((const char *)a->io + at, len) ||
-        !fota_b64_decode_in_place(a->io, at, len, &n)) {
+    if (!fota_b64_decode_in_place(a->io, at, len, &n)) {
         return FOTA_ERR_OFFER_JSON;
     }
     a->io_len = (uint32_t)n;
