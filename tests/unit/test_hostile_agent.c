@@ -288,6 +288,26 @@ static void test_duplicate_keys_refused(void **state)
     rig_close(&r);
 }
 
+/* The offer previews the release; a signed manifest that disagrees with any of the preview's
+ * fields is not the one offered: refused before anything is written. */
+static void test_offer_preview_must_agree(void **state)
+{
+    (void)state;
+    for (uint32_t field = 0; field < 5; field++) {
+        rig_t r;
+        attack_t offer = {"offer preview", CHAIN, 0, HOSTILE_OFFER_PREVIEW, {0}, 0, FOTA_OK};
+        attack_start(&r, &offer);
+        r.hostile.at = field;
+        run_device(&r);
+        assert_true(r.hostile.hits > 0);
+        assert_true(error_reported(&r.srv, FOTA_ERR_MANIFEST_CHANGED));
+        assert_int_equal(r.srv.data_requests, 0);
+        assert_only_verified_bytes(&r);
+        assert_running(&r, OLD_VERSION);
+        rig_close(&r);
+    }
+}
+
 /* The signed manifest inside an offer is strict base64 too: padding where a 64-character group
  * ends, which a decoder of separate groups would take, refuses the embedded copy as offer JSON
  * (not as a manifest it would decode to, whose refusal ends the attempt): the agent asks for the
@@ -317,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_attacks),
         cmocka_unit_test(test_duplicate_keys_refused),
         cmocka_unit_test(test_offer_manifest_base64_strict),
+        cmocka_unit_test(test_offer_preview_must_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
