@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,8 @@ typedef struct {
     fota_transport_t inner;
     uint32_t done[64];
     unsigned count;
+    char first[FOTA_CONFIG_REPORT_MAX + 1]; /* the first report's body */
+    char release[FOTA_RELEASE_ID_LEN + 1];  /* the release offered */
 } report_spy_t;
 
 static fota_err_t spy_perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
@@ -116,6 +119,9 @@ static fota_err_t spy_perform(void *ctx, const fota_http_request_t *req, fota_ag
     if (strcmp(req->method, "POST") == 0 && req->body_len < sizeof body) {
         memcpy(body, req->body, req->body_len);
         body[req->body_len] = '\0';
+        if (spy->first[0] == '\0') {
+            memcpy(spy->first, body, req->body_len + 1);
+        }
         const char *done = strstr(body, "\"done\":");
         if (strstr(body, "\"state\":\"downloading\"") != NULL && done != NULL) {
             assert_true(spy->count < 64);
@@ -139,6 +145,7 @@ static void progress_run(fota_mode_t mode, uint32_t records, report_spy_t *spy)
     r.tr.ctx = spy;
     run_device(&r);
     assert_installed(&r);
+    memcpy(spy->release, r.srv.release, sizeof spy->release);
     rig_close(&r);
 }
 
@@ -163,6 +170,20 @@ static void test_progress_reports(void **state)
     for (unsigned i = 0; i < spy.count; i++) {
         assert_int_equal(spy.done[i], 2 * i + 2);
     }
+}
+
+/* A report's body, byte for byte (docs/PROTOCOL.md, "report"). */
+static void test_report_body(void **state)
+{
+    (void)state;
+    report_spy_t spy;
+    progress_run(FOTA_MODE_SEED, 0, &spy);
+    char want[FOTA_CONFIG_REPORT_MAX + 1];
+    snprintf(want, sizeof want,
+             "{\"state\":\"downloading\",\"release\":\"%s\",\"version\":\"" NEW_VERSION
+             "\",\"running\":\"" OLD_VERSION "\",\"done\":2,\"total\":40,\"error\":0}",
+             spy.release);
+    assert_string_equal(spy.first, want);
 }
 
 static void test_nothing_offered(void **state)
@@ -1548,6 +1569,7 @@ int main(void)
         cmocka_unit_test(test_chain_update),
         cmocka_unit_test(test_chain_update_in_batches),
         cmocka_unit_test(test_progress_reports),
+        cmocka_unit_test(test_report_body),
         cmocka_unit_test(test_nothing_offered),
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
