@@ -66,6 +66,13 @@ void fota_agent_go_idle(fota_agent_t *a)
     fota_agent_wait(a, a->cfg.check_interval_ms);
 }
 
+/* A state the server hears of: entered and its report queued. */
+static void enter_reported(fota_agent_t *a, fota_state_t s, fota_err_t err)
+{
+    fota_agent_set_state(a, s);
+    fota_report_queue(a, s, err);
+}
+
 /* ---- the end of an update attempt ------------------------------------------------------- */
 
 /* The update is over (finished or given up): the journal has nothing left to resume. */
@@ -210,10 +217,17 @@ fota_err_t fota_agent_hold(fota_agent_t *a)
         return err;
     }
     a->journaled = 0; /* nothing in progress: an offer of the release installs it */
-    fota_agent_set_state(a, FOTA_STATE_DOWNLOADED);
-    fota_report_queue(a, FOTA_STATE_DOWNLOADED, FOTA_OK);
+    enter_reported(a, FOTA_STATE_DOWNLOADED, FOTA_OK);
     fota_agent_go_idle(a);
     return FOTA_OK;
+}
+
+/* The new image runs and is valid: reported, and the update is over. */
+static void confirmed(fota_agent_t *a)
+{
+    enter_reported(a, FOTA_STATE_CONFIRMED, FOTA_OK);
+    forget_update(a);
+    fota_agent_go_idle(a);
 }
 
 /* The journal says an image was installed; which image runs now tells what happened. */
@@ -225,8 +239,7 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
     }
     if (!is_new) {
         a->last_err = FOTA_ERR_AGENT_ROLLED_BACK;
-        fota_agent_set_state(a, FOTA_STATE_ROLLED_BACK);
-        fota_report_queue(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
+        enter_reported(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
         /* Remembered, not in progress: an offer of the same release re-verifies the slot. */
         fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_ROLLED_BACK);
         a->journaled = 0;
@@ -239,14 +252,10 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
         return err;
     }
     if (bs == FOTA_BOOT_STATE_PENDING) {
-        fota_agent_set_state(a, FOTA_STATE_BOOTED);
-        fota_report_queue(a, FOTA_STATE_BOOTED, FOTA_OK);
+        enter_reported(a, FOTA_STATE_BOOTED, FOTA_OK);
         return FOTA_OK;
     }
-    fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
-    fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
-    forget_update(a);
-    fota_agent_go_idle(a);
+    confirmed(a);
     return FOTA_OK;
 }
 
@@ -378,10 +387,7 @@ fota_err_t fota_agent_confirm(fota_agent_t *a)
         err = a->port.boot.confirm(a->port.boot.ctx);
     }
     if (err == FOTA_OK && a->state == FOTA_STATE_BOOTED) {
-        fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
-        fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
-        forget_update(a);
-        fota_agent_go_idle(a);
+        confirmed(a);
     }
     return err;
 }
