@@ -209,6 +209,14 @@ roots=()
 for f in "${api[@]}"; do roots+=(-u "$f"); done
 xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked.o" "$x"/obj/*/*.o
 read -r x_linked _ <<<"$(xsize "$x/linked.o")"
+# The same link for a chain-only component (CONFIG_FOTA_BUILD_CHAIN_ONLY: FOTA_CONFIG_MODE_SEED=0).
+mkdir -p "$x/chain"
+for src in "$root"/agent/src/*.c "$port"/src/*.c; do
+    xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_MODE_SEED=0 -ffunction-sections \
+        -fdata-sections -c "$src" -o "$x/chain/$(basename "${src%.c}").o"
+done
+xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_chain.o" "$x"/chain/*.o
+read -r x_linked_chain _ <<<"$(xsize "$x/linked_chain.o")"
 # The error names, which CONFIG_FOTA_ERROR_NAMES=y adds (off by default, as measured above).
 xtensa-lx106-elf-gcc "${xflags[@]/-DFOTA_CONFIG_ERR_NAMES=0/-DFOTA_CONFIG_ERR_NAMES=1}" \
     -ffunction-sections -fdata-sections -c "$root/agent/src/err.c" -o "$x/err_names.o"
@@ -302,6 +310,7 @@ row "code, agent core (B)" "$x_core" "-" "-"
 row "code, ESP-IDF port (B)" "$x_port" "-" "-"
 row "code, agent + port (B)" "$((x_core + x_port))" "-" "-"
 row "  linked, --gc-sections (B)" "$x_linked" "-" "< 24576"
+row "  linked, chain-only (B)" "$x_linked_chain" "-" "-"
 row "  with error names (B)" "$((x_linked + x_names))" "-" "-"
 row "Arduino: FotaClient code (B)" "$x_class" "-" "-"
 row "Arduino: linked, names on (B)" "$x_arduino" "-" "-"

@@ -14,6 +14,7 @@
  *   ERROR while the slot is erased (wipe.c; journaled, resumed after a reboot, a failed erase
  *   retried with back-off), then reports its error and goes IDLE.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "fota/auth.h"
@@ -63,6 +64,13 @@ void fota_agent_go_idle(fota_agent_t *a)
     a->failures = 0;
     a->backoff_ms = 0;
     fota_agent_wait(a, a->cfg.check_interval_ms);
+}
+
+/* A state the server hears of: entered and its report queued. */
+static void enter_reported(fota_agent_t *a, fota_state_t s, fota_err_t err)
+{
+    fota_agent_set_state(a, s);
+    fota_report_queue(a, s, err);
 }
 
 /* ---- the end of an update attempt ------------------------------------------------------- */
@@ -209,10 +217,17 @@ fota_err_t fota_agent_hold(fota_agent_t *a)
         return err;
     }
     a->journaled = 0; /* nothing in progress: an offer of the release installs it */
-    fota_agent_set_state(a, FOTA_STATE_DOWNLOADED);
-    fota_report_queue(a, FOTA_STATE_DOWNLOADED, FOTA_OK);
+    enter_reported(a, FOTA_STATE_DOWNLOADED, FOTA_OK);
     fota_agent_go_idle(a);
     return FOTA_OK;
+}
+
+/* The new image runs and is valid: reported, and the update is over. */
+static void confirmed(fota_agent_t *a)
+{
+    enter_reported(a, FOTA_STATE_CONFIRMED, FOTA_OK);
+    forget_update(a);
+    fota_agent_go_idle(a);
 }
 
 /* The journal says an image was installed; which image runs now tells what happened. */
@@ -224,8 +239,7 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
     }
     if (!is_new) {
         a->last_err = FOTA_ERR_AGENT_ROLLED_BACK;
-        fota_agent_set_state(a, FOTA_STATE_ROLLED_BACK);
-        fota_report_queue(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
+        enter_reported(a, FOTA_STATE_ROLLED_BACK, FOTA_ERR_AGENT_ROLLED_BACK);
         /* Remembered, not in progress: an offer of the same release re-verifies the slot. */
         fota_err_t err = fota_journal_save(a, FOTA_JOURNAL_ROLLED_BACK);
         a->journaled = 0;
@@ -238,14 +252,10 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
         return err;
     }
     if (bs == FOTA_BOOT_STATE_PENDING) {
-        fota_agent_set_state(a, FOTA_STATE_BOOTED);
-        fota_report_queue(a, FOTA_STATE_BOOTED, FOTA_OK);
+        enter_reported(a, FOTA_STATE_BOOTED, FOTA_OK);
         return FOTA_OK;
     }
-    fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
-    fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
-    forget_update(a);
-    fota_agent_go_idle(a);
+    confirmed(a);
     return FOTA_OK;
 }
 
@@ -291,19 +301,42 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
 /* Waits are kept as differences of 32-bit millisecond times: each interval under 2^31 ms. */
 #define WAIT_MAX_MS 0x7fffffffu
 
+/* The pointers a working agent needs, by their place in the config or in the ports: each is
+ * checked for NULL by one loop instead of one comparison each. */
+static const uint8_t cfg_ptrs[] = {
+    offsetof(fota_agent_config_t, device_id),   offsetof(fota_agent_config_t, device_key),
+    offsetof(fota_agent_config_t, product_id),  offsetof(fota_agent_config_t, current_version),
+    offsetof(fota_agent_config_t, release_key),
+};
+static const uint8_t port_fns[] = {
+    offsetof(fota_ports_t, flash.read),      offsetof(fota_ports_t, flash.write),
+    offsetof(fota_ports_t, flash.erase),     offsetof(fota_ports_t, boot.update_partition),
+    offsetof(fota_ports_t, boot.set_boot),   offsetof(fota_ports_t, boot.running_state),
+    offsetof(fota_ports_t, boot.confirm),    offsetof(fota_ports_t, boot.reboot),
+    offsetof(fota_ports_t, store.load),      offsetof(fota_ports_t, store.save),
+    offsetof(fota_ports_t, store.clear),     offsetof(fota_ports_t, clock.now_ms),
+    offsetof(fota_ports_t, clock.unix_time), offsetof(fota_ports_t, clock.random),
+};
+
 static bool config_ok(const fota_agent_config_t *c, const fota_ports_t *p)
 {
-    return c->device_id != NULL && c->device_key != NULL && c->product_id != NULL &&
-           c->current_version != NULL && c->release_key != NULL &&
-           c->check_interval_ms <= WAIT_MAX_MS && c->chunk_interval_ms <= WAIT_MAX_MS &&
-           c->retry_ms <= WAIT_MAX_MS &&
+    for (size_t i = 0; i < sizeof cfg_ptrs; i++) {
+        const void *v;
+        memcpy(&v, (const char *)c + cfg_ptrs[i], sizeof v);
+        if (v == NULL) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < sizeof port_fns; i++) {
+        void (*fn)(void);
+        memcpy(&fn, (const char *)p + port_fns[i], sizeof fn);
+        if (fn == NULL) {
+            return false;
+        }
+    }
+    return (c->check_interval_ms | c->chunk_interval_ms | c->retry_ms) <= WAIT_MAX_MS &&
            fota_strnlen(c->device_id, FOTA_CONFIG_DEVICE_ID_MAX + 1) <= FOTA_CONFIG_DEVICE_ID_MAX &&
-           p->flash.read != NULL && p->flash.write != NULL && p->flash.erase != NULL &&
-           p->flash.sector_size != 0 && p->boot.update_partition != NULL &&
-           p->boot.set_boot != NULL && p->boot.running_state != NULL && p->boot.confirm != NULL &&
-           p->boot.reboot != NULL && p->store.load != NULL && p->store.save != NULL &&
-           p->store.clear != NULL && p->clock.now_ms != NULL && p->clock.unix_time != NULL &&
-           p->clock.random != NULL;
+           p->flash.sector_size != 0;
 }
 
 fota_err_t fota_agent_init(fota_agent_t *a, const fota_agent_config_t *cfg,
@@ -354,10 +387,7 @@ fota_err_t fota_agent_confirm(fota_agent_t *a)
         err = a->port.boot.confirm(a->port.boot.ctx);
     }
     if (err == FOTA_OK && a->state == FOTA_STATE_BOOTED) {
-        fota_agent_set_state(a, FOTA_STATE_CONFIRMED);
-        fota_report_queue(a, FOTA_STATE_CONFIRMED, FOTA_OK);
-        forget_update(a);
-        fota_agent_go_idle(a);
+        confirmed(a);
     }
     return err;
 }

@@ -17,7 +17,7 @@ static bool is_b64_char(char c)
            c == '/';
 }
 
-bool fota_b64_strict(const char *s, size_t n)
+static bool is_strict(const char *s, size_t n)
 {
     if (n % 4 != 0) {
         return false;
@@ -36,6 +36,9 @@ bool fota_b64_strict(const char *s, size_t n)
 
 bool fota_b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len)
 {
+    if (!is_strict((const char *)io + start, n)) {
+        return false;
+    }
     size_t w = 0;
     for (size_t r = 0; r < n; r += GROUP_CHARS) {
         uint8_t tmp[GROUP_CHARS / 4 * 3];

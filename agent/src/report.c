@@ -97,39 +97,25 @@ void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
     append(a, (uint8_t)state, (uint16_t)err);
 }
 
-/* ,"name": (a string or a number follows) */
-static void name(fota_text_t *t, const char *n)
-{
-    fota_text_str(t, ",\"");
-    fota_text_str(t, n);
-    fota_text_str(t, "\":");
-}
-
-static void field(fota_text_t *t, const char *n, const char *value)
-{
-    name(t, n);
-    fota_text_json(t, value);
-}
-
-static void number(fota_text_t *t, const char *n, uint32_t value)
-{
-    name(t, n);
-    fota_text_u64(t, value);
-}
-
 fota_err_t fota_report_request(fota_agent_t *a)
 {
+    static const char *const names[] = {
+        "{\"state\":", ",\"release\":", ",\"version\":", ",\"running\":",
+        ",\"done\":",  ",\"total\":",   ",\"error\":"};
     const fota_report_entry_t *e = &a->reports[0];
+    const char *strings[] = {fota_state_name((fota_state_t)e->state), a->offer.release,
+                             a->manifest.version, a->cfg.current_version};
+    const uint32_t numbers[] = {e->done, e->total, e->err};
     fota_text_t body;
     fota_text_init(&body, a->body, sizeof a->body);
-    fota_text_str(&body, "{\"state\":");
-    fota_text_json(&body, fota_state_name((fota_state_t)e->state));
-    field(&body, "release", a->offer.release);
-    field(&body, "version", a->manifest.version);
-    field(&body, "running", a->cfg.current_version);
-    number(&body, "done", e->done);
-    number(&body, "total", e->total);
-    number(&body, "error", e->err);
+    for (size_t i = 0; i < 7; i++) {
+        fota_text_str(&body, names[i]);
+        if (i < 4) {
+            fota_text_json(&body, strings[i]);
+        } else {
+            fota_text_u64(&body, numbers[i - 4]);
+        }
+    }
     fota_text_str(&body, "}");
     if (!fota_text_ok(&body)) {
         drop(a, 0);

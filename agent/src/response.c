@@ -6,6 +6,7 @@
  * the manifest (signature, product, security floor, size against the partition, agreement with
  * the offer and with the journal), a seed chunk.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "agent_internal.h"
@@ -213,8 +214,7 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     }
     /* The manifest came with the offer: decoded in place, taken as if it had been asked for. */
     size_t n = 0;
-    if (!fota_b64_strict((const char *)a->io + at, len) ||
-        !fota_b64_decode_in_place(a->io, at, len, &n)) {
+    if (!fota_b64_decode_in_place(a->io, at, len, &n)) {
         return FOTA_ERR_OFFER_JSON;
     }
     a->io_len = (uint32_t)n;
@@ -224,14 +224,24 @@ fota_err_t fota_on_offer(fota_agent_t *a)
 /* ---- the manifest -----------------------------------------------------------------------------
  */
 
-/* The offer previews the manifest; a manifest that disagrees with it is not the one offered. */
+/* The offer previews the manifest; a manifest that disagrees with it is not the one offered. The
+ * size, chunk size, chunk count and SHA-256 lie in the same order in both structs, compared as
+ * one run of bytes. */
+#define FOTA_SAME_RUN_(o, m)                                                                       \
+    (offsetof(fota_offer_t, o) - offsetof(fota_offer_t, size) ==                                   \
+     offsetof(fota_manifest_t, m) - offsetof(fota_manifest_t, image_size))
+typedef char fota_offer_run_check_[FOTA_SAME_RUN_(chunk_size, chunk_size) &&
+                                           FOTA_SAME_RUN_(chunk_count, chunk_count) &&
+                                           FOTA_SAME_RUN_(sha256, image_sha256)
+                                       ? 1
+                                       : -1];
+#define OFFER_RUN_LEN (offsetof(fota_offer_t, sha256) + 32 - offsetof(fota_offer_t, size))
+
 static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
 {
     const fota_offer_t *o = &a->offer;
-    return !a->have_offer ||
-           (o->size == m->image_size && o->chunk_size == m->chunk_size &&
-            o->chunk_count == m->chunk_count && memcmp(o->sha256, m->image_sha256, 32) == 0 &&
-            strcmp(o->version, m->version) == 0);
+    return !a->have_offer || (memcmp(&o->size, &m->image_size, OFFER_RUN_LEN) == 0 &&
+                              strcmp(o->version, m->version) == 0);
 }
 
 /* The release id is the first 16 bytes of SHA-256(manifest), in hex. */
@@ -280,16 +290,17 @@ static fota_err_t choose_start(fota_agent_t *a)
     fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
     a->next_chunk = 0;
     a->attempts = 0;
-    if (same && j.state == FOTA_JOURNAL_DOWNLOADED) {
-        a->attempts = j.attempts; /* verified and waiting: checked again from the slot */
-        a->next_chunk = a->manifest.chunk_count;
-    } else if (same && j.state == FOTA_JOURNAL_ROLLED_BACK) {
-        if (j.attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
+    if (!same) {
+        return FOTA_OK;
+    }
+    if (j.state == FOTA_JOURNAL_DOWNLOADED || j.state == FOTA_JOURNAL_ROLLED_BACK) {
+        /* verified and waiting, or rolled back: checked again from the slot */
+        if (j.state == FOTA_JOURNAL_ROLLED_BACK && j.attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
             return FOTA_ERR_AGENT_ROLLED_BACK;
         }
         a->attempts = j.attempts;
         a->next_chunk = a->manifest.chunk_count;
-    } else if (same && j.state == FOTA_JOURNAL_DOWNLOADING && j.mode == (uint8_t)a->cfg.mode) {
+    } else if (j.state == FOTA_JOURNAL_DOWNLOADING && j.mode == (uint8_t)a->cfg.mode) {
         a->attempts = j.attempts;
         a->next_chunk = j.next_chunk;
         memcpy(a->chain.expected, j.expected, 32);

@@ -134,6 +134,10 @@ static fota_err_t spoil_chunk(hostile_t *h, uint32_t n, fota_agent_t *agent)
         b64[12] = '=';
         b64[13] = '=';
     }
+    if (h->attack == HOSTILE_CHUNK_PAD_GROUP) {
+        b64[62] = '='; /* a decoder of 64-character groups takes this for the end of one */
+        b64[63] = '=';
+    }
     int k = spoil_json(h, n, b64, mac);
     h->hits++;
     return answer(agent, 200, k, js, (size_t)k);
@@ -207,6 +211,51 @@ static fota_err_t spoil_offer(hostile_t *h, fota_agent_t *agent)
     return answer(agent, 200, k, js, (size_t)k);
 }
 
+/* The honest offer carrying the signed manifest (and so the release id of it), one field of its
+ * preview changed: field h->at, 0 size, 1 chunk size, 2 chunk count, 3 SHA-256, 4 version. */
+static fota_err_t preview_offer(hostile_t *h, fota_agent_t *agent)
+{
+    const fake_server_t *s = h->honest;
+    uint8_t digest[32];
+    memcpy(digest, s->m.image_sha256, 32);
+    digest[31] ^= h->at == 3 ? 1 : 0;
+    char sha[65];
+    hexify(digest, 32, sha);
+    size_t b64_len = 0;
+    mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &b64_len, s->manifest,
+                          sizeof s->manifest);
+    int k = snprintf(js, sizeof js,
+                     "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
+                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"manifest_data\":\"%s\"}",
+                     s->release, h->at == 4 ? "9.9.9" : s->m.version,
+                     (unsigned)s->m.image_size + (h->at == 0 ? 1u : 0u),
+                     (unsigned)s->m.chunk_size * (h->at == 1 ? 2u : 1u),
+                     (unsigned)s->m.chunk_count + (h->at == 2 ? 1u : 0u), sha, b64);
+    h->hits++;
+    return answer(agent, 200, k, js, (size_t)k);
+}
+
+/* The honest offer carrying the signed manifest, its base64 padded where the first group of 64
+ * characters ends: strict base64 refuses it, each group decoded alone would not. */
+static fota_err_t pad_group_offer(hostile_t *h, fota_agent_t *agent)
+{
+    const fake_server_t *s = h->honest;
+    char sha[65];
+    hexify(s->m.image_sha256, 32, sha);
+    size_t b64_len = 0;
+    mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &b64_len, s->manifest,
+                          sizeof s->manifest);
+    b64[62] = '=';
+    b64[63] = '=';
+    int k = snprintf(js, sizeof js,
+                     "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
+                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"manifest_data\":\"%s\"}",
+                     s->release, s->m.version, (unsigned)s->m.image_size, (unsigned)s->m.chunk_size,
+                     (unsigned)s->m.chunk_count, sha, b64);
+    h->hits++;
+    return answer(agent, 200, k, js, (size_t)k);
+}
+
 /* ---- the port ------------------------------------------------------------------------------- */
 
 static bool is_seed_attack(hostile_attack_t a)
@@ -222,6 +271,14 @@ static fota_err_t perform(void *ctx, const fota_http_request_t *req, fota_agent_
     if (strncmp(req->target, TARGET_CHECK, strlen(TARGET_CHECK)) == 0 &&
         h->attack == HOSTILE_OFFER_DUP_KEYS) {
         return spoil_offer(h, agent);
+    }
+    if (strncmp(req->target, TARGET_CHECK, strlen(TARGET_CHECK)) == 0 &&
+        h->attack == HOSTILE_OFFER_PAD_GROUP) {
+        return pad_group_offer(h, agent);
+    }
+    if (strncmp(req->target, TARGET_CHECK, strlen(TARGET_CHECK)) == 0 &&
+        h->attack == HOSTILE_OFFER_PREVIEW) {
+        return preview_offer(h, agent);
     }
     if (chunk && is_seed_attack(h->attack) && query_u32(req->target, "chunk_number=") == h->at) {
         return spoil_chunk(h, h->at, agent);

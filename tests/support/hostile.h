@@ -22,6 +22,7 @@ typedef enum {
     HOSTILE_CHUNK_HUGE_NUMBER,   /* seed: chunk_number of 30 digits */
     HOSTILE_CHUNK_NESTED,        /* seed: "data" is an object */
     HOSTILE_CHUNK_PAD_MIDDLE,    /* seed: "==" in the middle of the base64 */
+    HOSTILE_CHUNK_PAD_GROUP,     /* seed: "==" ending the first 64 characters, length kept */
     HOSTILE_CHUNK_REPLAY,        /* seed: an honest earlier chunk, MAC and all, renumbered */
     HOSTILE_CHUNK_OTHER_RELEASE, /* seed: the chunk of another release, MACed with our key */
     HOSTILE_BLOB_OTHER_RELEASE,  /* chain: records of another release */
@@ -34,6 +35,10 @@ typedef enum {
     HOSTILE_500_STORM,           /* every data request: 500 */
     HOSTILE_REDIRECT,            /* every data request: 302 back to the same target */
     HOSTILE_OFFER_DUP_KEYS,      /* check: offer with "sha256" twice, the second of another image */
+    HOSTILE_OFFER_PREVIEW,   /* check: the offer's preview of field `at` (size, chunk size, chunk
+                                count, SHA-256, version) is not the signed manifest's */
+    HOSTILE_OFFER_PAD_GROUP, /* check: the offer's manifest_data with "==" ending its first 64
+                                characters (each 64-character group decodes on its own) */
 } hostile_attack_t;
 
 typedef struct {

@@ -78,10 +78,16 @@ compile() {
     local chunk names
     chunk=$(define_of CONFIG_FOTA_MAX_CHUNK_SIZE "$dir/sdkconfig.h")
     names=$(define_of CONFIG_FOTA_ERROR_NAMES "$dir/sdkconfig.h")
+    # The modes built in, as the component's CMakeLists.txt maps them.
+    local modes=""
+    [ -z "$(define_of CONFIG_FOTA_BUILD_CHAIN_ONLY "$dir/sdkconfig.h")" ] ||
+        modes=-DFOTA_CONFIG_MODE_SEED=0
+    [ -z "$(define_of CONFIG_FOTA_BUILD_SEED_ONLY "$dir/sdkconfig.h")" ] ||
+        modes=-DFOTA_CONFIG_MODE_CHAIN=0
     local -a flags
     read -r -a flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$dir")"
     flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk"
-           -DFOTA_CONFIG_ERR_NAMES="${names:-0}"
+           -DFOTA_CONFIG_ERR_NAMES="${names:-0}" $modes
            -I"$port/include" -I"$port/src"
            -I"$root/agent/include" -I"$out/include" "${flags[@]}")
     local n=0 src obj ex
@@ -139,6 +145,28 @@ grep -q FOTA_ERR_IMAGE_MAGIC "$out/names/agent/err.o" ||
     { echo "names: FOTA_ERROR_NAMES=y but err.o has no names"; exit 1; }
 ! grep -q FOTA_ERR_IMAGE_MAGIC "$out/rollback/agent/err.o" ||
     { echo "rollback: the error names are in err.o without FOTA_ERROR_NAMES"; exit 1; }
+# One mode built in: the other one's code is left out, and its run-time choice is not offered.
+compile chain-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_CHAIN_ONLY=y
+compile seed-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_SEED_ONLY=y
+# What a link keeps from the public calls (--gc-sections, as ESP-IDF links): "T name" lines.
+kept() {
+    local -a roots=()
+    for f in $(grep -o 'fota_esp_[a-z_]*(' "$port/include/fota_esp.h" | tr -d '(' | sort -u); do
+        roots+=(-u "$f")
+    done
+    xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$out/$1/linked.o" \
+        "$out/$1"/agent/*.o "$out/$1"/port/*.o
+    xtensa-lx106-elf-nm "$out/$1/linked.o" | awk '{ print $2, $3 }'
+}
+both=$(kept rollback); chain_only=$(kept chain-only); seed_only=$(kept seed-only)
+grep -qx 'T fota_seed_chunk_process' <<<"$both" && grep -qx 'T fota_records_feed' <<<"$both" ||
+    { echo "rollback: both modes should be linked"; exit 1; }
+! grep -qx 'T fota_seed_chunk_process' <<<"$chain_only" ||
+    { echo "chain-only: seed mode linked in"; exit 1; }
+! grep -qx 'T fota_records_feed' <<<"$seed_only" || { echo "seed-only: chain mode linked in"; exit 1; }
+grep -q '^#define CONFIG_FOTA_MODE_CHAIN 1$' "$out/chain-only/sdkconfig.h" &&
+    grep -q '^#define CONFIG_FOTA_MODE_SEED 1$' "$out/seed-only/sdkconfig.h" ||
+    { echo "one-mode builds: the download mode is not the one built"; exit 1; }
 grep -q '^#define CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK 1$' "$out/anti-rollback/sdkconfig.h" ||
     { echo "anti-rollback: CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK not set"; exit 1; }
 for d in "$port"/examples/*/; do

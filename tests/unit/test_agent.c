@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,8 @@ typedef struct {
     fota_transport_t inner;
     uint32_t done[64];
     unsigned count;
+    char first[FOTA_CONFIG_REPORT_MAX + 1]; /* the first report's body */
+    char release[FOTA_RELEASE_ID_LEN + 1];  /* the release offered */
 } report_spy_t;
 
 static fota_err_t spy_perform(void *ctx, const fota_http_request_t *req, fota_agent_t *agent)
@@ -116,6 +119,9 @@ static fota_err_t spy_perform(void *ctx, const fota_http_request_t *req, fota_ag
     if (strcmp(req->method, "POST") == 0 && req->body_len < sizeof body) {
         memcpy(body, req->body, req->body_len);
         body[req->body_len] = '\0';
+        if (spy->first[0] == '\0') {
+            memcpy(spy->first, body, req->body_len + 1);
+        }
         const char *done = strstr(body, "\"done\":");
         if (strstr(body, "\"state\":\"downloading\"") != NULL && done != NULL) {
             assert_true(spy->count < 64);
@@ -139,6 +145,7 @@ static void progress_run(fota_mode_t mode, uint32_t records, report_spy_t *spy)
     r.tr.ctx = spy;
     run_device(&r);
     assert_installed(&r);
+    memcpy(spy->release, r.srv.release, sizeof spy->release);
     rig_close(&r);
 }
 
@@ -163,6 +170,20 @@ static void test_progress_reports(void **state)
     for (unsigned i = 0; i < spy.count; i++) {
         assert_int_equal(spy.done[i], 2 * i + 2);
     }
+}
+
+/* A report's body, byte for byte (docs/PROTOCOL.md, "report"). */
+static void test_report_body(void **state)
+{
+    (void)state;
+    report_spy_t spy;
+    progress_run(FOTA_MODE_SEED, 0, &spy);
+    char want[FOTA_CONFIG_REPORT_MAX + 1];
+    snprintf(want, sizeof want,
+             "{\"state\":\"downloading\",\"release\":\"%s\",\"version\":\"" NEW_VERSION
+             "\",\"running\":\"" OLD_VERSION "\",\"done\":2,\"total\":40,\"error\":0}",
+             spy.release);
+    assert_string_equal(spy.first, want);
 }
 
 static void test_nothing_offered(void **state)
@@ -1222,6 +1243,51 @@ static void test_init_refuses_missing_ports(void **state)
     rig_close(&r);
 }
 
+/* Every pointer the agent calls or reads is required: each one left NULL alone is refused. */
+static void test_init_refuses_each_missing_pointer(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_CHAIN, SMALL_IMAGE);
+    fota_agent_t a;
+    fota_agent_config_t cfg = r.dev.agent.cfg;
+    fota_ports_t ports = r.dev.agent.port;
+    const void **fields[] = {
+        (const void **)&cfg.device_id,   (const void **)&cfg.device_key,
+        (const void **)&cfg.product_id,  (const void **)&cfg.current_version,
+        (const void **)&cfg.release_key,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        cfg = r.dev.agent.cfg;
+        *fields[i] = NULL;
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    }
+    cfg = r.dev.agent.cfg;
+    /* The ports as a firmware fills them: each function pointer in turn. */
+    size_t fns[] = {
+        offsetof(fota_ports_t, flash.read),      offsetof(fota_ports_t, flash.write),
+        offsetof(fota_ports_t, flash.erase),     offsetof(fota_ports_t, boot.update_partition),
+        offsetof(fota_ports_t, boot.set_boot),   offsetof(fota_ports_t, boot.running_state),
+        offsetof(fota_ports_t, boot.confirm),    offsetof(fota_ports_t, boot.reboot),
+        offsetof(fota_ports_t, store.load),      offsetof(fota_ports_t, store.save),
+        offsetof(fota_ports_t, store.clear),     offsetof(fota_ports_t, clock.now_ms),
+        offsetof(fota_ports_t, clock.unix_time), offsetof(fota_ports_t, clock.random),
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        ports = r.dev.agent.port;
+        void (*none)(void) = NULL;
+        memcpy((char *)&ports + fns[i], &none, sizeof none);
+        assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    }
+    ports = r.dev.agent.port;
+    ports.flash.sector_size = 0;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_ERR_ARG);
+    ports = r.dev.agent.port;
+    assert_int_equal(fota_agent_init(&a, &cfg, &ports), FOTA_OK);
+    fota_agent_deinit(&a);
+    rig_close(&r);
+}
+
 /* Init refuses what would fail later: a release key that is no P-256 public key (found at the
  * first manifest otherwise, maybe months on), an interval too long for the 32-bit wait arithmetic
  * (which would turn into no wait at all). */
@@ -1503,6 +1569,7 @@ int main(void)
         cmocka_unit_test(test_chain_update),
         cmocka_unit_test(test_chain_update_in_batches),
         cmocka_unit_test(test_progress_reports),
+        cmocka_unit_test(test_report_body),
         cmocka_unit_test(test_nothing_offered),
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
@@ -1529,6 +1596,7 @@ int main(void)
         cmocka_unit_test(test_reset_before_confirm_retries_without_download),
         cmocka_unit_test(test_failing_image_gives_up),
         cmocka_unit_test(test_init_refuses_missing_ports),
+        cmocka_unit_test(test_init_refuses_each_missing_pointer),
         cmocka_unit_test(test_init_refuses_bad_key_and_intervals),
         cmocka_unit_test(test_data_requests_paced),
         cmocka_unit_test(test_no_round_trip_before_data),

@@ -446,6 +446,23 @@ static void test_init_needs_url_and_product(void **state)
     rig_close(&r);
 }
 
+/* A mode the build does not have (here: no such mode) is refused as not supported, as a
+ * chain-only or seed-only component refuses the other mode. */
+static void test_init_refuses_mode_not_built(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r);
+    fota_esp_config_t c = config(&r);
+    c.device_id = "inv-1";
+    fota_esp_config_t bad = c;
+    bad.mode = (fota_mode_t)2;
+    assert_int_equal(fota_esp_init(&bad, &r.fota), ESP_ERR_NOT_SUPPORTED);
+    assert_null(r.fota);
+    rig_start(&r, &c);
+    rig_close(&r);
+}
+
 static void test_init_without_any_key(void **state)
 {
     (void)state;
@@ -1112,6 +1129,7 @@ int main(void)
         cmocka_unit_test(test_http_date_sweep),
         cmocka_unit_test(test_http_date_malformed),
         cmocka_unit_test(test_init_needs_url_and_product),
+        cmocka_unit_test(test_init_refuses_mode_not_built),
         cmocka_unit_test(test_init_without_any_key),
         cmocka_unit_test(test_init_key_and_id_from_config),
         cmocka_unit_test(test_init_version_from_config),

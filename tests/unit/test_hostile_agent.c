@@ -28,7 +28,6 @@
 #include "fota/emu/otadata.h"
 #include "hostile.h"
 
-
 /* ---- the attacks ------------------------------------------------------------------------------
  */
 
@@ -79,6 +78,13 @@ static const attack_t attacks[] = {
      SEED,
      0,
      HOSTILE_CHUNK_PAD_MIDDLE,
+     {0},
+     0,
+     FOTA_ERR_SEED_BASE64},
+    {"base64 padding ending a 64-character group",
+     SEED,
+     0,
+     HOSTILE_CHUNK_PAD_GROUP,
      {0},
      0,
      FOTA_ERR_SEED_BASE64},
@@ -282,11 +288,56 @@ static void test_duplicate_keys_refused(void **state)
     rig_close(&r);
 }
 
+/* The offer previews the release; a signed manifest that disagrees with any of the preview's
+ * fields is not the one offered: refused before anything is written. */
+static void test_offer_preview_must_agree(void **state)
+{
+    (void)state;
+    for (uint32_t field = 0; field < 5; field++) {
+        rig_t r;
+        attack_t offer = {"offer preview", CHAIN, 0, HOSTILE_OFFER_PREVIEW, {0}, 0, FOTA_OK};
+        attack_start(&r, &offer);
+        r.hostile.at = field;
+        run_device(&r);
+        assert_true(r.hostile.hits > 0);
+        assert_true(error_reported(&r.srv, FOTA_ERR_MANIFEST_CHANGED));
+        assert_int_equal(r.srv.data_requests, 0);
+        assert_only_verified_bytes(&r);
+        assert_running(&r, OLD_VERSION);
+        rig_close(&r);
+    }
+}
+
+/* The signed manifest inside an offer is strict base64 too: padding where a 64-character group
+ * ends, which a decoder of separate groups would take, refuses the embedded copy as offer JSON
+ * (not as a manifest it would decode to, whose refusal ends the attempt): the agent asks for the
+ * manifest instead and installs the release. */
+static void test_offer_manifest_base64_strict(void **state)
+{
+    (void)state;
+    rig_t r;
+    attack_t offer = {"manifest_data padded at a group's end",
+                      CHAIN,
+                      0,
+                      HOSTILE_OFFER_PAD_GROUP,
+                      {0},
+                      0,
+                      FOTA_OK};
+    attack_start(&r, &offer);
+    run_device(&r);
+    assert_int_equal(r.hostile.hits, 1);
+    assert_false(fake_server_got_report(&r.srv, "error"));
+    assert_installed(&r);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attacks),
         cmocka_unit_test(test_duplicate_keys_refused),
+        cmocka_unit_test(test_offer_manifest_base64_strict),
+        cmocka_unit_test(test_offer_preview_must_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

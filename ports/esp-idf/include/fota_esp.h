@@ -148,7 +148,8 @@ typedef enum {
  * once here and freed by fota_esp_deinit().
  * ESP_ERR_INVALID_ARG: a missing URL, product or key, a release key that is no EC P-256 public
  * key, a version over 32 characters, an interval of 2^31 ms or more; ESP_ERR_NOT_FOUND: no
- * device key in NVS;
+ * device key in NVS; ESP_ERR_NOT_SUPPORTED: a mode the build leaves out (menuconfig's "Download
+ * modes built in": chain only or seed only);
  * ESP_ERR_INVALID_STATE: no OTA partition to update; other errors as ESP-IDF returned them.
  */
 esp_err_t fota_esp_init(const fota_esp_config_t *cfg, fota_esp_handle_t *out);

@@ -98,8 +98,11 @@ static esp_err_t start_agent(fota_esp_t *h)
     if (err != FOTA_OK) {
         ESP_LOGE(FOTA_ESP_TAG, "agent: error %d (%s)", (int)err, fota_err_name(err));
     }
-    /* A release key that is no P-256 public key is a bad argument like the others. */
-    return err == FOTA_ERR_KEY ? ESP_ERR_INVALID_ARG : fota_esp_err_to_esp(err);
+    /* A release key that is no P-256 public key is a bad argument like the others; a mode the
+     * build leaves out (CONFIG_FOTA_BUILD_CHAIN_ONLY / _SEED_ONLY) is not supported. */
+    return err == FOTA_ERR_KEY           ? ESP_ERR_INVALID_ARG
+           : err == FOTA_ERR_UNSUPPORTED ? ESP_ERR_NOT_SUPPORTED
+                                         : fota_esp_err_to_esp(err);
 }
 
 static void release(fota_esp_t *h)
