@@ -233,10 +233,11 @@ static bool parse_header(conn_t *c, size_t hdr_end)
         return false;
     }
     const char *cl = strcasestr(c->hdr, "\r\ncontent-length:");
-    if (cl == NULL || strcasestr(c->hdr, "\r\ntransfer-encoding:") != NULL) {
+    bool no_body = c->status == 204 || c->status == 304;
+    if ((cl == NULL && !no_body) || strcasestr(c->hdr, "\r\ntransfer-encoding:") != NULL) {
         return false; /* fotad and nginx both send a length for these answers */
     }
-    c->body_left = strtoull(cl + 17, NULL, 10);
+    c->body_left = no_body ? 0 : strtoull(cl + 17, NULL, 10);
     c->in_body = true;
     if (c->sent_ns >= measure_from_ns) {
         st.body_bytes += c->body_left;

@@ -33,8 +33,20 @@ demo() {
         grep -q '"ok":true' "$d/$f" || fail "$name: $f not ok"
         grep -q "\"device_kind\":\"$kind\"" "$d/$f" || fail "$name: $f: devices did not run $kind"
     done
-    [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 2 ] ||
-        fail "$name: the demo did not say, for both fleets, that devices run $says"
+    # The staged rollouts: the good release reached every device through its stages; the bad
+    # one stopped at the 10-device canary (no more devices received it); the one failing on a
+    # few passed its threshold.
+    [ "$(num staged.json updated)" = 20 ] || fail "$name: staged: $(num staged.json updated)"
+    local bad
+    bad=$(num halt.json selftest_failure_devices)
+    [ "$bad" -ge 1 ] && [ "$bad" -le 10 ] || fail "$name: the failing release reached $bad devices"
+    grep -q "paused_reason     stage 1: 3 failed >= 3" "$W/$name/out" ||
+        fail "$name: the failing rollout did not pause itself at stage 1"
+    grep -q '"ok":true' "$d/few.json" || fail "$name: few.json not ok"
+    [ "$(grep -c '^state             finished' "$W/$name/out")" = 2 ] ||
+        fail "$name: the good and the mostly good rollouts did not both finish"
+    [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 3 ] ||
+        fail "$name: the demo did not say, for its fleets, that devices run $says"
     [ "$(num update.json power_cuts)" -gt 0 ] || fail "$name: no power cut happened"
     [ "$(num update.json server_restarts)" = 1 ] || fail "$name: fotad was not restarted"
     grep -q '"new_versions":\["1.1.0"\]' "$d/update.json" || fail "$name: another version installed"

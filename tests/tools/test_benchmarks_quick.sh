@@ -81,5 +81,12 @@ elif run fleet; then
         "^ +100 +100 +100 +0 +$N +[0-9]+ +[0-9]+ +0 +[0-9]+ +$N +[0-9]+ +$N +pass$"
 fi
 
+if [ ! -x "$build/fota-sim" ]; then
+    skip rollouts "fota-sim is not built"
+elif run rollouts; then
+    rows "^ +200 +10 +([1-9]|10) +paused +stage 1: 3 failed >= 3 +met$" \
+        "^a product assignment +[0-9]+ " "^a rollout +[0-9]+ " "^a rollout among 50 active ones +[0-9]+ "
+fi
+
 [ "$failed" = 0 ] || exit 1
 echo "PASS: test_benchmarks_quick"
