@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# test_fotactl_rollout.sh - the operator's side of rollouts: fotactl rollout create (dry run,
+# stages, thresholds, window, rate, action), list, show (the per-stage table, and --watch ending
+# when the rollout is final), history, start, pause, resume, install, update, cancel, and
+# fotactl device tag, against a real fotad; the server's answers checked through fotactl's output
+# and --json. The rollout logic itself is test_rollouts.sh's.
+# Run by ctest as: bash test_fotactl_rollout.sh BUILD_DIR
+source "$(dirname "$0")/lib/fotad.sh" "$1" fotactl-rollout
+[ -x "$BUILD/fotactl" ] || fail "fotactl not built"
+PRODUCT=inv-ctl
+
+operator_keys
+make_image 1.0.0 "$W/v1.bin" 8K
+make_image 2.0.0 "$W/v2.bin" 8K
+R2=$(fotactl_release "$W/v2.bin" "$W/v2.bundle")
+fotad_start --rollout-tick 1
+fotactl_ok release upload "$W/v2.bundle"
+for i in 1 2 3 4 5 6; do
+    dev "ctl-$i" "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT"
+    expect 204 "check-in of ctl-$i"
+done
+
+# ctl ARGS...: fotactl against this fotad; its output in $OUT, its exit code in $RC.
+ctl() {
+    RC=0
+    OUT=$("$BUILD/fotactl" "$@" --server "$URL" --token-file "$W/token" 2>&1) || RC=$?
+}
+
+ctl device tag ctl-1 ctl-2 --add eu,canary
+[ "$RC" = 0 ] || fail "device tag: $OUT"
+admin GET "/api/admin/devices?tag=canary"
+body_has '"id":"ctl-1"'
+body_has '"id":"ctl-2"'
+ctl device tag ctl-1
+[ "$RC" = 2 ] || fail "device tag without --add or --remove: exit $RC"
+
+ctl rollout create "$R2" --stages 2,50%,100% --dry-run
+[ "$RC" = 0 ] || fail "dry run: $OUT"
+grep -qE "^dry run: nothing stored; devices known now per stage: 2 [0-9]+ [0-9]+$" <<<"$OUT" ||
+    fail "dry run output: $OUT"
+ctl rollout list
+grep -q "^no rollouts$" <<<"$OUT" || fail "a dry run stored a rollout: $OUT"
+
+ctl rollout create "$R2" --stages 2,x --dry-run
+[ "$RC" = 2 ] || fail "a malformed stage list: exit $RC"
+ctl rollout create "$R2" --stages 2,100% --window "0 2 * * *"
+[ "$RC" = 1 ] || fail "a window without a duration: exit $RC ($OUT)"
+grep -q "status 400 bad_request" <<<"$OUT" || fail "the server's refusal not shown: $OUT"
+
+ctl rollout create "$R2" --name spring --stages 2,50%,100% --stage-max-failures 2 \
+    --max-failure-percent 30 --min-finished 3 --timeout 600 --rate 30 --action download_only
+[ "$RC" = 0 ] || fail "create: $OUT"
+ID=$(sed -n 's/^rollout \([0-9]*\) created$/\1/p' <<<"$OUT")
+[ -n "$ID" ] || fail "no rollout id in: $OUT"
+ctl rollout show "$ID" --json
+grep -q '"state":"created"' <<<"$OUT" || fail "show --json: $OUT"
+grep -q '"name":"spring"' <<<"$OUT" || fail "name not stored: $OUT"
+grep -q '"action":"download_only"' <<<"$OUT" || fail "action not stored: $OUT"
+grep -q '"per_minute":30' <<<"$OUT" || fail "rate not stored: $OUT"
+grep -q '"timeout_s":600' <<<"$OUT" || fail "timeout not stored: $OUT"
+
+ctl rollout start "$ID"
+[ "$RC" = 0 ] || fail "start: $OUT"
+ctl rollout show "$ID"
+grep -q "^state *running" <<<"$OUT" || fail "show after start: $OUT"
+grep -qE "^> +2 dev +\[[.#]{20}\] +2 " <<<"$OUT" || fail "the open stage's row: $OUT"
+grep -qE "^ +50% +\[" <<<"$OUT" || fail "the 50 % stage's row: $OUT"
+ctl rollout list
+grep -qE "^ *$ID +spring +$PRODUCT +$R2 +running " <<<"$OUT" || fail "list: $OUT"
+
+ctl rollout pause "$ID"
+[ "$RC" = 0 ] || fail "pause: $OUT"
+ctl rollout show "$ID"
+grep -q "^paused_reason *paused by the operator" <<<"$OUT" || fail "pause reason: $OUT"
+ctl rollout pause "$ID"
+[ "$RC" = 1 ] || fail "pausing a paused rollout: exit $RC"
+grep -q "status 409" <<<"$OUT" || fail "409 not shown: $OUT"
+ctl rollout resume "$ID"
+[ "$RC" = 0 ] || fail "resume: $OUT"
+ctl rollout update "$ID" --max-failures 9 --rate 60
+[ "$RC" = 0 ] || fail "update: $OUT"
+ctl rollout show "$ID" --json
+grep -q '"max_failures":9' <<<"$OUT" || fail "update not applied: $OUT"
+grep -q '"per_minute":60' <<<"$OUT" || fail "rate update not applied: $OUT"
+ctl rollout install "$ID" --action soft
+[ "$RC" = 0 ] || fail "install: $OUT"
+ctl rollout show "$ID" --json
+grep -q '"action":"soft"' <<<"$OUT" || fail "install did not change the action: $OUT"
+
+ctl rollout cancel "$ID"
+[ "$RC" = 0 ] || fail "cancel: $OUT"
+# --watch returns by itself once the rollout is final (cancelled here).
+OUT=$(timeout 10 "$BUILD/fotactl" rollout show "$ID" --watch --interval 1 --server "$URL" \
+    --token-file "$W/token" 2>&1) || fail "show --watch did not end: $OUT"
+grep -q "^state *cancelled" <<<"$OUT" || fail "watch: $OUT"
+ctl rollout history "$ID"
+for kind in created started paused resumed updated install cancelled; do
+    grep -qE "^[0-9-]+ [0-9:]+ +$kind " <<<"$OUT" || fail "history lacks $kind: $OUT"
+done
+ctl rollout show 999
+[ "$RC" = 1 ] || fail "an unknown rollout: exit $RC"
+ctl rollout show abc
+[ "$RC" = 2 ] || fail "a malformed id: exit $RC"
+fotad_stop
+pass
