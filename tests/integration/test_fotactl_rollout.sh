@@ -3,7 +3,9 @@
 # stages, thresholds, window, rate, action), list, show (the per-stage table, and --watch ending
 # when the rollout is final), history, start, pause, resume, install, update, cancel, and
 # fotactl device tag, against a real fotad; the server's answers checked through fotactl's output
-# and --json. The rollout logic itself is test_rollouts.sh's.
+# and --json; and a download_only rollout on a real device (fota-device): downloaded and kept
+# across power cycles, installed without a new download after `rollout install`. The rollout
+# logic itself is test_rollouts.sh's.
 # Run by ctest as: bash test_fotactl_rollout.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotactl-rollout
 [ -x "$BUILD/fotactl" ] || fail "fotactl not built"
@@ -97,6 +99,37 @@ ctl rollout history "$ID"
 for kind in created started paused resumed updated install cancelled; do
     grep -qE "^[0-9-]+ [0-9:]+ +$kind " <<<"$OUT" || fail "history lacks $kind: $OUT"
 done
+# ---- download_only on a real device (fota-device, the agent on an emulated ESP32): the image is
+# downloaded, verified and kept; the device stays on 1.0.0 across power cycles (each run of
+# fota-device powers it on anew); after `rollout install` it installs without downloading again.
+"$BUILD/fota-flash" create "$W/do-1.flash" --image "$W/v1.bin" >/dev/null || fail "flash do-1"
+dev_run() {
+    RC=0
+    "$BUILD/fota-device" run "$W/do-1.flash" --server "$URL" --id do-1 --master "$W/master" \
+        --release-key "$W/release.pub" --product "$PRODUCT" --mode chain --timeout 60 \
+        >"$W/do-1.out" 2>"$W/do-1.err" || RC=$?
+    check_sanitizer "$W/do-1.err"
+}
+dev_run # checks in: known before the rollout starts
+ctl rollout create "$R2" --devices do-1 --stages 100% --action download_only --start
+[ "$RC" = 0 ] || fail "download_only rollout: $OUT"
+DO=$(sed -n 's/^rollout \([0-9]*\) created$/\1/p' <<<"$OUT")
+dev_run
+grep -q "^state downloaded" "$W/do-1.out" || { cat "$W/do-1.out" >&2; fail "not downloaded"; }
+grep -q "running 1.0.0" "$W/do-1.out" || { cat "$W/do-1.out" >&2; fail "installed too early"; }
+admin GET /api/admin/devices/do-1
+body_has '"state":"downloaded"'
+blobs=$(grep -c 'path="/api/inverter/fota/blob/' "$W/fotad.log")
+dev_run # powered on again: the image waits, nothing is fetched
+grep -q "running 1.0.0" "$W/do-1.out" || fail "installed without the command"
+ctl rollout install "$DO"
+[ "$RC" = 0 ] || fail "install: $OUT"
+dev_run
+grep -q "running 2.0.0" "$W/do-1.out" || { cat "$W/do-1.out" >&2; fail "not installed after install"; }
+[ "$(grep -c 'path="/api/inverter/fota/blob/' "$W/fotad.log")" = "$blobs" ] ||
+    fail "the image was downloaded again after the install command"
+device_seen do-1 confirmed 2.0.0
+
 ctl rollout show 999
 [ "$RC" = 1 ] || fail "an unknown rollout: exit $RC"
 ctl rollout show abc
