@@ -40,11 +40,12 @@ demo() {
     local bad
     bad=$(num halt.json selftest_failure_devices)
     [ "$bad" -ge 1 ] && [ "$bad" -le 10 ] || fail "$name: the failing release reached $bad devices"
-    grep -q "paused_reason     stage 1: 3 failed >= 3" "$W/$name/out" ||
+    grep -q '^rollout 2: paused, stage 1: 3 failed >= 3$' "$W/$name/out" ||
         fail "$name: the failing rollout did not pause itself at stage 1"
     grep -q '"ok":true' "$d/few.json" || fail "$name: few.json not ok"
-    [ "$(grep -c '^state             finished' "$W/$name/out")" = 2 ] ||
+    grep -q '^rollout 1: finished$' "$W/$name/out" && grep -q '^rollout 3: finished$' "$W/$name/out" ||
         fail "$name: the good and the mostly good rollouts did not both finish"
+    grep -q '"rollout":{"id":2,' "$d/halt.json" || fail "$name: halt.json lacks the rollout"
     [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 3 ] ||
         fail "$name: the demo did not say, for its fleets, that devices run $says"
     [ "$(num update.json power_cuts)" -gt 0 ] || fail "$name: no power cut happened"

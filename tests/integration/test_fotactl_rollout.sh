@@ -130,6 +130,12 @@ grep -q "running 2.0.0" "$W/do-1.out" || { cat "$W/do-1.out" >&2; fail "not inst
     fail "the image was downloaded again after the install command"
 device_seen do-1 confirmed 2.0.0
 
+# A device's own assignment is the expert override, and fotactl shows it as such.
+fotactl_ok assign "$R2" --device ctl-3
+ctl assignment list
+grep -qE "^RELEASE +DEVICE \(OVERRIDE\) +PRODUCT" <<<"$OUT" || fail "assignment list: $OUT"
+grep -qE "^$R2 +ctl-3 +- " <<<"$OUT" || fail "assignment list row: $OUT"
+
 ctl rollout show 999
 [ "$RC" = 1 ] || fail "an unknown rollout: exit $RC"
 ctl rollout show abc

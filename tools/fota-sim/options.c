@@ -79,6 +79,8 @@ const char sim_run_usage[] =
     "                           image's)\n"
     "Output:\n"
     "  --json FILE              write the summary as JSON\n"
+    "  --rollout-token FILE     after the run, show the product's newest rollout per stage as\n"
+    "                           fotad counts it (admin API, bearer token from FILE)\n"
     "  --progress / --no-progress   live progress on stderr (default: when it is a terminal)\n"
     "  --verbose                one line per device event on stderr\n"
     "\n"
@@ -94,7 +96,7 @@ typedef struct {
     const char *to, *seed, *linger;
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
     const char *jitter, *restarts, *fail_rate, *fail_version;
-    const char *json;
+    const char *json, *rollout_token;
     bool progress, no_progress, verbose, restart_kill, esp_idf;
 } raw_t;
 
@@ -285,6 +287,7 @@ static void copy_strings(const raw_t *r, sim_config_t *c)
     c->on_ready = r->on_ready;
     c->target_version = r->to;
     c->json_path = r->json;
+    c->rollout_token_path = r->rollout_token;
     c->verbose = r->verbose;
     c->restart_kill = r->restart_kill;
     c->esp_idf = r->esp_idf;
@@ -351,6 +354,7 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         V("fail-version", fail_version),
         F("restart-kill", restart_kill),
         V("json", json),
+        V("rollout-token", rollout_token),
         F("progress", progress),
         F("no-progress", no_progress),
         F("verbose", verbose),

@@ -335,6 +335,9 @@ static int write_json(const sim_t *s, const tally_t *t, int code, const char *wh
     json_head(f, s);
     json_outcomes(f, s, t);
     json_counters(f, s, t);
+    if (s->rollout_json != NULL) {
+        fprintf(f, "\"rollout\":%s,\n", s->rollout_json);
+    }
     fprintf(f, "\"seconds\":%.3f,\n\"ok\":%s,\n\"exit_code\":%d,\n\"result\":", s->seconds,
             code == SIM_EXIT_OK ? "true" : "false", code);
     json_str(f, why);
@@ -349,6 +352,7 @@ int sim_report(sim_t *s)
     char why[160];
     int code = verdict(s, &t, why, sizeof why);
     print_table(s, &t, why);
+    sim_rollout_report(s);
     if (s->cfg.json_path != NULL && write_json(s, &t, code, why) != SIM_EXIT_OK &&
         code == SIM_EXIT_OK) {
         code = SIM_EXIT_SETUP;

@@ -166,6 +166,8 @@ int sim_setup_power_on(sim_t *s)
 
 void sim_teardown(sim_t *s)
 {
+    free(s->rollout_json);
+    s->rollout_json = NULL;
     for (uint32_t i = 0; i < s->n_devs; i++) {
         sim_device_close(&s->devs[i]);
     }

@@ -122,6 +122,7 @@ typedef struct {
     const char *fail_version;
     /* output */
     const char *json_path;
+    const char *rollout_token_path; /* --rollout-token: report the product's rollout by stage */
     bool progress;
     bool verbose;
 } sim_config_t;
@@ -292,6 +293,7 @@ typedef struct sim {
     sim_config_t cfg;
     const sim_hw_ops_t *hw; /* the devices' kind */
     char base_url[256];
+    char *rollout_json; /* the rollout as fotad answered (--rollout-token), or NULL */
     /* trust and identity, shared by every device */
     uint8_t *master;
     size_t master_len;
@@ -443,6 +445,10 @@ void sim_fotad_stop(sim_t *s);
 
 /* ---- progress.c and report.c ---------------------------------------------------------------- */
 void sim_progress_draw(sim_t *s, bool final);
+/* With --rollout-token: the newest rollout of the product, per stage, from fotad's admin API:
+ * printed, and kept in s->rollout_json for the JSON summary. */
+void sim_rollout_report(sim_t *s);
+
 /* Compute the verdict (exit code), print the summary table, write --json. */
 int sim_report(sim_t *s);
 void sim_log(const sim_t *s, const sim_dev_t *d, const char *fmt, ...)

@@ -89,7 +89,7 @@ static const fotactl_col_t report_cols[] = {
 
 static const fotactl_col_t assignment_cols[] = {
     {"RELEASE", "release", FOTACTL_TEXT},
-    {"DEVICE", "device", FOTACTL_TEXT},
+    {"DEVICE (OVERRIDE)", "device", FOTACTL_TEXT},
     {"PRODUCT", "product", FOTACTL_TEXT},
     {"UPDATED (UTC)", "updated", FOTACTL_TIME},
 };
