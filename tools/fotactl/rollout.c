@@ -275,6 +275,25 @@ static bool rollout_id_ok(const char *s)
     return n > 0 && n < 19 && s[n] == '\0';
 }
 
+/* A command on one rollout: its options (the server ones plus extra) and its ID. True: go on
+ * with *id, the caller frees c; false: over, *rc is the exit code. */
+static bool parse_id(const fota_cli_cmd_t *cmd, int argc, char **argv, const fota_cli_opt_t *extra,
+                     const char **id, fotactl_conn_t *c, int *rc)
+{
+    const char *pos[1]; /* point into argv, which outlives the command */
+    fota_cli_spec_t spec = {NULL, pos, "ID", 1, 1, 0};
+    if (!fotactl_parse_remote(FOTACTL_ROLLOUT, cmd, &spec, extra, argc, argv, c, rc)) {
+        return false;
+    }
+    if (!rollout_id_ok(pos[0])) {
+        fotactl_conn_free(c);
+        *rc = fota_cli_usage_error(FOTACTL_ROLLOUT, cmd, "ID: a rollout's number");
+        return false;
+    }
+    *id = pos[0];
+    return true;
+}
+
 static bool is_final(const fotactl_conn_t *c, const char *id)
 {
     char path[96];
@@ -343,24 +362,19 @@ int fotactl_rollout_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_rollout_history(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    const char *pos[1];
-    fota_cli_spec_t spec = {NULL, pos, "ID", 1, 1, 0};
+    const char *id;
     fotactl_conn_t c;
     int rc;
-    if (!fotactl_parse_remote(FOTACTL_ROLLOUT, cmd, &spec, NULL, argc, argv, &c, &rc)) {
+    if (!parse_id(cmd, argc, argv, NULL, &id, &c, &rc)) {
         return rc;
     }
-    if (!rollout_id_ok(pos[0])) {
-        fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL_ROLLOUT, cmd, "ID: a rollout's number");
-    }
     char path[96];
-    snprintf(path, sizeof path, "/api/admin/rollouts/%s/history", pos[0]);
+    snprintf(path, sizeof path, "/api/admin/rollouts/%s/history", id);
     static const fotactl_view_t v = {.cols = event_cols,
                                      .n_cols = FOTACTL_N(event_cols),
                                      .member = "events",
                                      .empty = "no events"};
-    rc = fotactl_get_and_print(&c, path, pos[0], &v);
+    rc = fotactl_get_and_print(&c, path, id, &v);
     fotactl_conn_free(&c);
     return rc;
 }
@@ -482,16 +496,11 @@ static int verb_cmd(const fota_cli_cmd_t *cmd, int argc, char **argv, const char
                     cJSON *(*body_of)(const rollout_opts_t *, const fota_cli_cmd_t *, int *),
                     rollout_opts_t *o)
 {
-    const char *pos[1];
-    fota_cli_spec_t spec = {NULL, pos, "ID", 1, 1, 0};
+    const char *id;
     fotactl_conn_t c;
     int rc;
-    if (!fotactl_parse_remote(FOTACTL_ROLLOUT, cmd, &spec, extra, argc, argv, &c, &rc)) {
+    if (!parse_id(cmd, argc, argv, extra, &id, &c, &rc)) {
         return rc;
-    }
-    if (!rollout_id_ok(pos[0])) {
-        fotactl_conn_free(&c);
-        return fota_cli_usage_error(FOTACTL_ROLLOUT, cmd, "ID: a rollout's number");
     }
     rc = 0;
     cJSON *body = body_of != NULL ? body_of(o, cmd, &rc) : cJSON_CreateObject();
@@ -499,7 +508,7 @@ static int verb_cmd(const fota_cli_cmd_t *cmd, int argc, char **argv, const char
     cJSON_Delete(body);
     if (rc == 0) {
         char path[96];
-        snprintf(path, sizeof path, "/api/admin/rollouts/%s/%s", pos[0], verb);
+        snprintf(path, sizeof path, "/api/admin/rollouts/%s/%s", id, verb);
         static const fotactl_view_t v = {.fields = rollout_fields, .n_fields = 6};
         rc = fotactl_post_json(&c, path, text, verb, &v);
     } else {
