@@ -375,6 +375,30 @@ static fota_err_t other_active(fotad_rollouts_t *r, const fotad_rollout_rec_t *r
     return FOTA_OK;
 }
 
+/* A stage of N devices (the canary) must find N devices of the target known at the start: an
+ * emptier one would let the release past it untried. FOTA_ERR_STATE with why otherwise. */
+static fota_err_t count_stages_full(const fotad_rollout_rec_t *rec, const candidates_t *c,
+                                    char *why)
+{
+    uint32_t sizes[FOTAD_STAGES_MAX] = {0};
+    for (size_t i = 0; i < c->n; i++) {
+        int k = fotad_rollout_stage_of(rec, c->places[i]);
+        if (k >= 0) {
+            sizes[k]++;
+        }
+    }
+    for (uint32_t k = 0; k < rec->n_stages; k++) {
+        const fotad_stage_rec_t *s = &rec->stages[k];
+        if (s->kind == FOTAD_STAGE_COUNT && sizes[k] < s->amount) {
+            WHY("stage %u wants %u devices, fotad knows %u of the target for it: let the devices "
+                "check in first, or give the stage as a percentage",
+                k + 1, s->amount, sizes[k]);
+            return FOTA_ERR_STATE;
+        }
+    }
+    return FOTA_OK;
+}
+
 fota_err_t ro_start_now(fotad_rollouts_t *r, fotad_rollout_rec_t *rec, char *why)
 {
     candidates_t c;
@@ -384,6 +408,7 @@ fota_err_t ro_start_now(fotad_rollouts_t *r, fotad_rollout_rec_t *rec, char *why
         return err;
     }
     err = plan(rec, &c);
+    err = err == FOTA_OK ? count_stages_full(rec, &c, why) : err;
     fotad_member_rec_t *m = err == FOTA_OK ? calloc(c.n > 0 ? c.n : 1, sizeof *m) : NULL;
     err = err == FOTA_OK && m == NULL ? FOTA_ERR_NO_MEM : err;
     for (size_t i = 0; err == FOTA_OK && i < c.n; i++) {

@@ -43,6 +43,17 @@ grep -qE "^dry run: nothing stored; devices known now per stage: 2 [0-9]+ [0-9]+
 ctl rollout list
 grep -q "^no rollouts$" <<<"$OUT" || fail "a dry run stored a rollout: $OUT"
 
+# A canary of more devices than fotad knows would let the release past it untried: refused.
+ctl rollout create "$R2" --stages 50,100% --start
+[ "$RC" = 1 ] || fail "a 50-device stage with 6 devices known started: exit $RC ($OUT)"
+grep -q "stage 1 wants 50 devices, fotad knows 6 of the target" <<<"$OUT" ||
+    fail "the refusal does not say why: $OUT"
+ctl rollout list
+grep -qE "^ *[0-9]+ +- +$PRODUCT +$R2 +created " <<<"$OUT" || fail "the refused rollout: $OUT"
+CANARY=$(awk 'NR == 2 {print $1}' <<<"$OUT")
+ctl rollout cancel "$CANARY"
+[ "$RC" = 0 ] || fail "cancel the refused rollout: $OUT"
+
 ctl rollout create "$R2" --stages 2,x --dry-run
 [ "$RC" = 2 ] || fail "a malformed stage list: exit $RC"
 ctl rollout create "$R2" --stages 2,100% --window "0 2 * * *"
