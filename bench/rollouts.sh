@@ -89,7 +89,7 @@ load() {
                 other=$("$BUILD/fotactl" release create --image "$W/v2.bin" --key "$W/release.pem" \
                     --product "other-$i" -o "$W/other.bundle" 2>/dev/null)
                 ctl release upload "$W/other.bundle" >/dev/null
-                ctl rollout create "$other" --stages 10,100% --start >/dev/null
+                ctl rollout create "$other" --stages 100% --start >/dev/null
             done
         fi
         ctl rollout create "$rel" --stages 100% --start >/dev/null

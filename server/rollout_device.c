@@ -232,12 +232,21 @@ static fota_err_t decide(fotad_rollouts_t *r, fotad_rollout_rec_t *rec, fotad_me
     if (err != FOTA_OK || !admitted) {
         return err;
     }
+    /* A member that only goes on is written back at most once a FOTAD_ACTIVITY_WRITE_S (half the
+     * timeout when that is shorter): its last activity is what a timeout counts from. */
+    int64_t every = FOTAD_ACTIVITY_WRITE_S;
+    if (rec->timeout_s > 0 && (int64_t)rec->timeout_s / 2 < every) {
+        every = (int64_t)rec->timeout_s / 2; /* a short timeout needs fresher activity */
+    }
+    bool write = !started || now - m->last_activity >= every;
     if (!started) {
         m->status = FOTAD_MEMBER_STARTED;
         m->started = now;
     }
-    m->last_activity = now;
-    err = r->store->ops->member_put(r->store->ctx, m, NULL);
+    if (write) {
+        m->last_activity = now;
+        err = r->store->ops->member_put(r->store->ctx, m, NULL);
+    }
     if (err == FOTA_OK) {
         offer(dec, rec, &rel, rec->action);
     }

@@ -25,6 +25,7 @@
 #define FOTAD_ROLLOUT_TICK_S 10u         /* default scheduler tick */
 #define FOTAD_ROLLOUT_DEVICES_MAX 10000u /* an explicit device list */
 #define FOTAD_ROLLOUTS_ACTIVE_MAX 256u
+#define FOTAD_ACTIVITY_WRITE_S 60 /* a continuing member's last activity, written this often */
 
 typedef int64_t (*fotad_clock_fn)(void *ctx);
 
