@@ -36,10 +36,12 @@
 #define J_FORMAT 1u
 #define J_CRC_OFF 156u
 
-/* Into a field that is all zeros. */
-static void put_str(uint8_t *p, const char *s)
+/* Into a 32-byte field that is all zeros: NUL-padded, no terminator when the string fills it. */
+static FOTA_NOINLINE void put_str(uint8_t *p, const char *s)
 {
-    memcpy(p, s, fota_strnlen(s, 32));
+    for (size_t i = 0; i < 32 && s[i] != '\0'; i++) {
+        p[i] = (uint8_t)s[i];
+    }
 }
 
 /* The checks a record must pass before its fields are read where they lie. */
