@@ -22,14 +22,20 @@
 
 #include "agent_internal.h"
 
-static const char *const state_names[] = {
-    "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
-    "rebooting", "booted",   "confirmed", "rolled_back", "error",     "downloaded",
-};
+/* The names in fota_state_t's order, each ended by its NUL: no table of pointers. */
+static const char state_names[] = "idle\0checking\0manifest\0downloading\0verifying\0installed\0"
+                                  "rebooting\0booted\0confirmed\0rolled_back\0error\0downloaded";
 
 const char *fota_state_name(fota_state_t s)
 {
-    return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+    if ((unsigned)s > FOTA_STATE_DOWNLOADED) {
+        return "unknown";
+    }
+    const char *name = state_names;
+    for (unsigned i = 0; i < (unsigned)s; i++) {
+        name += strlen(name) + 1;
+    }
+    return name;
 }
 
 uint32_t fota_agent_now(const fota_agent_t *a)
