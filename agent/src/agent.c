@@ -18,17 +18,24 @@
 #include <string.h>
 
 #include "fota/auth.h"
+#include "fota/bytes.h"
 
 #include "agent_internal.h"
 
-static const char *const state_names[] = {
-    "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
-    "rebooting", "booted",   "confirmed", "rolled_back", "error",     "downloaded",
-};
+/* The names in fota_state_t's order, each ended by its NUL: no table of pointers. */
+static const char state_names[] = "idle\0checking\0manifest\0downloading\0verifying\0installed\0"
+                                  "rebooting\0booted\0confirmed\0rolled_back\0error\0downloaded";
 
 const char *fota_state_name(fota_state_t s)
 {
-    return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+    if ((unsigned)s > FOTA_STATE_DOWNLOADED) {
+        return "unknown";
+    }
+    const char *name = state_names;
+    for (unsigned i = 0; i < (unsigned)s; i++) {
+        name += strlen(name) + 1;
+    }
+    return name;
 }
 
 uint32_t fota_agent_now(const fota_agent_t *a)
@@ -230,11 +237,12 @@ static void confirmed(fota_agent_t *a)
     fota_agent_go_idle(a);
 }
 
-/* The journal says an image was installed; which image runs now tells what happened. */
-static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
+/* The journal says an image was installed (state), of the version now in a->manifest.version;
+ * which image runs now tells what happened. */
+static fota_err_t after_install(fota_agent_t *a, uint8_t state)
 {
-    bool is_new = strcmp(a->cfg.current_version, j->version) == 0;
-    if (!is_new && j->state == FOTA_JOURNAL_INSTALLING) {
+    bool is_new = strcmp(a->cfg.current_version, a->manifest.version) == 0;
+    if (!is_new && state == FOTA_JOURNAL_INSTALLING) {
         return fota_agent_install(a); /* the power failed before the slot switched: switch it now */
     }
     if (!is_new) {
@@ -259,10 +267,12 @@ static fota_err_t after_install(fota_agent_t *a, const fota_journal_t *j)
     return FOTA_OK;
 }
 
+/* The record's fields are taken where they lie; the agent was zeroed, so the 32-byte release and
+ * version copied into their 33-byte strings stay NUL-terminated. */
 static fota_err_t resume_from_journal(fota_agent_t *a)
 {
-    fota_journal_t j;
-    fota_err_t err = fota_journal_load(a, &j);
+    uint8_t j[FOTA_JOURNAL_LEN];
+    fota_err_t err = fota_journal_load(a, j);
     if (err == FOTA_ERR_JOURNAL_EMPTY) {
         return FOTA_OK;
     }
@@ -270,30 +280,33 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
         a->port.store.clear(a->port.store.ctx); /* unreadable: start over, nothing was switched */
         return FOTA_OK;
     }
-    if (j.state == FOTA_JOURNAL_ROLLED_BACK || j.state == FOTA_JOURNAL_DOWNLOADED) {
+    uint8_t state = j[FOTA_J_STATE];
+    if (state == FOTA_JOURNAL_ROLLED_BACK || state == FOTA_JOURNAL_DOWNLOADED) {
         return FOTA_OK; /* nothing in progress; choose_start() reads it when an offer comes */
     }
     a->journaled = 1;
-    if (j.state == FOTA_JOURNAL_WIPING) {
-        a->refused = (uint16_t)j.error; /* erase the slot, needing nobody, then report */
-        a->wipe_end = j.extent;
-        a->last_err = (fota_err_t)j.error;
+    uint32_t extent = fota_get_le32(j + FOTA_J_EXTENT);
+    if (state == FOTA_JOURNAL_WIPING) {
+        uint32_t error = fota_get_le32(j + FOTA_J_ERROR);
+        a->refused = (uint16_t)error; /* erase the slot, needing nobody, then report */
+        a->wipe_end = extent;
+        a->last_err = (fota_err_t)error;
         fota_agent_set_state(a, FOTA_STATE_ERROR);
         return FOTA_OK;
     }
-    a->attempts = j.attempts;
-    memcpy(a->offer.release, j.release, sizeof a->offer.release);
-    memcpy(a->manifest.version, j.version, sizeof a->manifest.version);
-    memcpy(a->manifest_digest, j.manifest_digest, 32);
-    a->part_offset = j.part_offset;
-    if (j.state == FOTA_JOURNAL_DOWNLOADING) {
+    a->attempts = j[FOTA_J_ATTEMPTS];
+    memcpy(a->offer.release, j + FOTA_J_RELEASE, FOTA_RELEASE_ID_LEN);
+    memcpy(a->manifest.version, j + FOTA_J_VERSION, FOTA_MANIFEST_STR_MAX);
+    memcpy(a->manifest_digest, j + FOTA_J_DIGEST, 32);
+    a->part_offset = fota_get_le32(j + FOTA_J_PART_OFFSET);
+    if (state == FOTA_JOURNAL_DOWNLOADING) {
         a->resume_pending = true; /* fetch the manifest again, then go on where it stopped */
         /* if given up before the manifest comes: what to erase (0 unknown: the whole slot) */
-        a->wipe_end = j.mode != FOTA_MODE_SEED ? 0u : j.extent != 0 ? j.extent : UINT32_MAX;
+        a->wipe_end = j[FOTA_J_MODE] != FOTA_MODE_SEED ? 0u : extent != 0 ? extent : UINT32_MAX;
         fota_agent_set_state(a, FOTA_STATE_MANIFEST);
         return FOTA_OK;
     }
-    return after_install(a, &j);
+    return after_install(a, state);
 }
 
 /* ---- init and the public accessors -------------------------------------------------------- */

@@ -123,25 +123,27 @@ typedef enum {
     FOTA_JOURNAL_DOWNLOADED = 6,  /* download_only: the verified image waits in the slot */
 } fota_journal_state_t;
 
-typedef struct {
-    uint8_t state;
-    uint8_t mode;
-    uint8_t attempts;
-    char release[FOTA_RELEASE_ID_LEN + 1];
-    char version[FOTA_MANIFEST_STR_MAX + 1];
-    uint8_t manifest_digest[32];
-    uint32_t next_chunk;
-    uint8_t expected[32];
-    uint32_t part_offset;
-    uint32_t extent; /* downloading: bytes the download may have written; wiping: to erase */
-    uint32_t error;  /* wiping: the error to report once the slot is erased */
-} fota_journal_t;
-
+/* A journal record is read where it lies, once fota_journal_load has checked it (magic, format,
+ * CRC, state and mode in range, release and version not empty): its fields at these offsets,
+ * numbers little-endian (fota_get_le32), the release and version NUL-padded in 32 bytes. */
 #define FOTA_JOURNAL_LEN 160
-fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *out);
+enum {
+    FOTA_J_STATE = 5,
+    FOTA_J_MODE = 6,
+    FOTA_J_ATTEMPTS = 7,
+    FOTA_J_RELEASE = 8,  /* 32 */
+    FOTA_J_VERSION = 40, /* 32 */
+    FOTA_J_DIGEST = 72,  /* 32: SHA-256 of the manifest */
+    FOTA_J_NEXT_CHUNK = 104,
+    FOTA_J_EXPECTED = 108, /* 32: chain, the hash the next record must have */
+    FOTA_J_PART_OFFSET = 140,
+    FOTA_J_EXTENT = 144, /* downloading: bytes the download may have written; wiping: to erase */
+    FOTA_J_ERROR = 148,  /* wiping: the error to report once the slot is erased */
+};
 /* Save the agent's current position with the given state. */
 fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);
-fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out);
+/* Load the record into rec and check it; FOTA_ERR_JOURNAL_CORRUPT if it fails a check. */
+fota_err_t fota_journal_load(fota_agent_t *a, uint8_t rec[FOTA_JOURNAL_LEN]);
 
 /* ---- wipe.c: erasing an unauthenticated seed-mode image ------------------------------------ */
 /* Bytes from the slot start the current download may have written by its next journal save

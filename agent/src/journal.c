@@ -36,44 +36,29 @@
 #define J_FORMAT 1u
 #define J_CRC_OFF 156u
 
-static void put_str(uint8_t *p, const char *s, size_t field)
+/* Into a 32-byte field that is all zeros: NUL-padded, no terminator when the string fills it. */
+static FOTA_NOINLINE void put_str(uint8_t *p, const char *s)
 {
-    size_t n = fota_strnlen(s, field);
-    memset(p, 0, field);
-    memcpy(p, s, n);
+    for (size_t i = 0; i < 32 && s[i] != '\0'; i++) {
+        p[i] = (uint8_t)s[i];
+    }
 }
 
-static bool get_str(const uint8_t *p, size_t field, char *out)
-{
-    size_t n = fota_strnlen((const char *)p, field);
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n > 0;
-}
-
-fota_err_t fota_journal_decode(const uint8_t *buf, size_t len, fota_journal_t *out)
+/* The checks a record must pass before its fields are read where they lie. */
+static fota_err_t check(const uint8_t *buf, size_t len)
 {
     if (len != FOTA_JOURNAL_LEN || memcmp(buf, "FOTJ", 4) != 0 || buf[4] != J_FORMAT ||
         fota_get_le32(buf + J_CRC_OFF) != fota_crc32_le(0, buf, J_CRC_OFF)) {
         return FOTA_ERR_JOURNAL_CORRUPT;
     }
-    memset(out, 0, sizeof *out);
-    out->state = buf[5];
-    out->mode = buf[6];
-    out->attempts = buf[7];
+    uint8_t state = buf[FOTA_J_STATE];
     /* a wiping record comes only from a seed-mode agent: corrupt to a chain-only one */
     bool wiping_ok = FOTA_CONFIG_MODE_SEED;
-    if (out->state < FOTA_JOURNAL_DOWNLOADING || out->state > FOTA_JOURNAL_DOWNLOADED ||
-        (out->state == FOTA_JOURNAL_WIPING && !wiping_ok) || out->mode > FOTA_MODE_CHAIN ||
-        !get_str(buf + 8, 32, out->release) || !get_str(buf + 40, 32, out->version)) {
+    if (state < FOTA_JOURNAL_DOWNLOADING || state > FOTA_JOURNAL_DOWNLOADED ||
+        (state == FOTA_JOURNAL_WIPING && !wiping_ok) || buf[FOTA_J_MODE] > FOTA_MODE_CHAIN ||
+        buf[FOTA_J_RELEASE] == 0 || buf[FOTA_J_VERSION] == 0) {
         return FOTA_ERR_JOURNAL_CORRUPT;
     }
-    memcpy(out->manifest_digest, buf + 72, 32);
-    out->next_chunk = fota_get_le32(buf + 104);
-    memcpy(out->expected, buf + 108, 32);
-    out->part_offset = fota_get_le32(buf + 140);
-    out->extent = fota_get_le32(buf + 144);
-    out->error = fota_get_le32(buf + 148);
     return FOTA_OK;
 }
 
@@ -84,18 +69,18 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     memset(buf, 0, sizeof buf);
     memcpy(buf, "FOTJ", 4);
     buf[4] = J_FORMAT;
-    buf[5] = (uint8_t)state;
-    buf[6] = (uint8_t)a->cfg.mode;
-    buf[7] = a->attempts;
-    put_str(buf + 8, a->offer.release, 32);
-    put_str(buf + 40, a->manifest.version, 32);
-    memcpy(buf + 72, a->manifest_digest, 32);
-    fota_put_le32(buf + 104, a->next_chunk);
-    memcpy(buf + 108, a->chain.expected, 32);
-    fota_put_le32(buf + 140, a->part_offset);
+    buf[FOTA_J_STATE] = (uint8_t)state;
+    buf[FOTA_J_MODE] = (uint8_t)a->cfg.mode;
+    buf[FOTA_J_ATTEMPTS] = a->attempts;
+    put_str(buf + FOTA_J_RELEASE, a->offer.release);
+    put_str(buf + FOTA_J_VERSION, a->manifest.version);
+    memcpy(buf + FOTA_J_DIGEST, a->manifest_digest, 32);
+    fota_put_le32(buf + FOTA_J_NEXT_CHUNK, a->next_chunk);
+    memcpy(buf + FOTA_J_EXPECTED, a->chain.expected, 32);
+    fota_put_le32(buf + FOTA_J_PART_OFFSET, a->part_offset);
     if (state == FOTA_JOURNAL_WIPING) {
-        fota_put_le32(buf + 144, a->wipe_end);
-        fota_put_le32(buf + 148, a->refused);
+        fota_put_le32(buf + FOTA_J_EXTENT, a->wipe_end);
+        fota_put_le32(buf + FOTA_J_ERROR, a->refused);
     } else if (state == FOTA_JOURNAL_DOWNLOADING) {
         /* seed mode: how far the slot may hold unverified bytes, never less than an earlier
          * download left there (agent.c, unverified_extent) */
@@ -103,7 +88,7 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
         if (FOTA_IS_SEED(a) && reach > a->wipe_end) {
             a->wipe_end = reach;
         }
-        fota_put_le32(buf + 144, FOTA_IS_SEED(a) ? a->wipe_end : reach);
+        fota_put_le32(buf + FOTA_J_EXTENT, FOTA_IS_SEED(a) ? a->wipe_end : reach);
     }
     fota_put_le32(buf + J_CRC_OFF, fota_crc32_le(0, buf, J_CRC_OFF));
     fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);
@@ -113,13 +98,9 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     return err;
 }
 
-fota_err_t fota_journal_load(fota_agent_t *a, fota_journal_t *out)
+fota_err_t fota_journal_load(fota_agent_t *a, uint8_t rec[FOTA_JOURNAL_LEN])
 {
-    uint8_t buf[FOTA_JOURNAL_LEN];
     size_t len = 0;
-    fota_err_t err = a->port.store.load(a->port.store.ctx, buf, sizeof buf, &len);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    return fota_journal_decode(buf, len, out);
+    fota_err_t err = a->port.store.load(a->port.store.ctx, rec, FOTA_JOURNAL_LEN, &len);
+    return err != FOTA_OK ? err : check(rec, len);
 }

@@ -99,17 +99,18 @@ void fota_report_queue(fota_agent_t *a, fota_state_t state, fota_err_t err)
 
 fota_err_t fota_report_request(fota_agent_t *a)
 {
-    static const char *const names[] = {
-        "{\"state\":", ",\"release\":", ",\"version\":", ",\"running\":",
-        ",\"done\":",  ",\"total\":",   ",\"error\":"};
+    /* the seven keys one after the other, each ended by its NUL: no table of pointers */
+    static const char names[] = "{\"state\":\0,\"release\":\0,\"version\":\0,\"running\":\0"
+                                ",\"done\":\0,\"total\":\0,\"error\":";
     const fota_report_entry_t *e = &a->reports[0];
     const char *strings[] = {fota_state_name((fota_state_t)e->state), a->offer.release,
                              a->manifest.version, a->cfg.current_version};
     const uint32_t numbers[] = {e->done, e->total, e->err};
     fota_text_t body;
     fota_text_init(&body, a->body, sizeof a->body);
-    for (size_t i = 0; i < 7; i++) {
-        fota_text_str(&body, names[i]);
+    const char *name = names;
+    for (size_t i = 0; i < 7; i++, name += strlen(name) + 1) {
+        fota_text_str(&body, name);
         if (i < 4) {
             fota_text_json(&body, strings[i]);
         } else {

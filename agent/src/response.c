@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "fota/bytes.h"
+
 #include "agent_internal.h"
 
 static uint32_t expected_blob_len(const fota_agent_t *a)
@@ -283,28 +285,32 @@ static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t di
  * unless it has had all its attempts (then it is refused). */
 static fota_err_t choose_start(fota_agent_t *a)
 {
-    fota_journal_t j;
-    bool same = fota_journal_load(a, &j) == FOTA_OK &&
-                memcmp(j.manifest_digest, a->manifest_digest, 32) == 0 &&
-                j.part_offset == a->part_offset && j.next_chunk <= a->manifest.chunk_count;
+    uint8_t j[FOTA_JOURNAL_LEN];
+    uint32_t next = 0;
+    bool same = fota_journal_load(a, j) == FOTA_OK &&
+                memcmp(j + FOTA_J_DIGEST, a->manifest_digest, 32) == 0 &&
+                fota_get_le32(j + FOTA_J_PART_OFFSET) == a->part_offset &&
+                (next = fota_get_le32(j + FOTA_J_NEXT_CHUNK)) <= a->manifest.chunk_count;
     fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
     a->next_chunk = 0;
     a->attempts = 0;
     if (!same) {
         return FOTA_OK;
     }
-    if (j.state == FOTA_JOURNAL_DOWNLOADED || j.state == FOTA_JOURNAL_ROLLED_BACK) {
+    uint8_t state = j[FOTA_J_STATE];
+    uint8_t attempts = j[FOTA_J_ATTEMPTS];
+    if (state == FOTA_JOURNAL_DOWNLOADED || state == FOTA_JOURNAL_ROLLED_BACK) {
         /* verified and waiting, or rolled back: checked again from the slot */
-        if (j.state == FOTA_JOURNAL_ROLLED_BACK && j.attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
+        if (state == FOTA_JOURNAL_ROLLED_BACK && attempts >= FOTA_CONFIG_MAX_INSTALL_ATTEMPTS) {
             return FOTA_ERR_AGENT_ROLLED_BACK;
         }
-        a->attempts = j.attempts;
+        a->attempts = attempts;
         a->next_chunk = a->manifest.chunk_count;
-    } else if (j.state == FOTA_JOURNAL_DOWNLOADING && j.mode == (uint8_t)a->cfg.mode) {
-        a->attempts = j.attempts;
-        a->next_chunk = j.next_chunk;
-        memcpy(a->chain.expected, j.expected, 32);
-        a->chain.index = j.next_chunk;
+    } else if (state == FOTA_JOURNAL_DOWNLOADING && j[FOTA_J_MODE] == (uint8_t)a->cfg.mode) {
+        a->attempts = attempts;
+        a->next_chunk = next;
+        memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
+        a->chain.index = next;
     }
     return FOTA_OK;
 }

@@ -8,6 +8,7 @@
 #include "agent_internal.h"
 
 static const char hex_digits[] = "0123456789abcdef";
+static const char hex_upper[] = "0123456789ABCDEF"; /* percent-encoding (RFC 3986 2.1) */
 
 void fota_text_init(fota_text_t *t, char *buf, size_t cap)
 {
@@ -55,11 +56,17 @@ void fota_text_u64(fota_text_t *t, uint64_t v)
     }
 }
 
+/* One byte as two hex digits from the given alphabet. */
+static void put_hex(fota_text_t *t, const char *digits, uint8_t b)
+{
+    put_char(t, digits[b >> 4]);
+    put_char(t, digits[b & 0x0f]);
+}
+
 void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        put_char(t, hex_digits[p[i] >> 4]);
-        put_char(t, hex_digits[p[i] & 0x0f]);
+        put_hex(t, hex_digits, p[i]);
     }
 }
 
@@ -76,10 +83,8 @@ void fota_text_query(fota_text_t *t, const char *s)
             put_char(t, *s);
             continue;
         }
-        uint8_t b = (uint8_t)*s;
         put_char(t, '%');
-        put_char(t, (char)(hex_digits[b >> 4] - ((b >> 4) > 9 ? 32 : 0)));
-        put_char(t, (char)(hex_digits[b & 0x0f] - ((b & 0x0f) > 9 ? 32 : 0)));
+        put_hex(t, hex_upper, (uint8_t)*s);
     }
 }
 
@@ -93,8 +98,7 @@ void fota_text_json(fota_text_t *t, const char *s)
             put_char(t, (char)b);
         } else if (b < 0x20) {
             fota_text_str(t, "\\u00");
-            put_char(t, hex_digits[b >> 4]);
-            put_char(t, hex_digits[b & 0x0f]);
+            put_hex(t, hex_digits, b);
         } else {
             put_char(t, (char)b);
         }

@@ -1558,9 +1558,26 @@ static void test_download_only_then_install(void **state)
     rig_close(&r);
 }
 
+/* Every state has its name (reports carry them), in fota_state_t's order; others are "unknown". */
+static void test_state_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
+        "rebooting", "booted",   "confirmed", "rolled_back", "error",     "downloaded",
+    };
+    for (unsigned s = 0; s < sizeof want / sizeof want[0]; s++) {
+        assert_string_equal(fota_state_name((fota_state_t)s), want[s]);
+    }
+    assert_int_equal(FOTA_STATE_DOWNLOADED + 1, sizeof want / sizeof want[0]);
+    assert_string_equal(fota_state_name((fota_state_t)12), "unknown");
+    assert_string_equal(fota_state_name((fota_state_t)-1), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_not_now_retry_after),
         cmocka_unit_test(test_forced_skips_hooks),
         cmocka_unit_test(test_download_only_then_install),

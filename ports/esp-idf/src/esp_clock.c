@@ -61,14 +61,11 @@ fota_clock_t fota_esp_clock_port(fota_esp_t *h)
 
 /* ---- the Date header ------------------------------------------------------------------------ */
 
-/* n decimal digits at s, or -1. */
-static int digits(const char *s, int n)
+/* n decimal digits at s, checked by the caller. */
+static int number(const char *s, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
         v = v * 10 + s[i] - '0';
     }
     return v;
@@ -97,24 +94,25 @@ static int32_t days_from_civil(int32_t y, int32_t m, int32_t d)
     return era * 146097 + doe - 719468;
 }
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters at fixed positions; the separators and "GMT"
- * must be where the shape has them. */
+/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters at fixed positions; a digit wherever the shape
+ * has '0', the separators and "GMT" where it has them (the day and month names are checked
+ * apart: the day's not at all, the month's by month_of). */
 bool fota_esp_parse_http_date(const char *text, int64_t *out)
 {
-    static const char shape[] = "Www, 00 Mmm 0000 00:00:00 GMT";
+    static const char shape[] = "Www, 00 mmm 0000 00:00:00 GMT";
     if (text == NULL || strlen(text) != sizeof shape - 1) {
         return false;
     }
     for (size_t i = 3; i < sizeof shape - 1; i++) {
-        bool fixed = shape[i] == ',' || shape[i] == ' ' || shape[i] == ':' || i >= 26;
-        if (fixed && text[i] != shape[i]) {
+        char c = text[i];
+        bool ok = shape[i] == '0' ? c >= '0' && c <= '9' : shape[i] == 'm' || c == shape[i];
+        if (!ok) {
             return false;
         }
     }
-    int day = digits(text + 5, 2), month = month_of(text + 8), year = digits(text + 12, 4);
-    int hh = digits(text + 17, 2), mm = digits(text + 20, 2), ss = digits(text + 23, 2);
-    if (day < 1 || day > 31 || month < 0 || year < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
-        ss < 0 || ss > 60) {
+    int day = number(text + 5, 2), month = month_of(text + 8), year = number(text + 12, 4);
+    int hh = number(text + 17, 2), mm = number(text + 20, 2), ss = number(text + 23, 2);
+    if (day < 1 || day > 31 || month < 0 || hh > 23 || mm > 59 || ss > 60) {
         return false;
     }
     *out = (int64_t)days_from_civil(year, month, day) * 86400 + hh * 3600 + mm * 60 + ss;
