@@ -19,6 +19,7 @@
 
 #include "cron.h"
 #include "rollouts.h"
+#include "db_files.h"
 
 /* ---- cron and windows ----------------------------------------------------------------------- */
 
@@ -224,23 +225,13 @@ static void put_release(fixture_t *f, const char *id, const char *version)
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &r, &inserted), FOTA_OK);
 }
 
-static void remove_db(const char *path)
-{
-    char p[600];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 static int setup(void **state)
 {
     static fixture_t f;
     const char *dir = getenv("FOTA_TMPDIR");
     snprintf(f.path, sizeof f.path, "%s/test_fotad_rollouts.%ld.db",
              dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid());
-    remove_db(f.path);
+    test_remove_db(f.path);
     assert_int_equal(fotad_store_sqlite_open(f.path, FOTAD_SYNC_NORMAL, &f.st), FOTA_OK);
     f.now = MON + 12 * 3600;
     fotad_clock_t clock = {fake_now, &f};
@@ -257,7 +248,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     fotad_rollouts_close(f->ro);
     fotad_store_close(&f->st);
-    remove_db(f->path);
+    test_remove_db(f->path);
     return 0;
 }
 

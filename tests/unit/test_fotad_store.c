@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "db_files.h"
 
 typedef struct {
     char path[512];
@@ -41,21 +42,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void remove_db(const char *path)
-{
-    char p[600];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
     fotad_store_close(&f->st);
-    remove_db(f->path);
+    test_remove_db(f->path);
     return 0;
 }
 
@@ -309,7 +300,7 @@ static void test_migrate_from_version_1(void **state)
 {
     fixture_t *f = *state;
     fotad_store_close(&f->st);
-    remove_db(f->path);
+    test_remove_db(f->path);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     const char *v1 =
@@ -478,7 +469,7 @@ static void test_reopen_and_schema(void **state)
     assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st),
                      FOTA_ERR_UNSUPPORTED);
     assert_null(f->st.ops);
-    remove_db(f->path);
+    test_remove_db(f->path);
     assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
     assert_int_equal(
         fotad_store_sqlite_open("/nonexistent-dir/x.db", FOTAD_SYNC_NORMAL, &(fotad_store_t){0}),
