@@ -136,6 +136,10 @@ typedef struct {
 int fotactl_get_and_print(const fotactl_conn_t *c, const char *path, const char *what,
                           const fotactl_view_t *v);
 
+/* A command without arguments of its own: GET path, print the view. */
+int fotactl_list_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
+                     const char *path, const fotactl_view_t *v);
+
 /* POST the JSON text (taken over, freed here; NULL: out of memory) to path and print the
  * answer's fields through v (or the JSON with --json). */
 int fotactl_post_json(const fotactl_conn_t *c, const char *path, char *text, const char *what,

@@ -136,9 +136,8 @@ int fotactl_get_and_print(const fotactl_conn_t *c, const char *path, const char 
     return rc;
 }
 
-/* A command without arguments of its own: GET path, print the view. */
-static int list_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
-                    const char *path, const fotactl_view_t *v)
+int fotactl_list_cmd(const char *prog, const fota_cli_cmd_t *cmd, int argc, char **argv,
+                     const char *path, const fotactl_view_t *v)
 {
     fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
     fotactl_conn_t c;
@@ -234,7 +233,7 @@ int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                      .member = "releases",
                                      .empty = "no releases",
                                      .what = "release list"};
-    return list_cmd(FOTACTL_RELEASE, cmd, argc, argv, "/api/admin/releases", &v);
+    return fotactl_list_cmd(FOTACTL_RELEASE, cmd, argc, argv, "/api/admin/releases", &v);
 }
 
 int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
@@ -330,7 +329,7 @@ int fotactl_product_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                      .member = "products",
                                      .empty = "no products",
                                      .what = "product list"};
-    return list_cmd(FOTACTL_PRODUCT, cmd, argc, argv, "/api/admin/products", &v);
+    return fotactl_list_cmd(FOTACTL_PRODUCT, cmd, argc, argv, "/api/admin/products", &v);
 }
 
 int fotactl_product_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
@@ -356,7 +355,7 @@ int fotactl_device_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                      .member = "devices",
                                      .empty = "no devices",
                                      .what = "device list"};
-    return list_cmd(FOTACTL_DEVICE, cmd, argc, argv, "/api/admin/devices", &v);
+    return fotactl_list_cmd(FOTACTL_DEVICE, cmd, argc, argv, "/api/admin/devices", &v);
 }
 
 int fotactl_device_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
@@ -440,7 +439,7 @@ int fotactl_assignment_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
                                      .member = "assignments",
                                      .empty = "no assignments",
                                      .what = "assignment list"};
-    return list_cmd(FOTACTL_ASSIGNMENT, cmd, argc, argv, "/api/admin/assignments", &v);
+    return fotactl_list_cmd(FOTACTL_ASSIGNMENT, cmd, argc, argv, "/api/admin/assignments", &v);
 }
 
 int fotactl_post_json(const fotactl_conn_t *c, const char *path, char *text, const char *what,

@@ -344,20 +344,12 @@ int fotactl_rollout_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 
 int fotactl_rollout_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
-    fota_cli_spec_t spec = {NULL, NULL, NULL, 0, 0, 0};
-    fotactl_conn_t c;
-    int rc;
-    if (!fotactl_parse_remote(FOTACTL_ROLLOUT, cmd, &spec, NULL, argc, argv, &c, &rc)) {
-        return rc;
-    }
     static const fotactl_view_t v = {.cols = rollout_cols,
                                      .n_cols = FOTACTL_N(rollout_cols),
                                      .member = "rollouts",
                                      .empty = "no rollouts",
                                      .what = "rollout list"};
-    rc = fotactl_get_and_print(&c, "/api/admin/rollouts", v.what, &v);
-    fotactl_conn_free(&c);
-    return rc;
+    return fotactl_list_cmd(FOTACTL_ROLLOUT, cmd, argc, argv, "/api/admin/rollouts", &v);
 }
 
 int fotactl_rollout_history(const fota_cli_cmd_t *cmd, int argc, char **argv)
