@@ -3,10 +3,11 @@
 # (tests/support-bin/fota-hostile.c) serves releases made by `fotactl release create` and
 # misbehaves as its mode file says: lying Content-Length (longer, shorter), a body cut in half,
 # an endless body, slow-loris bodies and headers, a redirect loop, 200 or 416 for a Range, a
-# Content-Range (and body) one record off, oversized headers, a 500 storm, a forged manifest, the
-# manifest of another release, a release for another product, a downgrade below the security
-# floor, an image too big for the partition, the records of another release. The real agent runs
-# in fota-device over the libcurl transport (short request deadline, short back-off).
+# Content-Range (and body) one record off, a bit flipped in a record, oversized headers, a 500
+# storm, a forged manifest, the manifest of another release, a release for another product, a
+# downgrade below the security floor, an image too big for the partition, the records of another
+# release. The real agent runs in fota-device over the libcurl transport (short request
+# deadline, short back-off).
 #
 # After each attack: the attempt failed with the error expected (the name fota-device prints as
 # the outcome), the update slot holds nothing but bytes of the honest image or erased 0xFF, the
@@ -146,6 +147,7 @@ attack storm FOTA_ERR_HTTP_STATUS "error FOTA_ERR_HTTP_STATUS in downloading"
 attack range200 FOTA_ERR_HTTP_RANGE
 attack 416 FOTA_ERR_HTTP_RANGE
 attack badrange FOTA_ERR_CHAIN_MISMATCH
+attack corrupt FOTA_ERR_CHAIN_MISMATCH
 attack bigheaders FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(response headers over 16384 bytes)"
 attack bigheader FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(a response header line over curl's limit)"
 attack statusheaders FOTA_ERR_HTTP_HEADERS_TOO_LARGE "(response headers over 16384 bytes)"

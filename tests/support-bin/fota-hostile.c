@@ -21,6 +21,7 @@
  *   range200     blob: 200 with the whole blob where a Range was asked for
  *   416          blob: 416 for a valid Range
  *   badrange     blob: 206 whose Content-Range and body start one record later than asked
+ *   corrupt      blob: the asked bytes with one bit flipped in the middle of the body
  *   storm        blob: 500, every time
  *   forged       manifest: one bit of the signed part flipped
  *   swap         manifest: the validly signed manifest of the release `other` instead
@@ -251,6 +252,19 @@ static void shifted(const ctx_t *c, size_t a, size_t n)
     free(body);
 }
 
+/* The asked bytes, right length and Content-Range, one bit flipped half-way through. */
+static void corrupted(const ctx_t *c, size_t a, size_t n, const char *cr)
+{
+    uint8_t *body = malloc(n);
+    if (body == NULL) {
+        return;
+    }
+    memcpy(body, blob_of(c->data) + a, n);
+    body[n / 2] ^= 0x10u;
+    reply(c->fd, 206, cr, body, n);
+    free(body);
+}
+
 /* The blob request in mode `mode`: bytes [a, a + n) were asked for. */
 static void spoil_blob(const ctx_t *c, size_t a, size_t n, const char *cr)
 {
@@ -283,6 +297,8 @@ static void spoil_blob(const ctx_t *c, size_t a, size_t n, const char *cr)
         reply(c->fd, 416, "", "", 0);
     } else if (strcmp(mode, "badrange") == 0) {
         shifted(c, a, n);
+    } else if (strcmp(mode, "corrupt") == 0) {
+        corrupted(c, a, n, cr);
     } else if (strcmp(mode, "storm") == 0) {
         reply(c->fd, 500, "", "{}", 2);
     } else {
