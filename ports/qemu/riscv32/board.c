@@ -1,0 +1,56 @@
+/*
+ * board.c - board.h on QEMU's riscv32 virt machine (an RV32IMAC hart, the ESP32-C3/C6
+ * instruction set): the NS16550A UART at 0x10000000 is the serial line, the instret counter
+ * counts time in nanoseconds of QEMU's instruction-driven clock (-icount), traps end the run.
+ */
+#include <stdint.h>
+
+#include "board.h"
+#include "semihost.h"
+
+#define UART_BASE 0x10000000u
+#define UART_RBR 0u /* receive buffer */
+#define UART_THR 0u /* transmit holding */
+#define UART_LSR 5u /* line status */
+#define LSR_DATA_READY 0x01u
+#define LSR_THR_EMPTY 0x20u
+
+static inline volatile uint8_t *uart(unsigned reg)
+{
+    return (volatile uint8_t *)(uintptr_t)(UART_BASE + reg);
+}
+
+void board_uart_put(uint8_t c)
+{
+    while ((*uart(UART_LSR) & LSR_THR_EMPTY) == 0) {
+    }
+    *uart(UART_THR) = c;
+}
+
+uint8_t board_uart_get(void)
+{
+    while ((*uart(UART_LSR) & LSR_DATA_READY) == 0) {
+    }
+    return *uart(UART_RBR);
+}
+
+void board_count_start(void) {}
+
+/* With -icount, QEMU's instret is its virtual clock in nanoseconds: 2^shift per instruction. */
+uint32_t board_count(void)
+{
+    uint32_t v;
+    __asm__ volatile("rdinstret %0" : "=r"(v));
+    return v;
+}
+
+uint64_t board_count_insns(uint64_t units, unsigned shift)
+{
+    return units >> shift;
+}
+
+void board_trap(uint32_t cause, uint32_t pc, uint32_t tval);
+void board_trap(uint32_t cause, uint32_t pc, uint32_t tval)
+{
+    semihost_trap("trap", cause, pc, tval);
+}
