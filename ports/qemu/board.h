@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The serial line to fota-qemu-bridge: a byte out; a byte in (waits for it). */
+/* The serial line to fota-qemu-bridge: set up (before anything is sent or received); a byte
+ * out; a byte in (waits for it). */
+void board_uart_start(void);
 void board_uart_put(uint8_t c);
 uint8_t board_uart_get(void);
 

@@ -57,8 +57,10 @@ fota_ports_t harness_ports(void);
 /* Slot index -> flash offset. */
 uint32_t harness_slot_offset(uint8_t slot);
 
-/* The agent's work in counter units (board_count), summed over every call into it. */
+/* The agent's work in counter units (board_count), summed over every call into it; of that, the
+ * time spent in the flash port's functions (the platform's driver, not the agent). */
 extern uint64_t harness_agent_units;
+extern uint64_t harness_flash_units;
 #define HARNESS_COUNTED(stmt)                                                                      \
     do {                                                                                           \
         uint32_t counted_t0_ = board_count();                                                      \

@@ -16,6 +16,7 @@
  *   FQ_DATA     response body bytes
  *   FQ_END      the response is over: the transport's outcome (4 bytes LE, a fota_err_t)
  * target -> host
+ *   FQ_READY    the target is up and its UART set (no payload): the bridge sends FQ_HELLO then
  *   FQ_REQUEST  method NUL target NUL, header count (1 byte), (name NUL value NUL) per header,
  *               content type NUL (empty: none), then the body to the end of the payload
  *   FQ_RESULT   what the run measured and how it ended: text lines "key value"
@@ -31,6 +32,7 @@
 #define FQ_HEADER 'R'
 #define FQ_DATA 'D'
 #define FQ_END 'E'
+#define FQ_READY 'W'
 #define FQ_REQUEST 'Q'
 #define FQ_RESULT 'X'
 

@@ -10,6 +10,15 @@
 #include "harness.h"
 
 harness_machine_t harness_machine;
+uint64_t harness_flash_units;
+
+/* A flash operation, timed apart from the agent's own work. */
+#define FLASH_TIMED(stmt)                                                                          \
+    do {                                                                                           \
+        uint32_t flash_t0_ = board_count();                                                        \
+        stmt;                                                                                      \
+        harness_flash_units += (uint32_t)(board_count() - flash_t0_);                              \
+    } while (0)
 
 static fota_err_t flash_range(uint32_t addr, size_t len)
 {
@@ -17,7 +26,7 @@ static fota_err_t flash_range(uint32_t addr, size_t len)
                                                                       : FOTA_ERR_FLASH_BOUNDS;
 }
 
-static fota_err_t flash_read(void *ctx, uint32_t addr, void *buf, size_t len)
+static fota_err_t flash_read_op(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     (void)ctx;
     fota_err_t err = flash_range(addr, len);
@@ -28,7 +37,7 @@ static fota_err_t flash_read(void *ctx, uint32_t addr, void *buf, size_t len)
     return err;
 }
 
-static fota_err_t flash_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+static fota_err_t flash_write_op(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
     (void)ctx;
     fota_err_t err = flash_range(addr, len);
@@ -50,7 +59,7 @@ static fota_err_t flash_write(void *ctx, uint32_t addr, const void *buf, size_t 
     return FOTA_OK;
 }
 
-static fota_err_t flash_erase(void *ctx, uint32_t addr, uint32_t len)
+static fota_err_t flash_erase_op(void *ctx, uint32_t addr, uint32_t len)
 {
     (void)ctx;
     if (addr % HARNESS_SECTOR != 0 || len % HARNESS_SECTOR != 0) {
@@ -61,6 +70,27 @@ static fota_err_t flash_erase(void *ctx, uint32_t addr, uint32_t len)
         memset(board_flash + addr, 0xFF, len);
         harness_machine.erases += len / HARNESS_SECTOR;
     }
+    return err;
+}
+
+static fota_err_t flash_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    fota_err_t err;
+    FLASH_TIMED(err = flash_read_op(ctx, addr, buf, len));
+    return err;
+}
+
+static fota_err_t flash_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    fota_err_t err;
+    FLASH_TIMED(err = flash_write_op(ctx, addr, buf, len));
+    return err;
+}
+
+static fota_err_t flash_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    fota_err_t err;
+    FLASH_TIMED(err = flash_erase_op(ctx, addr, len));
     return err;
 }
 

@@ -1,10 +1,10 @@
 /*
  * fota-qemu-bridge.c - the host end of the serial link to the agent running bare metal under
  * QEMU (ports/qemu, docs/TARGETS.md). It starts QEMU with its first serial port on a Unix socket,
- * sends the device's settings (FQ_HELLO), then performs every request the agent makes against a
- * real server over HTTP with libcurl and streams the response back (ports/qemu/link_proto.h),
- * until QEMU exits. What the harness reports at the end (FQ_RESULT) is printed as
- * "result KEY VALUE" lines, the outcome by its error name.
+ * waits for the target's FQ_READY and sends the device's settings (FQ_HELLO), then performs every
+ * request the agent makes against a real server over HTTP with libcurl and streams the response
+ * back (ports/qemu/link_proto.h), until QEMU exits. What the harness reports at the end (FQ_RESULT)
+ * is printed as "result KEY VALUE" lines, the outcome by its error name.
  *
  *   fota-qemu-bridge --server URL --id ID (--key HEX | --master FILE) --release-key FILE
  *       --product P --version V --mode seed|chain [--chip N] [--floor N] [--range-records N]
@@ -199,9 +199,15 @@ static int device_key(const opts_t *o, uint8_t key[32])
     return err == FOTA_OK ? 0 : usage("cannot derive the device key");
 }
 
+/* After the target's FQ_READY: its settings. */
 static int send_hello(bridge_t *b, const opts_t *o)
 {
     static tlv_t t;
+    uint8_t ready[FQ_FRAME_HEAD];
+    if (!line_read(b, ready, sizeof ready) || ready[0] != FQ_READY) {
+        fprintf(stderr, "%s: the target did not say it was ready\n", PROG);
+        return 4;
+    }
     uint8_t key[32], seed[32];
     int rc = device_key(o, key);
     if (rc != 0) {

@@ -88,5 +88,13 @@ elif run rollouts; then
         "^a product assignment +[0-9]+ " "^a rollout +[0-9]+ " "^a rollout among 50 active ones +[0-9]+ "
 fi
 
+if [ ! -d "$root/../shared/third_party/mbedtls" ]; then
+    skip targets "../shared/third_party/mbedtls not found"
+elif run targets; then
+    rows "^riscv32 +chain +65536 +$N +$N +$N +$N +- +- +$N +$N +$N$" \
+        "^cortex-m4 +chain +65536 +$N +$N +$N +$N +- +- +$N +$N +$N$" \
+        "^riscv32 +$N +$N +$N +$N +0 +$N +$N$" "^cortex-m4 +$N +$N +$N +$N +0 +$N +$N$"
+fi
+
 [ "$failed" = 0 ] || exit 1
 echo "PASS: test_benchmarks_quick"

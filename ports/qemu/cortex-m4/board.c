@@ -29,19 +29,14 @@ static inline volatile uint32_t *reg(uint32_t base, uint32_t off)
     return (volatile uint32_t *)(uintptr_t)(base + off);
 }
 
-static void uart_start(void)
+void board_uart_start(void)
 {
-    static int started;
-    if (!started) {
-        *reg(UART0, UART_BAUDDIV) = 16; /* the smallest divider the UART accepts */
-        *reg(UART0, UART_CTRL) = CTRL_TX_RX_ENABLE;
-        started = 1;
-    }
+    *reg(UART0, UART_BAUDDIV) = 16; /* the smallest divider the UART accepts */
+    *reg(UART0, UART_CTRL) = CTRL_TX_RX_ENABLE;
 }
 
 void board_uart_put(uint8_t c)
 {
-    uart_start();
     while ((*reg(UART0, UART_STATE) & STATE_TX_FULL) != 0) {
     }
     *reg(UART0, UART_DATA) = c;
@@ -49,7 +44,6 @@ void board_uart_put(uint8_t c)
 
 uint8_t board_uart_get(void)
 {
-    uart_start();
     while ((*reg(UART0, UART_STATE) & STATE_RX_FULL) == 0) {
     }
     return (uint8_t)*reg(UART0, UART_DATA);

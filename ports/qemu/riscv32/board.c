@@ -9,9 +9,11 @@
 #include "semihost.h"
 
 #define UART_BASE 0x10000000u
-#define UART_RBR 0u /* receive buffer */
-#define UART_THR 0u /* transmit holding */
-#define UART_LSR 5u /* line status */
+#define UART_RBR 0u       /* receive buffer */
+#define UART_THR 0u       /* transmit holding */
+#define UART_FCR 2u       /* FIFO control */
+#define UART_LSR 5u       /* line status */
+#define FCR_FIFO_ON 0x07u /* enable, clear both FIFOs: QEMU then passes 16 bytes at a time */
 #define LSR_DATA_READY 0x01u
 #define LSR_THR_EMPTY 0x20u
 
@@ -27,9 +29,23 @@ void board_uart_put(uint8_t c)
     *uart(UART_THR) = c;
 }
 
+/* Between polls of an empty UART: a pause without device accesses, so that QEMU's I/O thread,
+ * which must take the lock every device access takes, gets to deliver the next bytes. */
+static void board_pause(void)
+{
+    for (volatile int i = 0; i < 200; i++) {
+    }
+}
+
+void board_uart_start(void)
+{
+    *uart(UART_FCR) = FCR_FIFO_ON;
+}
+
 uint8_t board_uart_get(void)
 {
     while ((*uart(UART_LSR) & LSR_DATA_READY) == 0) {
+        board_pause();
     }
     return *uart(UART_RBR);
 }
