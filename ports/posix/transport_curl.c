@@ -65,19 +65,27 @@ void fota_curl_pass_headers(fota_curl_kept_headers_t *k, struct fota_agent *agen
     k->retry_after[0] = '\0';
 }
 
+void fota_curl_response_head(void *curl, long *status, int64_t *content_length)
+{
+    curl_off_t clen = -1;
+    *status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    *content_length = (int64_t)clen;
+}
+
 static void begin_response(fota_curl_transport_t *t)
 {
     if (t->begun) {
         return;
     }
-    long status = 0;
-    curl_off_t clen = -1;
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    long status;
+    int64_t clen;
+    fota_curl_response_head(t->curl, &status, &clen);
     if (status >= 300 && status < 400) {
         snprintf(t->detail, sizeof t->detail, "redirect (HTTP %ld) not followed", status);
     }
-    fota_agent_response_begin(t->agent, (int)status, (int64_t)clen);
+    fota_agent_response_begin(t->agent, (int)status, clen);
     fota_curl_pass_headers(&t->kept, t->agent);
     t->begun = true;
 }

@@ -61,12 +61,14 @@ uint32_t harness_slot_offset(uint8_t slot);
  * time spent in the flash port's functions (the platform's driver, not the agent). */
 extern uint64_t harness_agent_units;
 extern uint64_t harness_flash_units;
-#define HARNESS_COUNTED(stmt)                                                                      \
+/* Run stmt and add the counter units it took to `total`. */
+#define HARNESS_TIMED(total, stmt)                                                                 \
     do {                                                                                           \
-        uint32_t counted_t0_ = board_count();                                                      \
+        uint32_t timed_t0_ = board_count();                                                        \
         stmt;                                                                                      \
-        harness_agent_units += (uint32_t)(board_count() - counted_t0_);                            \
+        (total) += (uint32_t)(board_count() - timed_t0_);                                          \
     } while (0)
+#define HARNESS_COUNTED(stmt) HARNESS_TIMED(harness_agent_units, stmt)
 
 /* Perform one request over the serial line, feeding the response to the agent. */
 void harness_perform(fota_agent_t *a, const fota_http_request_t *req);

@@ -13,12 +13,7 @@ harness_machine_t harness_machine;
 uint64_t harness_flash_units;
 
 /* A flash operation, timed apart from the agent's own work. */
-#define FLASH_TIMED(stmt)                                                                          \
-    do {                                                                                           \
-        uint32_t flash_t0_ = board_count();                                                        \
-        stmt;                                                                                      \
-        harness_flash_units += (uint32_t)(board_count() - flash_t0_);                              \
-    } while (0)
+#define FLASH_TIMED(stmt) HARNESS_TIMED(harness_flash_units, stmt)
 
 static fota_err_t flash_range(uint32_t addr, size_t len)
 {

@@ -12,7 +12,10 @@
 #include "link_proto.h"
 #include "semihost.h"
 
-#define PIECE 256u /* body bytes handed to the agent at a time: a small UART driver's buffer */
+/* Body bytes handed to the agent at a time: as the ESP-IDF component does with its default
+ * receive buffer (CONFIG_FOTA_HTTP_BUFFER_SIZE). Static, as that buffer is the transport's, not
+ * part of the agent's stack. */
+#define PIECE 1024u
 
 static void send_request(const fota_http_request_t *req)
 {
@@ -54,7 +57,7 @@ static void recv_header(fota_agent_t *a, uint32_t len)
 /* FQ_DATA: fed to the agent in pieces; after the agent refuses a piece the rest is drained. */
 static void recv_data(fota_agent_t *a, uint32_t len, bool *stopped)
 {
-    uint8_t piece[PIECE];
+    static uint8_t piece[PIECE];
     while (len > 0) {
         uint32_t n = len < PIECE ? len : PIECE;
         link_recv(piece, n);

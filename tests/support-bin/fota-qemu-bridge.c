@@ -253,13 +253,12 @@ static void begin(bridge_t *b)
     if (b->begun) {
         return;
     }
-    long status = 0;
-    curl_off_t clen = -1;
-    curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(b->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    long status;
+    int64_t clen;
+    fota_curl_response_head(b->curl, &status, &clen);
     uint8_t p[12];
     put_le(p, (uint64_t)(int64_t)status, 4);
-    put_le(p + 4, (uint64_t)(int64_t)clen, 8);
+    put_le(p + 4, (uint64_t)clen, 8);
     frame(b, FQ_BEGIN, p, sizeof p);
     if (b->kept.retry_after[0] != '\0') {
         char h[64];

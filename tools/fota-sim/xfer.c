@@ -31,11 +31,10 @@ static void begin_response(sim_xfer_t *x)
     if (x->begun) {
         return;
     }
-    long status = 0;
-    curl_off_t clen = -1;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-    fota_agent_response_begin(sim_agent(x->dev), (int)status, (int64_t)clen);
+    long status;
+    int64_t clen;
+    fota_curl_response_head(x->easy, &status, &clen);
+    fota_agent_response_begin(sim_agent(x->dev), (int)status, clen);
     fota_curl_pass_headers(&x->kept, sim_agent(x->dev));
     x->begun = true;
 }

@@ -59,6 +59,9 @@ typedef struct {
 void fota_curl_keep_header(fota_curl_kept_headers_t *k, const char *line, size_t len);
 /* Give what was kept to the agent (after fota_agent_response_begin) and forget it. */
 void fota_curl_pass_headers(fota_curl_kept_headers_t *k, struct fota_agent *agent);
+/* The status and Content-Length (-1 when unknown) of the response on the easy handle `curl`
+ * (libcurl's CURL, a void), once its headers are in: what fota_agent_response_begin takes. */
+void fota_curl_response_head(void *curl, long *status, int64_t *content_length);
 /* Bytes that crossed the socket for the transfer just done on the easy handle `curl` (libcurl's
  * CURL, a void), headers included, each request body counted once. */
 void fota_curl_wire_bytes(void *curl, uint64_t *sent, uint64_t *received);
