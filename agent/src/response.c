@@ -226,24 +226,11 @@ fota_err_t fota_on_offer(fota_agent_t *a)
 /* ---- the manifest -----------------------------------------------------------------------------
  */
 
-/* The offer previews the manifest; a manifest that disagrees with it is not the one offered. The
- * size, chunk size, chunk count and SHA-256 lie in the same order in both structs, compared as
- * one run of bytes. */
-#define FOTA_SAME_RUN_(o, m)                                                                       \
-    (offsetof(fota_offer_t, o) - offsetof(fota_offer_t, size) ==                                   \
-     offsetof(fota_manifest_t, m) - offsetof(fota_manifest_t, image_size))
-typedef char fota_offer_run_check_[FOTA_SAME_RUN_(chunk_size, chunk_size) &&
-                                           FOTA_SAME_RUN_(chunk_count, chunk_count) &&
-                                           FOTA_SAME_RUN_(sha256, image_sha256)
-                                       ? 1
-                                       : -1];
-#define OFFER_RUN_LEN (offsetof(fota_offer_t, sha256) + 32 - offsetof(fota_offer_t, size))
-
+/* The offer names the manifest by its release id, checked against the manifest's digest; its
+ * version, which decided that the offer is not the image running, must be the manifest's too. */
 static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
 {
-    const fota_offer_t *o = &a->offer;
-    return !a->have_offer || (memcmp(&o->size, &m->image_size, OFFER_RUN_LEN) == 0 &&
-                              strcmp(o->version, m->version) == 0);
+    return !a->have_offer || strcmp(a->offer.version, m->version) == 0;
 }
 
 /* The release id is the first 16 bytes of SHA-256(manifest), in hex. */

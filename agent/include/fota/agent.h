@@ -143,13 +143,10 @@ typedef struct {
     uint32_t total;
 } fota_report_entry_t;
 
+/* What the agent takes from an offer; the rest of it is a preview of the signed manifest. */
 typedef struct {
     char release[FOTA_RELEASE_ID_LEN + 1]; /* hex id */
     char version[FOTA_VERSION_MAX + 1];
-    uint32_t size;
-    uint32_t chunk_size;
-    uint32_t chunk_count;
-    uint8_t sha256[32];
     uint8_t action; /* fota_offer_action_t */
 } fota_offer_t;
 
