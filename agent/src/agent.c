@@ -286,7 +286,8 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     }
     a->journaled = 1;
     uint32_t extent = fota_get_le32(j + FOTA_J_EXTENT);
-    if (state == FOTA_JOURNAL_WIPING) {
+    if (FOTA_CONFIG_MODE_SEED &&
+        state == FOTA_JOURNAL_WIPING) { /* (refused by a chain-only load) */
         uint32_t error = fota_get_le32(j + FOTA_J_ERROR);
         a->refused = (uint16_t)error; /* erase the slot, needing nobody, then report */
         a->wipe_end = extent;
@@ -301,8 +302,11 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     a->part_offset = fota_get_le32(j + FOTA_J_PART_OFFSET);
     if (state == FOTA_JOURNAL_DOWNLOADING) {
         a->resume_pending = true; /* fetch the manifest again, then go on where it stopped */
-        /* if given up before the manifest comes: what to erase (0 unknown: the whole slot) */
-        a->wipe_end = j[FOTA_J_MODE] != FOTA_MODE_SEED ? 0u : extent != 0 ? extent : UINT32_MAX;
+        /* seed mode, if given up before the manifest comes: what to erase (0 unknown: the whole
+         * slot); a chain download wrote only verified bytes */
+        if (FOTA_CONFIG_MODE_SEED && j[FOTA_J_MODE] == FOTA_MODE_SEED) {
+            a->wipe_end = extent != 0 ? extent : UINT32_MAX;
+        }
         fota_agent_set_state(a, FOTA_STATE_MANIFEST);
         return FOTA_OK;
     }
