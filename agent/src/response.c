@@ -16,10 +16,8 @@
 static uint32_t expected_blob_len(const fota_agent_t *a)
 {
     const fota_manifest_t *m = &a->manifest;
-    uint32_t first = fota_manifest_record_offset(m, a->next_chunk);
-    uint32_t end = a->batch_end == m->chunk_count ? fota_manifest_blob_size(m)
-                                                  : fota_manifest_record_offset(m, a->batch_end);
-    return end - first;
+    return fota_manifest_record_offset(m, a->batch_end) -
+           fota_manifest_record_offset(m, a->next_chunk);
 }
 
 static fota_err_t status_error(int status)
@@ -52,7 +50,7 @@ static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
     if (content_length < 0) {
         return FOTA_OK;
     }
-    if (a->pending == FOTA_REQ_BLOB) {
+    if (FOTA_CONFIG_MODE_CHAIN && a->pending == FOTA_REQ_BLOB) {
         return (uint64_t)content_length == expected_blob_len(a) ? FOTA_OK : FOTA_ERR_HTTP_LENGTH;
     }
     bool buffered = a->pending != FOTA_REQ_REPORT;
