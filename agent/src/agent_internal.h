@@ -33,6 +33,10 @@ typedef enum {
 #define FOTA_IS_SEED(a)                                                                            \
     (FOTA_CONFIG_MODE_SEED && (!FOTA_CONFIG_MODE_CHAIN || (a)->cfg.mode == FOTA_MODE_SEED))
 
+/* A build with one mode only checks the image's bounds once its bytes are proved to be the signed
+ * ones (verify.c): the checksum and the appended hash are the boot port's. */
+#define FOTA_ONE_MODE (!FOTA_CONFIG_MODE_SEED || !FOTA_CONFIG_MODE_CHAIN)
+
 /* Keeps a function with a large frame out of its caller, so the frame is gone before the caller
  * goes deeper (the worst stack depth is what a device must reserve). */
 #if defined(__GNUC__)

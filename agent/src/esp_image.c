@@ -17,7 +17,7 @@
  * (chain mode: every chunk authenticated and compared after its write) asks for the layout only:
  * the appended hash must be there, but its value is left to the boot port and the bootloader.
  *
- * A chain-only build needs less still: fota_esp_image_check_bounds walks the header and the
+ * A one-mode agent build needs less still: fota_esp_image_check_bounds walks the header and the
  * segment table only, seeking over the segment data (no data read, no checksum computed) and
  * reading just the app descriptor's magic word and secure version; the checksum and the appended
  * hash, which ESP-IDF's esp_ota_set_boot_partition and its bootloader verify, are only required

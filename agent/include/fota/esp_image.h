@@ -163,7 +163,7 @@ fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t 
                                        fota_esp_image_info_t *out);
 
 /*
- * Less again, for a chain-only agent: the header, the segment table (lengths a multiple of 4,
+ * Less again, for a one-mode agent, which has proved the bytes otherwise: the header, the segment table (lengths a multiple of 4,
  * within max_len), room for the checksum block and, where the header says, the appended hash,
  * and the app descriptor's magic word; the segment data is skipped, not read: neither the
  * checksum nor the hash is computed or read. Reads the header, the segment headers and the
