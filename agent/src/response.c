@@ -3,8 +3,9 @@
  * Content-Length are checked first (a body that cannot fit is refused before a byte of it is
  * read); chain-mode bodies stream record by record into records.c; every other body is
  * gathered whole in the agent's buffer, bounded, and interpreted when it is complete: the offer,
- * the manifest (signature, product, security floor, size against the partition, agreement with
- * the offer and with the journal), a seed chunk.
+ * the manifest (signature, product, security floor, size against the partition, its digest
+ * against the release id asked for, which a resumed download takes from the journal; where to
+ * go on from, if the journal's digest is this one), a seed chunk.
  */
 #include <stddef.h>
 #include <string.h>
@@ -206,7 +207,6 @@ fota_err_t fota_on_offer(fota_agent_t *a)
         return FOTA_OK;
     }
     a->have_offer = true;
-    a->resume_pending = false;
     fota_agent_wait(a, 0); /* the manifest is wanted now, not after the check interval */
     fota_agent_set_state(a, FOTA_STATE_MANIFEST);
     if (len == 0) {
@@ -255,8 +255,7 @@ static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t di
     if (mbedtls_md(sha, a->io, a->io_len, digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m) ||
-        (a->resume_pending && memcmp(digest, a->manifest_digest, 32) != 0)) {
+    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m)) {
         return FOTA_ERR_MANIFEST_CHANGED;
     }
     if (m->security_version < a->cfg.security_floor) {
@@ -332,7 +331,6 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
         fota_agent_go_idle(a); /* the image waits in the slot already: nothing to do yet */
         return FOTA_OK;
     }
-    a->resume_pending = false;
     fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);
     return fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
 }

@@ -159,8 +159,7 @@ typedef struct fota_agent {
     uint8_t failures;  /* failed requests in a row during an update */
     uint8_t attempts;  /* times the current release was installed (boot slot switched) */
     bool check_requested;
-    bool have_offer;     /* the manifest must agree with a->offer */
-    bool resume_pending; /* after a reboot: the manifest must match the journal's */
+    bool have_offer; /* the manifest must agree with a->offer */
     bool resp_started;
     bool reboot_deferred; /* may_reboot said no for this install: "installed" was queued */
     bool image_verified;  /* the read-back passed: only the slot switch is left */
