@@ -23,10 +23,10 @@
  * secure version), then the chip id and the floor: the bytes are the signed ones, and the XOR
  * checksum and the appended hash, a check of the release's own build, are the boot port's.
  *
- * The partition is hashed once. In a build with both modes, an ESP32 image's appended SHA-256 covers every byte but its last
- * 32, a prefix of what the manifest's digest covers: no step runs past size - 32, and the step
- * that starts there copies the SHA-256 context before it hashes the last 32 bytes, so one pass
- * gives both digests and the image check does not hash the image again.
+ * The partition is hashed once. In a build with both modes, an ESP32 image's appended SHA-256
+ * covers every byte but its last 32, a prefix of what the manifest's digest covers: no step runs
+ * past size - 32, and the step that starts there copies the SHA-256 context before it hashes the
+ * last 32 bytes, so one pass gives both digests and the image check does not hash the image again.
  *
  * Seed mode: a chunk is written once its MAC checks, and the MAC is made with the device key,
  * which the server holds; what authenticates the bytes is this check against the signed
@@ -103,28 +103,40 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
     return err;
 }
 
-/* The ESP32 image, its chip and its security version (its info struct is large: kept out of the
- * caller too). prefix NULL: the layout only, nothing hashed. A one-mode build checks the bounds
- * only (fota_esp_image_check_bounds): it installs nothing but the signed image, proved by the
- * chain or by the manifest's SHA-256 of the whole partition, and leaves the checksum and the
- * appended hash to the boot port, as chain mode does with every image. */
-FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
+/* A build with both modes: the whole check, prefix NULL the layout only (nothing hashed). Its info
+ * struct is large: kept out of the caller, so the frame is gone before the checks that follow. */
+FOTA_NOINLINE static fota_err_t check_whole(fota_agent_t *a, const fota_esp_image_digest_t *prefix,
+                                            fota_esp_image_bounds_t *out)
 {
     fota_esp_image_info_t info;
-    fota_err_t err = FOTA_ONE_MODE ? fota_esp_image_check_bounds(read_part, a, a->part_size, &info)
-                     : prefix != NULL
+    fota_err_t err = prefix != NULL
                          ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
                          : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
+    out->chip_id = info.header.chip_id;
+    out->secure_version = info.app_desc.secure_version;
+    out->image_len = info.image_len;
+    return err;
+}
+
+/* The ESP32 image, its chip and its security version. A one-mode build checks the bounds only
+ * (fota_esp_image_check_bounds): it installs nothing but the signed image, proved by the chain or
+ * by the manifest's SHA-256 of the whole partition, and leaves the checksum and the appended hash
+ * to the boot port, as chain mode does with every image. */
+static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
+{
+    fota_esp_image_bounds_t img;
+    fota_err_t err = FOTA_ONE_MODE ? fota_esp_image_check_bounds(read_part, a, a->part_size, &img)
+                                   : check_whole(a, prefix, &img);
     if (err != FOTA_OK) {
         return err;
     }
-    if (info.header.chip_id != a->cfg.chip_id) {
+    if (img.chip_id != a->cfg.chip_id) {
         return FOTA_ERR_IMAGE_CHIP;
     }
-    if (info.image_len > a->manifest.image_size) {
+    if (img.image_len > a->manifest.image_size) {
         return FOTA_ERR_IMAGE_TRUNCATED;
     }
-    if (info.app_desc.secure_version < a->cfg.security_floor) {
+    if (img.secure_version < a->cfg.security_floor) {
         return FOTA_ERR_SECURITY_VERSION;
     }
     return FOTA_OK;
