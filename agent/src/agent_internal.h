@@ -57,7 +57,6 @@ void fota_text_init(fota_text_t *t, char *buf, size_t cap);
 void fota_text_str(fota_text_t *t, const char *s);
 void fota_text_mem(fota_text_t *t, const char *s, size_t n);
 void fota_text_u64(fota_text_t *t, uint64_t v);
-void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n);
 /* Appends s percent-encoded for a query value (unreserved characters kept). */
 void fota_text_query(fota_text_t *t, const char *s);
 /* Appends s as a JSON string with quotes; control characters, quote and backslash escaped. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "fota/auth.h"
 #include "fota/bytes.h"
 
 #include "agent_internal.h"
@@ -235,9 +236,7 @@ static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
 static bool id_matches(const char *release, const uint8_t digest[32])
 {
     char hex[FOTA_RELEASE_ID_LEN + 1];
-    fota_text_t t;
-    fota_text_init(&t, hex, sizeof hex);
-    fota_text_hex(&t, digest, FOTA_RELEASE_ID_LEN / 2);
+    fota_auth_hex(digest, FOTA_RELEASE_ID_LEN / 2, hex);
     return strcmp(hex, release) == 0;
 }
 

@@ -187,6 +187,30 @@ static void test_report_body(void **state)
     assert_string_equal(spy.first, want);
 }
 
+/* Strings in a report are JSON-escaped: a quote and a backslash by a backslash, a control
+ * character as \u00XX in upper-case hex (the hex of percent-encoding). */
+static void test_report_escapes(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
+    r.dev.agent.cfg.progress_every = 2;
+    r.dev.agent.cfg.current_version = "1.0\x1f\"\\";
+    publish(&r, NEW_VERSION, 40000, 1024);
+    report_spy_t spy;
+    memset(&spy, 0, sizeof spy);
+    spy.inner = r.tr;
+    r.tr.perform = spy_perform;
+    r.tr.ctx = &spy;
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted = false;
+    for (int i = 0; i < 100 && spy.first[0] == '\0'; i++) {
+        fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted);
+    }
+    assert_non_null(strstr(spy.first, "\"running\":\"1.0\\u001F\\\"\\\\\","));
+    rig_close(&r);
+}
+
 static void test_nothing_offered(void **state)
 {
     (void)state;
@@ -1614,6 +1638,7 @@ int main(void)
         cmocka_unit_test(test_chain_update_in_batches),
         cmocka_unit_test(test_progress_reports),
         cmocka_unit_test(test_report_body),
+        cmocka_unit_test(test_report_escapes),
         cmocka_unit_test(test_nothing_offered),
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
