@@ -22,29 +22,26 @@ static uint32_t expected_blob_len(const fota_agent_t *a)
            fota_manifest_record_offset(m, a->next_chunk);
 }
 
-static fota_err_t status_error(int status)
+/* The status each request expects (a check: 200 or 204; a Range: 206; a report: any 2xx; else
+ * 200), and an error that says what else came: a 200 for a Range ignored, a 416, a redirect. */
+static fota_err_t check_status(const fota_agent_t *a, int status)
 {
+    fota_req_kind_t kind = (fota_req_kind_t)a->pending;
+    bool blob = FOTA_CONFIG_MODE_CHAIN && kind == FOTA_REQ_BLOB;
+    bool ok = blob ? status == 206
+              : kind == FOTA_REQ_REPORT
+                  ? status >= 200 && status < 300
+                  : status == 200 || (kind == FOTA_REQ_CHECK && status == 204);
+    if (ok) {
+        return FOTA_OK;
+    }
     if (status == 401 || status == 403) {
         return FOTA_ERR_HTTP_AUTH;
     }
     if (status >= 300 && status < 400) {
         return FOTA_ERR_HTTP_REDIRECT; /* never followed: the agent asks only its server */
     }
-    return status == 416 ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
-}
-
-static fota_err_t check_status(const fota_agent_t *a, int status)
-{
-    switch ((fota_req_kind_t)a->pending) {
-    case FOTA_REQ_CHECK:
-        return status == 200 || status == 204 ? FOTA_OK : status_error(status);
-    case FOTA_REQ_BLOB:
-        return status == 206 ? FOTA_OK : status == 200 ? FOTA_ERR_HTTP_RANGE : status_error(status);
-    case FOTA_REQ_REPORT:
-        return status >= 200 && status < 300 ? FOTA_OK : status_error(status);
-    default:
-        return status == 200 ? FOTA_OK : status_error(status);
-    }
+    return status == 416 || (blob && status == 200) ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
 }
 
 static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
