@@ -271,7 +271,9 @@ static fota_err_t choose_start(fota_agent_t *a)
                 memcmp(j + FOTA_J_DIGEST, a->manifest_digest, 32) == 0 &&
                 fota_get_le32(j + FOTA_J_PART_OFFSET) == a->part_offset &&
                 (next = fota_get_le32(j + FOTA_J_NEXT_CHUNK)) <= a->manifest.chunk_count;
-    fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
+    if (FOTA_CONFIG_MODE_CHAIN) { /* (a seed-only build has no chain: its records keep zeros) */
+        fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
+    }
     a->next_chunk = 0;
     a->attempts = 0;
     if (!same) {
@@ -289,8 +291,10 @@ static fota_err_t choose_start(fota_agent_t *a)
     } else if (state == FOTA_JOURNAL_DOWNLOADING && j[FOTA_J_MODE] == (uint8_t)a->cfg.mode) {
         a->attempts = attempts;
         a->next_chunk = next;
-        memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
-        a->chain.index = next;
+        if (FOTA_CONFIG_MODE_CHAIN) {
+            memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
+            a->chain.index = next;
+        }
     }
     return FOTA_OK;
 }
