@@ -103,43 +103,40 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
     return err;
 }
 
-/* A build with both modes: the whole check, prefix NULL the layout only (nothing hashed). Its info
- * struct is large: kept out of the caller, so the frame is gone before the checks that follow. */
-FOTA_NOINLINE static fota_err_t check_whole(fota_agent_t *a, const fota_esp_image_digest_t *prefix,
-                                            fota_esp_image_bounds_t *out)
+/* What the image says of itself, held against the device: its chip, its length within what was
+ * downloaded, its security version against the floor. */
+static fota_err_t check_claims(const fota_agent_t *a, uint16_t chip_id, uint32_t image_len,
+                               uint32_t secure_version)
 {
-    fota_esp_image_info_t info;
-    fota_err_t err = prefix != NULL
-                         ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
-                         : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
-    out->chip_id = info.header.chip_id;
-    out->secure_version = info.app_desc.secure_version;
-    out->image_len = info.image_len;
-    return err;
-}
-
-/* The ESP32 image, its chip and its security version. A one-mode build checks the bounds only
- * (fota_esp_image_check_bounds): it installs nothing but the signed image, proved by the chain or
- * by the manifest's SHA-256 of the whole partition, and leaves the checksum and the appended hash
- * to the boot port, as chain mode does with every image. */
-static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
-{
-    fota_esp_image_bounds_t img;
-    fota_err_t err = FOTA_ONE_MODE ? fota_esp_image_check_bounds(read_part, a, a->part_size, &img)
-                                   : check_whole(a, prefix, &img);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    if (img.chip_id != a->cfg.chip_id) {
+    if (chip_id != a->cfg.chip_id) {
         return FOTA_ERR_IMAGE_CHIP;
     }
-    if (img.image_len > a->manifest.image_size) {
+    if (image_len > a->manifest.image_size) {
         return FOTA_ERR_IMAGE_TRUNCATED;
     }
-    if (img.secure_version < a->cfg.security_floor) {
-        return FOTA_ERR_SECURITY_VERSION;
+    return secure_version < a->cfg.security_floor ? FOTA_ERR_SECURITY_VERSION : FOTA_OK;
+}
+
+/* The ESP32 image, its chip and its security version (a build with both modes: its info struct is
+ * large, kept out of the caller too). prefix NULL: the layout only, nothing hashed. A one-mode
+ * build checks the bounds only (fota_esp_image_check_bounds): it installs nothing but the signed
+ * image, proved by the chain or by the manifest's SHA-256 of the whole partition, and leaves the
+ * checksum and the appended hash to the boot port, as chain mode does with every image. */
+FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
+{
+    fota_err_t err;
+    if (FOTA_ONE_MODE) {
+        fota_esp_image_bounds_t img;
+        err = fota_esp_image_check_bounds(read_part, a, a->part_size, &img);
+        return err != FOTA_OK ? err
+                              : check_claims(a, img.chip_id, img.image_len, img.secure_version);
     }
-    return FOTA_OK;
+    fota_esp_image_info_t info;
+    err = prefix != NULL ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
+                         : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
+    return err != FOTA_OK
+               ? err
+               : check_claims(a, info.header.chip_id, info.image_len, info.app_desc.secure_version);
 }
 
 /* The whole image is hashed but its last 32 bytes: the verdict. */
