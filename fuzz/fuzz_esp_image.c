@@ -167,13 +167,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (whole) {
         rig_require(info.image_len <= r.limit, "an accepted image fits its limit");
     }
-    /* The bounds walk (a chain-only agent's check) reads a part of what the full check reads:
-     * an image the full check accepts, it accepts, with the same length and secure version. */
-    fota_esp_image_info_t lean;
+    /* The bounds walk (a one-mode agent's check) reads a part of what the full check reads: an
+     * image the full check accepts, it accepts, with the same length, chip and secure version. */
+    fota_esp_image_bounds_t lean;
     fota_err_t lean_err = fota_esp_image_check_bounds(bounded_read, &r, r.limit, &lean);
     if (whole) {
         rig_require(lean_err == FOTA_OK && lean.image_len == info.image_len &&
-                        lean.app_desc.secure_version == info.app_desc.secure_version,
+                        lean.chip_id == info.header.chip_id &&
+                        lean.secure_version == info.app_desc.secure_version,
                     "the bounds walk accepts what the full check accepts");
     }
     if (lean_err == FOTA_OK) {

@@ -1,10 +1,10 @@
 /*
  * fuzz_offer.c - libFuzzer target: the body of the answer to a check (the offer JSON), as the
  * real agent processes it (response.c buffering, offer.c over json.c: release id, version,
- * sizes, SHA-256 hex), and what the agent does next with the offer: fetch the manifest from
- * tests/support/fake_server.c, verify it and hold it against the offer (sizes, hash, version,
- * release id = SHA-256 of the manifest). The target stops at the first data request; the flash
- * is checked after each input (rig_check_flash).
+ * action, the manifest inside it), and what the agent does next with the offer: fetch the
+ * manifest from tests/support/fake_server.c, verify it and hold it against the offer (version,
+ * release id = SHA-256 of the manifest; the sizes and hash are a preview it does not read). The
+ * target stops at the first data request; the flash is checked after each input (rig_check_flash).
  *
  * Once per process the agent is brought to the state where its check request is in flight; each
  * input starts from a copy of that state and is the whole response body (status 200,

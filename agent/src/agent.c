@@ -118,7 +118,6 @@ static void abort_update(fota_agent_t *a, fota_err_t err)
 {
     uint32_t extent = unverified_extent(a);
     a->last_err = err;
-    a->resume_pending = false;
     fota_agent_set_state(a, FOTA_STATE_ERROR);
     if (extent == 0) {
         end_attempt(a, err);
@@ -286,7 +285,8 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     }
     a->journaled = 1;
     uint32_t extent = fota_get_le32(j + FOTA_J_EXTENT);
-    if (state == FOTA_JOURNAL_WIPING) {
+    if (FOTA_CONFIG_MODE_SEED &&
+        state == FOTA_JOURNAL_WIPING) { /* (refused by a chain-only load) */
         uint32_t error = fota_get_le32(j + FOTA_J_ERROR);
         a->refused = (uint16_t)error; /* erase the slot, needing nobody, then report */
         a->wipe_end = extent;
@@ -300,9 +300,13 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     memcpy(a->manifest_digest, j + FOTA_J_DIGEST, 32);
     a->part_offset = fota_get_le32(j + FOTA_J_PART_OFFSET);
     if (state == FOTA_JOURNAL_DOWNLOADING) {
-        a->resume_pending = true; /* fetch the manifest again, then go on where it stopped */
-        /* if given up before the manifest comes: what to erase (0 unknown: the whole slot) */
-        a->wipe_end = j[FOTA_J_MODE] != FOTA_MODE_SEED ? 0u : extent != 0 ? extent : UINT32_MAX;
+        /* the manifest is fetched again by its release id; choose_start() goes on where the
+         * download stopped if it is this record's (the same digest) */
+        /* seed mode, if given up before the manifest comes: what to erase (0 unknown: the whole
+         * slot); a chain download wrote only verified bytes */
+        if (FOTA_CONFIG_MODE_SEED && j[FOTA_J_MODE] == FOTA_MODE_SEED) {
+            a->wipe_end = extent != 0 ? extent : UINT32_MAX;
+        }
         fota_agent_set_state(a, FOTA_STATE_MANIFEST);
         return FOTA_OK;
     }

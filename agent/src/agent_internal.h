@@ -33,6 +33,10 @@ typedef enum {
 #define FOTA_IS_SEED(a)                                                                            \
     (FOTA_CONFIG_MODE_SEED && (!FOTA_CONFIG_MODE_CHAIN || (a)->cfg.mode == FOTA_MODE_SEED))
 
+/* A build with one mode only checks the image's bounds once its bytes are proved to be the signed
+ * ones (verify.c): the checksum and the appended hash are the boot port's. */
+#define FOTA_ONE_MODE (!FOTA_CONFIG_MODE_SEED || !FOTA_CONFIG_MODE_CHAIN)
+
 /* Keeps a function with a large frame out of its caller, so the frame is gone before the caller
  * goes deeper (the worst stack depth is what a device must reserve). */
 #if defined(__GNUC__)
@@ -53,7 +57,6 @@ void fota_text_init(fota_text_t *t, char *buf, size_t cap);
 void fota_text_str(fota_text_t *t, const char *s);
 void fota_text_mem(fota_text_t *t, const char *s, size_t n);
 void fota_text_u64(fota_text_t *t, uint64_t v);
-void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n);
 /* Appends s percent-encoded for a query value (unreserved characters kept). */
 void fota_text_query(fota_text_t *t, const char *s);
 /* Appends s as a JSON string with quotes; control characters, quote and backslash escaped. */

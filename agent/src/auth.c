@@ -8,7 +8,7 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
+void fota_auth_hex(const uint8_t *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hex_digits[p[i] >> 4];
@@ -65,11 +65,11 @@ fota_err_t fota_auth_mac_md(mbedtls_md_context_t *hmac, const uint8_t auth_key[3
                    digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    to_hex(digest, 32, body_hex);
+    fota_auth_hex(digest, 32, body_hex);
     if (mac_with(hmac, auth_key, msg, body_hex, digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    to_hex(digest, 32, out);
+    fota_auth_hex(digest, 32, out);
     return FOTA_OK;
 }
 

@@ -17,7 +17,7 @@
  * (chain mode: every chunk authenticated and compared after its write) asks for the layout only:
  * the appended hash must be there, but its value is left to the boot port and the bootloader.
  *
- * A chain-only build needs less still: fota_esp_image_check_bounds walks the header and the
+ * A one-mode agent build needs less still: fota_esp_image_check_bounds walks the header and the
  * segment table only, seeking over the segment data (no data read, no checksum computed) and
  * reading just the app descriptor's magic word and secure version; the checksum and the appended
  * hash, which ESP-IDF's esp_ota_set_boot_partition and its bootloader verify, are only required
@@ -511,7 +511,7 @@ fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t 
 /* --- the bounds walk ------------------------------------------------------------------------- */
 
 fota_err_t fota_esp_image_check_bounds(fota_read_fn_t read, void *ctx, uint32_t max_len,
-                                       fota_esp_image_info_t *out)
+                                       fota_esp_image_bounds_t *out)
 {
     uint8_t buf[FOTA_ESP_IMAGE_HEADER_LEN];
     if (read == NULL || out == NULL) {
@@ -522,42 +522,55 @@ fota_err_t fota_esp_image_check_bounds(fota_read_fn_t read, void *ctx, uint32_t 
         return FOTA_ERR_IMAGE_TOO_BIG;
     }
     fota_err_t err = read(ctx, 0, buf, sizeof buf);
-    if (err == FOTA_OK) {
-        err = fota_esp_image_header_parse(buf, sizeof buf, &out->header);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    /* The header's checks as fota_esp_image_header_parse makes them; only these fields count. */
+    unsigned count = buf[1];
+    uint16_t chip_id = fota_get_le16(buf + 12);
+    bool hashed = buf[23] != 0;
+    if (buf[0] != FOTA_ESP_IMAGE_MAGIC) {
+        return FOTA_ERR_IMAGE_MAGIC;
+    }
+    if (count == 0 || count > FOTA_ESP_IMAGE_MAX_SEGMENTS) {
+        return FOTA_ERR_IMAGE_SEGMENTS;
     }
     uint32_t pos = FOTA_ESP_IMAGE_HEADER_LEN;
-    for (unsigned i = 0; err == FOTA_OK && i < out->header.segment_count; i++) {
+    uint32_t first_len = 0;
+    for (unsigned i = 0; i < count; i++) {
         if (max_len - pos < FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN) {
             return FOTA_ERR_IMAGE_TOO_BIG;
         }
         err = read(ctx, pos, buf, FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN);
+        if (err != FOTA_OK) {
+            return err;
+        }
         pos += FOTA_ESP_IMAGE_SEGMENT_HEADER_LEN;
         uint32_t len = fota_get_le32(buf + 4);
-        out->segment_load_addr[i] = fota_get_le32(buf);
-        out->segment_len[i] = len;
-        if (err == FOTA_OK && (len % 4 != 0 || len > max_len - pos)) {
-            err = FOTA_ERR_IMAGE_SEGMENT_LEN;
+        if (len % 4 != 0 || len > max_len - pos) {
+            return FOTA_ERR_IMAGE_SEGMENT_LEN;
         }
+        first_len = i == 0 ? len : first_len;
         pos += len; /* seek over the data */
     }
     /* The checksum block's padding and byte, then the appended hash if the header says so. */
-    uint32_t tail = CHECKSUM_BLOCK - pos % CHECKSUM_BLOCK;
-    tail += out->header.hash_appended != 0 ? SHA256_LEN : 0u;
-    if (err == FOTA_OK && max_len - pos < tail) {
-        err = FOTA_ERR_IMAGE_TOO_BIG;
+    uint32_t tail = CHECKSUM_BLOCK - pos % CHECKSUM_BLOCK + (hashed ? SHA256_LEN : 0u);
+    if (max_len - pos < tail) {
+        return FOTA_ERR_IMAGE_TOO_BIG;
     }
     /* The descriptor must lie wholly inside the first segment. */
-    if (err == FOTA_OK && out->segment_len[0] < FOTA_ESP_APP_DESC_LEN) {
-        err = FOTA_ERR_IMAGE_APP_DESC;
+    if (first_len < FOTA_ESP_APP_DESC_LEN) {
+        return FOTA_ERR_IMAGE_APP_DESC;
     }
-    if (err == FOTA_OK) {
-        err = read(ctx, FOTA_ESP_APP_DESC_OFFSET, buf, DESC_HEAD_LEN);
-    }
+    err = read(ctx, FOTA_ESP_APP_DESC_OFFSET, buf, DESC_HEAD_LEN);
     if (err != FOTA_OK) {
         return err;
     }
+    if (fota_get_le32(buf) != FOTA_ESP_APP_DESC_MAGIC) {
+        return FOTA_ERR_IMAGE_APP_DESC;
+    }
+    out->chip_id = chip_id;
+    out->secure_version = fota_get_le32(buf + 4);
     out->image_len = pos + tail;
-    out->app_desc.magic_word = fota_get_le32(buf);
-    out->app_desc.secure_version = fota_get_le32(buf + 4);
-    return out->app_desc.magic_word == FOTA_ESP_APP_DESC_MAGIC ? FOTA_OK : FOTA_ERR_IMAGE_APP_DESC;
+    return FOTA_OK;
 }

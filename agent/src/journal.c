@@ -13,9 +13,10 @@
  *
  * States: 1 downloading, 2 installing, 3 installed, 4 rolled back, 5 wiping. The extent counts
  * bytes from the start of the update partition, in whole sectors: while downloading (seed mode),
- * how far the download may have written before its next save; while wiping, how far the slot
- * must be erased. Records saved before the extent existed hold zero there (format 1 all the
- * same): a downloading record with extent 0 means "not known", and a whole-slot erase covers it.
+ * how far the download may have written before its next save (chain mode, which writes only
+ * verified bytes, leaves it 0); while wiping, how far the slot must be erased. Records saved
+ * before the extent existed hold zero there (format 1 all the same): a seed-mode downloading
+ * record with extent 0 means "not known", and a whole-slot erase covers it.
  *
  * A wiping record exists only while a seed-mode agent erases an image it refused, before the
  * boot slot ever changes: no update installs over it. So a chain-only build, which has no erase,
@@ -78,17 +79,17 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     fota_put_le32(buf + FOTA_J_NEXT_CHUNK, a->next_chunk);
     memcpy(buf + FOTA_J_EXPECTED, a->chain.expected, 32);
     fota_put_le32(buf + FOTA_J_PART_OFFSET, a->part_offset);
-    if (state == FOTA_JOURNAL_WIPING) {
+    if (FOTA_CONFIG_MODE_SEED && state == FOTA_JOURNAL_WIPING) {
         fota_put_le32(buf + FOTA_J_EXTENT, a->wipe_end);
         fota_put_le32(buf + FOTA_J_ERROR, a->refused);
-    } else if (state == FOTA_JOURNAL_DOWNLOADING) {
-        /* seed mode: how far the slot may hold unverified bytes, never less than an earlier
-         * download left there (agent.c, unverified_extent) */
+    } else if (FOTA_IS_SEED(a) && state == FOTA_JOURNAL_DOWNLOADING) {
+        /* how far the slot may hold unverified bytes, never less than an earlier download left
+         * there (agent.c, unverified_extent); chain mode writes only verified bytes: 0 */
         uint32_t reach = fota_wipe_reach(a);
-        if (FOTA_IS_SEED(a) && reach > a->wipe_end) {
+        if (reach > a->wipe_end) {
             a->wipe_end = reach;
         }
-        fota_put_le32(buf + FOTA_J_EXTENT, FOTA_IS_SEED(a) ? a->wipe_end : reach);
+        fota_put_le32(buf + FOTA_J_EXTENT, a->wipe_end);
     }
     fota_put_le32(buf + J_CRC_OFF, fota_crc32_le(0, buf, J_CRC_OFF));
     fota_err_t err = a->port.store.save(a->port.store.ctx, buf, sizeof buf);

@@ -17,6 +17,7 @@
 
 #include "fota/manifest.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <mbedtls/pk.h>
@@ -233,17 +234,33 @@ static fota_err_t check_padding(const uint8_t *buf)
     return FOTA_OK;
 }
 
+/* The four numbers (security version, image size, chunk size, chunk count) and the two digests
+ * (image SHA-256, chain head) lie one after the other in the manifest and in the struct: each run
+ * is decoded in one loop or one copy. */
+#define FOTA_RUN_AT_(f, off)                                                                       \
+    (offsetof(fota_manifest_t, f) - offsetof(fota_manifest_t, security_version) ==                 \
+     (off)-FOTA_MANIFEST_OFF_SECURITY_VERSION)
+typedef char
+    fota_manifest_runs_check_[FOTA_RUN_AT_(image_size, FOTA_MANIFEST_OFF_IMAGE_SIZE) &&
+                                      FOTA_RUN_AT_(chunk_size, FOTA_MANIFEST_OFF_CHUNK_SIZE) &&
+                                      FOTA_RUN_AT_(chunk_count, FOTA_MANIFEST_OFF_CHUNK_COUNT) &&
+                                      offsetof(fota_manifest_t, chain_head) ==
+                                          offsetof(fota_manifest_t, image_sha256) + 32
+                                  ? 1
+                                  : -1];
+
 static void decode_fields(const uint8_t *buf, fota_manifest_t *out)
 {
     out->format_version = fota_get_le16(buf + FOTA_MANIFEST_OFF_FORMAT_VERSION);
     get_string(out->product_id, buf + FOTA_MANIFEST_OFF_PRODUCT_ID);
     get_string(out->version, buf + FOTA_MANIFEST_OFF_VERSION);
-    out->security_version = fota_get_le32(buf + FOTA_MANIFEST_OFF_SECURITY_VERSION);
-    out->image_size = fota_get_le32(buf + FOTA_MANIFEST_OFF_IMAGE_SIZE);
-    out->chunk_size = fota_get_le32(buf + FOTA_MANIFEST_OFF_CHUNK_SIZE);
-    out->chunk_count = fota_get_le32(buf + FOTA_MANIFEST_OFF_CHUNK_COUNT);
-    memcpy(out->image_sha256, buf + FOTA_MANIFEST_OFF_IMAGE_SHA256, 32);
-    memcpy(out->chain_head, buf + FOTA_MANIFEST_OFF_CHAIN_HEAD, FOTA_CHAIN_HASH_LEN);
+    uint8_t *numbers = (uint8_t *)out + offsetof(fota_manifest_t, security_version);
+    for (size_t i = 0; i < 4; i++) {
+        uint32_t v = fota_get_le32(buf + FOTA_MANIFEST_OFF_SECURITY_VERSION + 4 * i);
+        memcpy(numbers + 4 * i, &v, sizeof v);
+    }
+    memcpy((uint8_t *)out + offsetof(fota_manifest_t, image_sha256),
+           buf + FOTA_MANIFEST_OFF_IMAGE_SHA256, 32 + FOTA_CHAIN_HASH_LEN);
     out->created = fota_get_le64(buf + FOTA_MANIFEST_OFF_CREATED);
     memcpy(out->key_id, buf + FOTA_MANIFEST_OFF_KEY_ID, FOTA_MANIFEST_KEY_ID_LEN);
 }

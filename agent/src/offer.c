@@ -6,10 +6,11 @@
  *
  * With "manifest_data":"<base64>" (asked for with &manifest=1 on the check) the offer carries the
  * signed manifest itself, which saves the manifest request ("manifest" is its URL). "action" is
- * "soft" (the default), "forced" or "download_only" (fota_offer_action_t). Unknown keys
- * are ignored (the server adds URLs for other clients). The release id is checked to be 32
- * lowercase hex digits because it goes into request targets; the sizes are only a preview: the
- * signed manifest is what the download trusts, and the two must agree.
+ * "soft" (the default), "forced" or "download_only" (fota_offer_action_t). The release id is
+ * checked to be 32 lowercase hex digits because it goes into request targets; the version says
+ * whether the offer is the image already running. The other keys (the sizes and SHA-256 are a
+ * preview of the manifest, URLs for other clients) are not read: the signed manifest is what the
+ * download trusts, and the release id, which is its digest, binds it to the offer.
  */
 #include <string.h>
 
@@ -30,19 +31,12 @@ static bool is_release_id(const char *s)
 fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
                             size_t *manifest_len)
 {
-    static const char *const keys[] = {"release",     "version", "size",          "chunk_size",
-                                       "chunk_count", "sha256",  "manifest_data", "action"};
+    static const char *const keys[] = {"release", "version", "manifest_data", "action"};
     fota_json_field_t f[sizeof keys / sizeof keys[0]];
-    const char *sha;
-    size_t sha_len;
     memset(out, 0, sizeof *out);
     bool ok = fota_json_scan(js, len, keys, f, sizeof f / sizeof f[0]) == FOTA_OK &&
               fota_json_str(js, &f[0], out->release, sizeof out->release) &&
-              fota_json_str(js, &f[1], out->version, sizeof out->version) &&
-              fota_json_u32(js, &f[2], &out->size) && fota_json_u32(js, &f[3], &out->chunk_size) &&
-              fota_json_u32(js, &f[4], &out->chunk_count) &&
-              fota_json_text(js, &f[5], &sha, &sha_len) &&
-              fota_hex_decode(sha, sha_len, out->sha256, sizeof out->sha256);
+              fota_json_str(js, &f[1], out->version, sizeof out->version);
     if (!ok || !is_release_id(out->release) || out->version[0] == '\0') {
         return FOTA_ERR_OFFER_JSON;
     }
@@ -50,9 +44,9 @@ fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_
     static const char *const actions[] = {"soft", "forced", "download_only"};
     const char *act = NULL;
     size_t act_len = 0;
-    if (f[7].kind != 0) {
+    if (f[3].kind != 0) {
         out->action = 0xFF;
-        if (!fota_json_text(js, &f[7], &act, &act_len)) {
+        if (!fota_json_text(js, &f[3], &act, &act_len)) {
             return FOTA_ERR_OFFER_JSON;
         }
         for (uint8_t i = 0; i < 3; i++) {
@@ -67,7 +61,7 @@ fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_
     /* Optional: without it *manifest_at and *manifest_len are 0. */
     const char *m = js;
     *manifest_len = 0;
-    if (f[6].kind != 0 && !fota_json_text(js, &f[6], &m, manifest_len)) {
+    if (f[2].kind != 0 && !fota_json_text(js, &f[2], &m, manifest_len)) {
         return FOTA_ERR_OFFER_JSON;
     }
     *manifest_at = (size_t)(m - js);

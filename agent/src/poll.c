@@ -55,9 +55,8 @@ static fota_err_t request_blob(fota_agent_t *a)
     }
     a->batch_end = a->next_chunk + count;
     uint32_t first = fota_manifest_record_offset(m, a->next_chunk);
-    uint32_t last = a->batch_end == m->chunk_count
-                        ? fota_manifest_blob_size(m) - 1u
-                        : fota_manifest_record_offset(m, a->batch_end) - 1u;
+    uint32_t last =
+        fota_manifest_record_offset(m, a->batch_end) - 1u; /* the blob's end at the end */
     fota_text_t t;
     fota_req_begin(a, FOTA_REQ_BLOB, "GET", "blob/", &t);
     fota_text_str(&t, a->offer.release);

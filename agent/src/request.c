@@ -50,8 +50,7 @@ fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target)
     fota_text_u64(&t, a->port.clock.unix_time(a->port.clock.ctx));
     uint8_t nonce[8];
     a->port.clock.random(a->port.clock.ctx, nonce, sizeof nonce);
-    fota_text_init(&t, a->hdr_nonce, sizeof a->hdr_nonce);
-    fota_text_hex(&t, nonce, sizeof nonce);
+    fota_auth_hex(nonce, sizeof nonce, a->hdr_nonce);
     fota_err_t err = sign_request(a);
     if (err != FOTA_OK) {
         a->pending = FOTA_REQ_NONE;

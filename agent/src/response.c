@@ -3,12 +3,14 @@
  * Content-Length are checked first (a body that cannot fit is refused before a byte of it is
  * read); chain-mode bodies stream record by record into records.c; every other body is
  * gathered whole in the agent's buffer, bounded, and interpreted when it is complete: the offer,
- * the manifest (signature, product, security floor, size against the partition, agreement with
- * the offer and with the journal), a seed chunk.
+ * the manifest (signature, product, security floor, size against the partition, its digest
+ * against the release id asked for, which a resumed download takes from the journal; where to
+ * go on from, if the journal's digest is this one), a seed chunk.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "fota/auth.h"
 #include "fota/bytes.h"
 
 #include "agent_internal.h"
@@ -16,35 +18,30 @@
 static uint32_t expected_blob_len(const fota_agent_t *a)
 {
     const fota_manifest_t *m = &a->manifest;
-    uint32_t first = fota_manifest_record_offset(m, a->next_chunk);
-    uint32_t end = a->batch_end == m->chunk_count ? fota_manifest_blob_size(m)
-                                                  : fota_manifest_record_offset(m, a->batch_end);
-    return end - first;
+    return fota_manifest_record_offset(m, a->batch_end) -
+           fota_manifest_record_offset(m, a->next_chunk);
 }
 
-static fota_err_t status_error(int status)
+/* The status each request expects (a check: 200 or 204; a Range: 206; a report: any 2xx; else
+ * 200), and an error that says what else came: a 200 for a Range ignored, a 416, a redirect. */
+static fota_err_t check_status(const fota_agent_t *a, int status)
 {
+    fota_req_kind_t kind = (fota_req_kind_t)a->pending;
+    bool blob = FOTA_CONFIG_MODE_CHAIN && kind == FOTA_REQ_BLOB;
+    bool ok = blob ? status == 206
+              : kind == FOTA_REQ_REPORT
+                  ? status >= 200 && status < 300
+                  : status == 200 || (kind == FOTA_REQ_CHECK && status == 204);
+    if (ok) {
+        return FOTA_OK;
+    }
     if (status == 401 || status == 403) {
         return FOTA_ERR_HTTP_AUTH;
     }
     if (status >= 300 && status < 400) {
         return FOTA_ERR_HTTP_REDIRECT; /* never followed: the agent asks only its server */
     }
-    return status == 416 ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
-}
-
-static fota_err_t check_status(const fota_agent_t *a, int status)
-{
-    switch ((fota_req_kind_t)a->pending) {
-    case FOTA_REQ_CHECK:
-        return status == 200 || status == 204 ? FOTA_OK : status_error(status);
-    case FOTA_REQ_BLOB:
-        return status == 206 ? FOTA_OK : status == 200 ? FOTA_ERR_HTTP_RANGE : status_error(status);
-    case FOTA_REQ_REPORT:
-        return status >= 200 && status < 300 ? FOTA_OK : status_error(status);
-    default:
-        return status == 200 ? FOTA_OK : status_error(status);
-    }
+    return status == 416 || (blob && status == 200) ? FOTA_ERR_HTTP_RANGE : FOTA_ERR_HTTP_STATUS;
 }
 
 static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
@@ -52,7 +49,7 @@ static fota_err_t check_length(const fota_agent_t *a, int64_t content_length)
     if (content_length < 0) {
         return FOTA_OK;
     }
-    if (a->pending == FOTA_REQ_BLOB) {
+    if (FOTA_CONFIG_MODE_CHAIN && a->pending == FOTA_REQ_BLOB) {
         return (uint64_t)content_length == expected_blob_len(a) ? FOTA_OK : FOTA_ERR_HTTP_LENGTH;
     }
     bool buffered = a->pending != FOTA_REQ_REPORT;
@@ -208,7 +205,6 @@ fota_err_t fota_on_offer(fota_agent_t *a)
         return FOTA_OK;
     }
     a->have_offer = true;
-    a->resume_pending = false;
     fota_agent_wait(a, 0); /* the manifest is wanted now, not after the check interval */
     fota_agent_set_state(a, FOTA_STATE_MANIFEST);
     if (len == 0) {
@@ -226,33 +222,18 @@ fota_err_t fota_on_offer(fota_agent_t *a)
 /* ---- the manifest -----------------------------------------------------------------------------
  */
 
-/* The offer previews the manifest; a manifest that disagrees with it is not the one offered. The
- * size, chunk size, chunk count and SHA-256 lie in the same order in both structs, compared as
- * one run of bytes. */
-#define FOTA_SAME_RUN_(o, m)                                                                       \
-    (offsetof(fota_offer_t, o) - offsetof(fota_offer_t, size) ==                                   \
-     offsetof(fota_manifest_t, m) - offsetof(fota_manifest_t, image_size))
-typedef char fota_offer_run_check_[FOTA_SAME_RUN_(chunk_size, chunk_size) &&
-                                           FOTA_SAME_RUN_(chunk_count, chunk_count) &&
-                                           FOTA_SAME_RUN_(sha256, image_sha256)
-                                       ? 1
-                                       : -1];
-#define OFFER_RUN_LEN (offsetof(fota_offer_t, sha256) + 32 - offsetof(fota_offer_t, size))
-
+/* The offer names the manifest by its release id, checked against the manifest's digest; its
+ * version, which decided that the offer is not the image running, must be the manifest's too. */
 static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
 {
-    const fota_offer_t *o = &a->offer;
-    return !a->have_offer || (memcmp(&o->size, &m->image_size, OFFER_RUN_LEN) == 0 &&
-                              strcmp(o->version, m->version) == 0);
+    return !a->have_offer || strcmp(a->offer.version, m->version) == 0;
 }
 
 /* The release id is the first 16 bytes of SHA-256(manifest), in hex. */
 static bool id_matches(const char *release, const uint8_t digest[32])
 {
     char hex[FOTA_RELEASE_ID_LEN + 1];
-    fota_text_t t;
-    fota_text_init(&t, hex, sizeof hex);
-    fota_text_hex(&t, digest, FOTA_RELEASE_ID_LEN / 2);
+    fota_auth_hex(digest, FOTA_RELEASE_ID_LEN / 2, hex);
     return strcmp(hex, release) == 0;
 }
 
@@ -270,8 +251,7 @@ static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t di
     if (mbedtls_md(sha, a->io, a->io_len, digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m) ||
-        (a->resume_pending && memcmp(digest, a->manifest_digest, 32) != 0)) {
+    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m)) {
         return FOTA_ERR_MANIFEST_CHANGED;
     }
     if (m->security_version < a->cfg.security_floor) {
@@ -291,7 +271,9 @@ static fota_err_t choose_start(fota_agent_t *a)
                 memcmp(j + FOTA_J_DIGEST, a->manifest_digest, 32) == 0 &&
                 fota_get_le32(j + FOTA_J_PART_OFFSET) == a->part_offset &&
                 (next = fota_get_le32(j + FOTA_J_NEXT_CHUNK)) <= a->manifest.chunk_count;
-    fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
+    if (FOTA_CONFIG_MODE_CHAIN) { /* (a seed-only build has no chain: its records keep zeros) */
+        fota_chain_init(&a->chain, a->manifest.chain_head, a->manifest.chunk_count);
+    }
     a->next_chunk = 0;
     a->attempts = 0;
     if (!same) {
@@ -309,8 +291,10 @@ static fota_err_t choose_start(fota_agent_t *a)
     } else if (state == FOTA_JOURNAL_DOWNLOADING && j[FOTA_J_MODE] == (uint8_t)a->cfg.mode) {
         a->attempts = attempts;
         a->next_chunk = next;
-        memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
-        a->chain.index = next;
+        if (FOTA_CONFIG_MODE_CHAIN) {
+            memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
+            a->chain.index = next;
+        }
     }
     return FOTA_OK;
 }
@@ -347,7 +331,6 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
         fota_agent_go_idle(a); /* the image waits in the slot already: nothing to do yet */
         return FOTA_OK;
     }
-    a->resume_pending = false;
     fota_agent_set_state(a, FOTA_STATE_DOWNLOADING);
     return fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
 }

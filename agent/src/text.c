@@ -7,8 +7,9 @@
 
 #include "agent_internal.h"
 
-static const char hex_digits[] = "0123456789abcdef";
-static const char hex_upper[] = "0123456789ABCDEF"; /* percent-encoding (RFC 3986 2.1) */
+/* Percent-encoding's (RFC 3986 2.1) and a JSON \u escape's: hex bytes elsewhere are the MAC's
+ * lowercase (fota_auth_hex). */
+static const char hex_upper[] = "0123456789ABCDEF";
 
 void fota_text_init(fota_text_t *t, char *buf, size_t cap)
 {
@@ -56,18 +57,11 @@ void fota_text_u64(fota_text_t *t, uint64_t v)
     }
 }
 
-/* One byte as two hex digits from the given alphabet. */
-static void put_hex(fota_text_t *t, const char *digits, uint8_t b)
+/* One byte as two upper-case hex digits. */
+static void put_hex(fota_text_t *t, uint8_t b)
 {
-    put_char(t, digits[b >> 4]);
-    put_char(t, digits[b & 0x0f]);
-}
-
-void fota_text_hex(fota_text_t *t, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        put_hex(t, hex_digits, p[i]);
-    }
+    put_char(t, hex_upper[b >> 4]);
+    put_char(t, hex_upper[b & 0x0f]);
 }
 
 static bool is_unreserved(char c)
@@ -84,7 +78,7 @@ void fota_text_query(fota_text_t *t, const char *s)
             continue;
         }
         put_char(t, '%');
-        put_hex(t, hex_upper, (uint8_t)*s);
+        put_hex(t, (uint8_t)*s);
     }
 }
 
@@ -98,7 +92,7 @@ void fota_text_json(fota_text_t *t, const char *s)
             put_char(t, (char)b);
         } else if (b < 0x20) {
             fota_text_str(t, "\\u00");
-            put_hex(t, hex_digits, b);
+            put_hex(t, b);
         } else {
             put_char(t, (char)b);
         }

@@ -18,10 +18,15 @@
  * appended hash, app descriptor), its chip id checked, and its security version held against the
  * device's floor.
  *
- * The partition is hashed once. An ESP32 image's appended SHA-256 covers every byte but its last
- * 32, a prefix of what the manifest's digest covers: no step runs past size - 32, and the step
- * that starts there copies the SHA-256 context before it hashes the last 32 bytes, so one pass
- * gives both digests and the image check does not hash the image again.
+ * A one-mode build (FOTA_CONFIG_MODE_SEED or _CHAIN 0) walks only the image's bounds after either
+ * proof (fota_esp_image_check_bounds: header, segment table, app descriptor's magic word and
+ * secure version), then the chip id and the floor: the bytes are the signed ones, and the XOR
+ * checksum and the appended hash, a check of the release's own build, are the boot port's.
+ *
+ * The partition is hashed once. In a build with both modes, an ESP32 image's appended SHA-256
+ * covers every byte but its last 32, a prefix of what the manifest's digest covers: no step runs
+ * past size - 32, and the step that starts there copies the SHA-256 context before it hashes the
+ * last 32 bytes, so one pass gives both digests and the image check does not hash the image again.
  *
  * Seed mode: a chunk is written once its MAC checks, and the MAC is made with the device key,
  * which the server holds; what authenticates the bytes is this check against the signed
@@ -69,13 +74,13 @@ static fota_err_t hash_to(fota_agent_t *a, uint32_t end)
 }
 
 /* At size - 32: finish a copy of the context into prefix (what an appended hash must be; a
- * chain-only build wants none), then hash the last 32 bytes and finish: the manifest's SHA-256.
+ * one-mode build wants none), then hash the last 32 bytes and finish: the manifest's SHA-256.
  * Kept out of the caller, so its frame is gone before the image check goes deeper. */
 FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest_t *prefix)
 {
     uint8_t digest[32];
     int rc = 0;
-    if (FOTA_CONFIG_MODE_SEED) {
+    if (!FOTA_ONE_MODE) {
         mbedtls_md_context_t copy;
         mbedtls_md_init(&copy);
         rc = mbedtls_md_setup(&copy, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0);
@@ -98,38 +103,47 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
     return err;
 }
 
-/* The ESP32 image, its chip and its security version (its info struct is large: kept out of the
- * caller too). prefix NULL: the layout only, nothing hashed. A chain-only build checks the bounds
- * only (fota_esp_image_check_bounds): it installs nothing but the signed image, proved by the
- * chain or, after a rollback, by the manifest's SHA-256 of the whole partition, and leaves the
+/* What the image says of itself, held against the device: its chip, its length within what was
+ * downloaded, its security version against the floor. */
+static fota_err_t check_claims(const fota_agent_t *a, uint16_t chip_id, uint32_t image_len,
+                               uint32_t secure_version)
+{
+    if (chip_id != a->cfg.chip_id) {
+        return FOTA_ERR_IMAGE_CHIP;
+    }
+    if (image_len > a->manifest.image_size) {
+        return FOTA_ERR_IMAGE_TRUNCATED;
+    }
+    return secure_version < a->cfg.security_floor ? FOTA_ERR_SECURITY_VERSION : FOTA_OK;
+}
+
+/* The ESP32 image, its chip and its security version (a build with both modes: its info struct is
+ * large, kept out of the caller too). prefix NULL: the layout only, nothing hashed. A one-mode
+ * build checks the bounds only (fota_esp_image_check_bounds): it installs nothing but the signed
+ * image, proved by the chain or by the manifest's SHA-256 of the whole partition, and leaves the
  * checksum and the appended hash to the boot port, as chain mode does with every image. */
 FOTA_NOINLINE static fota_err_t check_image(fota_agent_t *a, const fota_esp_image_digest_t *prefix)
 {
+    fota_err_t err;
+    if (FOTA_ONE_MODE) {
+        fota_esp_image_bounds_t img;
+        err = fota_esp_image_check_bounds(read_part, a, a->part_size, &img);
+        return err != FOTA_OK ? err
+                              : check_claims(a, img.chip_id, img.image_len, img.secure_version);
+    }
     fota_esp_image_info_t info;
-    fota_err_t err =
-        !FOTA_CONFIG_MODE_SEED ? fota_esp_image_check_bounds(read_part, a, a->part_size, &info)
-        : prefix != NULL ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
+    err = prefix != NULL ? fota_esp_image_check_hashed(read_part, a, a->part_size, prefix, &info)
                          : fota_esp_image_check_layout(read_part, a, a->part_size, &info);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    if (info.header.chip_id != a->cfg.chip_id) {
-        return FOTA_ERR_IMAGE_CHIP;
-    }
-    if (info.image_len > a->manifest.image_size) {
-        return FOTA_ERR_IMAGE_TRUNCATED;
-    }
-    if (info.app_desc.secure_version < a->cfg.security_floor) {
-        return FOTA_ERR_SECURITY_VERSION;
-    }
-    return FOTA_OK;
+    return err != FOTA_OK
+               ? err
+               : check_claims(a, info.header.chip_id, info.image_len, info.app_desc.secure_version);
 }
 
 /* The whole image is hashed but its last 32 bytes: the verdict. */
 static fota_err_t judge(fota_agent_t *a)
 {
     fota_esp_image_digest_t digest;
-    fota_esp_image_digest_t *prefix = FOTA_CONFIG_MODE_SEED ? &digest : NULL;
+    fota_esp_image_digest_t *prefix = FOTA_ONE_MODE ? NULL : &digest;
     fota_err_t err = hash_tail(a, prefix);
     a->verify_offset = 0;
     return err == FOTA_OK ? check_image(a, prefix) : err;

@@ -194,19 +194,18 @@ static fota_err_t spoil_blob(hostile_t *h, const fota_http_request_t *req, fota_
 
 /* ---- the offer ------------------------------------------------------------------------------ */
 
-/* The honest offer with a second "sha256", that of another image: a parser that keeps the last
- * copy would preview another image than one that keeps the first. */
+/* The honest offer with a second "release", that of another image: a parser that keeps the last
+ * copy would fetch another release than one that keeps the first. */
 static fota_err_t spoil_offer(hostile_t *h, fota_agent_t *agent)
 {
     const fake_server_t *s = h->honest;
-    char sha[65], other[65];
+    char sha[65];
     hexify(s->m.image_sha256, 32, sha);
-    hexify(h->other.m.image_sha256, 32, other);
     int k = snprintf(js, sizeof js,
                      "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
-                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"sha256\":\"%s\"}",
+                     "\"chunk_count\":%u,\"sha256\":\"%s\",\"release\":\"%s\"}",
                      s->release, s->m.version, (unsigned)s->m.image_size, (unsigned)s->m.chunk_size,
-                     (unsigned)s->m.chunk_count, sha, other);
+                     (unsigned)s->m.chunk_count, sha, h->other.release);
     h->hits++;
     return answer(agent, 200, k, js, (size_t)k);
 }

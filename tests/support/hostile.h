@@ -34,7 +34,7 @@ typedef enum {
     HOSTILE_BLOB_ENDLESS,        /* chain: no length, body goes on past the blob */
     HOSTILE_500_STORM,           /* every data request: 500 */
     HOSTILE_REDIRECT,            /* every data request: 302 back to the same target */
-    HOSTILE_OFFER_DUP_KEYS,      /* check: offer with "sha256" twice, the second of another image */
+    HOSTILE_OFFER_DUP_KEYS,  /* check: offer with "release" twice, the second of another image */
     HOSTILE_OFFER_PREVIEW,   /* check: the offer's preview of field `at` (size, chunk size, chunk
                                 count, SHA-256, version) is not the signed manifest's */
     HOSTILE_OFFER_PAD_GROUP, /* check: the offer's manifest_data with "==" ending its first 64

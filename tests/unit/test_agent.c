@@ -20,6 +20,7 @@
 #include "agent_rig.h"
 #include "fake_server.h"
 #include "fota/agent.h"
+#include "fota/bytes.h"
 #include "fota/emu/bootloader.h"
 #include "fota/emu/emu_device.h"
 #include "fota/emu/flash_emu.h"
@@ -184,6 +185,30 @@ static void test_report_body(void **state)
              "\",\"running\":\"" OLD_VERSION "\",\"done\":2,\"total\":40,\"error\":0}",
              spy.release);
     assert_string_equal(spy.first, want);
+}
+
+/* Strings in a report are JSON-escaped: a quote and a backslash by a backslash, a control
+ * character as \u00XX in upper-case hex (the hex of percent-encoding). */
+static void test_report_escapes(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_open(&r, FOTA_MODE_SEED, SMALL_IMAGE);
+    r.dev.agent.cfg.progress_every = 2;
+    r.dev.agent.cfg.current_version = "1.0\x1f\"\\";
+    publish(&r, NEW_VERSION, 40000, 1024);
+    report_spy_t spy;
+    memset(&spy, 0, sizeof spy);
+    spy.inner = r.tr;
+    r.tr.perform = spy_perform;
+    r.tr.ctx = &spy;
+    fota_agent_check_now(&r.dev.agent);
+    bool rebooted = false;
+    for (int i = 0; i < 100 && spy.first[0] == '\0'; i++) {
+        fota_agent_run(&r.dev.agent, &r.tr, 1, &rebooted);
+    }
+    assert_non_null(strstr(spy.first, "\"running\":\"1.0\\u001F\\\"\\\\\","));
+    rig_close(&r);
 }
 
 static void test_nothing_offered(void **state)
@@ -733,6 +758,32 @@ static void test_abandoned_resume_erased(void **state)
     assert_false(journal_saved(&r));
     assert_slot_clean(&r);
     rig_close(&r);
+}
+
+/* A download's journal record says how far the slot may hold unverified bytes (the extent,
+ * bytes 144..147) in seed mode only: a chain download writes nothing the chain has not verified,
+ * and its records leave the extent 0. */
+static void test_extent_journaled_in_seed_mode_only(void **state)
+{
+    (void)state;
+    for (int mode = FOTA_MODE_SEED; mode <= FOTA_MODE_CHAIN; mode++) {
+        rig_t r;
+        cut_mid_download(&r, (fota_mode_t)mode);
+        fota_flash_emu_power_on(r.emu); /* the store reads its own sectors */
+        uint8_t rec[160];
+        size_t len = 0;
+        const fota_store_t *store = &r.dev.agent.port.store;
+        assert_int_equal(store->load(store->ctx, rec, sizeof rec, &len), FOTA_OK);
+        assert_int_equal(len, sizeof rec);
+        assert_int_equal(rec[5], 1); /* downloading */
+        uint32_t extent = fota_get_le32(rec + 144);
+        if (mode == FOTA_MODE_SEED) {
+            assert_true(extent > 0 && extent % SECTOR == 0);
+        } else {
+            assert_int_equal(extent, 0);
+        }
+        rig_close(&r);
+    }
 }
 
 /* The transport with the manifest out of reach: every other request goes through. */
@@ -1587,6 +1638,7 @@ int main(void)
         cmocka_unit_test(test_chain_update_in_batches),
         cmocka_unit_test(test_progress_reports),
         cmocka_unit_test(test_report_body),
+        cmocka_unit_test(test_report_escapes),
         cmocka_unit_test(test_nothing_offered),
         cmocka_unit_test(test_pieces_seed),
         cmocka_unit_test(test_pieces_chain),
@@ -1599,6 +1651,7 @@ int main(void)
         cmocka_unit_test(test_wipe_without_server),
         cmocka_unit_test(test_abandoned_download),
         cmocka_unit_test(test_abandoned_resume_erased),
+        cmocka_unit_test(test_extent_journaled_in_seed_mode_only),
         cmocka_unit_test(test_postponed_resume_then_abandoned),
         cmocka_unit_test(test_transient_faults_retried),
         cmocka_unit_test(test_manifest_changes_mid_download),

@@ -143,13 +143,10 @@ typedef struct {
     uint32_t total;
 } fota_report_entry_t;
 
+/* What the agent takes from an offer; the rest of it is a preview of the signed manifest. */
 typedef struct {
     char release[FOTA_RELEASE_ID_LEN + 1]; /* hex id */
     char version[FOTA_VERSION_MAX + 1];
-    uint32_t size;
-    uint32_t chunk_size;
-    uint32_t chunk_count;
-    uint8_t sha256[32];
     uint8_t action; /* fota_offer_action_t */
 } fota_offer_t;
 
@@ -162,8 +159,7 @@ typedef struct fota_agent {
     uint8_t failures;  /* failed requests in a row during an update */
     uint8_t attempts;  /* times the current release was installed (boot slot switched) */
     bool check_requested;
-    bool have_offer;     /* the manifest must agree with a->offer */
-    bool resume_pending; /* after a reboot: the manifest must match the journal's */
+    bool have_offer; /* the manifest must agree with a->offer */
     bool resp_started;
     bool reboot_deferred; /* may_reboot said no for this install: "installed" was queued */
     bool image_verified;  /* the read-back passed: only the slot switch is left */

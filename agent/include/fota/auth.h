@@ -39,6 +39,10 @@ typedef struct {
     size_t body_len;
 } fota_auth_msg_t;
 
+/* n bytes as 2n lowercase hex digits and a NUL in out: the MAC's encoding, which the agent uses
+ * for its nonce and release ids too. */
+void fota_auth_hex(const uint8_t *p, size_t n, char *out);
+
 /* The MAC as 64 lowercase hex digits and a NUL in out. hmac: a context set up for SHA-256 with
  * HMAC (reused, so the agent allocates nothing per request), or NULL for a temporary one. */
 fota_err_t fota_auth_mac(mbedtls_md_context_t *hmac, const uint8_t auth_key[32],

@@ -162,18 +162,24 @@ fota_err_t fota_esp_image_check_hashed(fota_read_fn_t read, void *ctx, uint32_t 
 fota_err_t fota_esp_image_check_layout(fota_read_fn_t read, void *ctx, uint32_t max_len,
                                        fota_esp_image_info_t *out);
 
+/* What the bounds walk reports: what an agent holds against its own chip and floor. */
+typedef struct {
+    uint16_t chip_id;        /* the header's */
+    uint32_t secure_version; /* the app descriptor's */
+    uint32_t image_len;      /* total bytes including checksum padding and appended hash */
+} fota_esp_image_bounds_t;
+
 /*
- * Less again, for a chain-only agent: the header, the segment table (lengths a multiple of 4,
- * within max_len), room for the checksum block and, where the header says, the appended hash,
- * and the app descriptor's magic word; the segment data is skipped, not read: neither the
- * checksum nor the hash is computed or read. Reads the header, the segment headers and the
- * descriptor's first 8 bytes, nothing else. Errors as fota_esp_image_check_layout but for
- * FOTA_ERR_IMAGE_CHECKSUM, never returned. Fills out->header, segment_load_addr, segment_len,
- * image_len, app_desc.magic_word and app_desc.secure_version, zeroes the rest; out must not be
- * NULL (FOTA_ERR_ARG).
+ * Less again, for a one-mode agent, which has proved the bytes otherwise: the header's magic and
+ * segment count, the segment table (lengths a multiple of 4, within max_len), room for the
+ * checksum block and, where the header says, the appended hash, and the app descriptor's magic
+ * word; the segment data is skipped, not read: neither the checksum nor the hash is computed or
+ * read. Reads the header, the segment headers and the descriptor's first 8 bytes, nothing else.
+ * Errors as fota_esp_image_check_layout but for FOTA_ERR_IMAGE_CHECKSUM, never returned. Fills
+ * *out (zeroed on an error); out must not be NULL (FOTA_ERR_ARG).
  */
 fota_err_t fota_esp_image_check_bounds(fota_read_fn_t read, void *ctx, uint32_t max_len,
-                                       fota_esp_image_info_t *out);
+                                       fota_esp_image_bounds_t *out);
 
 #ifdef __cplusplus
 }
