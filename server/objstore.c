@@ -15,11 +15,13 @@
 
 #include "fota/host/file_util.h"
 
+#include "ident.h"
 #include "log.h"
 
 struct fotad_objstore {
-    char objects[PATH_MAX]; /* data_dir/objects */
-    char tmp[PATH_MAX];     /* data_dir/tmp */
+    char objects[PATH_MAX];    /* data_dir/objects */
+    char tmp[PATH_MAX];        /* data_dir/tmp */
+    fotad_object_source_t src; /* the shared copy, or all NULL */
 };
 
 static fota_err_t io_fail(const char *what, const char *path)
@@ -137,14 +139,12 @@ static bool object_exists(const char *path, size_t len)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len;
 }
 
-fota_err_t fotad_objstore_put(fotad_objstore_t *o, const uint8_t sha256[32], const void *p,
-                              size_t len)
+/* Write object `hex` into this directory (nothing when it is there with this length). */
+static fota_err_t put_local(fotad_objstore_t *o, const char *hex, const void *p, size_t len)
 {
-    char hex[FOTAD_SHA256_HEX + 1];
     char dir[PATH_MAX];
     char path[PATH_MAX];
     char tmp_path[PATH_MAX];
-    fotad_hex(sha256, 32, hex);
     int n = snprintf(dir, sizeof dir, "%s/%.2s", o->objects, hex);
     fota_err_t err = n > 0 && (size_t)n < sizeof dir
                          ? fotad_objstore_path(o, hex, path, sizeof path)
@@ -166,4 +166,52 @@ fota_err_t fotad_objstore_put(fotad_objstore_t *o, const uint8_t sha256[32], con
     }
     err = fsync_dir(dir);
     return err == FOTA_OK ? fsync_dir(o->objects) : err;
+}
+
+fota_err_t fotad_objstore_put(fotad_objstore_t *o, const uint8_t sha256[32], const void *p,
+                              size_t len)
+{
+    char hex[FOTAD_SHA256_HEX + 1];
+    fotad_hex(sha256, 32, hex);
+    fota_err_t err = put_local(o, hex, p, len);
+    if (err == FOTA_OK && o->src.put != NULL) {
+        err = o->src.put(o->src.ctx, hex, p, len);
+    }
+    return err;
+}
+
+void fotad_objstore_set_source(fotad_objstore_t *o, const fotad_object_source_t *src)
+{
+    o->src = *src;
+}
+
+fota_err_t fotad_objstore_ensure(fotad_objstore_t *o, const char *hex)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    fota_err_t err = fotad_objstore_path(o, hex, path, sizeof path);
+    if (err != FOTA_OK || (stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
+        return err;
+    }
+    if (o->src.fetch == NULL) {
+        return FOTA_ERR_NOT_FOUND;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if ((err = o->src.fetch(o->src.ctx, hex, &data, &len)) != FOTA_OK) {
+        return err;
+    }
+    uint8_t digest[32];
+    char got[FOTAD_SHA256_HEX + 1];
+    fotad_sha256(data, len, digest);
+    fotad_hex(digest, 32, got);
+    if (strcmp(got, hex) != 0) {
+        FOTAD_ERROR("objects: %s from the database hashes to %s: not cached", hex, got);
+        err = FOTA_ERR_IO;
+    } else {
+        err = put_local(o, hex, data, len);
+        FOTAD_INFO("objects: %s (%zu bytes) fetched from the database", hex, len);
+    }
+    free(data);
+    return err;
 }

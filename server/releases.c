@@ -94,12 +94,15 @@ static fotad_release_t *find_loaded(fotad_releases_t *r, const char *id)
 static fota_err_t map_object(fotad_releases_t *r, const fotad_release_t *rel, const char *hex,
                              uint64_t size, const uint8_t **out)
 {
-    char path[PATH_MAX];
-    fota_err_t err = fotad_objstore_path(r->objects, hex, path, sizeof path);
+    char path[PATH_MAX] = "";
+    fota_err_t err = fotad_objstore_ensure(r->objects, hex);
+    if (err == FOTA_OK) {
+        err = fotad_objstore_path(r->objects, hex, path, sizeof path);
+    }
     int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size == 0) {
-        FOTAD_ERROR("release %s: object %s missing or wrong size: %s", rel->rec.id, path,
+        FOTAD_ERROR("release %s: object %s (%s) missing or wrong size: %s", rel->rec.id, hex, path,
                     fd < 0 ? strerror(errno) : "size");
         if (fd >= 0) {
             close(fd);
@@ -305,10 +308,13 @@ static fota_err_t collect_rec(void *arg, const fotad_release_rec_t *rec)
 /* The chip id in the header of a release's stored image. */
 static fota_err_t image_chip(fotad_releases_t *r, const fotad_release_rec_t *rec, uint16_t *chip)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX] = "";
     uint8_t head[FOTA_ESP_IMAGE_HEADER_LEN];
     fota_esp_image_header_t h;
-    fota_err_t err = fotad_objstore_path(r->objects, rec->image_sha256, path, sizeof path);
+    fota_err_t err = fotad_objstore_ensure(r->objects, rec->image_sha256);
+    if (err == FOTA_OK) {
+        err = fotad_objstore_path(r->objects, rec->image_sha256, path, sizeof path);
+    }
     int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
     if (fd >= 0) {
