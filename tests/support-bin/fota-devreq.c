@@ -130,32 +130,34 @@ static bool args_complete(const args_t *a)
     return a->url != NULL && a->device != NULL && a->target != NULL && one_key && a->chunk_size > 0;
 }
 
+/* Long options: a string option's val is its index in string_opt. */
+static const struct option opts[] = {
+    {"url", 1, 0, 0},
+    {"device", 1, 0, 1},
+    {"master", 1, 0, 2},
+    {"key", 1, 0, 3},
+    {"method", 1, 0, 4},
+    {"target", 1, 0, 5},
+    {"body", 1, 0, 6},
+    {"body-file", 1, 0, 7},
+    {"content-type", 1, 0, 8},
+    {"range", 1, 0, 9},
+    {"nonce", 1, 0, 10},
+    {"key-device", 1, 0, 11},
+    {"omit", 1, 0, 12},
+    {"out", 1, 0, 13},
+    {"check-chunk", 1, 0, 14},
+    {"dump-headers", 1, 0, 15},
+    {"header", 1, 0, OPT_HEADER},
+    {"skew", 1, 0, OPT_SKEW},
+    {"bad-mac", 0, 0, OPT_BAD_MAC},
+    {"show", 1, 0, OPT_SHOW},
+    {"chunk-size", 1, 0, OPT_CHUNK_SIZE},
+    {0, 0, 0, 0},
+};
+
 static bool parse_args(int argc, char **argv, args_t *a)
 {
-    static const struct option opts[] = {
-        {"url", 1, 0, 0},
-        {"device", 1, 0, 1},
-        {"master", 1, 0, 2},
-        {"key", 1, 0, 3},
-        {"method", 1, 0, 4},
-        {"target", 1, 0, 5},
-        {"body", 1, 0, 6},
-        {"body-file", 1, 0, 7},
-        {"content-type", 1, 0, 8},
-        {"range", 1, 0, 9},
-        {"nonce", 1, 0, 10},
-        {"key-device", 1, 0, 11},
-        {"omit", 1, 0, 12},
-        {"out", 1, 0, 13},
-        {"check-chunk", 1, 0, 14},
-        {"dump-headers", 1, 0, 15},
-        {"header", 1, 0, OPT_HEADER},
-        {"skew", 1, 0, OPT_SKEW},
-        {"bad-mac", 0, 0, OPT_BAD_MAC},
-        {"show", 1, 0, OPT_SHOW},
-        {"chunk-size", 1, 0, OPT_CHUNK_SIZE},
-        {0, 0, 0, 0},
-    };
     memset(a, 0, sizeof *a);
     a->method = "GET";
     a->chunk_size = 1024;
