@@ -1,6 +1,8 @@
 /*
  * api_device.c - the device API handlers (docs/PROTOCOL.md section 4): check, manifest, seed-mode
  * chunk, chain-mode blob, report. The router has authenticated the device (req->device).
+ * With accel_redirect set, a blob's bytes are left to nginx in front once every check is made
+ * (accel.h).
  *
  * A release id is hex, which a client may write in either case: every id from a request (the
  * release parameter, the blob's path segment, a report's release) is taken in lowercase, the
@@ -15,6 +17,7 @@
 
 #include <mbedtls/md.h>
 
+#include "accel.h"
 #include "api.h"
 #include "bodies.h"
 #include "json_codec.h"
@@ -308,6 +311,25 @@ static void send_blob(const fotad_release_t *rel, unsigned status, uint64_t firs
     }
 }
 
+/* With accel_redirect set, leave the bytes to nginx in front when it answers as fotad would
+ * (accel.h): true when resp holds the X-Accel-Redirect answer. */
+static bool hand_over(const fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel,
+                      fotad_range_result_t range, fotad_resp_t *resp)
+{
+    const char *prefix = app->cfg->accel_redirect;
+    if (prefix == NULL) {
+        return false;
+    }
+    fotad_accel_headers_t h = {fotad_req_header(req, "Range"), fotad_req_header(req, "If-Match"),
+                               fotad_req_header(req, "If-Unmodified-Since"),
+                               fotad_req_header(req, "If-Range")};
+    if (!fotad_accel_can_hand_over(&h, range)) {
+        return false;
+    }
+    fotad_accel_respond(resp, prefix, rel->rec.blob_sha256, range == FOTAD_RANGE_PARTIAL);
+    return true;
+}
+
 void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     const fotad_release_t *rel = release_or_error(app, req->param, resp);
@@ -327,7 +349,9 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
         fotad_resp_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)total);
         return;
     }
-    send_blob(rel, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
+    if (!hand_over(app, req, rel, range, resp)) {
+        send_blob(rel, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
+    }
     if (first == 0 && strcmp(req->method, "GET") == 0 && resp->status < 300) {
         download_started(app, req, rel);
     }

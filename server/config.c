@@ -25,7 +25,8 @@ typedef enum {
     OPT_LEVEL,
     OPT_SYNC,
     OPT_KEY,
-    OPT_U32 /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
+    OPT_PREFIX, /* a string field holding a URI prefix (accel_redirect) */
+    OPT_U32     /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
 } opt_kind_t;
 
 typedef struct {
@@ -66,6 +67,7 @@ static const opt_t opts[] = {
     U32_OPT(legacy_burst),
     U32_OPT(legacy_max_pending),
     U32_OPT(rollout_tick),
+    {"accel_redirect", OPT_PREFIX, offsetof(fotad_config_t, accel_redirect)},
 };
 
 static const char usage_text[] =
@@ -98,6 +100,9 @@ static const char usage_text[] =
     "  --legacy-burst N            of which this many at once (default 30)\n"
     "  --legacy-max-pending N      enrollments waiting for approval at most (default 10000)\n"
     "  --rollout-tick N            seconds between two rollout scheduler ticks (default 10)\n"
+    "  --accel-redirect PREFIX     behind nginx: answer chain-mode blob requests with\n"
+    "                              X-Accel-Redirect: PREFIX + the object's name, e.g.\n"
+    "                              /_fota_objects/ (default: off, fotad sends the bytes)\n"
     "  --help                      this text\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly.\n";
@@ -141,7 +146,7 @@ fota_err_t fotad_config_init(fotad_config_t *cfg)
 void fotad_config_free(fotad_config_t *cfg)
 {
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        if (opts[i].kind == OPT_STR) {
+        if (opts[i].kind == OPT_STR || opts[i].kind == OPT_PREFIX) {
             free(*(char **)((char *)cfg + opts[i].offset));
         }
     }
@@ -231,6 +236,23 @@ static fota_err_t set_str_opt(const opt_t *o, fotad_config_t *cfg, const char *v
     return err;
 }
 
+/* A URI prefix nginx takes as the path of an internal location: "/.../", visible ASCII, nothing
+ * that would start a query or fragment or need escaping. */
+static bool valid_prefix(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > FOTAD_ACCEL_PREFIX_MAX || s[0] != '/' || s[n - 1] != '/') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || strchr("?#%\"\\", c) != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Apply one item. FOTA_ERR_ARG for a bad value, FOTA_ERR_TOO_LARGE for too many keys. */
 static fota_err_t set_opt(const opt_t *o, fotad_config_t *cfg, const char *value)
 {
@@ -242,6 +264,9 @@ static fota_err_t set_opt(const opt_t *o, fotad_config_t *cfg, const char *value
         return set_str_opt(o, cfg, value);
     case OPT_KEY:
         return add_key(cfg, value);
+    case OPT_PREFIX:
+        return valid_prefix(value) ? set_str((char **)((char *)cfg + o->offset), value)
+                                   : FOTA_ERR_ARG;
     case OPT_LEVEL:
         return fotad_log_parse_level(value, &cfg->log_level);
     case OPT_SYNC:

@@ -6,6 +6,8 @@
  * are the flag names with '_' for '-' (data_dir for --data-dir). release_key may be given
  * several times; if any --release-key flag is given, the flags' list replaces the file's.
  * admin_token and admin_token_file exclude each other: the one set last wins.
+ * accel_redirect is a URI path that starts and ends with '/', at most FOTAD_ACCEL_PREFIX_MAX
+ * characters of visible ASCII without '?', '#', '%', '"' or a backslash.
  * Strings are malloc'd and owned by the config (fotad_config_free).
  */
 #ifndef FOTAD_CONFIG_H
@@ -31,6 +33,7 @@
 #define FOTAD_DEFAULT_LEGACY_BURST 30u
 #define FOTAD_DEFAULT_LEGACY_MAX_PENDING 10000u
 #define FOTAD_DEFAULT_ROLLOUT_TICK 10u /* seconds (FOTAD_ROLLOUT_TICK_S, rollouts.h) */
+#define FOTAD_ACCEL_PREFIX_MAX 62u     /* longest accel_redirect prefix */
 
 typedef struct {
     char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
@@ -53,7 +56,9 @@ typedef struct {
     uint32_t legacy_burst;       /* of which at once */
     uint32_t legacy_max_pending; /* enrollments awaiting approval */
     uint32_t rollout_tick;       /* seconds between two rollout scheduler ticks */
-    bool help;                   /* --help was given */
+    /* nginx's internal location of objects/, or NULL: blobs sent by nginx (accel.h) */
+    char *accel_redirect;
+    bool help; /* --help was given */
 } fotad_config_t;
 
 /* Defaults for everything. */

@@ -58,6 +58,7 @@ typedef struct {
     char device[FOTAD_DEVICE_ID_MAX + 1];
     char error_code[32];
     char error_text[160];
+    unsigned accel; /* handed to the proxy in front: the status it answers with (accel.h) */
 } http_req_t;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
@@ -120,6 +121,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, http_req_t *r, fotad_resp
     memcpy(r->device, resp->device, sizeof r->device);
     memcpy(r->error_code, resp->error_code, sizeof r->error_code);
     memcpy(r->error_text, resp->error_text, sizeof r->error_text);
+    r->accel = resp->accel;
     struct MHD_Response *m = make_response(resp);
     fotad_resp_free(resp);
     if (m == NULL) {
@@ -282,9 +284,13 @@ static void log_request(const http_req_t *r, enum MHD_RequestTerminationCode toe
         fotad_log_clean(r->error_text, cause, sizeof cause);
         snprintf(extra, sizeof extra, " error=%s cause=\"%s\"", r->error_code, cause);
     }
+    size_t used = strlen(extra);
+    if (r->accel != 0) {
+        snprintf(extra + used, sizeof extra - used, " accel=%u", r->accel);
+        used = strlen(extra);
+    }
     const char *aborted = termination_text(toe);
     if (aborted != NULL) {
-        size_t used = strlen(extra);
         snprintf(extra + used, sizeof extra - used, " ended=%s", aborted);
     }
     fotad_log(request_level(r, toe),

@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
     char name[32];
-    char value[96];
+    char value[128]; /* X-Accel-Redirect: a prefix of up to 62 characters and an object name */
 } fotad_resp_header_t;
 
 typedef struct {
@@ -59,6 +59,8 @@ typedef struct {
     char device[FOTAD_DEVICE_ID_MAX + 1]; /* for the log: the authenticated device, or "" */
     char error_code[32];                  /* for the log: the error's machine code and text */
     char error_text[160];
+    unsigned accel; /* for the log: the status the proxy in front answers with, having been
+                       handed the blob with X-Accel-Redirect (accel.h); 0: fotad answers */
 } fotad_resp_t;
 
 void fotad_resp_init(fotad_resp_t *r);

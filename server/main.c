@@ -93,6 +93,10 @@ static int serve(const fotad_config_t *cfg)
     }
     FOTAD_INFO("fotad listening on %s port %u (%u threads, data %s, %zu release key(s))",
                cfg->listen, port, cfg->threads, cfg->data_dir, app.keys.count);
+    if (cfg->accel_redirect != NULL) {
+        FOTAD_INFO("chain-mode blobs are left to nginx in front: X-Accel-Redirect %s...",
+                   cfg->accel_redirect);
+    }
     int sig = 0;
     sigwait(&set, &sig);
     FOTAD_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

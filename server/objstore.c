@@ -102,9 +102,17 @@ void fotad_objstore_close(fotad_objstore_t *o)
     free(o);
 }
 
+fota_err_t fotad_objstore_name(const char *hex, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%.2s/%s", hex, hex + 2);
+    return n > 0 && (size_t)n < cap ? FOTA_OK : FOTA_ERR_TOO_LARGE;
+}
+
 fota_err_t fotad_objstore_path(const fotad_objstore_t *o, const char *hex, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%.2s/%s", o->objects, hex, hex + 2);
+    char name[FOTAD_OBJSTORE_NAME_LEN + 1];
+    fota_err_t err = fotad_objstore_name(hex, name, sizeof name);
+    int n = err == FOTA_OK ? snprintf(out, cap, "%s/%s", o->objects, name) : -1;
     return n > 0 && (size_t)n < cap ? FOTA_OK : FOTA_ERR_TOO_LARGE;
 }
 

@@ -49,6 +49,12 @@ void fotad_objstore_set_source(fotad_objstore_t *o, const fotad_object_source_t 
  * differ) and written. FOTA_ERR_NOT_FOUND when neither has it. */
 fota_err_t fotad_objstore_ensure(fotad_objstore_t *o, const char *hex);
 
+/* The name of object `hex` (64 hex digits) relative to the objects directory, "ab/cdef...",
+ * into out (FOTAD_OBJSTORE_NAME_LEN + 1 bytes suffice); FOTA_ERR_TOO_LARGE if cap is too small.
+ * A web server whose root is DATA_DIR/objects/ finds the object under this name. */
+#define FOTAD_OBJSTORE_NAME_LEN 65u
+fota_err_t fotad_objstore_name(const char *hex, char *out, size_t cap);
+
 /* The path of object `hex` (64 hex digits) into out; FOTA_ERR_TOO_LARGE if cap is too small. */
 fota_err_t fotad_objstore_path(const fotad_objstore_t *o, const char *hex, char *out, size_t cap);
 

@@ -11,6 +11,9 @@
  * header present in the response; then the body (or nothing with --out FILE, which gets the raw
  * body). --check-chunk IMAGE checks a seed-mode chunk response: chunk_number, base64 data equal
  * to the image's bytes, and the MAC with the device key; it prints "chunk N ok" or the reason.
+ * --header 'Name: value' adds a request header (If-Range, If-None-Match, ...; up to 8);
+ * --dump-headers FILE writes the response's status line and header lines as received; with
+ * --method HEAD no body is read (the answer's Content-Length announces the GET's).
  *
  * Exit: 0 request done (any status), 1 --check-chunk failed, 2 usage, 3 transport failure.
  */
@@ -32,6 +35,7 @@
 #include "fota/host/file_util.h"
 
 #define MAX_SHOW 8
+#define MAX_EXTRA 8
 #define MAX_FILE (64u * 1024u * 1024u)
 
 typedef struct {
@@ -50,8 +54,11 @@ typedef struct {
     const char *omit;
     const char *out;
     const char *check_image;
+    const char *dump_headers;
     const char *show[MAX_SHOW];
     int n_show;
+    const char *extra[MAX_EXTRA]; /* --header lines */
+    int n_extra;
     long skew;
     unsigned chunk_size;
     bool bad_mac;
@@ -65,9 +72,10 @@ typedef struct {
 static void usage(void)
 {
     fputs("usage: fota-devreq --url URL --device ID (--master FILE | --key HEX) --target T\n"
-          "  [--method GET|POST] [--body TEXT | --body-file F] [--content-type T]\n"
+          "  [--method GET|HEAD|POST] [--body TEXT | --body-file F] [--content-type T]\n"
           "  [--range SPEC] [--nonce HEX] [--skew SECONDS] [--bad-mac] [--key-device ID]\n"
-          "  [--omit HEADER] [--show HEADER]... [--out FILE]\n"
+          "  [--omit HEADER] [--header 'NAME: VALUE']... [--show HEADER]... [--out FILE]\n"
+          "  [--dump-headers FILE]\n"
           "  [--check-chunk IMAGE [--chunk-size N]]\n",
           stderr);
 }
@@ -92,11 +100,11 @@ static const char **string_opt(args_t *a, int i)
     const char **dst[] = {&a->url,          &a->device, &a->master_file, &a->key_hex,
                           &a->method,       &a->target, &a->body_text,   &a->body_file,
                           &a->content_type, &a->range,  &a->nonce,       &a->key_device,
-                          &a->omit,         &a->out,    &a->check_image};
+                          &a->omit,         &a->out,    &a->check_image, &a->dump_headers};
     return i >= 0 && i < (int)(sizeof dst / sizeof dst[0]) ? dst[i] : NULL;
 }
 
-enum { OPT_SKEW = 100, OPT_BAD_MAC, OPT_SHOW, OPT_CHUNK_SIZE };
+enum { OPT_SKEW = 100, OPT_BAD_MAC, OPT_SHOW, OPT_CHUNK_SIZE, OPT_HEADER };
 
 static bool other_opt(args_t *a, int c, const char *arg)
 {
@@ -106,6 +114,8 @@ static bool other_opt(args_t *a, int c, const char *arg)
         a->bad_mac = true;
     } else if (c == OPT_SHOW && a->n_show < MAX_SHOW) {
         a->show[a->n_show++] = arg;
+    } else if (c == OPT_HEADER && a->n_extra < MAX_EXTRA && strchr(arg, ':') != NULL) {
+        a->extra[a->n_extra++] = arg;
     } else if (c == OPT_CHUNK_SIZE) {
         a->chunk_size = (unsigned)strtoul(arg, NULL, 10);
     } else {
@@ -120,30 +130,34 @@ static bool args_complete(const args_t *a)
     return a->url != NULL && a->device != NULL && a->target != NULL && one_key && a->chunk_size > 0;
 }
 
+/* Long options: a string option's val is its index in string_opt. */
+static const struct option opts[] = {
+    {"url", 1, 0, 0},
+    {"device", 1, 0, 1},
+    {"master", 1, 0, 2},
+    {"key", 1, 0, 3},
+    {"method", 1, 0, 4},
+    {"target", 1, 0, 5},
+    {"body", 1, 0, 6},
+    {"body-file", 1, 0, 7},
+    {"content-type", 1, 0, 8},
+    {"range", 1, 0, 9},
+    {"nonce", 1, 0, 10},
+    {"key-device", 1, 0, 11},
+    {"omit", 1, 0, 12},
+    {"out", 1, 0, 13},
+    {"check-chunk", 1, 0, 14},
+    {"dump-headers", 1, 0, 15},
+    {"header", 1, 0, OPT_HEADER},
+    {"skew", 1, 0, OPT_SKEW},
+    {"bad-mac", 0, 0, OPT_BAD_MAC},
+    {"show", 1, 0, OPT_SHOW},
+    {"chunk-size", 1, 0, OPT_CHUNK_SIZE},
+    {0, 0, 0, 0},
+};
+
 static bool parse_args(int argc, char **argv, args_t *a)
 {
-    static const struct option opts[] = {
-        {"url", 1, 0, 0},
-        {"device", 1, 0, 1},
-        {"master", 1, 0, 2},
-        {"key", 1, 0, 3},
-        {"method", 1, 0, 4},
-        {"target", 1, 0, 5},
-        {"body", 1, 0, 6},
-        {"body-file", 1, 0, 7},
-        {"content-type", 1, 0, 8},
-        {"range", 1, 0, 9},
-        {"nonce", 1, 0, 10},
-        {"key-device", 1, 0, 11},
-        {"omit", 1, 0, 12},
-        {"out", 1, 0, 13},
-        {"check-chunk", 1, 0, 14},
-        {"skew", 1, 0, OPT_SKEW},
-        {"bad-mac", 0, 0, OPT_BAD_MAC},
-        {"show", 1, 0, OPT_SHOW},
-        {"chunk-size", 1, 0, OPT_CHUNK_SIZE},
-        {0, 0, 0, 0},
-    };
     memset(a, 0, sizeof *a);
     a->method = "GET";
     a->chunk_size = 1024;
@@ -211,6 +225,7 @@ static bool load_body(const args_t *a, buf_t *body)
 typedef struct {
     const args_t *a;
     char lines[MAX_SHOW][256];
+    FILE *dump; /* --dump-headers, or NULL */
 } shown_t;
 
 /* Keep the response headers asked for with --show. */
@@ -218,6 +233,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     shown_t *s = ctx;
     size_t len = size * n;
+    if (s->dump != NULL) {
+        fwrite(data, 1, len, s->dump);
+    }
     for (int i = 0; i < s->a->n_show; i++) {
         size_t name_len = strlen(s->a->show[i]);
         if (len > name_len + 1 && strncasecmp(data, s->a->show[i], name_len) == 0 &&
@@ -282,6 +300,9 @@ static struct curl_slist *auth_headers(const args_t *a, const uint8_t key[32], c
     }
     if (a->content_type != NULL) {
         h = add(h, a, "Content-Type", a->content_type);
+    }
+    for (int i = 0; i < a->n_extra; i++) {
+        h = curl_slist_append(h, a->extra[i]);
     }
     return h;
 }
@@ -350,6 +371,18 @@ static int write_out(const args_t *a, const buf_t *resp)
     return 0;
 }
 
+/* The method: a POST sends the body; a HEAD reads none (curl would wait for the GET's). */
+static void set_method(CURL *curl, const args_t *a, const buf_t *body)
+{
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, a->method);
+    if (strcmp(a->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->p != NULL ? body->p : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    } else if (strcmp(a->method, "HEAD") == 0) {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    }
+}
+
 static int perform(const args_t *a, const uint8_t key[32], const buf_t *body)
 {
     char url[2048];
@@ -360,8 +393,11 @@ static int perform(const args_t *a, const uint8_t key[32], const buf_t *body)
     shown_t shown;
     memset(&shown, 0, sizeof shown);
     shown.a = a;
+    if (a->dump_headers != NULL && (shown.dump = fopen(a->dump_headers, "wb")) == NULL) {
+        fprintf(stderr, "fota-devreq: cannot write %s\n", a->dump_headers);
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, a->method);
+    set_method(curl, a, body);
     curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -369,11 +405,11 @@ static int perform(const args_t *a, const uint8_t key[32], const buf_t *body)
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &shown);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-    if (strcmp(a->method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->p != NULL ? body->p : "");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    CURLcode rc =
+        a->dump_headers != NULL && shown.dump == NULL ? CURLE_WRITE_ERROR : curl_easy_perform(curl);
+    if (shown.dump != NULL && fclose(shown.dump) != 0) {
+        rc = CURLE_WRITE_ERROR;
     }
-    CURLcode rc = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);

@@ -1,8 +1,10 @@
 /*
  * test_fotad_config.c - fotad's configuration (server/config.c): defaults, flags in both forms,
  * a config file with comments and blank lines, flags overriding the file (release keys replaced
- * as a list, admin token and token file excluding each other), and the one-line errors for
- * unknown options and keys, bad values (with file:line), missing values and required items.
+ * as a list, admin token and token file excluding each other), the accel_redirect prefix (off
+ * by default; a path starting and ending with '/', nothing nginx would read otherwise), and the
+ * one-line errors for unknown options and keys, bad values (with file:line), missing values and
+ * required items.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +64,7 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.legacy_rate, 600);
     assert_int_equal(cfg.legacy_burst, 30);
     assert_int_equal(cfg.legacy_max_pending, 10000);
+    assert_null(cfg.accel_redirect);
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_ERR_ARG);
     assert_non_null(strstr(err, "release_key"));
     fotad_config_free(&cfg);
@@ -94,6 +97,8 @@ static void test_defaults_and_flags(void **state)
                           "--legacy-burst",
                           "5",
                           "--legacy-max-pending=100",
+                          "--accel-redirect",
+                          "/_fota_objects/",
                           NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
     assert_int_equal(cfg.port, 0);
@@ -111,6 +116,7 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.legacy_rate, 60);
     assert_int_equal(cfg.legacy_burst, 5);
     assert_int_equal(cfg.legacy_max_pending, 100);
+    assert_string_equal(cfg.accel_redirect, "/_fota_objects/");
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
     fotad_config_free(&cfg);
 
@@ -127,7 +133,7 @@ static void test_file_and_override(void **state)
 {
     (void)state;
     write_conf("# comment\n\n  port = 9000 \nrelease_key = f1.pub\r\nrelease_key = f2.pub\n"
-               "admin_token = from-file\nthreads = 3\n");
+               "admin_token = from-file\nthreads = 3\naccel_redirect = /internal/objects/\n");
     fotad_config_t cfg;
     const char *args[] = {"--config", conf_path, NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
@@ -135,11 +141,21 @@ static void test_file_and_override(void **state)
     assert_int_equal(cfg.n_release_keys, 2);
     assert_string_equal(cfg.release_keys[1], "f2.pub");
     assert_string_equal(cfg.admin_token, "from-file");
+    assert_string_equal(cfg.accel_redirect, "/internal/objects/");
     fotad_config_free(&cfg);
 
-    const char *over[] = {"--release-key",      "flag.pub", "--config", conf_path, "--port", "1",
-                          "--admin-token-file", "tok",      NULL};
+    const char *over[] = {"--release-key",
+                          "flag.pub",
+                          "--config",
+                          conf_path,
+                          "--port",
+                          "1",
+                          "--admin-token-file",
+                          "tok",
+                          "--accel-redirect=/o/",
+                          NULL};
     assert_int_equal(load(&cfg, over), FOTA_OK);
+    assert_string_equal(cfg.accel_redirect, "/o/");
     assert_int_equal(cfg.port, 1);
     assert_int_equal(cfg.threads, 3);
     assert_int_equal(cfg.n_release_keys, 1);
@@ -200,7 +216,31 @@ static void test_errors(void **state)
     expect_error(a10, FOTA_ERR_ARG, ":1: bad value for legacy_max_pending");
     write_conf("port =\n");
     expect_error(a10, FOTA_ERR_ARG, ":1: bad value for port");
+    write_conf("accel_redirect = _fota_objects/\n");
+    expect_error(a10, FOTA_ERR_ARG, ":1: bad value for accel_redirect");
     unlink(conf_path);
+}
+
+/* accel_redirect: a path nginx takes as it is, ending in '/' so that the object's name follows. */
+#define SIXTY "012345678901234567890123456789012345678901234567890123456789"
+static void test_accel_prefix(void **state)
+{
+    (void)state;
+    const char *good[] = {"/_fota_objects/", "/a/b-c_d.e~f/", "/" SIXTY "/" /* 62: the longest */};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        fotad_config_t cfg;
+        const char *args[] = {"--accel-redirect", good[i], NULL};
+        assert_int_equal(load(&cfg, args), FOTA_OK);
+        assert_string_equal(cfg.accel_redirect, good[i]);
+        fotad_config_free(&cfg);
+    }
+    const char *bad[] = {"_fota_objects/", "/_fota_objects", "/",     "/a b/",       "/a?b/",
+                         "/a#/",           "/a%20/",         "/a\"/", "/a\\/",       "/a\t/",
+                         "/\x7f/",         "/caf\xc3\xa9/",  "@fota", "/" SIXTY "0/"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[] = {"--accel-redirect", bad[i], NULL};
+        expect_error(args, FOTA_ERR_ARG, "bad value");
+    }
 }
 
 int main(void)
@@ -209,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_flags),
         cmocka_unit_test(test_file_and_override),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_accel_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
