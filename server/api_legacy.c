@@ -123,7 +123,8 @@ static bool enroll_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_c
                                    .master_len = app->master_len,
                                    .nonces = app->nonces,
                                    .window_s = FOTAD_AUTH_WINDOW_S,
-                                   .fixed_key = fotad_legacy_enroll_key(app->legacy)};
+                                   .fixed_key = fotad_legacy_enroll_key(app->legacy),
+                                   .shared = &app->store};
     fotad_device_auth_in_t in = fotad_router_auth_in(req);
     const char *why = "?";
     fota_err_t err = fotad_device_auth_check(&cfg, &in, fotad_now(), fotad_mono_now(), cred, &why);

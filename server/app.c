@@ -101,6 +101,13 @@ static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
     if (err == FOTA_OK) {
         err = fotad_objstore_open(cfg->data_dir, &app->objects);
     }
+    if (err == FOTA_OK && app->store.ops->object_fetch != NULL) {
+        /* several fotad share no file system: the database holds the objects, the data
+         * directory caches them */
+        fotad_object_source_t src = {app->store.ctx, app->store.ops->object_put,
+                                     app->store.ops->object_fetch};
+        fotad_objstore_set_source(app->objects, &src);
+    }
     return err;
 }
 

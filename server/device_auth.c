@@ -92,6 +92,28 @@ static fota_err_t device_keys(const fotad_device_auth_cfg_t *cfg, const char *id
     return err != FOTA_OK ? err : fota_auth_key(device_key, auth_key);
 }
 
+/* Use the pair once: in the shared store when there is one, else in this process's cache. A pair
+ * must be refused while a request carrying it can be accepted, up to window_s after its
+ * X-Fota-Time, which is at most window_s after now: it is kept 2 x window_s from now. */
+static fota_err_t nonce_use(const fotad_device_auth_cfg_t *cfg, const char *device,
+                            const char *nonce, int64_t wall_now, int64_t mono_now)
+{
+    const fotad_store_t *st = cfg->shared;
+    if (st == NULL || st->ops->nonce_claim == NULL) {
+        return fotad_nonce_cache_use(cfg->nonces, device, nonce, mono_now);
+    }
+    char lower[FOTAD_NONCE_HEX_LEN + 1]; /* the nonce in upper case is the same nonce */
+    size_t n = 0;
+    for (; n < FOTAD_NONCE_HEX_LEN && nonce[n] != '\0'; n++) {
+        lower[n] = (char)tolower((unsigned char)nonce[n]);
+    }
+    lower[n] = '\0';
+    bool fresh = false;
+    fota_err_t err = st->ops->nonce_claim(st->ctx, device, lower, wall_now,
+                                          wall_now + 2 * (int64_t)cfg->window_s, &fresh);
+    return err != FOTA_OK ? err : fresh ? FOTA_OK : FOTA_ERR_STATE;
+}
+
 fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
                                    const fotad_device_auth_in_t *in, int64_t wall_now,
                                    int64_t mono_now, fotad_device_cred_t *out, const char **why)
@@ -121,9 +143,11 @@ fota_err_t fotad_device_auth_check(const fotad_device_auth_cfg_t *cfg,
     if (!cached && cfg->keys != NULL) {
         fotad_keycache_put(cfg->keys, in->device_id, out->device_key, auth_key);
     }
-    err = fotad_nonce_cache_use(cfg->nonces, in->device_id, in->nonce, mono_now);
+    err = nonce_use(cfg, in->device_id, in->nonce, wall_now, mono_now);
     if (err != FOTA_OK) {
-        *why = err == FOTA_ERR_STATE ? "replayed nonce" : "nonce cache full";
+        *why = err == FOTA_ERR_STATE    ? "replayed nonce"
+               : err == FOTA_ERR_NO_MEM ? "nonce cache full"
+                                        : "nonce store unavailable";
         return err == FOTA_ERR_STATE ? FOTA_ERR_HTTP_AUTH : err;
     }
     strcpy(out->id, in->device_id);

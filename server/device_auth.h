@@ -20,6 +20,7 @@
 #include "ident.h"
 #include "keycache.h"
 #include "nonce_cache.h"
+#include "store.h"
 
 #define FOTAD_AUTH_WINDOW_S 300u
 #define FOTAD_NONCE_HEX_LEN 16u
@@ -37,6 +38,10 @@ typedef struct {
     /* Every id signs with this device key (an enrollment request: the fleet's enrollment key),
      * nothing cached; NULL for device requests. */
     const uint8_t *fixed_key;
+    /* A store shared by several fotad (its nonce_claim set): the (device, nonce) pairs are
+     * recorded there, so a request seen by one node is a replay on every other; NULL or a store
+     * without nonce_claim: `nonces`, in this process's memory. */
+    const fotad_store_t *shared;
 } fotad_device_auth_cfg_t;
 
 /* What the request carried: header values are NULL when absent. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cron.h"
@@ -126,6 +127,39 @@ void fotad_rollouts_close(fotad_rollouts_t *r)
     free(r);
 }
 
+/* Several fotad on one store (its lease_take set): each node first catches up with what the
+ * others changed (active rollouts, cancelled members), then the one holding the lease runs the
+ * tick and forgets expired nonces. The lease outlives two ticks and a little, so a node that
+ * dies is replaced within that. Alone (SQLite), this node just ticks. */
+static bool periodic_lease(fotad_rollouts_t *r)
+{
+    const fotad_store_t *st = r->store;
+    if (st->ops->lease_take == NULL) {
+        return true;
+    }
+    pthread_mutex_lock(&r->lock);
+    fota_err_t err = ro_reload_active(r);
+    if (err == FOTA_OK) {
+        err = st->ops->rollout_list(st->ctx, remember_cancelled, r);
+    }
+    pthread_mutex_unlock(&r->lock);
+    bool held = false;
+    int64_t now = ro_now(r);
+    if (err == FOTA_OK) {
+        err = st->ops->lease_take(st->ctx, FOTAD_PERIODIC_LEASE, r->holder, now,
+                                  2 * r->tick_s + FOTAD_LEASE_MARGIN_S, &held);
+    }
+    uint64_t removed = 0;
+    if (err == FOTA_OK && held && st->ops->nonce_purge != NULL) {
+        err = st->ops->nonce_purge(st->ctx, now, &removed);
+    }
+    if (err != FOTA_OK) {
+        FOTAD_ERROR("periodic: shared store (%s)", fota_err_name(err));
+        return false;
+    }
+    return held;
+}
+
 /* The tick thread: a tick, then a wait of tick_s seconds (real time) or until told to stop. */
 static void *tick_main(void *arg)
 {
@@ -133,7 +167,7 @@ static void *tick_main(void *arg)
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {
         pthread_mutex_unlock(&r->lock);
-        fota_err_t err = fotad_rollouts_tick(r);
+        fota_err_t err = periodic_lease(r) ? fotad_rollouts_tick(r) : FOTA_OK;
         if (err != FOTA_OK) {
             FOTAD_ERROR("rollouts: tick failed (%s)", fota_err_name(err));
         }
@@ -151,6 +185,10 @@ static void *tick_main(void *arg)
 fota_err_t fotad_rollouts_run(fotad_rollouts_t *r, uint32_t tick_s)
 {
     r->tick_s = tick_s > 0 ? tick_s : FOTAD_ROLLOUT_TICK_S;
+    char host[64] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(r->holder, sizeof r->holder, "%s:%ld:%lld", host, (long)getpid(),
+             (long long)ro_now(r));
     if (pthread_create(&r->thread, NULL, tick_main, r) != 0) {
         return FOTA_ERR_NO_MEM;
     }

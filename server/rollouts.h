@@ -26,6 +26,10 @@
 #define FOTAD_ROLLOUT_DEVICES_MAX 10000u /* an explicit device list */
 #define FOTAD_ROLLOUTS_ACTIVE_MAX 256u
 #define FOTAD_ACTIVITY_WRITE_S 60 /* a continuing member's last activity, written this often */
+/* Several fotad on one store: the lease that lets one node run the periodic work, held for two
+ * ticks and this margin past its last renewal. */
+#define FOTAD_PERIODIC_LEASE "periodic"
+#define FOTAD_LEASE_MARGIN_S 3u
 
 typedef int64_t (*fotad_clock_fn)(void *ctx);
 

@@ -37,6 +37,8 @@ struct fotad_rollouts {
     bool stop;
     uint32_t tick_s;
     pthread_cond_t wake;
+    /* several fotad on one store: this node's name for the periodic job's lease */
+    char holder[96];
 };
 
 static inline int64_t ro_now(const fotad_rollouts_t *r)

@@ -217,9 +217,14 @@ fotad_device_auth_in_t fotad_router_auth_in(const fotad_req_t *req)
 static bool device_auth(fotad_app_t *app, const fotad_req_t *req, fotad_device_cred_t *cred,
                         fotad_resp_t *resp)
 {
-    fotad_device_auth_cfg_t cfg = {
-        app->master,      app->master_len,        app->nonces, FOTAD_AUTH_WINDOW_S,
-        app->device_keys, fotad_api_enrolled_key, app->legacy, NULL};
+    fotad_device_auth_cfg_t cfg = {.master = app->master,
+                                   .master_len = app->master_len,
+                                   .nonces = app->nonces,
+                                   .window_s = FOTAD_AUTH_WINDOW_S,
+                                   .keys = app->device_keys,
+                                   .enrolled = fotad_api_enrolled_key,
+                                   .enrolled_arg = app->legacy,
+                                   .shared = &app->store};
     fotad_device_auth_in_t in = fotad_router_auth_in(req);
     const char *why = "?";
     fota_err_t err = fotad_device_auth_check(&cfg, &in, fotad_now(), fotad_mono_now(), cred, &why);

@@ -348,6 +348,24 @@ typedef struct {
     fota_err_t (*member_time_out)(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
     /* A rollout's history, oldest first. */
     fota_err_t (*event_list)(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
+
+    /* ---- several fotad on one store (docs/SCALING.md). NULL in a backend that one fotad owns
+     * alone (SQLite): that fotad keeps these in memory and on its disk. ---- */
+    /* Replay protection shared by every node: record (device, nonce) until `expires` (UNIX
+     * seconds); *fresh false when the pair is recorded and not expired at now (a replay). */
+    fota_err_t (*nonce_claim)(void *ctx, const char *device, const char *nonce, int64_t now,
+                              int64_t expires, bool *fresh);
+    /* Forget the pairs expired at now; *removed says how many. */
+    fota_err_t (*nonce_purge)(void *ctx, int64_t now, uint64_t *removed);
+    /* The lease on periodic job `name` (one node runs it): `holder` takes it, or keeps it, until
+     * now + ttl_s unless another holder's lease is unexpired at now; *held says whether holder
+     * has it afterwards. */
+    fota_err_t (*lease_take)(void *ctx, const char *name, const char *holder, int64_t now,
+                             uint32_t ttl_s, bool *held);
+    /* The database's copy of every object (objstore.h's source): store bytes under their hex
+     * SHA-256 (a no-op when present); fetch them (malloc'd) or FOTA_ERR_NOT_FOUND. */
+    fota_err_t (*object_put)(void *ctx, const char *hex, const uint8_t *data, size_t len);
+    fota_err_t (*object_fetch)(void *ctx, const char *hex, uint8_t **data, size_t *len);
 } fotad_store_ops_t;
 
 typedef struct {

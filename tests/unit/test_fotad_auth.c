@@ -97,6 +97,55 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- a store shared by several fotad: its nonce_claim, as the database backend keeps it ---- */
+
+#define SHARED_MAX 16
+
+typedef struct {
+    char pair[SHARED_MAX][FOTAD_DEVICE_ID_MAX + FOTAD_NONCE_HEX_LEN + 2];
+    int64_t expires[SHARED_MAX];
+    size_t n;
+    bool down; /* the database is unreachable */
+} shared_nonces_t;
+
+static shared_nonces_t shared;
+
+static fota_err_t shared_claim(void *ctx, const char *device, const char *nonce, int64_t now,
+                               int64_t expires, bool *fresh)
+{
+    shared_nonces_t *t = ctx;
+    if (t->down) {
+        return FOTA_ERR_IO;
+    }
+    char key[sizeof t->pair[0]];
+    snprintf(key, sizeof key, "%s/%s", device, nonce);
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->pair[i], key) == 0) {
+            *fresh = t->expires[i] < now;
+            t->expires[i] = *fresh ? expires : t->expires[i];
+            return FOTA_OK;
+        }
+    }
+    assert_true(t->n < SHARED_MAX);
+    strcpy(t->pair[t->n], key);
+    t->expires[t->n++] = expires;
+    *fresh = true;
+    return FOTA_OK;
+}
+
+static const fotad_store_ops_t shared_ops = {.nonce_claim = shared_claim};
+static const fotad_store_t shared_store = {&shared_ops, &shared};
+
+/* A node of a cluster: its own memory, the shared store's nonces. */
+static int setup_shared(void **state)
+{
+    setup(state);
+    fixture_t *f = *state;
+    memset(&shared, 0, sizeof shared);
+    f->cfg.shared = &shared_store;
+    return 0;
+}
+
 static fota_err_t check(fixture_t *f, const char **why)
 {
     fotad_device_cred_t cred;
@@ -208,6 +257,30 @@ static void test_replay(void **state)
     assert_int_equal(check(f, &why), FOTA_ERR_HTTP_AUTH);
     sign(f, "inv-2", "/t", 0, "4444444444444444");
     assert_int_equal(check(f, &why), FOTA_OK);
+}
+
+/* A request seen by one node is a replay on another: the pair is in the shared store, not in
+ * either node's memory; it is forgotten only after twice the window. */
+static void test_replay_across_nodes(void **state)
+{
+    fixture_t *node1 = *state;
+    fixture_t node2 = *node1;
+    assert_int_equal(fotad_nonce_cache_new(300, &node2.nonces), FOTA_OK);
+    node2.cfg.nonces = node2.nonces;
+    const char *why;
+    sign(node1, "inv-7", "/t", 0, "7777777777777777");
+    assert_int_equal(check(node1, &why), FOTA_OK);
+    node2.in = node1->in;
+    assert_int_equal(check(&node2, &why), FOTA_ERR_HTTP_AUTH);
+    assert_string_equal(why, "replayed nonce");
+    assert_int_equal(shared.n, 1);
+    assert_int_equal(shared.expires[0], NOW + 600);
+    /* the database down: refused, as a server error, not as a replay */
+    shared.down = true;
+    sign(node1, "inv-7", "/t", 0, "7777777777777778");
+    assert_int_equal(check(node1, &why), FOTA_ERR_IO);
+    assert_string_equal(why, "nonce store unavailable");
+    fotad_nonce_cache_free(node2.nonces);
 }
 
 /* Keys enter the cache only once their MAC verified; a cached device is still checked in full. */
@@ -378,6 +451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_takes_verified_keys_only, setup_cached,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cache_eviction, setup_cached, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup_shared, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_across_nodes, setup_shared, teardown),
         cmocka_unit_test(test_nonce_retention),
         cmocka_unit_test(test_fpset_grows),
         cmocka_unit_test(test_admin_token),
