@@ -28,12 +28,15 @@
 /* ---- messages -------------------------------------------------------------------------------- */
 
 /* PostgreSQL's messages end with a newline and may hold several lines (DETAIL, HINT): one log
- * line of them. */
+ * line of them, each run of white space one space. */
 static void one_line(const char *msg, char *out, size_t cap)
 {
     size_t n = 0;
     for (; msg != NULL && *msg != '\0' && n + 1 < cap; msg++) {
-        out[n++] = *msg == '\n' || *msg == '\r' || *msg == '\t' ? ' ' : *msg;
+        bool space = *msg == ' ' || *msg == '\n' || *msg == '\r' || *msg == '\t';
+        if (!space || (n > 0 && out[n - 1] != ' ')) {
+            out[n++] = space ? ' ' : *msg;
+        }
     }
     while (n > 0 && out[n - 1] == ' ') {
         n--;
