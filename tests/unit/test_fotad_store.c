@@ -880,15 +880,18 @@ static void test_pg_concurrent_open(void **state)
     test_store_remove(&empty);
 }
 
-/* Wait until no other session is connected to the test's database. */
-static void wait_alone(const test_store_t *db)
+/* The sessions of fotad's store on the test's database (fotad names itself application_name). */
+#define STORE_SESSIONS                                                                             \
+    " FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'fotad'"
+
+/* Wait until the store has no session left on the test's database. */
+static void wait_no_store_session(const test_store_t *db)
 {
-    const char *others = "SELECT count(*) FROM pg_stat_activity"
-                         " WHERE datname = current_database() AND pid <> pg_backend_pid()";
-    for (int i = 0; i < 200 && test_store_pg_number(db, others) != 0; i++) {
+    const char *count = "SELECT count(*)" STORE_SESSIONS;
+    for (int i = 0; i < 200 && test_store_pg_number(db, count) != 0; i++) {
         usleep(50 * 1000);
     }
-    assert_int_equal(test_store_pg_number(db, others), 0);
+    assert_int_equal(test_store_pg_number(db, count), 0);
 }
 
 /* The server ends the store's connections, then stops and starts again under the open store:
@@ -901,10 +904,9 @@ static void test_pg_reconnect(void **state)
     void *c = f->st.ctx;
     fotad_device_rec_t d;
     assert_int_equal(ops->device_touch(c, "dev-a", 10), FOTA_OK);
-    assert_true(test_store_pg_sql(&f->db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                          " WHERE datname = current_database()"
-                                          " AND pid <> pg_backend_pid()"));
-    wait_alone(&f->db);
+    assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*)" STORE_SESSIONS), 1);
+    assert_true(test_store_pg_sql(&f->db, "SELECT pg_terminate_backend(pid)" STORE_SESSIONS));
+    wait_no_store_session(&f->db);
     assert_int_equal(ops->device_get(c, "dev-a", &d), FOTA_OK);
 
     assert_true(test_store_pg_ctl("stop"));
