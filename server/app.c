@@ -87,17 +87,26 @@ static fota_err_t load_token(const fotad_config_t *cfg, fotad_app_t *app)
     return n == 0 ? FOTA_ERR_ARG : FOTA_OK;
 }
 
+/* The store: PostgreSQL when a database URI is configured, else SQLite in the data dir. */
+static fota_err_t open_store(const fotad_config_t *cfg, fotad_app_t *app)
+{
+    if (cfg->database != NULL) {
+        return fotad_store_pg_open(cfg->database, &app->store);
+    }
+    char db[PATH_MAX];
+    if ((size_t)snprintf(db, sizeof db, "%s/%s", cfg->data_dir, FOTAD_DB_NAME) >= sizeof db) {
+        return FOTA_ERR_TOO_LARGE;
+    }
+    return fotad_store_sqlite_open(db, cfg->db_sync, &app->store);
+}
+
 static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
 {
-    char db[PATH_MAX];
     if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
         FOTAD_ERROR("data dir %s: %s", cfg->data_dir, strerror(errno));
         return FOTA_ERR_IO;
     }
-    if ((size_t)snprintf(db, sizeof db, "%s/%s", cfg->data_dir, FOTAD_DB_NAME) >= sizeof db) {
-        return FOTA_ERR_TOO_LARGE;
-    }
-    fota_err_t err = fotad_store_sqlite_open(db, cfg->db_sync, &app->store);
+    fota_err_t err = open_store(cfg, app);
     if (err == FOTA_OK) {
         err = fotad_objstore_open(cfg->data_dir, &app->objects);
     }

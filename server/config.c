@@ -25,8 +25,9 @@ typedef enum {
     OPT_LEVEL,
     OPT_SYNC,
     OPT_KEY,
-    OPT_PREFIX, /* a string field holding a URI prefix (accel_redirect) */
-    OPT_U32     /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
+    OPT_PREFIX,   /* a string field holding a URI prefix (accel_redirect) */
+    OPT_DATABASE, /* a postgresql:// URI */
+    OPT_U32       /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
 } opt_kind_t;
 
 typedef struct {
@@ -52,6 +53,7 @@ static const opt_t opts[] = {
     {"port", OPT_PORT, 0},
     STR_OPT(port_file),
     STR_OPT(data_dir),
+    {"database", OPT_DATABASE, offsetof(fotad_config_t, database)},
     {"release_key", OPT_KEY, 0},
     STR_OPT(master_secret_file),
     STR_OPT(admin_token),
@@ -81,7 +83,10 @@ static const char usage_text[] =
     "  --listen ADDR               address to listen on (default 127.0.0.1; IPv6 literals too)\n"
     "  --port N                    TCP port (default 8080; 0 = any free port)\n"
     "  --port-file FILE            write the port actually bound to FILE (with --port 0)\n"
-    "  --data-dir DIR              database fotad.db and objects/ (default ./fotad-data)\n"
+    "  --data-dir DIR              objects/ and, without --database, the SQLite database\n"
+    "                              fotad.db (default ./fotad-data)\n"
+    "  --database URI              keep the data in PostgreSQL instead of SQLite: a libpq\n"
+    "                              URI, postgresql://USER@HOST/DB?... (default: none)\n"
     "  --release-key FILE          release public key, PEM or DER; repeat for several (required)\n"
     "  --master-secret-file FILE   master secret for device keys, raw bytes, >= 32 (required)\n"
     "  --admin-token TOKEN         bearer token of the admin API (or --admin-token-file)\n"
@@ -92,8 +97,8 @@ static const char usage_text[] =
     "  --max-connections-per-ip N  connections open at once from one address (default 0: any)\n"
     "  --max-upload SIZE           largest release upload, e.g. 16M (default 16M)\n"
     "  --log-level LEVEL           error, warn, info (default) or debug\n"
-    "  --db-sync MODE              normal (default: survives a crash of fotad) or full\n"
-    "                              (also survives a power cut; one fsync per write)\n"
+    "  --db-sync MODE              SQLite: normal (default: survives a crash of fotad) or\n"
+    "                              full (also survives a power cut; one fsync per write)\n"
     "  --legacy-fleet-key-file FILE  the original firmware's fleet-wide HMAC key, for the\n"
     "                              legacy bridge (docs/MIGRATION.md; default: none, bridge off)\n"
     "  --legacy-rate N             legacy requests per minute from one address (default 600)\n"
@@ -146,7 +151,7 @@ fota_err_t fotad_config_init(fotad_config_t *cfg)
 void fotad_config_free(fotad_config_t *cfg)
 {
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        if (opts[i].kind == OPT_STR || opts[i].kind == OPT_PREFIX) {
+        if (opts[i].kind == OPT_STR || opts[i].kind == OPT_PREFIX || opts[i].kind == OPT_DATABASE) {
             free(*(char **)((char *)cfg + opts[i].offset));
         }
     }
@@ -253,6 +258,15 @@ static bool valid_prefix(const char *s)
     return true;
 }
 
+/* The database: a libpq connection URI (its two prefixes), the only other store than SQLite. */
+static fota_err_t set_database(const opt_t *o, fotad_config_t *cfg, const char *value)
+{
+    if (strncmp(value, "postgresql://", 13) != 0 && strncmp(value, "postgres://", 11) != 0) {
+        return FOTA_ERR_ARG;
+    }
+    return set_str((char **)((char *)cfg + o->offset), value);
+}
+
 /* Apply one item. FOTA_ERR_ARG for a bad value, FOTA_ERR_TOO_LARGE for too many keys. */
 static fota_err_t set_opt(const opt_t *o, fotad_config_t *cfg, const char *value)
 {
@@ -267,6 +281,8 @@ static fota_err_t set_opt(const opt_t *o, fotad_config_t *cfg, const char *value
     case OPT_PREFIX:
         return valid_prefix(value) ? set_str((char **)((char *)cfg + o->offset), value)
                                    : FOTA_ERR_ARG;
+    case OPT_DATABASE:
+        return set_database(o, cfg, value);
     case OPT_LEVEL:
         return fotad_log_parse_level(value, &cfg->log_level);
     case OPT_SYNC:

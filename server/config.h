@@ -39,7 +39,8 @@ typedef struct {
     char *listen;    /* address to bind: IPv4 or IPv6 literal; default 127.0.0.1 */
     uint16_t port;   /* 0: an ephemeral port (see port_file) */
     char *port_file; /* where to write the bound port, or NULL */
-    char *data_dir;
+    char *data_dir;  /* the objects, and the SQLite database unless `database` is set */
+    char *database;  /* a postgresql:// URI: the store is PostgreSQL (NULL: SQLite) */
     char *release_keys[FOTAD_MAX_RELEASE_KEYS];
     unsigned n_release_keys;
     char *master_secret_file;

@@ -140,6 +140,13 @@ void fotad_resp_header(fotad_resp_t *r, const char *name, const char *fmt, ...)
 void fotad_resp_internal(fotad_resp_t *r, const char *what, fota_err_t err)
 {
     FOTAD_ERROR("%s failed: %s (%s)", what, fota_err_text(err), fota_err_name(err));
+    if (err == FOTA_ERR_IO) {
+        /* The database (or a file) could not be reached, e.g. PostgreSQL is restarting: the
+         * request may well succeed in a moment, so say when to try again. */
+        fotad_resp_error(r, 503, "store_unavailable", "%s failed: store unavailable", what);
+        fotad_resp_header(r, "Retry-After", "%u", FOTAD_STORE_RETRY_AFTER_S);
+        return;
+    }
     fotad_resp_error(r, 500, "internal", "%s failed (%s)", what, fota_err_name(err));
 }
 

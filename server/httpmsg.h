@@ -101,7 +101,12 @@ void fotad_resp_file(fotad_resp_t *r, unsigned status, const char *content_type,
 void fotad_resp_header(fotad_resp_t *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The 500 every handler gives when a service fails: logs the cause, answers "internal". */
+/* The Retry-After of a 503 store_unavailable, in seconds. */
+#define FOTAD_STORE_RETRY_AFTER_S 5u
+
+/* The answer every handler gives when a service fails, after logging the cause: 503
+ * "store_unavailable" with Retry-After for FOTA_ERR_IO (the store or a file could not be reached:
+ * worth a retry), else 500 "internal". */
 void fotad_resp_internal(fotad_resp_t *r, const char *what, fota_err_t err);
 
 /* A request header, or NULL. */

@@ -91,8 +91,9 @@ static int serve(const fotad_config_t *cfg)
         fotad_app_close(&app);
         return 1;
     }
-    FOTAD_INFO("fotad listening on %s port %u (%u threads, data %s, %zu release key(s))",
-               cfg->listen, port, cfg->threads, cfg->data_dir, app.keys.count);
+    FOTAD_INFO("fotad listening on %s port %u (%u threads, data %s, store %s, %zu release key(s))",
+               cfg->listen, port, cfg->threads, cfg->data_dir,
+               cfg->database != NULL ? "PostgreSQL" : "SQLite", app.keys.count);
     if (cfg->accel_redirect != NULL) {
         FOTAD_INFO("chain-mode blobs are left to nginx in front: X-Accel-Redirect %s...",
                    cfg->accel_redirect);

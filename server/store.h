@@ -3,8 +3,9 @@
  * assignments as
  * plain records, and the legacy bridge's setting and enrollments, behind a table of functions (a
  * port, like the agent's). The services (releases.c, devices.c) are its only callers; no SQL exists
- * outside its backends (store_sqlite.c now, PostgreSQL later). It is kept narrow - whole records
- * in, whole records out, one call per business fact - so that a backend is a small, testable file.
+ * outside its backends (store_sqlite*.c, the default; store_pg*.c, PostgreSQL). It is kept narrow -
+ * whole records in, whole records out, one call per business fact - so that a backend is a small,
+ * testable file.
  *
  * Contract for every backend:
  *   - a call that returns FOTA_OK for a write has committed it durably enough that a crash of
@@ -391,5 +392,14 @@ typedef enum {
 
 /* Open (creating if needed) the SQLite database at path. */
 fota_err_t fotad_store_sqlite_open(const char *path, fotad_sync_t sync, fotad_store_t *out);
+
+/* Connect to the PostgreSQL database named by conninfo (a libpq connection URI,
+ * postgresql://user@host/db?..., or a "key=value" string) and bring its schema to this fotad's
+ * version (store_pg_schema.c). FOTA_ERR_IO (logged) if it cannot be reached or migrated,
+ * FOTA_ERR_UNSUPPORTED for a schema newer than this fotad knows. A write acknowledged with
+ * FOTA_OK is committed by the server (durable as its fsync and synchronous_commit settings say).
+ * A lost connection fails the call it happens in (FOTA_ERR_IO, logged) and is replaced by a new
+ * one on the next call. */
+fota_err_t fotad_store_pg_open(const char *conninfo, fotad_store_t *out);
 
 #endif /* FOTAD_STORE_H */

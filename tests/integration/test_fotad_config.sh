@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_fotad_config.sh - running fotad (docs/SERVER.md): --help, usage errors (exit 2), startup
 # errors (exit 1: bad key, short master secret, port in use), a config file with flags
-# overriding it, the log level, the request log line, and clean shutdown on SIGINT and SIGTERM.
+# overriding it, the log level, the request log line, and clean shutdown on SIGINT and SIGTERM;
+# a --database that is not a postgresql:// URI (exit 2) or names no reachable server (exit 1).
 # Run by ctest as: bash test_fotad_config.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-config
 
@@ -51,6 +52,12 @@ run_fotad 1 --port 0 --data-dir "$W/data" --release-key "$W/release.pub" \
 err_has "at least 32 needed"
 run_fotad 1 "${COMMON[@]}" --admin-token-file "$W/no-such-file"
 err_has "cannot read"
+run_fotad 2 "${COMMON[@]}" --admin-token t0123456789abcdef --database "$W/data/fotad.db"
+err_has "bad value '$W/data/fotad.db' for --database"
+run_fotad 1 "${COMMON[@]}" --admin-token t0123456789abcdef \
+    --database "postgresql://fotad@/fotad?host=$W/no-such-dir"
+err_has "store: cannot connect to PostgreSQL"
+err_has "startup failed"
 
 # A config file; flags override it (the admin token here).
 cat >"$W/fotad.conf" <<CONF

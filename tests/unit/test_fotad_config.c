@@ -4,7 +4,8 @@
  * as a list, admin token and token file excluding each other), the accel_redirect prefix (off
  * by default; a path starting and ending with '/', nothing nginx would read otherwise), and the
  * one-line errors for unknown options and keys, bad values (with file:line), missing values and
- * required items.
+ * required items; the database (SQLite unless a postgresql:// URI is given, by flag or file;
+ * anything else refused).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,7 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.max_upload, 16u * 1024 * 1024);
     assert_int_equal(cfg.log_level, FOTAD_LOG_INFO);
     assert_int_equal(cfg.db_sync, FOTAD_SYNC_NORMAL);
+    assert_null(cfg.database); /* SQLite in the data dir */
     assert_null(cfg.legacy_fleet_key_file);
     assert_int_equal(cfg.legacy_rate, 600);
     assert_int_equal(cfg.legacy_burst, 30);
@@ -99,6 +101,7 @@ static void test_defaults_and_flags(void **state)
                           "--legacy-max-pending=100",
                           "--accel-redirect",
                           "/_fota_objects/",
+                          "--database=postgresql://fotad@db.example/fotad?sslmode=require",
                           NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
     assert_int_equal(cfg.port, 0);
@@ -117,6 +120,7 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.legacy_burst, 5);
     assert_int_equal(cfg.legacy_max_pending, 100);
     assert_string_equal(cfg.accel_redirect, "/_fota_objects/");
+    assert_string_equal(cfg.database, "postgresql://fotad@db.example/fotad?sslmode=require");
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
     fotad_config_free(&cfg);
 
@@ -133,7 +137,8 @@ static void test_file_and_override(void **state)
 {
     (void)state;
     write_conf("# comment\n\n  port = 9000 \nrelease_key = f1.pub\r\nrelease_key = f2.pub\n"
-               "admin_token = from-file\nthreads = 3\naccel_redirect = /internal/objects/\n");
+               "admin_token = from-file\nthreads = 3\naccel_redirect = /internal/objects/\n"
+               "database = postgres://fotad@/fotad?host=/run/postgresql&port=5433\n");
     fotad_config_t cfg;
     const char *args[] = {"--config", conf_path, NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
@@ -142,6 +147,7 @@ static void test_file_and_override(void **state)
     assert_string_equal(cfg.release_keys[1], "f2.pub");
     assert_string_equal(cfg.admin_token, "from-file");
     assert_string_equal(cfg.accel_redirect, "/internal/objects/");
+    assert_string_equal(cfg.database, "postgres://fotad@/fotad?host=/run/postgresql&port=5433");
     fotad_config_free(&cfg);
 
     const char *over[] = {"--release-key",
@@ -201,6 +207,10 @@ static void test_errors(void **state)
     expect_error(a13, FOTA_ERR_ARG, "bad value");
     const char *a14[] = {"--legacy-burst", "1000001", NULL};
     expect_error(a14, FOTA_ERR_ARG, "bad value");
+    const char *a15[] = {"--database", "/var/lib/fotad/fotad.db", NULL};
+    expect_error(a15, FOTA_ERR_ARG, "bad value");
+    const char *a16[] = {"--database", "mysql://db/fotad", NULL};
+    expect_error(a16, FOTA_ERR_ARG, "bad value");
     const char *a8[] = {"positional", NULL};
     expect_error(a8, FOTA_ERR_ARG, "unexpected argument");
     const char *a9[] = {"--config", "/nonexistent/fotad.conf", NULL};

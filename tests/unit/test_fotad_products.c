@@ -4,6 +4,7 @@
  * another chip's image is refused (FOTAD_BUNDLE_CHIP) with nothing stored; a release whose chip
  * is not its product's cannot be assigned; and releases stored before chips were recorded get
  * their chips from their images when the service opens, their products from the oldest upload.
+ * Run on SQLite, and by ctest a second time on PostgreSQL (tests/support/store_backend.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,13 +27,14 @@
 #include "products.h"
 #include "releases.h"
 #include "store.h"
+#include "store_backend.h"
 
 #define S3 FOTA_ESP_CHIP_ID_ESP32S3
 #define ESP32 FOTA_ESP_CHIP_ID_ESP32
 
 typedef struct {
     char dir[400];
-    char path[512];
+    test_store_t db;
     fota_key_t *key;
     fotad_keyring_t ring;
     fotad_store_t store;
@@ -53,8 +55,8 @@ static int setup(void **state)
     assert_int_equal(fota_key_generate(priv, pub), FOTA_OK);
     assert_int_equal(fota_key_load_private(priv, &f.key), FOTA_OK);
     assert_int_equal(fotad_keyring_add_file(&f.ring, pub), FOTA_OK);
-    snprintf(f.path, sizeof f.path, "%s/fotad.db", f.dir);
-    assert_int_equal(fotad_store_sqlite_open(f.path, FOTAD_SYNC_NORMAL, &f.store), FOTA_OK);
+    test_store_fresh(&f.db, "test_fotad_products");
+    assert_int_equal(test_store_open(&f.db, &f.store), FOTA_OK);
     assert_int_equal(fotad_objstore_open(f.dir, &f.objects), FOTA_OK);
     *state = &f;
     return 0;
@@ -65,6 +67,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     fota_key_free(f->key);
     fotad_store_close(&f->store);
+    test_store_remove(&f->db);
     fotad_objstore_close(f->objects);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);

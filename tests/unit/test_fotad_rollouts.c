@@ -1,6 +1,7 @@
 /*
  * test_fotad_rollouts.c - fotad's rollouts (server/rollouts.c, rollout_device.c, rollout_plan.c,
- * cron.c) on a fake clock and a bare SQLite store (release rows only): the cron parser and the
+ * cron.c) on a fake clock and a bare store (release rows only; SQLite, and by ctest a second time
+ * PostgreSQL: tests/support/store_backend.h): the cron parser and the
  * window math, places and stage boundaries, status moves of members, thresholds; then the
  * service: stages with auto and manual advance after soak, thresholds pausing with a reason,
  * timeouts, the rate limit and its rise, windows with Retry-After, download_only then install,
@@ -19,7 +20,7 @@
 
 #include "cron.h"
 #include "rollouts.h"
-#include "db_files.h"
+#include "store_backend.h"
 
 /* ---- cron and windows ----------------------------------------------------------------------- */
 
@@ -201,7 +202,7 @@ static void test_thresholds(void **state)
 #define REL0 "00000000000000000000000000000000"
 
 typedef struct {
-    char path[512];
+    test_store_t db;
     fotad_store_t st;
     fotad_rollouts_t *ro;
     int64_t now;
@@ -228,11 +229,8 @@ static void put_release(fixture_t *f, const char *id, const char *version)
 static int setup(void **state)
 {
     static fixture_t f;
-    const char *dir = getenv("FOTA_TMPDIR");
-    snprintf(f.path, sizeof f.path, "%s/test_fotad_rollouts.%ld.db",
-             dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid());
-    test_remove_db(f.path);
-    assert_int_equal(fotad_store_sqlite_open(f.path, FOTAD_SYNC_NORMAL, &f.st), FOTA_OK);
+    test_store_fresh(&f.db, "test_fotad_rollouts");
+    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
     f.now = MON + 12 * 3600;
     fotad_clock_t clock = {fake_now, &f};
     assert_int_equal(fotad_rollouts_open(&f.st, clock, &f.ro), FOTA_OK);
@@ -248,7 +246,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     fotad_rollouts_close(f->ro);
     fotad_store_close(&f->st);
-    test_remove_db(f->path);
+    test_store_remove(&f->db);
     return 0;
 }
 

@@ -3,7 +3,9 @@
  * documented route matches, unknown paths are 404, a wrong method is 405 with the right Allow,
  * HEAD is served as GET, {id} segments are one non-empty segment, and before any body byte is
  * read: 414 for a long target, 401/403 for the admin token, then 413 for a declared body over
- * the route's limit - each as the JSON error of docs/PROTOCOL.md 4.6.
+ * the route's limit - each as the JSON error of docs/PROTOCOL.md 4.6; a service's failure is a
+ * 503 store_unavailable with Retry-After when the store could not be reached (FOTA_ERR_IO), else
+ * a 500 internal.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,12 +172,33 @@ static void test_error_json_escapes(void **state)
     fotad_resp_free(&r);
 }
 
+static void test_service_failures(void **state)
+{
+    (void)state;
+    fotad_resp_t r;
+    fotad_resp_init(&r);
+    fotad_resp_internal(&r, "storing a report", FOTA_ERR_IO);
+    assert_int_equal(r.status, 503);
+    assert_error_body(&r, "store_unavailable");
+    assert_int_equal(r.n_headers, 1);
+    assert_string_equal(r.headers[0].name, "Retry-After");
+    assert_string_equal(r.headers[0].value, "5");
+    fotad_resp_free(&r);
+    fotad_resp_init(&r);
+    fotad_resp_internal(&r, "chunk", FOTA_ERR_NO_MEM);
+    assert_int_equal(r.status, 500);
+    assert_error_body(&r, "internal");
+    assert_int_equal(r.n_headers, 0);
+    fotad_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
         cmocka_unit_test_setup(test_begin, setup),
         cmocka_unit_test(test_error_json_escapes),
+        cmocka_unit_test(test_service_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

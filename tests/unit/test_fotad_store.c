@@ -1,15 +1,20 @@
 /*
- * test_fotad_store.c - the SQLite backend of fotad's store interface (server/store_sqlite*.c),
- * through the interface only, so a PostgreSQL backend can run the same cases: releases (insert
- * once, get, newest first, the chip recorded or unknown and set once), products (insert once:
- * the first chip stays, get, sorted list), devices (touch, check, report updates, sorted list),
- * reports (newest first, limit), assignments (set, replace, get, list order, unknown release
- * refused), data kept across a close and reopen, a database of schema version 1 migrated (its
- * releases' chips unknown), a database of version 3 migrated to 4 (tags and rollouts), device
- * tags (add, remove, the limit, listed by tag), rollouts (insert with stages, explicit members
- * and an event, update, list), members (put, counts by stage and status taken from the rows, a
- * repeated put counting once, starts in a minute, timeouts), history events, and a database from
- * a newer fotad refused.
+ * test_fotad_store.c - fotad's store interface (server/store.h) through the interface only, on
+ * both backends: ctest runs it on SQLite (server/store_sqlite*.c) and a second time on PostgreSQL
+ * (server/store_pg*.c) under tests/support/with-postgres (tests/support/store_backend.h). For
+ * both: releases (insert once, get, newest first, the chip recorded or unknown and set once),
+ * products (insert once: the first chip stays, get, sorted list), devices (touch, check, report
+ * updates, sorted list in byte order), reports (newest first, limit), assignments (set, replace,
+ * get, list order, unknown release refused), data kept across a close and reopen, device tags
+ * (add, remove, the limit, listed by tag), rollouts (insert with stages, explicit members and an
+ * event, update, list), members (put, counts by stage and status taken from the rows, a repeated
+ * put counting once, starts in a minute, timeouts), history events, and calls from several
+ * threads at once. SQLite only: a database of schema version 1 migrated (its releases' chips
+ * unknown), one of version 3 migrated to 4 (tags and rollouts), a file from a newer fotad
+ * refused. PostgreSQL only: the schema version table, a database from a newer fotad refused, an
+ * unreachable server refused, several stores opened at the same moment on an empty database (one
+ * migration, under its lock), and a server restarted under an open store: calls fail with
+ * FOTA_ERR_IO while it is down and work again once it is back, without reopening.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,25 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
 
 #include "store.h"
-#include "db_files.h"
+#include "store_backend.h"
 
 typedef struct {
-    char path[512];
+    test_store_t db;
     fotad_store_t st;
 } fixture_t;
 
 static int setup(void **state)
 {
     static fixture_t f;
-    const char *dir = getenv("FOTA_TMPDIR");
-    snprintf(f.path, sizeof f.path, "%s/test_fotad_store.%ld.db",
-             dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid());
-    assert_int_equal(fotad_store_sqlite_open(f.path, FOTAD_SYNC_NORMAL, &f.st), FOTA_OK);
+    test_store_fresh(&f.db, "test_fotad_store");
+    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
     *state = &f;
     return 0;
 }
@@ -46,8 +50,15 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     fotad_store_close(&f->st);
-    test_remove_db(f->path);
+    test_store_remove(&f->db);
     return 0;
+}
+
+/* Close the store and open it again on the same data. */
+static void reopen(fixture_t *f)
+{
+    fotad_store_close(&f->st);
+    assert_int_equal(test_store_open(&f->db, &f->st), FOTA_OK);
 }
 
 static fotad_release_rec_t release(const char *id, const char *version, int64_t uploaded)
@@ -300,9 +311,9 @@ static void test_migrate_from_version_1(void **state)
 {
     fixture_t *f = *state;
     fotad_store_close(&f->st);
-    test_remove_db(f->path);
+    test_store_remove(&f->db);
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     const char *v1 =
         "CREATE TABLE releases(id TEXT PRIMARY KEY, product TEXT NOT NULL, version TEXT NOT NULL,"
         " security_version INTEGER NOT NULL, image_size INTEGER NOT NULL,"
@@ -330,7 +341,7 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
     const fotad_store_ops_t *ops = f->st.ops;
     fotad_release_rec_t got;
     assert_int_equal(ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
@@ -348,14 +359,14 @@ static void test_migrate_from_version_1(void **state)
     fotad_store_close(&f->st);
 
     /* The file now says the current version (4), and opening it again changes nothing. */
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 4);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
     assert_int_equal(got.chip_id, 0);
     assert_int_equal(f->st.ops->product_get(f->st.ctx, "inv-5k", &p), FOTA_OK);
@@ -439,8 +450,7 @@ static void test_legacy_and_enrollments(void **state)
                      FOTA_OK);
     assert_int_equal(approved.n, 1);
 
-    fotad_store_close(&f->st);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    reopen(f);
     assert_int_equal(f->st.ops->legacy_get(f->st.ctx, &l), FOTA_OK);
     assert_string_equal(l.product, "inv-5k");
     assert_string_equal(l.bridge_release, RA);
@@ -450,30 +460,131 @@ static void test_legacy_and_enrollments(void **state)
     assert_int_equal(f->st.ops->legacy_get(f->st.ctx, &l), FOTA_ERR_NOT_FOUND);
 }
 
-static void test_reopen_and_schema(void **state)
+static void test_reopen(void **state)
+{
+    fixture_t *f = *state;
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    assert_int_equal(f->st.ops->device_touch(f->st.ctx, "dev-a", 10), FOTA_OK);
+    reopen(f);
+    fotad_release_rec_t got;
+    assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
+    assert_memory_equal(&got, &a, sizeof got);
+    fotad_device_rec_t d;
+    assert_int_equal(f->st.ops->device_get(f->st.ctx, "dev-a", &d), FOTA_OK);
+    assert_int_equal(d.first_seen, 10);
+}
+
+/* SQLite: synchronous=FULL opens the same file; a file from a newer fotad, or one that cannot be
+ * created, is refused. */
+static void test_sqlite_schema(void **state)
 {
     fixture_t *f = *state;
     fotad_release_rec_t a = release(RA, "1.0.0", 100);
     bool inserted;
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_FULL, &f->st), FOTA_OK);
+    assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_FULL, &f->st), FOTA_OK);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
     fotad_store_close(&f->st);
 
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st),
+    assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st),
                      FOTA_ERR_UNSUPPORTED);
     assert_null(f->st.ops);
-    test_remove_db(f->path);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    test_store_remove(&f->db);
+    assert_int_equal(test_store_open(&f->db, &f->st), FOTA_OK);
     assert_int_equal(
         fotad_store_sqlite_open("/nonexistent-dir/x.db", FOTAD_SYNC_NORMAL, &(fotad_store_t){0}),
         FOTA_ERR_IO);
+}
+
+/* Listings sort ids byte by byte (SQLite's BINARY; PostgreSQL's "C" collation, whatever the
+ * database's locale): '-' before '_', upper case before lower case. */
+static void test_byte_order(void **state)
+{
+    fixture_t *f = *state;
+    const char *ids[] = {"inv_1", "inv-a", "inv-B", "inv-1"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(f->st.ops->device_touch(f->st.ctx, ids[i], 10), FOTA_OK);
+    }
+    list_t l = {.n = 0};
+    assert_int_equal(f->st.ops->device_list(f->st.ctx, list_device, &l), FOTA_OK);
+    assert_int_equal(l.n, 4);
+    assert_string_equal(l.seen[0], "inv-1");
+    assert_string_equal(l.seen[1], "inv-B");
+    assert_string_equal(l.seen[2], "inv-a");
+    assert_string_equal(l.seen[3], "inv_1");
+}
+
+/* ---- several threads at once ----------------------------------------------------------------- */
+
+#define THREADS 4
+#define REPORTS_PER_THREAD 40
+
+typedef struct {
+    fotad_store_t *st;
+    int index;
+    fota_err_t err;
+} worker_t;
+
+/* One device per thread: touches, reports and reads, each call on whatever connection the
+ * backend hands out. */
+static void *worker(void *arg)
+{
+    worker_t *w = arg;
+    const fotad_store_ops_t *ops = w->st->ops;
+    char id[16];
+    snprintf(id, sizeof id, "dev-%d", w->index);
+    for (int i = 0; i < REPORTS_PER_THREAD && w->err == FOTA_OK; i++) {
+        fotad_report_rec_t r = {1000 + i, "downloading", RA, "2.0.0", "", (uint32_t)i, 100, 0};
+        fotad_device_rec_t d;
+        w->err = ops->device_touch(w->st->ctx, id, 1000 + i);
+        if (w->err == FOTA_OK) {
+            w->err = ops->device_report(w->st->ctx, id, &r);
+        }
+        if (w->err == FOTA_OK) {
+            w->err = ops->device_get(w->st->ctx, id, &d);
+        }
+        if (w->err == FOTA_OK && d.done != (uint32_t)i) {
+            w->err = FOTA_ERR_STATE;
+        }
+    }
+    return NULL;
+}
+
+static fota_err_t count_report(void *arg, const fotad_report_rec_t *r)
+{
+    (void)r;
+    (*(int *)arg)++;
+    return FOTA_OK;
+}
+
+static void test_threads(void **state)
+{
+    fixture_t *f = *state;
+    pthread_t t[THREADS];
+    worker_t w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker_t){&f->st, i, FOTA_OK};
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].err, FOTA_OK);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        char id[16];
+        int n = 0;
+        snprintf(id, sizeof id, "dev-%d", i);
+        assert_int_equal(f->st.ops->report_list(f->st.ctx, id, 1000, count_report, &n), FOTA_OK);
+        assert_int_equal(n, REPORTS_PER_THREAD);
+    }
 }
 
 static fota_err_t list_device_tags(void *arg, const fotad_device_rec_t *d)
@@ -650,8 +761,7 @@ static void test_rollouts(void **state)
     assert_string_equal(e.seen[1], "200:started:go");
 
     /* Survives a reopen. */
-    fotad_store_close(&f->st);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    reopen(f);
     assert_int_equal(f->st.ops->rollout_get(f->st.ctx, r.id, &got), FOTA_OK);
     assert_memory_equal(&got, &r, sizeof r);
     assert_int_equal(f->st.ops->member_counts(f->st.ctx, r.id, &c), FOTA_OK);
@@ -668,7 +778,7 @@ static void test_migrate_from_version_3(void **state)
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE device_tags; DROP TABLE rollout_events;"
                                   "DROP TABLE rollout_members; DROP TABLE rollout_stages;"
@@ -676,7 +786,7 @@ static void test_migrate_from_version_3(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(fotad_store_sqlite_open(f->path, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
+    assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
     fotad_rollout_rec_t r = rollout_rec();
@@ -684,7 +794,7 @@ static void test_migrate_from_version_3(void **state)
     const char *ids[] = {"dev-a"};
     const char *add[] = {"eu"};
     assert_int_equal(f->st.ops->device_tags_change(f->st.ctx, ids, 1, add, 1, NULL, 0), FOTA_OK);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -693,20 +803,159 @@ static void test_migrate_from_version_3(void **state)
     sqlite3_close(db);
 }
 
+/* ---- PostgreSQL only ------------------------------------------------------------------------ */
+
+/* The schema_version table holds the version; opening again changes nothing; a database from a
+ * newer fotad is refused, and so is a server that cannot be reached. */
+static void test_pg_schema(void **state)
+{
+    fixture_t *f = *state;
+    const char *version = "SELECT version FROM schema_version";
+    assert_int_equal(test_store_pg_number(&f->db, version), 1);
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    reopen(f);
+    assert_int_equal(test_store_pg_number(&f->db, version), 1);
+    assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM schema_version"), 1);
+    fotad_release_rec_t got;
+    assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
+    fotad_store_close(&f->st);
+    assert_true(test_store_pg_sql(&f->db, "UPDATE schema_version SET version = 99"));
+    assert_int_equal(test_store_open(&f->db, &f->st), FOTA_ERR_UNSUPPORTED);
+    assert_null(f->st.ops);
+    fotad_store_t none = {0};
+    assert_int_equal(fotad_store_pg_open("postgresql://fota@/x?host=/nonexistent-dir", &none),
+                     FOTA_ERR_IO);
+    assert_null(none.ops);
+}
+
+#define OPENERS 4
+
+typedef struct {
+    const char *uri;
+    pthread_barrier_t *start;
+    fotad_store_t st;
+    fota_err_t err;
+} opener_t;
+
+static void *opener(void *arg)
+{
+    opener_t *o = arg;
+    pthread_barrier_wait(o->start);
+    o->err = fotad_store_pg_open(o->uri, &o->st);
+    return NULL;
+}
+
+/* Several fotad starting at the same moment on an empty database: every open succeeds (the
+ * migration runs once, under its lock: without it, the others' CREATE TABLE would fail). */
+static void test_pg_concurrent_open(void **state)
+{
+    (void)state;
+    test_store_t empty;
+    test_store_fresh(&empty, "test_fotad_store_empty");
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, OPENERS);
+    pthread_t t[OPENERS];
+    opener_t o[OPENERS];
+    for (int i = 0; i < OPENERS; i++) {
+        o[i] = (opener_t){.uri = empty.where, .start = &start, .err = FOTA_ERR_STATE};
+        assert_int_equal(pthread_create(&t[i], NULL, opener, &o[i]), 0);
+    }
+    for (int i = 0; i < OPENERS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < OPENERS; i++) {
+        assert_int_equal(o[i].err, FOTA_OK);
+        char id[16];
+        snprintf(id, sizeof id, "dev-%d", i);
+        assert_int_equal(o[i].st.ops->device_touch(o[i].st.ctx, id, 10), FOTA_OK);
+    }
+    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 1);
+    assert_int_equal(test_store_pg_number(&empty, "SELECT count(*) FROM devices"), OPENERS);
+    for (int i = 0; i < OPENERS; i++) {
+        fotad_store_close(&o[i].st);
+    }
+    test_store_remove(&empty);
+}
+
+/* The sessions of fotad's store on the test's database (fotad names itself application_name). */
+#define STORE_SESSIONS                                                                             \
+    " FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'fotad'"
+
+/* Wait until the store has no session left on the test's database. */
+static void wait_no_store_session(const test_store_t *db)
+{
+    const char *count = "SELECT count(*)" STORE_SESSIONS;
+    for (int i = 0; i < 200 && test_store_pg_number(db, count) != 0; i++) {
+        usleep(50 * 1000);
+    }
+    assert_int_equal(test_store_pg_number(db, count), 0);
+}
+
+/* The server ends the store's connections, then stops and starts again under the open store:
+ * the connections it ended are replaced unnoticed; while it is down every call fails with
+ * FOTA_ERR_IO; once it is back, calls work again and nothing was lost. */
+static void test_pg_reconnect(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *c = f->st.ctx;
+    fotad_device_rec_t d;
+    assert_int_equal(ops->device_touch(c, "dev-a", 10), FOTA_OK);
+    assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*)" STORE_SESSIONS), 1);
+    assert_true(test_store_pg_sql(&f->db, "SELECT pg_terminate_backend(pid)" STORE_SESSIONS));
+    wait_no_store_session(&f->db);
+    assert_int_equal(ops->device_get(c, "dev-a", &d), FOTA_OK);
+
+    assert_true(test_store_pg_ctl("stop"));
+    assert_int_equal(ops->device_touch(c, "dev-a", 20), FOTA_ERR_IO);
+    assert_int_equal(ops->device_get(c, "dev-a", &d), FOTA_ERR_IO);
+    list_t l = {.n = 0};
+    assert_int_equal(ops->device_list(c, list_device, &l), FOTA_ERR_IO);
+    fotad_report_rec_t r = {30, "downloading", RA, "2.0.0", "", 1, 2, 0};
+    assert_int_equal(ops->device_report(c, "dev-a", &r), FOTA_ERR_IO);
+
+    assert_true(test_store_pg_ctl("start"));
+    assert_int_equal(ops->device_touch(c, "dev-a", 40), FOTA_OK);
+    assert_int_equal(ops->device_get(c, "dev-a", &d), FOTA_OK);
+    assert_int_equal(d.first_seen, 10);
+    assert_int_equal(d.last_seen, 40);
+    assert_string_equal(d.state, ""); /* the report while it was down was not stored */
+    assert_int_equal(ops->device_report(c, "dev-a", &r), FOTA_OK);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest both[] = {
         cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assignments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_chips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_products, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_and_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_and_enrollments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_byte_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+    };
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_3, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_only[] = {
+        cmocka_unit_test_setup_teardown(test_pg_schema, setup, teardown),
+        cmocka_unit_test(test_pg_concurrent_open),
+        cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("store, both backends", both, NULL, NULL);
+    if (test_store_is_pg()) {
+        failed += cmocka_run_group_tests_name("store, PostgreSQL", pg_only, NULL, NULL);
+    } else {
+        failed += cmocka_run_group_tests_name("store, SQLite", sqlite_only, NULL, NULL);
+    }
+    return failed;
 }

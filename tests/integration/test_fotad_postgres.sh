@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# test_fotad_postgres.sh - fotad with its store in PostgreSQL (--database), against a real
+# PostgreSQL 15 server this test starts (tests/support/pg.sh: a cluster of its own in a
+# temporary directory, on a Unix socket, as a user other than root). Covers: a release uploaded
+# and assigned, an emulated ESP32 (fota-device, the real agent) updated to it and seen confirmed,
+# the rows in PostgreSQL and no SQLite file made; fotad restarted and the device's state, the
+# release and the assignment kept; PostgreSQL stopped under a running fotad (device requests get
+# 503 store_unavailable with Retry-After: 5, the admin API too, /healthz still answers) and
+# started again (fotad serves again without a restart); two fotad started at the same moment on
+# one empty database both come up (the migration runs once, under its lock) and share the data.
+# Run by ctest as: bash test_fotad_postgres.sh BUILD_DIR
+source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-postgres
+source "$(dirname "$0")/../support/pg.sh"
+[ -x "$BUILD/fota-device" ] && [ -x "$BUILD/fota-flash" ] || fail "fota-device/fota-flash not built"
+
+TWIN_PIDS=()
+cleanup() {
+    local p
+    for p in "${TWIN_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    pg_cluster_stop
+    t_cleanup
+}
+trap cleanup EXIT
+
+psql_do() {
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+pg_cluster_start || fail "the PostgreSQL server did not start"
+psql_do "$PG_URI" -c "CREATE DATABASE fotad" -c "CREATE DATABASE twin" || fail "createdb"
+DB=$(pg_uri fotad)
+
+PRODUCT=inv-5k
+make_keys
+make_image 1.0.0 "$W/v1.bin" 100K
+make_image 2.0.0 "$W/v2.bin" 100K
+R2=$(make_bundle "$W/v2.bin" "$PRODUCT" 2.0.0 "$W/v2.bundle")
+
+# device ID: run the emulated device in $W/ID.flash (chain mode) until it settles.
+device() {
+    local id=$1
+    DEV_RC=0
+    "$BUILD/fota-device" run "$W/$id.flash" --server "$URL" --id "$id" --master "$W/master" \
+        --release-key "$W/release.pub" --product "$PRODUCT" --mode chain --timeout 60 \
+        >"$W/$id.out" 2>"$W/$id.err" || DEV_RC=$?
+    check_sanitizer "$W/$id.err"
+}
+
+# --- an update through fotad on PostgreSQL -------------------------------------------------------
+fotad_start --database "$DB"
+grep -q "store: PostgreSQL database fotad on $PG_HOST" "$W/fotad.log" || fail "not on PostgreSQL"
+grep -q "store PostgreSQL" "$W/fotad.log" || fail "the startup line does not name the store"
+admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
+expect 201 "upload 2.0.0"
+admin POST /api/admin/assignments -d "{\"release\":\"$R2\",\"product\":\"$PRODUCT\"}"
+expect 201 "assign 2.0.0"
+"$BUILD/fota-flash" create "$W/dev-1.flash" --image "$W/v1.bin" >/dev/null || fail "flash dev-1"
+device dev-1
+[ "$DEV_RC" = 0 ] || { cat "$W/dev-1.out" "$W/dev-1.err" >&2; fail "update exit $DEV_RC"; }
+grep -q "running 2.0.0, outcome: FOTA_OK" "$W/dev-1.out" ||
+    { cat "$W/dev-1.out" >&2; fail "dev-1 does not run 2.0.0"; }
+device_seen dev-1 confirmed 2.0.0
+[ ! -e "$W/data/fotad.db" ] || fail "fotad made a SQLite database beside PostgreSQL"
+[ "$(psql_do "$DB" -tAc "SELECT state || ' ' || version FROM devices WHERE id = 'dev-1'")" = \
+    "confirmed 2.0.0" ] || fail "the device's row is not in PostgreSQL"
+CONFIRMED="SELECT count(*) FROM reports WHERE device = 'dev-1' AND state = 'confirmed'"
+[ "$(psql_do "$DB" -tAc "$CONFIRMED")" = 1 ] || fail "the report is not in PostgreSQL"
+
+# --- fotad restarted: everything kept ------------------------------------------------------------
+fotad_stop
+fotad_start --database "$DB"
+device_seen dev-1 confirmed 2.0.0
+body_has "\"release\":\"$R2\""
+admin GET /api/admin/assignments
+expect 200 "assignments"
+body_has "\"release\":\"$R2\""
+device dev-1
+[ "$DEV_RC" = 0 ] || { cat "$W/dev-1.out" "$W/dev-1.err" >&2; fail "second run exit $DEV_RC"; }
+grep -q "state downloading" "$W/dev-1.out" && fail "downloaded again after the restart"
+
+# --- PostgreSQL restarts under a running fotad ---------------------------------------------------
+CHECK="/api/inverter/fota/check?version=2.0.0&hw=$PRODUCT"
+pg_ctl_dir "$PG_DIR" stop >/dev/null || fail "pg_ctl stop"
+dev dev-1 "$CHECK" --show Retry-After
+error_is 503 store_unavailable "a check while PostgreSQL is down"
+grep -qx "Retry-After: 5" "$W/body" || { cat "$W/body" >&2; fail "no Retry-After: 5"; }
+admin GET /api/admin/devices/dev-1
+error_is 503 store_unavailable "an admin read while PostgreSQL is down"
+raw GET /healthz
+expect 200 "healthz while PostgreSQL is down"
+grep -q "error store: " "$W/fotad.log" || fail "the store's failure is not logged"
+pg_ctl_dir "$PG_DIR" start >/dev/null || fail "pg_ctl start"
+dev dev-1 "$CHECK"
+expect 204 "a check once PostgreSQL is back"
+device_seen dev-1 confirmed 2.0.0
+kill -0 "$FOTAD_PID" || fail "fotad died"
+fotad_stop
+
+# --- two fotad at the same moment on one empty database -------------------------------------------
+TWIN=$(pg_uri twin)
+for n in a b; do
+    rm -f "$W/twin-$n.port"
+    "$BUILD/fotad" --port 0 --port-file "$W/twin-$n.port" --data-dir "$W/twin-$n" \
+        --release-key "$W/release.pub" --master-secret-file "$W/master" \
+        --admin-token-file "$W/token" --threads 2 --database "$TWIN" 2>"$W/twin-$n.log" &
+    TWIN_PIDS+=($!)
+done
+for i in $(seq 1 200); do
+    [ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] && break
+    for p in "${TWIN_PIDS[@]}"; do
+        kill -0 "$p" 2>/dev/null || { cat "$W"/twin-*.log >&2; fail "a fotad exited at startup"; }
+    done
+    sleep 0.05
+done
+[ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] || { cat "$W"/twin-*.log >&2; fail "no port"; }
+[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 1 ] || fail "schema version"
+URL="http://127.0.0.1:$(cat "$W/twin-a.port")"
+admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
+expect 201 "upload through the first"
+URL="http://127.0.0.1:$(cat "$W/twin-b.port")"
+admin GET "/api/admin/releases/$R2"
+expect 200 "the release seen through the second"
+for p in "${TWIN_PIDS[@]}"; do
+    kill -TERM "$p"
+    wait "$p" || fail "a twin fotad exited with $? after SIGTERM"
+done
+TWIN_PIDS=()
+check_sanitizer "$W/twin-a.log" "$W/twin-b.log"
+pass
