@@ -2,8 +2,8 @@
  * store_pg_int.h - internals shared by the PostgreSQL backend of store.h: store_pg.c
  * (connections, statements, parameters, results, transactions), store_pg_schema.c (the schema and
  * its migrations), store_pg_sql.c (the statements), store_pg_ops.c (releases, products, devices,
- * reports, assignments, the legacy bridge) and store_pg_rollouts.c (device tags, rollouts, members,
- * events). Not a public header.
+ * reports, assignments, the legacy bridge), store_pg_rollouts.c (device tags, rollouts, members,
+ * events) and store_pg_shared.c (nonces, the periodic lease, objects). Not a public header.
  *
  * Connections. libpq lets one thread use a connection at a time, and PostgreSQL runs any number
  * of writers at once (each row write takes its own row lock), so unlike the SQLite backend there
@@ -80,6 +80,11 @@ typedef enum {
     PG_MEMBER_TIME_OUT,
     PG_EVENT_INSERT,
     PG_EVENT_LIST,
+    PG_NONCE_CLAIM,
+    PG_NONCE_PURGE,
+    PG_LEASE_TAKE,
+    PG_OBJ_PUT,
+    PG_OBJ_GET,
     PG_STMT_COUNT
 } pg_stmt_id_t;
 
@@ -194,6 +199,15 @@ fota_err_t pg_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t 
                             int64_t *earliest);
 fota_err_t pg_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
 fota_err_t pg_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
+
+/* Shared by several fotad: nonces, the periodic lease, objects (store_pg_shared.c). */
+fota_err_t pg_nonce_claim(void *ctx, const char *device, const char *nonce, int64_t now,
+                          int64_t expires, bool *fresh);
+fota_err_t pg_nonce_purge(void *ctx, int64_t now, uint64_t *removed);
+fota_err_t pg_lease_take(void *ctx, const char *name, const char *holder, int64_t now,
+                         uint32_t ttl_s, bool *held);
+fota_err_t pg_object_put(void *ctx, const char *hex, const uint8_t *data, size_t len);
+fota_err_t pg_object_fetch(void *ctx, const char *hex, uint8_t **data, size_t *len);
 
 /* The operations table (store_pg_ops.c). */
 extern const fotad_store_ops_t pg_ops;

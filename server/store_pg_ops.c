@@ -520,4 +520,9 @@ const fotad_store_ops_t pg_ops = {
     .member_starts = pg_member_starts,
     .member_time_out = pg_member_time_out,
     .event_list = pg_event_list,
+    .nonce_claim = pg_nonce_claim,
+    .nonce_purge = pg_nonce_purge,
+    .lease_take = pg_lease_take,
+    .object_put = pg_object_put,
+    .object_fetch = pg_object_fetch,
 };

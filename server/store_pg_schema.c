@@ -11,6 +11,7 @@
  *   1  releases, products, devices, reports, assignments, the legacy bridge's setting and
  *      enrollments, device tags, rollouts, rollout_stages, rollout_members, rollout_events (what
  *      SQLite's versions 1 to 4 hold)
+ *   2  nonces, leases, objects: what several fotad on one database share (docs/SCALING.md)
  *
  * Several fotad at once. Every fotad of a cluster runs this at start, and several may start at
  * the same moment on an empty database. The whole migration is one transaction that first takes
@@ -93,8 +94,15 @@ static const char schema_v1[] =
     " text TEXT NOT NULL);"
     "CREATE INDEX rollout_events_by_rollout ON rollout_events(rollout, seq);";
 
+static const char schema_v2[] =
+    "CREATE TABLE nonces(device " CTEXT " NOT NULL, nonce " CTEXT " NOT NULL, expires " NUM ","
+    " PRIMARY KEY(device, nonce));"
+    "CREATE INDEX nonces_by_expiry ON nonces(expires);"
+    "CREATE TABLE leases(name " CTEXT " PRIMARY KEY, holder TEXT NOT NULL, expires " NUM ");"
+    "CREATE TABLE objects(name " CTEXT " PRIMARY KEY, data BYTEA NOT NULL);";
+
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1};
+static const char *const migrations[] = {schema_v1, schema_v2};
 
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

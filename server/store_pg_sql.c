@@ -124,4 +124,16 @@ const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_EVENT_INSERT] = "INSERT INTO rollout_events(rollout,time,kind,text) VALUES($1,$2,$3,$4)",
     [PG_EVENT_LIST] =
         "SELECT rollout,time,kind,text FROM rollout_events WHERE rollout=$1 ORDER BY seq",
+    /* A pair is new, or its old row expired before now ($4): a row comes back. */
+    [PG_NONCE_CLAIM] = "INSERT INTO nonces(device,nonce,expires) VALUES($1,$2,$3)"
+                       " ON CONFLICT(device,nonce) DO UPDATE SET expires=excluded.expires"
+                       " WHERE nonces.expires<$4 RETURNING 1",
+    [PG_NONCE_PURGE] = "DELETE FROM nonces WHERE expires<$1",
+    /* The lease is free, expired before now ($4), or the holder's already: a row comes back. */
+    [PG_LEASE_TAKE] = "INSERT INTO leases(name,holder,expires) VALUES($1,$2,$3)"
+                      " ON CONFLICT(name) DO UPDATE SET holder=excluded.holder,"
+                      " expires=excluded.expires"
+                      " WHERE leases.holder=excluded.holder OR leases.expires<$4 RETURNING 1",
+    [PG_OBJ_PUT] = "INSERT INTO objects(name,data) VALUES($1,$2) ON CONFLICT DO NOTHING",
+    [PG_OBJ_GET] = "SELECT data FROM objects WHERE name=$1",
 };

@@ -7,7 +7,10 @@
 # release and the assignment kept; PostgreSQL stopped under a running fotad (device requests get
 # 503 store_unavailable with Retry-After: 5, the admin API too, /healthz still answers) and
 # started again (fotad serves again without a restart); two fotad started at the same moment on
-# one empty database both come up (the migration runs once, under its lock) and share the data.
+# one empty database both come up (the migration runs once, under its lock) and work as one server
+# with no shared directory: an upload and an assignment through one are served by the other (the
+# blob fetched from the database into its own cache), a nonce used on one is a replay on the
+# other, one node holds the periodic lease and the other takes it over when it is killed.
 # Run by ctest as: bash test_fotad_postgres.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-postgres
 source "$(dirname "$0")/../support/pg.sh"
@@ -104,7 +107,8 @@ for n in a b; do
     rm -f "$W/twin-$n.port"
     "$BUILD/fotad" --port 0 --port-file "$W/twin-$n.port" --data-dir "$W/twin-$n" \
         --release-key "$W/release.pub" --master-secret-file "$W/master" \
-        --admin-token-file "$W/token" --threads 2 --database "$TWIN" 2>"$W/twin-$n.log" &
+        --admin-token-file "$W/token" --threads 2 --database "$TWIN" --rollout-tick 1 \
+        --log-level info 2>"$W/twin-$n.log" &
     TWIN_PIDS+=($!)
 done
 for i in $(seq 1 200); do
@@ -115,13 +119,65 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 [ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] || { cat "$W"/twin-*.log >&2; fail "no port"; }
-[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 1 ] || fail "schema version"
+[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 2 ] || fail "schema version"
 URL="http://127.0.0.1:$(cat "$W/twin-a.port")"
 admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
 expect 201 "upload through the first"
-URL="http://127.0.0.1:$(cat "$W/twin-b.port")"
+URL_A=$URL
+# The second node's data directory holds no object (it shares none with the first).
+[ -z "$(find "$W/twin-b/objects" -type f)" ] || fail "the second node had objects already"
+URL_B="http://127.0.0.1:$(cat "$W/twin-b.port")"
+URL=$URL_B
 admin GET "/api/admin/releases/$R2"
 expect 200 "the release seen through the second"
+
+# --- two fotad as one server: no shared directory, one database ------------------------------------
+# An assignment made through one node is what the other offers.
+URL=$URL_A
+admin POST /api/admin/assignments -d "{\"release\":\"$R2\",\"product\":\"$PRODUCT\"}"
+expect 201 "assign through the first"
+URL=$URL_B
+dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT"
+expect 200 "the offer through the second"
+body_has "$R2"
+# The blob through the second node: its objects were fetched from the database when it first
+# needed the release, checked against their SHA-256 and cached; the bytes are the release's.
+dev twin-dev "/api/inverter/fota/blob/$R2" --range "bytes=0-99" --out "$W/twin.part"
+expect 206 "a blob Range through the second node"
+cmp -s "$W/twin.part" <(tail -c +257 "$W/v2.bundle" | head -c 100) || fail "blob bytes differ"
+grep -q "fetched from the database" "$W/twin-b.log" || fail "the second node did not fetch"
+[ -n "$(find "$W/twin-b/objects" -type f)" ] || fail "the second node cached nothing"
+# A nonce used on one node is a replay on the other.
+URL=$URL_A
+dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT" --nonce 0123456789abcdef
+expect 200 "a nonce's first use, on the first node"
+URL=$URL_B
+dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT" --nonce 0123456789abcdef
+expect 401 "the same nonce on the second node"
+body_has "replayed nonce"
+# The periodic work runs on one node: one lease holder, the same over three ticks; when it is
+# killed the other takes over within two ticks and the margin (1 s tick: 5 s).
+holder() { psql_do "$TWIN" -tAc "SELECT holder FROM leases WHERE name = 'periodic'"; }
+H1=$(holder)
+[ -n "$H1" ] || fail "no node holds the periodic lease"
+sleep 3
+[ "$(holder)" = "$H1" ] || fail "the periodic lease changed hands while its holder ran"
+HOLDER_PID=$(echo "$H1" | cut -d: -f2)
+case " ${TWIN_PIDS[*]} " in *" $HOLDER_PID "*) ;; *) fail "lease holder $H1 is neither fotad" ;; esac
+kill -KILL "$HOLDER_PID"
+wait "$HOLDER_PID" 2>/dev/null || true
+for i in $(seq 1 80); do
+    H2=$(holder)
+    [ "$H2" != "$H1" ] && break
+    sleep 0.1
+done
+[ "$H2" != "$H1" ] || fail "nobody took the periodic lease over within 8 s"
+echo "ok: periodic lease $H1 -> $H2 after SIGKILL"
+SURVIVORS=()
+for p in "${TWIN_PIDS[@]}"; do
+    [ "$p" = "$HOLDER_PID" ] || SURVIVORS+=("$p")
+done
+TWIN_PIDS=("${SURVIVORS[@]}")
 for p in "${TWIN_PIDS[@]}"; do
     kill -TERM "$p"
     wait "$p" || fail "a twin fotad exited with $? after SIGTERM"

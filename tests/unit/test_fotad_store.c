@@ -811,12 +811,12 @@ static void test_pg_schema(void **state)
 {
     fixture_t *f = *state;
     const char *version = "SELECT version FROM schema_version";
-    assert_int_equal(test_store_pg_number(&f->db, version), 1);
+    assert_int_equal(test_store_pg_number(&f->db, version), 2);
     fotad_release_rec_t a = release(RA, "1.0.0", 100);
     bool inserted;
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     reopen(f);
-    assert_int_equal(test_store_pg_number(&f->db, version), 1);
+    assert_int_equal(test_store_pg_number(&f->db, version), 2);
     assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM schema_version"), 1);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
@@ -828,6 +828,58 @@ static void test_pg_schema(void **state)
     assert_int_equal(fotad_store_pg_open("postgresql://fota@/x?host=/nonexistent-dir", &none),
                      FOTA_ERR_IO);
     assert_null(none.ops);
+}
+
+/* What several fotad share (store.h's shared operations): a nonce is fresh once until it
+ * expires, a lease has one holder until it expires, objects come back as they went in. SQLite
+ * leaves these to its one fotad (NULL). */
+static void test_pg_shared(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *c = f->st.ctx;
+    bool fresh = false, held = false;
+    assert_int_equal(ops->nonce_claim(c, "dev-a", "00000000000000aa", 1000, 1600, &fresh), FOTA_OK);
+    assert_true(fresh);
+    assert_int_equal(ops->nonce_claim(c, "dev-a", "00000000000000aa", 1100, 1700, &fresh), FOTA_OK);
+    assert_false(fresh); /* a replay */
+    assert_int_equal(ops->nonce_claim(c, "dev-b", "00000000000000aa", 1100, 1700, &fresh), FOTA_OK);
+    assert_true(fresh); /* another device's nonce */
+    assert_int_equal(ops->nonce_claim(c, "dev-a", "00000000000000aa", 1601, 2201, &fresh), FOTA_OK);
+    assert_true(fresh); /* expired: may be seen again */
+    uint64_t removed = 0;
+    assert_int_equal(ops->nonce_purge(c, 2000, &removed), FOTA_OK);
+    assert_int_equal(removed, 1); /* dev-b's, expiring at 1700 */
+    assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM nonces"), 1);
+
+    assert_int_equal(ops->lease_take(c, "periodic", "node-1", 1000, 13, &held), FOTA_OK);
+    assert_true(held);
+    assert_int_equal(ops->lease_take(c, "periodic", "node-2", 1005, 13, &held), FOTA_OK);
+    assert_false(held); /* node-1's until 1013 */
+    assert_int_equal(ops->lease_take(c, "periodic", "node-1", 1010, 13, &held), FOTA_OK);
+    assert_true(held); /* renewed until 1023 */
+    assert_int_equal(ops->lease_take(c, "periodic", "node-2", 1020, 13, &held), FOTA_OK);
+    assert_false(held);
+    assert_int_equal(ops->lease_take(c, "periodic", "node-2", 1024, 13, &held), FOTA_OK);
+    assert_true(held); /* node-1 stopped renewing: node-2 takes over */
+    assert_int_equal(ops->lease_take(c, "periodic", "node-1", 1025, 13, &held), FOTA_OK);
+    assert_false(held);
+
+    const char *hex = "ab00000000000000000000000000000000000000000000000000000000000001";
+    uint8_t bytes[3000];
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        bytes[i] = (uint8_t)(i * 7);
+    }
+    assert_int_equal(ops->object_put(c, hex, bytes, sizeof bytes), FOTA_OK);
+    assert_int_equal(ops->object_put(c, hex, bytes, sizeof bytes), FOTA_OK); /* no-op */
+    uint8_t *got = NULL;
+    size_t len = 0;
+    assert_int_equal(ops->object_fetch(c, hex, &got, &len), FOTA_OK);
+    assert_int_equal(len, sizeof bytes);
+    assert_memory_equal(got, bytes, sizeof bytes);
+    free(got);
+    const char *none = "cd00000000000000000000000000000000000000000000000000000000000001";
+    assert_int_equal(ops->object_fetch(c, none, &got, &len), FOTA_ERR_NOT_FOUND);
 }
 
 #define OPENERS 4
@@ -872,7 +924,7 @@ static void test_pg_concurrent_open(void **state)
         snprintf(id, sizeof id, "dev-%d", i);
         assert_int_equal(o[i].st.ops->device_touch(o[i].st.ctx, id, 10), FOTA_OK);
     }
-    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 1);
+    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 2);
     assert_int_equal(test_store_pg_number(&empty, "SELECT count(*) FROM devices"), OPENERS);
     for (int i = 0; i < OPENERS; i++) {
         fotad_store_close(&o[i].st);
@@ -948,6 +1000,7 @@ int main(void)
     };
     const struct CMUnitTest pg_only[] = {
         cmocka_unit_test_setup_teardown(test_pg_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_shared, setup, teardown),
         cmocka_unit_test(test_pg_concurrent_open),
         cmocka_unit_test_setup_teardown(test_pg_reconnect, setup, teardown),
     };
