@@ -9,32 +9,18 @@
  */
 #include "store_pg_int.h"
 
-#define REL_COLS                                                                                   \
-    "id,product,version,security_version,image_size,chunk_size,chunk_count,blob_size,"             \
-    "image_sha256,blob_sha256,created,uploaded,manifest,chip"
-#define PROD_COLS "id,chip,created"
+#include "store_cols.h"
+
+/* A device row and its tags, sorted, joined by ','. */
 #define DEV_COLS                                                                                   \
-    "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen,"      \
-    "(SELECT string_agg(tag,',' ORDER BY tag) FROM device_tags WHERE device=devices.id)"
-#define RO_COLS                                                                                    \
-    "name,product,release_id,rollback_release,tags,explicit_devices,state,action,"                 \
-    "rollback_on_failure,current_stage,rollback_stage,paused_reason,timeout_s,rate_per_minute,"    \
-    "rate_after_successes,rate_then_per_minute,window_cron,window_offset_s,window_duration_s,"     \
-    "finish_running,max_failures,max_failure_percent,min_finished,created,start_at,started,"       \
-    "finished"
+    DEV_BASE_COLS ",(SELECT string_agg(tag,',' ORDER BY tag) FROM device_tags"                     \
+                  " WHERE device=devices.id)"
 #define RO_INSERT_PARAMS                                                                           \
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,"  \
     "$26,$27"
 #define RO_UPDATE_PARAMS                                                                           \
     "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26," \
     "$27,$28"
-#define STAGE_COLS                                                                                 \
-    "idx,kind,amount,success_percent,soak_s,manual,max_failures,max_failure_percent,"              \
-    "min_finished,boundary,opened,done_since"
-#define MEMBER_COLS "rollout,device,stage,status,started,last_activity,reason"
-#define REPORT_COLS "time,state,release_id,version,running,done,total,error"
-#define LEGACY_COLS "product,bridge_release,mac_field,updated"
-#define ENROLL_COLS "device_id,product,key_wrapped,state,address,requested,decided"
 
 const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_REL_INSERT] = "INSERT INTO releases(" REL_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
