@@ -1,16 +1,17 @@
 # Thin wrapper over the CMake build. `make` builds, `make check` builds and runs every test,
-# `make demo` runs the main job, `make fuzz` every fuzz target for FUZZ_SECONDS each (fuzz/run.sh,
-# docs/FUZZING.md), `make bench` every benchmark in bench/ in full mode, writing their tables into
-# docs/BENCHMARKS.md, `make arduino-lib` the Arduino library as users install it (its folder and
-# its .zip in $(BUILD)/arduino, scripts/arduino-lib). Dependencies are installed by
-# scripts/install-deps.
+# `make demo` runs the main job, `make cluster-demo` PostgreSQL, three fotad and nginx with a
+# fleet through them (scripts/cluster-demo, docs/SCALING.md), `make fuzz` every fuzz target for
+# FUZZ_SECONDS each (fuzz/run.sh, docs/FUZZING.md), `make bench` every benchmark in bench/ in
+# full mode, writing their tables into docs/BENCHMARKS.md, `make arduino-lib` the Arduino library
+# as users install it (its folder and its .zip in $(BUILD)/arduino, scripts/arduino-lib).
+# Dependencies are installed by scripts/install-deps.
 BUILD ?= build
 SAN_BUILD ?= build-san
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure check check-san demo fuzz bench arduino-lib clean
+.PHONY: all deps configure check check-san demo cluster-demo fuzz bench arduino-lib clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -31,6 +32,9 @@ check-san: deps
 
 demo: all
 	scripts/demo
+
+cluster-demo: all
+	scripts/cluster-demo $(BUILD)
 
 fuzz: all
 	FUZZ_TOOLS=$(abspath $(BUILD)) fuzz/run.sh $(FUZZ_SECONDS)
