@@ -1,14 +1,16 @@
 #!/bin/bash
 # Fleet figures for docs/FOTA_SIM.md and docs/BENCHMARKS.md: memory per simulated device, run
 # time and bytes on the wire per firmware byte, measured with the real fotad and fota-sim on this
-# machine. The same fleet runs twice, side by side: with the devices' flashes shared
-# copy-on-write from one template (fota-sim's default) and with --no-share (each device holds
-# its whole flash, as before the sharing).
+# machine. The same fleet runs twice, side by side: first with --no-share (each device holds its
+# whole flash, as before the sharing), then with the devices' flashes shared copy-on-write from
+# one template (fota-sim's default).
 #
 #   devices     fleet size
 #   image       initial and new image size (the compact flash layout is sized to it)
 #   sharing     template (copy-on-write, the default) or own (--no-share)
 #   seconds     fota-sim's run time, first check to last device done
+#   cpu         fota-sim's CPU time (user + system) over the run (wall time depends on what else
+#               the machine runs; the CPU time shows what the sharing costs)
 #   flash/dev   each device's emulated flash (compact layout, in memory)
 #   held@start  what the flashes hold in memory per device once every device has booted, before
 #               the update (fota_flash_emu_memory, the template's share included)
@@ -31,7 +33,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 case "$sharing" in
-both) runs="share no-share" ;;
+both) runs="no-share share" ;;
 share | no-share) runs=$sharing ;;
 *) echo "sharing: both, share or no-share, not $sharing" >&2; exit 2 ;;
 esac
@@ -75,12 +77,12 @@ num() { grep -oE "^\"$2\":[0-9.]+" "$work/$1.json" | cut -d: -f2; }
 str() { grep -oE "^\"$2\":\"[^\"]*\"" "$work/$1.json" | cut -d'"' -f4; }
 kb() { echo "$(($(num "$1" "$2") / devices / 1024))K"; }
 
-printf '%-8s %-6s %-6s %-9s %8s %9s %11s %9s %10s %9s %8s  %s\n' devices image mode sharing \
-    seconds flash/dev held@start held@end RSS@start RSS@end wire/fw result
+printf '%-8s %-6s %-6s %-9s %8s %7s %9s %11s %9s %10s %9s %8s  %s\n' devices image mode \
+    sharing seconds cpu flash/dev held@start held@end RSS@start RSS@end wire/fw result
 for how in $runs; do
     fleet "$how"
-    printf '%-8s %-6s %-6s %-9s %8s %8sK %11s %9s %10s %9s %8s  %s\n' "$devices" "$size" "$mode" \
-        "$(str "$how" flash_sharing)" "$(num "$how" seconds)" \
+    printf '%-8s %-6s %-6s %-9s %8s %7.1f %8sK %11s %9s %10s %9s %8s  %s\n' "$devices" "$size" \
+        "$mode" "$(str "$how" flash_sharing)" "$(num "$how" seconds)" "$(num "$how" cpu_seconds)" \
         $(($(num "$how" flash_bytes_per_device) / 1024)) "$(kb "$how" flash_held_start_bytes)" \
         "$(kb "$how" flash_held_end_bytes)" "$(kb "$how" peak_rss_start_bytes)" \
         "$(kb "$how" peak_rss_bytes)" "$(num "$how" wire_per_firmware_byte)" \

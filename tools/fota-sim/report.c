@@ -341,6 +341,7 @@ static void json_counters(FILE *f, const sim_t *s, const tally_t *t)
     json_u(f, "flash_held_end_bytes", s->mem_end.flash);
     json_u(f, "peak_rss_start_bytes", s->mem_start.peak_rss);
     json_u(f, "peak_rss_bytes", s->mem_end.peak_rss);
+    fprintf(f, "\"cpu_seconds\":%.3f,\n", s->mem_end.cpu_seconds - s->mem_start.cpu_seconds);
 }
 
 static void json_head(FILE *f, const sim_t *s)

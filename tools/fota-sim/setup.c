@@ -140,6 +140,8 @@ void sim_measure_memory(const sim_t *s, sim_memory_t *out)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     out->peak_rss = (uint64_t)ru.ru_maxrss * 1024u;
+    out->cpu_seconds = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     out->flash = s->tmpl != NULL ? fota_flash_template_memory(s->tmpl) : 0u;
     for (uint32_t i = 0; i < s->n_devs; i++) {
         out->flash += s->devs[i].emu != NULL ? fota_flash_emu_memory(s->devs[i].emu) : 0u;

@@ -291,10 +291,11 @@ typedef struct {
     uint32_t stop_ms;
 } sim_fotad_t;
 
-/* Memory at one point of the run. */
+/* Memory (and CPU) at one point of the run. */
 typedef struct {
-    uint64_t peak_rss; /* the process's peak resident set so far (getrusage), bytes */
-    uint64_t flash;    /* what the devices' flashes hold (fota_flash_emu_memory), bytes */
+    uint64_t peak_rss;  /* the process's peak resident set so far (getrusage), bytes */
+    uint64_t flash;     /* what the devices' flashes hold (fota_flash_emu_memory), bytes */
+    double cpu_seconds; /* the process's user + system time so far */
 } sim_memory_t;
 
 typedef struct sim {
