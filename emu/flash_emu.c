@@ -1,11 +1,14 @@
 /*
  * flash_emu.c - the emulated ESP32 SPI NOR flash, with power-cut injection.
  *
- * The flash contents live in one byte array: a MAP_SHARED mapping of the flash file (so the file
- * is, at every instant, the raw flash image, and survives the process being killed once an
- * operation has returned) or a heap buffer for an in-memory flash. NOR rules are applied here:
- * erase sets whole sectors to 0xFF, a write ANDs its bytes into the array, and strict mode
- * refuses a write that would need to set a bit.
+ * The flash contents live in a table of 4 KB sectors (flash_sectors.c). For a file-backed flash
+ * they are a MAP_SHARED mapping of the file (so the file is, at every instant, the raw flash
+ * image, and survives the process being killed once an operation has returned); for an
+ * in-memory flash, one heap buffer; for a flash opened from a template (fota_flash_template_t),
+ * the template's sectors, shared copy-on-write with every other flash opened from it, plus the
+ * sectors this flash has written. NOR rules are applied here, the same for all three: erase sets
+ * whole sectors to 0xFF, a write ANDs its bytes into the flash, and strict mode refuses a write
+ * that would need to set a bit.
  *
  * Power cuts follow the MCUboot simulator idea: a cut is planned at the K-th accepted operation;
  * it either stops the flash before that operation or tears it (a prefix of a write, a partly
@@ -24,10 +27,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "flash_sectors.h"
+
 #define ERASED 0xFFu
 
 struct fota_flash_emu {
-    uint8_t *mem;
+    flash_sectors_t st; /* where the bytes are */
+    uint8_t *block;     /* the whole flash in one piece (heap or mapping); NULL from a template */
     uint32_t size;
     int fd; /* -1 for an in-memory flash */
     bool strict;
@@ -71,14 +77,6 @@ static uint32_t rng_below(fota_flash_emu_t *emu, uint64_t n)
     return n == 0 ? 0 : (uint32_t)(rng_next(emu) % n);
 }
 
-/* NOR programming: a write can only clear bits. */
-static void nor_program(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        dst[i] &= src[i];
-    }
-}
-
 static bool size_valid(uint64_t size)
 {
     return size != 0 && size <= UINT32_MAX && size % FOTA_FLASH_SECTOR_SIZE == 0;
@@ -100,12 +98,12 @@ static fota_flash_emu_t *emu_alloc(uint32_t size)
 
 static fota_err_t open_memory(uint32_t size, fota_flash_emu_t *emu)
 {
-    emu->mem = malloc(size);
-    if (emu->mem == NULL) {
+    emu->block = malloc(size);
+    if (emu->block == NULL) {
         return FOTA_ERR_NO_MEM;
     }
-    memset(emu->mem, ERASED, size);
-    return FOTA_OK;
+    memset(emu->block, ERASED, size);
+    return flash_sectors_init_block(&emu->st, emu->block, size);
 }
 
 /* The size the file will have: the one asked for (create) or the file's own, checked. */
@@ -147,11 +145,11 @@ static fota_err_t open_file(const char *path, uint32_t size, unsigned flags, fot
     if (p == MAP_FAILED) {
         return FOTA_ERR_FLASH_FILE;
     }
-    emu->mem = p;
+    emu->block = p;
     if (flags & FOTA_FLASH_EMU_CREATE) {
-        memset(emu->mem, ERASED, emu->size);
+        memset(emu->block, ERASED, emu->size);
     }
-    return FOTA_OK;
+    return flash_sectors_init_block(&emu->st, emu->block, emu->size);
 }
 
 fota_err_t fota_flash_emu_open(const char *path, uint32_t size, unsigned flags,
@@ -180,20 +178,70 @@ fota_err_t fota_flash_emu_open(const char *path, uint32_t size, unsigned flags,
     return FOTA_OK;
 }
 
+fota_err_t fota_flash_emu_open_shared(fota_flash_template_t *t, unsigned flags,
+                                      fota_flash_emu_t **out)
+{
+    if (out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    *out = NULL;
+    if (t == NULL || (flags & FOTA_FLASH_EMU_CREATE)) {
+        return FOTA_ERR_ARG;
+    }
+    fota_flash_emu_t *emu = emu_alloc(flash_sectors_template_size(t));
+    if (emu == NULL) {
+        return FOTA_ERR_NO_MEM;
+    }
+    emu->strict = (flags & FOTA_FLASH_EMU_STRICT) != 0;
+    fota_err_t err = flash_sectors_init_shared(&emu->st, t);
+    if (err != FOTA_OK) {
+        fota_flash_emu_close(emu);
+        return err;
+    }
+    *out = emu;
+    return FOTA_OK;
+}
+
 void fota_flash_emu_close(fota_flash_emu_t *emu)
 {
     if (emu == NULL) {
         return;
     }
+    flash_sectors_free(&emu->st);
     if (emu->fd < 0) {
-        free(emu->mem);
+        free(emu->block);
     } else {
-        if (emu->mem != NULL) {
-            munmap(emu->mem, emu->size);
+        if (emu->block != NULL) {
+            munmap(emu->block, emu->size);
         }
         close(emu->fd);
     }
     free(emu);
+}
+
+fota_err_t fota_flash_emu_template(const fota_flash_emu_t *emu, fota_flash_template_t **out)
+{
+    if (emu == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    *out = NULL;
+    return flash_sectors_snapshot(&emu->st, emu->size, out);
+}
+
+void fota_flash_template_free(fota_flash_template_t *t)
+{
+    flash_sectors_template_free(t);
+}
+
+size_t fota_flash_template_memory(const fota_flash_template_t *t)
+{
+    return flash_sectors_template_memory(t);
+}
+
+size_t fota_flash_emu_memory(const fota_flash_emu_t *emu)
+{
+    size_t block = emu->fd < 0 && emu->block != NULL ? emu->size : 0u;
+    return sizeof *emu + block + flash_sectors_memory(&emu->st);
 }
 
 fota_err_t fota_flash_emu_sync(fota_flash_emu_t *emu)
@@ -201,7 +249,7 @@ fota_err_t fota_flash_emu_sync(fota_flash_emu_t *emu)
     if (emu->fd < 0) {
         return FOTA_OK;
     }
-    if (msync(emu->mem, emu->size, MS_SYNC) != 0 || fsync(emu->fd) != 0) {
+    if (msync(emu->block, emu->size, MS_SYNC) != 0 || fsync(emu->fd) != 0) {
         set_error(emu, "cannot sync the flash file: %s", strerror(errno));
         return FOTA_ERR_FLASH_FILE;
     }
@@ -242,15 +290,29 @@ static fota_err_t check_align(fota_flash_emu_t *emu, uint32_t addr, uint32_t len
 /* Strict mode: every bit the write leaves at 1 must already be 1 (nothing to set). */
 static fota_err_t check_erased(fota_flash_emu_t *emu, uint32_t addr, const uint8_t *src, size_t len)
 {
-    const uint8_t *old = emu->mem + addr;
-    for (size_t i = 0; i < len; i++) {
-        if ((old[i] & src[i]) != src[i]) {
-            set_error(emu, "write to unerased byte at 0x%08x (holds 0x%02x, wants 0x%02x)",
-                      (unsigned)(addr + i), old[i], src[i]);
-            return FOTA_ERR_FLASH_NOT_ERASED;
-        }
+    size_t i = 0;
+    if (!flash_sectors_find_unerased(&emu->st, addr, src, len, &i)) {
+        return FOTA_OK;
     }
-    return FOTA_OK;
+    set_error(emu, "write to unerased byte at 0x%08x (holds 0x%02x, wants 0x%02x)",
+              (unsigned)(addr + i), flash_sectors_byte(&emu->st, addr + (uint32_t)i), src[i]);
+    return FOTA_ERR_FLASH_NOT_ERASED;
+}
+
+/* A flash opened from a template makes its own copy of the sectors it is about to change, before
+ * the operation is accepted: once accepted, nothing can fail half-way. The bytes do not change. */
+static fota_err_t check_memory(fota_flash_emu_t *emu, fota_err_t err)
+{
+    if (err == FOTA_ERR_NO_MEM) {
+        set_error(emu, "no memory for a copy of a shared flash sector");
+    }
+    return err;
+}
+
+/* The planned cut falls on the next accepted operation. */
+static bool cut_is_next(const fota_flash_emu_t *emu)
+{
+    return emu->cut_armed && emu->cut_countdown == 0;
 }
 
 /* Count an accepted operation; true if the planned cut falls on it. */
@@ -302,7 +364,7 @@ fota_err_t fota_flash_emu_read(fota_flash_emu_t *emu, uint32_t addr, void *buf, 
         begin_cut(emu, FOTA_FLASH_OP_READ, addr, len); /* a read changes nothing: no tearing */
         return FOTA_ERR_FLASH_POWER_CUT;
     }
-    memcpy(buf, emu->mem + addr, len);
+    flash_sectors_read(&emu->st, addr, buf, len);
     emu->stats.bytes_read += len;
     return FOTA_OK;
 }
@@ -313,7 +375,7 @@ fota_err_t fota_flash_emu_read(fota_flash_emu_t *emu, uint32_t addr, void *buf, 
 static void tear_write(fota_flash_emu_t *emu, uint32_t addr, const uint8_t *src, size_t len)
 {
     uint32_t keep = rng_below(emu, len);
-    nor_program(emu->mem + addr, src, keep);
+    flash_sectors_program(&emu->st, addr, src, keep);
     emu->stats.bytes_written += keep;
     emu->cut.done = keep;
 }
@@ -327,6 +389,9 @@ fota_err_t fota_flash_emu_write(fota_flash_emu_t *emu, uint32_t addr, const void
     if (err == FOTA_OK && emu->strict) {
         err = check_erased(emu, addr, buf, len);
     }
+    if (err == FOTA_OK) {
+        err = check_memory(emu, flash_sectors_prepare(&emu->st, addr, len));
+    }
     if (err != FOTA_OK) {
         return err;
     }
@@ -337,7 +402,7 @@ fota_err_t fota_flash_emu_write(fota_flash_emu_t *emu, uint32_t addr, const void
         }
         return FOTA_ERR_FLASH_POWER_CUT;
     }
-    nor_program(emu->mem + addr, buf, len);
+    flash_sectors_program(&emu->st, addr, buf, len);
     emu->stats.bytes_written += len;
     return FOTA_OK;
 }
@@ -346,8 +411,9 @@ fota_err_t fota_flash_emu_write(fota_flash_emu_t *emu, uint32_t addr, const void
 
 static void erase_sectors(fota_flash_emu_t *emu, uint32_t addr, uint32_t len)
 {
-    memset(emu->mem + addr, ERASED, len);
-    emu->stats.sectors_erased += len / FOTA_FLASH_SECTOR_SIZE;
+    uint32_t count = len / FOTA_FLASH_SECTOR_SIZE;
+    flash_sectors_erase(&emu->st, addr / FOTA_FLASH_SECTOR_SIZE, count);
+    emu->stats.sectors_erased += count;
 }
 
 /*
@@ -363,7 +429,7 @@ static void tear_erase(fota_flash_emu_t *emu, uint32_t addr, uint32_t len)
     }
     uint32_t done = rng_below(emu, sectors) * FOTA_FLASH_SECTOR_SIZE;
     erase_sectors(emu, addr, done);
-    uint8_t *sector = emu->mem + addr + done;
+    uint8_t *sector = flash_sectors_sector(&emu->st, (addr + done) / FOTA_FLASH_SECTOR_SIZE);
     uint32_t ff = rng_below(emu, FOTA_FLASH_SECTOR_SIZE);
     uint32_t garbage = rng_below(emu, FOTA_FLASH_SECTOR_SIZE - ff + 1u);
     memset(sector, ERASED, ff);
@@ -384,6 +450,9 @@ fota_err_t fota_flash_emu_erase(fota_flash_emu_t *emu, uint32_t addr, uint32_t l
     }
     if (err == FOTA_OK) {
         err = check_align(emu, addr, len);
+    }
+    if (err == FOTA_OK && cut_is_next(emu) && emu->cut_mode == FOTA_CUT_TORN) {
+        err = check_memory(emu, flash_sectors_reserve(&emu->st)); /* the torn sector's copy */
     }
     if (err != FOTA_OK) {
         return err;

@@ -6,7 +6,9 @@
 # stalled and bit-flipped transfers, latency, fotad restarted by fota-sim itself), a release
 # that fails its self-test (every device rolls back), and the runs that must fail: a device on
 # a version that is neither the old nor the expected one (exit 3), devices that do not end as
-# expected (exit 4), bad command lines (2) and setup errors (1). Then fleets of 30 devices
+# expected (exit 4), bad command lines (2) and setup errors (1); the devices' flashes shared
+# copy-on-write from one template (what each holds at the start and the end), against
+# --no-share and --flash-dir. Then fleets of 30 devices
 # through the ESP-IDF component (--esp-idf: ports/esp-idf over the ESP-IDF API double) with power
 # cuts anywhere, drops, stalls and flips, a release every device rejects at its self-test, and a
 # foreign image. Every verdict is read from the --json summary.
@@ -272,6 +274,45 @@ planned=$(field selftest_failures_planned)
 [ "$planned" -gt 0 ] && [ "$planned" -lt 20 ] || fail "fail-rate 50%: $planned of 20 planned"
 is rolled_back "$planned"
 is updated $((20 - planned))
+
+# ---- memory: the devices share the factory flash copy-on-write ----------------------------------
+# By default every device opens its flash from one provisioned template and holds only the
+# sectors it writes; every run above ran so. Torn power cuts here fall on shared sectors too.
+# --no-share gives each device its whole flash; --flash-dir keeps each in a file.
+
+sharing() { # WANT: the summary's flash_sharing
+    grep -q "\"flash_sharing\":\"$1\"" "$JSON" || fail "$NAME: flash_sharing is not $1"
+}
+
+sim 0 mem-shared --server "$URL" --product inv-sim --id-prefix ms- --power-cuts 50% \
+    --cut-mode torn --seed 4
+is updated 20
+safe
+sharing template
+FLASH=$(field flash_bytes_per_device)
+START=$(($(field flash_held_start_bytes) / 20))
+END=$(($(field flash_held_end_bytes) / 20))
+# booted: a sector table and the odd sector written at the first boot, not the flash
+[ "$START" -lt $((FLASH / 8)) ] || fail "mem-shared: $START bytes held per device at the start"
+# updated: the new 48 KB image in the other slot, still far less than the whole flash
+[ "$END" -ge $((48 * 1024)) ] && [ "$END" -lt $((FLASH / 2)) ] ||
+    fail "mem-shared: $END bytes held per device at the end (flash $FLASH)"
+at_least template_bytes $((48 * 1024))
+grep -q "shared copy-on-write" "$W/sim.out" || fail "mem-shared: the summary does not say so"
+
+sim 0 mem-own --server "$URL" --product inv-sim --id-prefix mo- --no-share
+is updated 20
+sharing own
+is template_bytes 0
+at_least flash_held_start_bytes $((20 * FLASH))
+at_least peak_rss_start_bytes $((20 * FLASH))
+
+mkdir -p "$W/flashes"
+sim 0 mem-files --server "$URL" --product inv-sim --id-prefix mf- --flash-dir "$W/flashes"
+is updated 20
+sharing files
+[ "$(find "$W/flashes" -name 'mf-*.flash' -size "$((FLASH / 1024))k" | wc -l)" = 20 ] ||
+    fail "mem-files: not 20 flash files of $FLASH bytes"
 
 # ---- runs that must fail -----------------------------------------------------------------------
 

@@ -23,7 +23,10 @@
  * at a read is the clean cut at that read, which the clean sweep already runs.
  *
  * A sampled test adds 200 random cuts (seeded; FOTA_POWER_SEED replays another seed) over a 1 MB
- * update on the default 4 MB layout.
+ * update on the default 4 MB layout, on flashes opened copy-on-write from one provisioned
+ * template as fota-sim opens them (fota_flash_emu_open_shared): each run's cut falls on shared
+ * sectors as much as on its own, and after all the runs the template must still hold the factory
+ * flash byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,6 +61,7 @@ typedef struct {
     uint32_t new_size;
     uint32_t old_size;
     bool compact; /* compact layout sized to the image, else Arduino's 4 MB table */
+    bool shared;  /* each run's flash opened from one provisioned template (copy-on-write) */
 } scenario_t;
 
 typedef struct {
@@ -68,7 +72,25 @@ typedef struct {
     fota_part_table_t table;
     uint32_t flash_size;
     uint8_t key[32];
+    fota_flash_template_t *factory; /* shared scenarios: the provisioned flash, frozen */
+    uint8_t *factory_bytes;         /* ... and its bytes, to prove nothing wrote it */
 } release_t;
+
+/* The factory flash every run of a shared scenario starts from: provisioned once, frozen. */
+static void factory_make(release_t *rel)
+{
+    fota_flash_emu_t *emu = NULL;
+    assert_int_equal(fota_flash_emu_open(NULL, rel->flash_size, FOTA_FLASH_EMU_STRICT, &emu),
+                     FOTA_OK);
+    fota_flash_t port = fota_flash_emu_port(emu);
+    assert_int_equal(fota_device_provision(&port, &rel->table, rel->old_image, rel->old_len),
+                     FOTA_OK);
+    assert_int_equal(fota_flash_emu_template(emu, &rel->factory), FOTA_OK);
+    rel->factory_bytes = malloc(rel->flash_size);
+    assert_non_null(rel->factory_bytes);
+    assert_int_equal(fota_flash_emu_read(emu, 0, rel->factory_bytes, rel->flash_size), FOTA_OK);
+    fota_flash_emu_close(emu);
+}
 
 static void release_make(release_t *rel, const scenario_t *sc)
 {
@@ -91,10 +113,33 @@ static void release_make(release_t *rel, const scenario_t *sc)
         fota_part_table_default(&rel->table);
         rel->flash_size = FOTA_FLASH_EMU_DEFAULT_SIZE;
     }
+    if (sc->shared) {
+        factory_make(rel);
+    }
+}
+
+/* Every run is over: a flash opened from the template now reads the factory flash, unchanged. */
+static void factory_check_free(release_t *rel)
+{
+    fota_flash_emu_t *emu = NULL;
+    assert_int_equal(fota_flash_emu_open_shared(rel->factory, 0, &emu), FOTA_OK);
+    uint8_t *now = malloc(rel->flash_size);
+    assert_non_null(now);
+    assert_int_equal(fota_flash_emu_read(emu, 0, now, rel->flash_size), FOTA_OK);
+    if (memcmp(now, rel->factory_bytes, rel->flash_size) != 0) {
+        fail_msg("the runs changed the template they shared");
+    }
+    free(now);
+    fota_flash_emu_close(emu);
+    fota_flash_template_free(rel->factory);
+    free(rel->factory_bytes);
 }
 
 static void release_free(release_t *rel)
 {
+    if (rel->factory != NULL) {
+        factory_check_free(rel);
+    }
     fake_server_free(&rel->tmpl);
     free(rel->old_image);
 }
@@ -229,11 +274,18 @@ static void rig_open(rig_t *r, const release_t *rel)
 {
     memset(r, 0, sizeof *r);
     r->rel = rel;
-    assert_int_equal(fota_flash_emu_open(NULL, rel->flash_size, FOTA_FLASH_EMU_STRICT, &r->emu),
-                     FOTA_OK);
-    r->emu_port = fota_flash_emu_port(r->emu);
-    assert_int_equal(fota_device_provision(&r->emu_port, &rel->table, rel->old_image, rel->old_len),
-                     FOTA_OK);
+    if (rel->factory != NULL) {
+        assert_int_equal(fota_flash_emu_open_shared(rel->factory, FOTA_FLASH_EMU_STRICT, &r->emu),
+                         FOTA_OK);
+        r->emu_port = fota_flash_emu_port(r->emu);
+    } else {
+        assert_int_equal(fota_flash_emu_open(NULL, rel->flash_size, FOTA_FLASH_EMU_STRICT, &r->emu),
+                         FOTA_OK);
+        r->emu_port = fota_flash_emu_port(r->emu);
+        assert_int_equal(
+            fota_device_provision(&r->emu_port, &rel->table, rel->old_image, rel->old_len),
+            FOTA_OK);
+    }
     const uint8_t *pub;
     size_t pub_len;
     fake_keys(&pub, &pub_len);
@@ -545,8 +597,8 @@ static void sweep(const scenario_t *sc)
     release_free(&rel);
 }
 
-static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true};
-static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true};
+static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true, false};
+static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true, false};
 
 static void test_every_cut_seed(void **state)
 {
@@ -600,8 +652,8 @@ static uint64_t sample_seed(void)
 static void test_sampled_cuts_1mb(void **state)
 {
     (void)state;
-    static const scenario_t big_seed = {FOTA_MODE_SEED, 1024u * 1024u, 64u * 1024u, false};
-    static const scenario_t big_chain = {FOTA_MODE_CHAIN, 1024u * 1024u, 64u * 1024u, false};
+    static const scenario_t big_seed = {FOTA_MODE_SEED, 1024u * 1024u, 64u * 1024u, false, true};
+    static const scenario_t big_chain = {FOTA_MODE_CHAIN, 1024u * 1024u, 64u * 1024u, false, true};
     uint64_t seed = sample_seed();
     sample(&big_seed, seed, SAMPLED_CUTS / 2u);
     sample(&big_chain, seed ^ 0x5555u, SAMPLED_CUTS / 2u);

@@ -499,8 +499,12 @@ void sim_device_on_event(void *ctx, const fota_event_t *ev)
 
 /* ---- open and close --------------------------------------------------------------------- */
 
+/* From the template (copy-on-write: nothing to provision), or a whole flash of its own. */
 static fota_err_t open_flash(sim_t *s, sim_dev_t *d)
 {
+    if (s->tmpl != NULL) {
+        return fota_flash_emu_open_shared(s->tmpl, FOTA_FLASH_EMU_STRICT, &d->emu);
+    }
     char path[4096];
     const char *p = NULL;
     unsigned flags = FOTA_FLASH_EMU_STRICT;

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "sim.h"
 
@@ -164,9 +163,7 @@ int sim_run(sim_t *s)
     if (s->cfg.progress) {
         sim_progress_draw(s, true);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    s->peak_rss_kb = ru.ru_maxrss;
+    sim_measure_memory(s, &s->mem_end);
     sim_xfer_free(s);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

@@ -31,6 +31,8 @@ const char sim_run_usage[] =
     "  --slot-size SIZE         OTA slot size (default: the image's size plus a quarter)\n"
     "  --layout compact|arduino compact: flash sized to the slots (default); arduino: 4 MB\n"
     "  --flash-dir DIR          keep each device's flash in DIR/<id>.flash (default: memory)\n"
+    "  --no-share               each device holds its whole flash (default: devices share the\n"
+    "                           initial flash copy-on-write and hold what they write)\n"
     "  --esp-idf                devices run the ESP-IDF component (ports/esp-idf over the\n"
     "                           ESP-IDF API double) instead of the agent directly\n"
     "Server:\n"
@@ -97,7 +99,7 @@ typedef struct {
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
     const char *jitter, *restarts, *fail_rate, *fail_version;
     const char *json, *rollout_token;
-    bool progress, no_progress, verbose, restart_kill, esp_idf;
+    bool progress, no_progress, verbose, restart_kill, esp_idf, no_share;
 } raw_t;
 
 static const fota_cli_cmd_t run_cmd = {"run", "run a simulated fleet", sim_run_usage, NULL};
@@ -291,6 +293,7 @@ static void copy_strings(const raw_t *r, sim_config_t *c)
     c->verbose = r->verbose;
     c->restart_kill = r->restart_kill;
     c->esp_idf = r->esp_idf;
+    c->no_share = r->no_share;
     c->fail_version = r->fail_version;
 }
 
@@ -319,6 +322,7 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         V("slot-size", slot_size),
         V("layout", layout),
         V("flash-dir", flash_dir),
+        F("no-share", no_share),
         F("esp-idf", esp_idf),
         V("server", server),
         V("fotad", fotad),

@@ -217,12 +217,43 @@ static void print_network(const sim_t *s)
     printf("  %-26s %9.2f%%\n", "re-downloaded / data", 100.0 * ratio(s->redownload, s->data_rx));
 }
 
+/* How the devices hold their flash: "template" (shared copy-on-write), "own" (--no-share), "files"
+ * (--flash-dir). */
+static const char *flash_sharing(const sim_t *s)
+{
+    return s->tmpl != NULL ? "template" : s->cfg.flash_dir != NULL ? "files" : "own";
+}
+
+/* "  NAME   TOTAL  (PER per device)" */
+static void row_per_device(const sim_t *s, const char *name, uint64_t total)
+{
+    char all[32], per[32];
+    human(total, all, sizeof all);
+    human(s->n_devs ? total / s->n_devs : 0u, per, sizeof per);
+    printf("  %-26s %10s  (%s per device)\n", name, all, per);
+}
+
+static void print_memory(const sim_t *s)
+{
+    char flash[32], tmpl[32];
+    human(s->flash_size, flash, sizeof flash);
+    printf("memory\n");
+    if (s->tmpl != NULL) {
+        human(fota_flash_template_memory(s->tmpl), tmpl, sizeof tmpl);
+        printf("  %-26s %10s  (shared copy-on-write: a %s template)\n", "flash per device", flash,
+               tmpl);
+    } else {
+        printf("  %-26s %10s  (%s)\n", "flash per device", flash,
+               s->cfg.flash_dir != NULL ? "in files" : "each its own, --no-share");
+    }
+    row_per_device(s, "flash held at the start", s->mem_start.flash);
+    row_per_device(s, "flash held at the end", s->mem_end.flash);
+    row_per_device(s, "peak RSS at the start", s->mem_start.peak_rss);
+    row_per_device(s, "peak RSS", s->mem_end.peak_rss);
+}
+
 static void print_table(const sim_t *s, const tally_t *t, const char *why)
 {
-    char flash[32], rss[32], per[32];
-    human(s->flash_size, flash, sizeof flash);
-    human((uint64_t)s->peak_rss_kb * 1024u, rss, sizeof rss);
-    human(s->n_devs ? (uint64_t)s->peak_rss_kb * 1024u / s->n_devs : 0u, per, sizeof per);
     printf("%s: %u devices, %s mode, seed %llu, %.1f s\n", SIM_PROG, (unsigned)s->n_devs,
            s->cfg.mode == FOTA_MODE_SEED ? "seed" : "chain", (unsigned long long)s->cfg.seed,
            s->seconds);
@@ -231,9 +262,7 @@ static void print_table(const sim_t *s, const tally_t *t, const char *why)
     print_outcomes(s, t);
     print_faults(s, t);
     print_network(s);
-    printf("memory\n");
-    printf("  %-26s %10s\n", "flash per device", flash);
-    printf("  %-26s %10s  (%s per device)\n", "peak RSS", rss, per);
+    print_memory(s);
     printf("result: %s\n", why);
     fflush(stdout);
 }
@@ -306,7 +335,13 @@ static void json_counters(FILE *f, const sim_t *s, const tally_t *t)
     fprintf(f, "\"wire_per_firmware_byte\":%.4f,\n", ratio(s->rx + s->tx, s->firmware_bytes));
     json_u(f, "redownloaded_bytes", s->redownload);
     json_u(f, "flash_bytes_per_device", s->flash_size);
-    json_u(f, "peak_rss_bytes", (uint64_t)s->peak_rss_kb * 1024u);
+    fprintf(f, "\"flash_sharing\":\"%s\",\n", flash_sharing(s));
+    json_u(f, "template_bytes", s->tmpl != NULL ? fota_flash_template_memory(s->tmpl) : 0u);
+    json_u(f, "flash_held_start_bytes", s->mem_start.flash);
+    json_u(f, "flash_held_end_bytes", s->mem_end.flash);
+    json_u(f, "peak_rss_start_bytes", s->mem_start.peak_rss);
+    json_u(f, "peak_rss_bytes", s->mem_end.peak_rss);
+    fprintf(f, "\"cpu_seconds\":%.3f,\n", s->mem_end.cpu_seconds - s->mem_start.cpu_seconds);
 }
 
 static void json_head(FILE *f, const sim_t *s)

@@ -8,18 +8,24 @@
  *
  * Flash layout and memory: a 4 MB flash per device is 40 GB for 10,000 devices. By default every
  * device gets the compact layout (compact_layout.h): nvs, otadata and two OTA slots sized to the
- * images, held in memory: 64 KB + 64 KB-aligned slot + slot bytes (a 64 KB image with the
- * default quarter of headroom: 80 KB slots, 272 KB of flash). --layout arduino gives the real
- * 4 MB table; --flash-dir keeps the flashes in files (mmap'd, so the page cache holds them
- * and `fota-flash show` can read them after the run).
+ * images: 64 KB + 64 KB-aligned slot + slot bytes (a 64 KB image with the default quarter of
+ * headroom: 80 KB slots, 272 KB of flash). --layout arduino gives the real 4 MB table. The
+ * flashes live in memory and share one template copy-on-write: the factory flash (partition
+ * table, otadata, the initial image) is provisioned once, and each device holds only the 4 KB
+ * sectors it has written since (fota_flash_emu_open_shared). --no-share gives each device its
+ * whole flash, provisioned on its own (the figures before the sharing); --flash-dir keeps the
+ * flashes in files (mmap'd, so the page cache holds them and `fota-flash show` can read them
+ * after the run), each provisioned on its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fota/auth.h"
 #include "fota/host/cli.h"
+#include "fota/emu/bootloader.h"
 #include "fota/emu/compact_layout.h"
 #include "fota/host/file_util.h"
 #include "fota/host/keys.h"
@@ -107,6 +113,41 @@ static int check_flash_dir(const sim_t *s)
     return SIM_EXIT_OK;
 }
 
+/* The factory flash, provisioned once: what every device starts from (unless --no-share or
+ * --flash-dir, where each device is provisioned on its own). */
+static int make_template(sim_t *s)
+{
+    if (s->cfg.no_share || s->cfg.flash_dir != NULL) {
+        return SIM_EXIT_OK;
+    }
+    fota_flash_emu_t *factory = NULL;
+    fota_err_t err = fota_flash_emu_open(NULL, s->flash_size, FOTA_FLASH_EMU_STRICT, &factory);
+    if (err == FOTA_OK) {
+        fota_flash_t port = fota_flash_emu_port(factory);
+        err = fota_device_provision(&port, &s->table, s->image, s->image_len);
+    }
+    if (err == FOTA_OK) {
+        err = fota_flash_emu_template(factory, &s->tmpl);
+    }
+    fota_flash_emu_close(factory);
+    return err == FOTA_OK ? SIM_EXIT_OK
+                          : fota_cli_fail(SIM_PROG, s->cfg.image_path, err,
+                                          "cannot provision the factory flash");
+}
+
+void sim_measure_memory(const sim_t *s, sim_memory_t *out)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    out->peak_rss = (uint64_t)ru.ru_maxrss * 1024u;
+    out->cpu_seconds = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    out->flash = s->tmpl != NULL ? fota_flash_template_memory(s->tmpl) : 0u;
+    for (uint32_t i = 0; i < s->n_devs; i++) {
+        out->flash += s->devs[i].emu != NULL ? fota_flash_emu_memory(s->devs[i].emu) : 0u;
+    }
+}
+
 static int open_devices(sim_t *s)
 {
     s->devs = calloc(s->cfg.devices, sizeof *s->devs);
@@ -144,6 +185,9 @@ int sim_setup(sim_t *s)
         code = check_flash_dir(s);
     }
     if (code == SIM_EXIT_OK) {
+        code = make_template(s);
+    }
+    if (code == SIM_EXIT_OK) {
         code = open_devices(s);
     }
     if (code == SIM_EXIT_OK) {
@@ -161,6 +205,7 @@ int sim_setup_power_on(sim_t *s)
                                  s->hw->title);
         }
     }
+    sim_measure_memory(s, &s->mem_start);
     return SIM_EXIT_OK;
 }
 
@@ -174,6 +219,8 @@ void sim_teardown(sim_t *s)
     free(s->devs);
     s->devs = NULL;
     s->n_devs = 0;
+    fota_flash_template_free(s->tmpl); /* after the devices: they share its sectors */
+    s->tmpl = NULL;
     sim_sched_free(s);
     free(s->image);
     s->image = NULL;

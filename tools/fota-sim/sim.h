@@ -3,8 +3,9 @@
  * simulated device, one HTTP transfer, the fleet with its event loop, and the functions each
  * file offers the others.
  *
- * The shape of a run (docs/FOTA_SIM.md): setup.c loads the keys and the initial image and
- * provisions every device's in-memory flash; loop.c runs one event loop in one thread: a timer
+ * The shape of a run (docs/FOTA_SIM.md): setup.c loads the keys and the initial image,
+ * provisions one flash as a template and opens every device's in-memory flash from it
+ * (copy-on-write); loop.c runs one event loop in one thread: a timer
  * heap of devices (sched.c) says which device is due, device.c polls its sans-I/O agent and acts
  * on what it says (wait, perform a request, reboot), xfer.c performs requests on a libcurl multi
  * handle and feeds the response bodies back into the agents, faults.c decides where power cuts
@@ -82,6 +83,7 @@ typedef struct {
     uint32_t slot_size;    /* 0: the initial image's size plus a quarter */
     bool full_flash;       /* Arduino's 4 MB layout instead of the compact one */
     const char *flash_dir; /* NULL: flash in memory */
+    bool no_share;         /* every device its whole flash, not the shared template's sectors */
     bool esp_idf;          /* devices run the ESP-IDF component (hw_esp.c), not the agent alone */
     /* the server */
     const char *server_url;
@@ -289,6 +291,13 @@ typedef struct {
     uint32_t stop_ms;
 } sim_fotad_t;
 
+/* Memory (and CPU) at one point of the run. */
+typedef struct {
+    uint64_t peak_rss;  /* the process's peak resident set so far (getrusage), bytes */
+    uint64_t flash;     /* what the devices' flashes hold (fota_flash_emu_memory), bytes */
+    double cpu_seconds; /* the process's user + system time so far */
+} sim_memory_t;
+
 typedef struct sim {
     sim_config_t cfg;
     const sim_hw_ops_t *hw; /* the devices' kind */
@@ -306,6 +315,8 @@ typedef struct sim {
     unsigned n_versions;
     fota_part_table_t table;
     uint32_t flash_size;
+    fota_flash_template_t *tmpl; /* the provisioned flash every device starts from; NULL:
+                                    --no-share or --flash-dir (each provisions its own) */
     /* the fleet */
     sim_dev_t *devs;
     uint32_t n_devs;
@@ -338,7 +349,8 @@ typedef struct sim {
     uint64_t redownload;
     uint64_t firmware_bytes;
     double seconds;
-    long peak_rss_kb;
+    sim_memory_t mem_start; /* every device powered on, before the first request */
+    sim_memory_t mem_end;   /* the run over, every device checked */
     int exit_code;
 } sim_t;
 
@@ -358,6 +370,8 @@ void sim_teardown(sim_t *s);
 int sim_setup_power_on(sim_t *s);
 /* The device key of a device id, from the master secret. */
 fota_err_t sim_device_key(const sim_t *s, const char *id, uint8_t out[32]);
+/* The process's peak RSS so far and what the flashes hold now (the template's share included). */
+void sim_measure_memory(const sim_t *s, sim_memory_t *out);
 
 /* ---- sched.c: the timer heap and the slot queue --------------------------------------------- */
 uint32_t sim_now_ms(void);

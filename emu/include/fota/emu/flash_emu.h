@@ -13,6 +13,14 @@
  * leave its sector partly erased with garbage (chosen reproducibly from the seed). The operation
  * that is cut and every later one return FOTA_ERR_FLASH_POWER_CUT until fota_flash_emu_power_on()
  * ("reboot"). The file always holds what real flash would hold at that instant.
+ *
+ * Templates: many flashes can start from the same contents without a copy each.
+ * fota_flash_emu_template() freezes a copy of a flash; every flash opened from it with
+ * fota_flash_emu_open_shared() reads the template's sectors until it first writes or erases one,
+ * and only then holds its own copy of that 4 KB sector (an erased sector holds no memory). Such a
+ * flash behaves exactly as one opened in memory and written with the same contents: same NOR
+ * rules, counters, cuts and tears; what one flash does is never seen by the template or by the
+ * others.
  */
 #ifndef FOTA_EMU_FLASH_EMU_H
 #define FOTA_EMU_FLASH_EMU_H
@@ -49,6 +57,7 @@ typedef struct {
 } fota_flash_stats_t;
 
 typedef struct fota_flash_emu fota_flash_emu_t;
+typedef struct fota_flash_template fota_flash_template_t;
 
 /*
  * Open a flash. path NULL: in memory (size bytes, erased). With FOTA_FLASH_EMU_CREATE the file is
@@ -59,6 +68,32 @@ typedef struct fota_flash_emu fota_flash_emu_t;
 fota_err_t fota_flash_emu_open(const char *path, uint32_t size, unsigned flags,
                                fota_flash_emu_t **out);
 void fota_flash_emu_close(fota_flash_emu_t *emu);
+
+/*
+ * A template: a frozen copy of emu's bytes as they are now (its sectors that are not erased; emu
+ * itself is unchanged and may go on or be closed). Free it with fota_flash_template_free(): it is
+ * released then, and its memory goes when the last flash opened from it is closed too.
+ */
+fota_err_t fota_flash_emu_template(const fota_flash_emu_t *emu, fota_flash_template_t **out);
+void fota_flash_template_free(fota_flash_template_t *t);
+/* Bytes of memory the template holds (its sector table and sectors that are not erased). */
+size_t fota_flash_template_memory(const fota_flash_template_t *t);
+
+/*
+ * Open an in-memory flash whose bytes start as the template's (same size), sharing its sectors
+ * copy-on-write. flags: FOTA_FLASH_EMU_STRICT (FOTA_FLASH_EMU_CREATE is FOTA_ERR_ARG). The first
+ * write to a shared sector copies it (FOTA_ERR_NO_MEM if that fails, before the write is
+ * accepted: nothing counted, nothing changed); an erase lets it go. Close it as any flash.
+ */
+fota_err_t fota_flash_emu_open_shared(fota_flash_template_t *t, unsigned flags,
+                                      fota_flash_emu_t **out);
+
+/*
+ * Bytes of memory this flash holds for itself: its struct and sector table, plus the whole flash
+ * (fota_flash_emu_open in memory) or the sectors it owns (from a template: those written since,
+ * not yet erased). A file-backed flash's bytes are the page cache's and count 0.
+ */
+size_t fota_flash_emu_memory(const fota_flash_emu_t *emu);
 
 fota_err_t fota_flash_emu_read(fota_flash_emu_t *emu, uint32_t addr, void *buf, size_t len);
 fota_err_t fota_flash_emu_write(fota_flash_emu_t *emu, uint32_t addr, const void *buf, size_t len);
