@@ -88,6 +88,15 @@ elif run rollouts; then
         "^a product assignment +[0-9]+ " "^a rollout +[0-9]+ " "^a rollout among 50 active ones +[0-9]+ "
 fi
 
+if [ ! -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v nginx >/dev/null; then
+    skip cluster "no PostgreSQL 15 or nginx"
+elif run cluster; then
+    rows "^one fotad, SQLite +[0-9]+ +$N +$N +[0-9]+ +1\.00$" \
+        "^three fotad \+ nginx, PostgreSQL +[0-9]+ +$N +$N +[0-9]+ +$N$" \
+        "^whole blob, nginx \(X-Accel\) +[0-9]+ +$N +$N +[0-9]+$" \
+        "^  transactions per device $N, rows written per device $N, WAL bytes per device $N$"
+fi
+
 if [ ! -d "$root/../shared/third_party/mbedtls" ]; then
     skip targets "../shared/third_party/mbedtls not found"
 elif run targets; then
