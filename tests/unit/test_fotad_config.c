@@ -35,10 +35,11 @@ static void write_conf(const char *text)
 /* Load from an argv given as a NULL-terminated list. */
 static fota_err_t load(fotad_config_t *cfg, const char *const *args)
 {
-    char *argv[32];
+    char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)"fotad";
     for (; args[argc - 1] != NULL; argc++) {
+        assert_true(argc + 1 < (int)(sizeof argv / sizeof argv[0]));
         argv[argc] = (char *)args[argc - 1];
     }
     argv[argc] = NULL;
