@@ -372,10 +372,11 @@ static int hex_digit(char h)
     return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
 }
 
-bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len)
+/* "\x" and 2 x len hex digits (bytea in text format) decoded into out; false when the text is
+ * not exactly that. */
+static bool unhex_bytea(const char *v, size_t text_len, uint8_t *out, size_t len)
 {
-    const char *v = PQgetvalue(r, row, col);
-    if ((size_t)PQgetlength(r, row, col) != 2 + 2 * len || v[0] != '\\' || v[1] != 'x') {
+    if (text_len != 2 + 2 * len || v[0] != '\\' || v[1] != 'x') {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
@@ -386,6 +387,28 @@ bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len)
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return true;
+}
+
+bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len)
+{
+    return unhex_bytea(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col), out, len);
+}
+
+fota_err_t pg_col_bytes_copy(const PGresult *r, int row, int col, uint8_t **out, size_t *len)
+{
+    size_t text_len = (size_t)PQgetlength(r, row, col);
+    size_t n = text_len >= 2 ? (text_len - 2) / 2 : 0;
+    uint8_t *buf = malloc(n > 0 ? n : 1);
+    if (buf == NULL) {
+        return FOTA_ERR_NO_MEM;
+    }
+    if (!unhex_bytea(PQgetvalue(r, row, col), text_len, buf, n)) {
+        free(buf);
+        return FOTA_ERR_IO;
+    }
+    *out = buf;
+    *len = n;
+    return FOTA_OK;
 }
 
 /* ---- the store --------------------------------------------------------------------------------

@@ -169,6 +169,9 @@ bool pg_col_bool(const PGresult *r, int row, int col);
 bool pg_col_null(const PGresult *r, int row, int col);
 /* A bytea column of exactly len bytes into out; false (out untouched) for another length. */
 bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len);
+/* A bytea column of any length, malloc'd into *out (the caller frees); FOTA_ERR_IO when it is
+ * not bytea text, FOTA_ERR_NO_MEM. */
+fota_err_t pg_col_bytes_copy(const PGresult *r, int row, int col, uint8_t **out, size_t *len);
 
 /* ---- schema (store_pg_schema.c) ---------------------------------------------------------- */
 

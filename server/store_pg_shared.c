@@ -7,7 +7,6 @@
  * UPDATE whose WHERE lets the update through only when the row may be taken (an expired pair; a
  * lease that is free, expired or the caller's), and RETURNING says whether it was.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "store_pg_int.h"
@@ -77,33 +76,6 @@ fota_err_t pg_object_put(void *ctx, const char *hex, const uint8_t *data, size_t
     return run(ctx, PG_OBJ_PUT, &p, "store an object", NULL, NULL);
 }
 
-/* "\x" and hex digits (a bytea column in text format) -> malloc'd bytes. */
-static fota_err_t unhex_column(const PGresult *res, uint8_t **data, size_t *len)
-{
-    const char *v = PQgetvalue(res, 0, 0);
-    size_t n = (size_t)PQgetlength(res, 0, 0);
-    if (n < 2 || v[0] != '\\' || v[1] != 'x' || n % 2 != 0) {
-        return FOTA_ERR_IO;
-    }
-    size_t bytes = (n - 2) / 2;
-    uint8_t *out = malloc(bytes > 0 ? bytes : 1);
-    if (out == NULL) {
-        return FOTA_ERR_NO_MEM;
-    }
-    for (size_t i = 0; i < bytes; i++) {
-        char pair[3] = {v[2 + 2 * i], v[3 + 2 * i], '\0'};
-        char *end;
-        out[i] = (uint8_t)strtoul(pair, &end, 16);
-        if (*end != '\0') {
-            free(out);
-            return FOTA_ERR_IO;
-        }
-    }
-    *data = out;
-    *len = bytes;
-    return FOTA_OK;
-}
-
 fota_err_t pg_object_fetch(void *ctx, const char *hex, uint8_t **data, size_t *len)
 {
     pg_store_t *s = ctx;
@@ -116,7 +88,7 @@ fota_err_t pg_object_fetch(void *ctx, const char *hex, uint8_t **data, size_t *l
     PGresult *res = NULL;
     fota_err_t err = pg_query(c, PG_OBJ_GET, &p, "fetch an object", &res);
     if (err == FOTA_OK) {
-        err = PQntuples(res) == 1 ? unhex_column(res, data, len) : FOTA_ERR_NOT_FOUND;
+        err = PQntuples(res) == 1 ? pg_col_bytes_copy(res, 0, 0, data, len) : FOTA_ERR_NOT_FOUND;
     }
     PQclear(res);
     pg_conn_put(s, c);
