@@ -15,6 +15,7 @@
 
 static const fotad_route_t routes[] = {
     {"GET", "/healthz", FOTAD_AUTH_NONE, 0, fotad_api_health, NULL},
+    {"GET", "/metrics", FOTAD_AUTH_METRICS, 0, fotad_api_metrics, NULL},
     {"GET", DEV "check", FOTAD_AUTH_DEVICE, 0, fotad_api_check, NULL},
     {"GET", DEV "manifest", FOTAD_AUTH_DEVICE, 0, fotad_api_manifest, NULL},
     {"GET", DEV "chunk", FOTAD_AUTH_DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
@@ -64,6 +65,31 @@ static const fotad_route_t routes[] = {
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+_Static_assert(N_ROUTES <= FOTAD_METRICS_ROUTES_MAX, "the metrics registry knows every route");
+
+size_t fotad_router_count(void)
+{
+    return N_ROUTES;
+}
+
+size_t fotad_router_index(const fotad_route_t *route)
+{
+    return route != NULL ? (size_t)(route - routes) : N_ROUTES;
+}
+
+size_t fotad_router_metrics_routes(fotad_metrics_route_t *out, size_t cap)
+{
+    size_t n = N_ROUTES < cap ? N_ROUTES : cap;
+    for (size_t i = 0; i < n; i++) {
+        out[i].method = routes[i].method;
+        out[i].path = routes[i].path;
+        out[i].served = routes[i].fn == fotad_api_blob    ? FOTAD_SERVED_BLOB
+                        : routes[i].fn == fotad_api_chunk ? FOTAD_SERVED_CHUNK
+                                                          : FOTAD_SERVED_NONE;
+    }
+    return n;
+}
 
 /* The path matches the route's pattern; the parameter segment (if any) into param. */
 static int path_matches(const fotad_route_t *r, const char *path, char *param)
@@ -160,6 +186,20 @@ static unsigned check_admin(const fotad_app_t *app, const char *authorization, f
 }
 
 /*
+ * Who may call the route, checked in this one place: the admin token for the admin API, and for
+ * /metrics too unless metrics_open says the scraper needs none.
+ */
+static unsigned check_access(const fotad_app_t *app, const fotad_route_t *route,
+                             const char *authorization, fotad_resp_t *resp)
+{
+    if (route->auth == FOTAD_AUTH_ADMIN ||
+        (route->auth == FOTAD_AUTH_METRICS && !app->cfg->metrics_open)) {
+        return check_admin(app, authorization, resp);
+    }
+    return 0;
+}
+
+/*
  * An encoded NUL in the path of the raw target. libmicrohttpd decodes the path before the router
  * sees it, and a NUL ends that C string: "blob/ID%00junk" would match the route with the id
  * "ID". Such a path names nothing, so it is refused before it is matched.
@@ -191,10 +231,7 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
         return m->status;
     }
     /* The token first: a client without it learns nothing, not even the size limits. */
-    unsigned status = 0;
-    if (m->route->auth == FOTAD_AUTH_ADMIN) {
-        status = check_admin(app, authorization, resp);
-    }
+    unsigned status = check_access(app, m->route, authorization, resp);
     return status != 0 ? status : check_length(app, m, content_length, resp);
 }
 
