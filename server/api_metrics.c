@@ -4,7 +4,7 @@
  *   - the fleet, cluster-wide, from the store in one aggregate query (device_census): devices by
  *     state, by running version, and by the release and outcome of their last report;
  *   - each active (running or paused) rollout: its open stage and its members per stage and
- *     status;
+ *     status (stages numbered from 1, as the admin API numbers them);
  *   - this process: the registry's counters (metrics.h), the process_* facts (procstat.h) and
  *     fota_build_info.
  *
@@ -151,12 +151,12 @@ static void put_rollout(fotad_prom_t *p, const fotad_rollout_rec_t *rec,
         fotad_prom_label_t labels[3] = {
             {"rollout", id}, {"release", rec->release}, {"state", rec->state}};
         fotad_prom_u64(p, "fota_rollout_stage", labels, 3,
-                       rec->current_stage >= 0 ? (uint64_t)rec->current_stage : 0);
+                       rec->current_stage >= 0 ? (uint64_t)rec->current_stage + 1 : 0);
         return;
     }
     for (uint32_t s = 0; s < rec->n_stages && s < FOTAD_STAGES_MAX; s++) {
         char stage[12];
-        snprintf(stage, sizeof stage, "%" PRIu32, s);
+        snprintf(stage, sizeof stage, "%" PRIu32, s + 1);
         for (int k = 0; k < FOTAD_MEMBER_STATUS_COUNT; k++) {
             fotad_prom_label_t labels[3] = {
                 {"rollout", id},
@@ -187,12 +187,13 @@ static fota_err_t put_rollouts(fotad_app_t *app, fotad_prom_t *p)
     }
     if (err == FOTA_OK) {
         fotad_prom_family(p, "fota_rollout_stage", "gauge",
-                          "Index of the open stage of each running or paused rollout.");
+                          "Number of the open stage (1 for the first) of each running or paused "
+                          "rollout, as the admin API's current_stage.");
         for (size_t i = 0; i < n; i++) {
             put_rollout(p, &recs[i], &counts[i], false);
         }
         fotad_prom_family(p, "fota_rollout_members", "gauge",
-                          "Members of each running or paused rollout by stage and status.");
+                          "Members of each running or paused rollout by stage number and status.");
         for (size_t i = 0; i < n; i++) {
             put_rollout(p, &recs[i], &counts[i], true);
         }
