@@ -340,9 +340,13 @@ typedef struct {
     /* A rollout's members, sorted by device. */
     fota_err_t (*member_list)(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
     fota_err_t (*member_counts)(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-    /* How many members were started at or after `since`, and the earliest of those starts. */
-    fota_err_t (*member_starts)(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                                int64_t *earliest);
+    /* Write member m (a start: its status, started and last activity set by the caller) only if
+     * fewer than `limit` members of its rollout were started at or after `since`; *admitted says
+     * whether it was, *earliest is the earliest of the starts counted (0 if none). The count and
+     * the write are one step for every process on the store (the rate limit of several fotad on one
+     * database). */
+    fota_err_t (*member_start)(void *ctx, const fotad_member_rec_t *m, int64_t since,
+                               uint32_t limit, bool *admitted, int64_t *earliest);
     /* Members started but not finished (started .. installed) whose last activity is at or
      * before `before` become failed with the reason "timed_out"; *n says how many. One transaction.
      */

@@ -68,6 +68,7 @@ typedef enum {
     PG_RO_INSERT,
     PG_RO_UPDATE,
     PG_RO_GET,
+    PG_RO_LOCK,
     PG_RO_LIST,
     PG_STAGE_CLEAR,
     PG_STAGE_INSERT,
@@ -198,8 +199,8 @@ fota_err_t pg_member_get(void *ctx, int64_t rollout, const char *device, fotad_m
 fota_err_t pg_member_put(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
 fota_err_t pg_member_list(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
 fota_err_t pg_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-fota_err_t pg_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest);
+fota_err_t pg_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest);
 fota_err_t pg_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
 fota_err_t pg_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
 

@@ -88,6 +88,7 @@ const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_RO_INSERT] = "INSERT INTO rollouts(" RO_COLS ") VALUES(" RO_INSERT_PARAMS ") RETURNING id",
     [PG_RO_UPDATE] = "UPDATE rollouts SET (" RO_COLS ")=(" RO_UPDATE_PARAMS ") WHERE id=$1",
     [PG_RO_GET] = "SELECT id," RO_COLS " FROM rollouts WHERE id=$1",
+    [PG_RO_LOCK] = "SELECT 1 FROM rollouts WHERE id=$1 FOR UPDATE",
     [PG_RO_LIST] = "SELECT id," RO_COLS " FROM rollouts ORDER BY id DESC",
     [PG_STAGE_CLEAR] = "DELETE FROM rollout_stages WHERE rollout=$1",
     [PG_STAGE_INSERT] = "INSERT INTO rollout_stages(rollout," STAGE_COLS

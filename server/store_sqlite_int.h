@@ -140,8 +140,8 @@ fota_err_t sq_member_get(void *ctx, int64_t rollout, const char *device, fotad_m
 fota_err_t sq_member_put(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
 fota_err_t sq_member_list(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
 fota_err_t sq_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-fota_err_t sq_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest);
+fota_err_t sq_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest);
 fota_err_t sq_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
 fota_err_t sq_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
 

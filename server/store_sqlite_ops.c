@@ -815,7 +815,7 @@ const fotad_store_ops_t sq_ops = {
     .member_put = sq_member_put,
     .member_list = sq_member_list,
     .member_counts = sq_member_counts,
-    .member_starts = sq_member_starts,
+    .member_start = sq_member_start,
     .member_time_out = sq_member_time_out,
     .event_list = sq_event_list,
 };

@@ -736,14 +736,29 @@ static void test_rollouts(void **state)
     assert_string_equal(m.reason, "rolled_back");
     assert_int_equal(ops->member_get(ctx, r.id, "dev-x", &m), FOTA_ERR_NOT_FOUND);
 
+    /* A start is written only while fewer than the limit started since the window opened:
+     * dev-a (200) and dev-b (210) count since 0, dev-b alone since 205. */
     uint32_t n = 0;
     int64_t earliest = 0;
-    assert_int_equal(ops->member_starts(ctx, r.id, 205, &n, &earliest), FOTA_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(earliest, 210);
-    assert_int_equal(ops->member_starts(ctx, r.id, 0, &n, &earliest), FOTA_OK);
-    assert_int_equal(n, 2);
+    bool admitted = true;
+    fotad_member_rec_t d = member(r.id, "dev-d", 0, FOTAD_MEMBER_STARTED, 220);
+    assert_int_equal(ops->member_start(ctx, &d, 0, 2, &admitted, &earliest), FOTA_OK);
+    assert_false(admitted);
     assert_int_equal(earliest, 200);
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-d", &m), FOTA_ERR_NOT_FOUND);
+    assert_int_equal(ops->member_start(ctx, &d, 205, 2, &admitted, &earliest), FOTA_OK);
+    assert_true(admitted);
+    assert_int_equal(earliest, 210);
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-d", &m), FOTA_OK);
+    assert_memory_equal(&m, &d, sizeof m);
+    fotad_member_rec_t e2 = member(r.id, "dev-e", 0, FOTAD_MEMBER_STARTED, 220);
+    assert_int_equal(ops->member_start(ctx, &e2, 205, 2, &admitted, &earliest), FOTA_OK);
+    assert_false(admitted); /* dev-b and dev-d */
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-e", &m), FOTA_ERR_NOT_FOUND);
+    d.status = FOTAD_MEMBER_PENDING; /* back to pending: the timeouts below are about dev-a */
+    d.started = 0;
+    d.last_activity = 0;
+    assert_int_equal(ops->member_put(ctx, &d, NULL), FOTA_OK);
 
     /* dev-a (started, silent since 200) times out; the failed and pending ones do not move. */
     assert_int_equal(ops->member_time_out(ctx, r.id, 201, &n), FOTA_OK);
@@ -882,6 +897,72 @@ static void test_pg_shared(void **state)
     assert_int_equal(ops->object_fetch(c, none, &got, &len), FOTA_ERR_NOT_FOUND);
 }
 
+#define STARTERS 8
+#define STARTS_EACH 25
+#define START_LIMIT 20
+
+typedef struct {
+    fotad_store_t *st;
+    int64_t rollout;
+    int who;
+    pthread_barrier_t *start;
+    uint32_t admitted;
+    fota_err_t err;
+} starter_t;
+
+static void *starter(void *arg)
+{
+    starter_t *s = arg;
+    pthread_barrier_wait(s->start);
+    for (int i = 0; i < STARTS_EACH && s->err == FOTA_OK; i++) {
+        char dev[32];
+        snprintf(dev, sizeof dev, "dev-%d-%d", s->who, i);
+        fotad_member_rec_t m = member(s->rollout, dev, 0, FOTAD_MEMBER_STARTED, 300 + i);
+        bool admitted = false;
+        int64_t earliest;
+        s->err = s->st->ops->member_start(s->st->ctx, &m, 300, START_LIMIT, &admitted, &earliest);
+        s->admitted += admitted ? 1u : 0u;
+    }
+    return NULL;
+}
+
+/* Two stores on one database, as two fotad on one PostgreSQL (or two on one SQLite file), start
+ * members of one rollout from several threads each at the same moment: exactly the limit are
+ * started in all, not the limit per store or per thread. */
+static void test_member_start_shared(void **state)
+{
+    fixture_t *f = *state;
+    fotad_store_t other;
+    assert_int_equal(test_store_open(&f->db, &other), FOTA_OK);
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    fotad_rollout_rec_t r = rollout_rec();
+    assert_int_equal(f->st.ops->rollout_insert(f->st.ctx, &r, NULL, 0, NULL), FOTA_OK);
+
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, STARTERS);
+    pthread_t t[STARTERS];
+    starter_t s[STARTERS];
+    for (int i = 0; i < STARTERS; i++) {
+        s[i] =
+            (starter_t){.st = i % 2 ? &other : &f->st, .rollout = r.id, .who = i, .start = &start};
+        assert_int_equal(pthread_create(&t[i], NULL, starter, &s[i]), 0);
+    }
+    uint32_t admitted = 0;
+    for (int i = 0; i < STARTERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].err, FOTA_OK);
+        admitted += s[i].admitted;
+    }
+    pthread_barrier_destroy(&start);
+    fotad_store_close(&other);
+    assert_int_equal(admitted, START_LIMIT);
+    fotad_member_counts_t c;
+    assert_int_equal(f->st.ops->member_counts(f->st.ctx, r.id, &c), FOTA_OK);
+    assert_int_equal(c.n[0][FOTAD_MEMBER_STARTED], START_LIMIT);
+}
+
 #define OPENERS 4
 
 typedef struct {
@@ -992,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_start_shared, setup, teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
