@@ -242,6 +242,7 @@ suite() {
     "$BUILD/fotactl" token create --name x --role root --server "$url" --token "$TOKEN" \
         >/dev/null 2>&1 || rc=$?
     [ "$rc" -eq 2 ] || fail "fotactl token create --role root: exit $rc"
+    check_sanitizer "$out" "$W/ctl.viewer"
 
     SECRETS=("${TOK[viewer]}" "${TOK[operator]}" "${TOK[admin]}" "$ctl")
 }
