@@ -51,7 +51,8 @@ GET /api/admin/audit admin'
 "$BUILD/fotad" --routes >"$W/routes.all" || fail "fotad --routes"
 grep ' /api/admin/' "$W/routes.all" | sort >"$W/routes.fotad"
 printf '%s\n' "$ROUTES" | sort >"$W/routes.test"
-diff -u "$W/routes.test" "$W/routes.fotad" >&2 || fail "the routes of fotad --routes differ from ROUTES"
+diff -u "$W/routes.test" "$W/routes.fotad" >&2 ||
+    fail "the routes of fotad --routes differ from ROUTES"
 ! grep -v ' /api/admin/' "$W/routes.all" | grep -qv ' -$' || fail "a non-admin route with a role"
 
 rank() {
@@ -131,7 +132,9 @@ suite() {
                 call "$url" "${TOK[$who]}" POST "$p" -H 'Content-Type: application/json' -d '{}'
             fi
             if [ "$(rank "$who")" -ge "$(rank "$role")" ]; then
-                case $STATUS in 401 | 403 | 5*) fail "$who $method $path: $STATUS, not allowed" ;; esac
+                case $STATUS in
+                401 | 403 | 5*) fail "$who $method $path: $STATUS, not allowed" ;;
+                esac
             else
                 error_is 403 forbidden "$who $method $path"
                 body_has "\"required_role\":\"$role\""
@@ -153,19 +156,23 @@ suite() {
         esac
         [ "$(json 'set(a["role"] for a in j["audit"]) == {"'"$who"'"}')" = True ] || fail "roles"
     done
-    call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000&token=${TID[viewer]}&action=POST%20/api/admin/rollouts/%7Bid%7D/pause"
+    local pause="action=POST%20/api/admin/rollouts/%7Bid%7D/pause"
+    call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000&token=${TID[viewer]}&$pause"
     [ "$(json 'len(j["audit"])')" = 1 ] || fail "audit filtered by action: $(cat "$W/body")"
     [ "$(json '[j["audit"][0][k] for k in ("target","client","status","role")]')" = \
         "['1', '127.0.0.1', 403, 'viewer']" ] || fail "audit row: $(cat "$W/body")"
-    call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000&token=${TID[operator]}&action=POST%20/api/admin/rollouts/%7Bid%7D/pause"
+    call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000&token=${TID[operator]}&$pause"
     [ "$(json 'j["audit"][0]["status"]')" = 404 ] || fail "the operator's pause: not done (404)"
     # Token creation by the bootstrap token, with the new id as target.
-    call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000&token=bootstrap&action=POST%20/api/admin/tokens"
-    [ "$(json 'sum(1 for a in j["audit"] if a["status"] == 201 and a["target"] == "'"${TID[admin]}"'")')" = 1 ] ||
+    call "$url" "$TOKEN" GET \
+        "/api/admin/audit?limit=1000&token=bootstrap&action=POST%20/api/admin/tokens"
+    local made='sum(1 for a in j["audit"] if a["status"] == 201 and a["target"] == "'"${TID[admin]}"'")'
+    [ "$(json "$made")" = 1 ] ||
         fail "no audit row for the admin token's creation: $(cat "$W/body")"
     # GETs are not recorded.
     call "$url" "$TOKEN" GET "/api/admin/audit?limit=1000"
-    [ "$(json 'sum(1 for a in j["audit"] if a["action"].startswith("GET"))')" = 0 ] || fail "a GET audited"
+    [ "$(json 'sum(1 for a in j["audit"] if a["action"].startswith("GET"))')" = 0 ] ||
+        fail "a GET audited"
     # Pages: newest first, before / after, more.
     call "$url" "$TOKEN" GET "/api/admin/audit?limit=3"
     [ "$(json 'len(j["audit"]), j["more"]')" = "3 True" ] || fail "first page"
@@ -205,7 +212,8 @@ suite() {
     sleep 1
     call "$url" "$TOKEN" POST "/api/admin/tokens/${TID[operator]}/revoke" -d '{}'
     [ "$(json 'j["revoked"]')" = "$revoked" ] || fail "a second revoke changed the time"
-    call "$url" "$TOKEN" GET "/api/admin/audit?limit=5&token=bootstrap&action=POST%20/api/admin/tokens/%7Bid%7D/revoke"
+    call "$url" "$TOKEN" GET \
+        "/api/admin/audit?limit=5&token=bootstrap&action=POST%20/api/admin/tokens/%7Bid%7D/revoke"
     [ "$(json 'sum(1 for a in j["audit"] if a["target"] == "'"${TID[operator]}"'")')" = 2 ] ||
         fail "revocations not audited"
 
@@ -214,7 +222,8 @@ suite() {
     : >"$out"
     fotactl_ok token create --name ctl-token --role viewer
     local ctl ctl_id
-    ctl=$(grep -oE 'fota_[0-9a-f]{12}_[0-9a-f]{64}' "$out") || fail "fotactl token create: $(cat "$out")"
+    ctl=$(grep -oE 'fota_[0-9a-f]{12}_[0-9a-f]{64}' "$out") ||
+        fail "fotactl token create: $(cat "$out")"
     ctl_id=${ctl:5:12}
     grep -q "^Role *viewer" "$out" || fail "fotactl token create: role"
     : >"$out"
