@@ -109,6 +109,7 @@ static const char usage_text[] =
     "                              X-Accel-Redirect: PREFIX + the object's name, e.g.\n"
     "                              /_fota_objects/ (default: off, fotad sends the bytes)\n"
     "  --help                      this text\n"
+    "  --routes                    list every route and the role each admin route needs\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly.\n";
 
@@ -397,6 +398,10 @@ static fota_err_t parse_flags(fotad_config_t *cfg, int argc, char **argv, bool a
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cfg->help = true;
+            continue;
+        }
+        if (strcmp(arg, "--routes") == 0) {
+            cfg->routes = true;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {

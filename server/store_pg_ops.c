@@ -525,4 +525,10 @@ const fotad_store_ops_t pg_ops = {
     .lease_take = pg_lease_take,
     .object_put = pg_object_put,
     .object_fetch = pg_object_fetch,
+    .token_insert = pg_token_insert,
+    .token_get = pg_token_get,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
+    .audit_insert = pg_audit_insert,
+    .audit_list = pg_audit_list,
 };

@@ -10,9 +10,9 @@
  * event, update, list), members (put, counts by stage and status taken from the rows, a repeated
  * put counting once, starts in a minute, timeouts), history events, and calls from several
  * threads at once. SQLite only: a database of schema version 1 migrated (its releases' chips
- * unknown), one of version 3 migrated to 4 (tags and rollouts), a file from a newer fotad
- * refused. PostgreSQL only: the schema version table, a database from a newer fotad refused, an
- * unreachable server refused, several stores opened at the same moment on an empty database (one
+ * unknown), one of version 3 migrated to the current one (tags and rollouts), a file from a newer
+ * fotad refused. PostgreSQL only: the schema version table, a database from a newer fotad refused,
+ * an unreachable server refused, several stores opened at the same moment on an empty database (one
  * migration, under its lock), and a server restarted under an open store: calls fail with
  * FOTA_ERR_IO while it is down and work again once it is back, without reopening.
  */
@@ -358,12 +358,12 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
 
-    /* The file now says the current version (4), and opening it again changes nothing. */
+    /* The file now says the current version (5), and opening it again changes nothing. */
     assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
@@ -783,8 +783,8 @@ static void test_rollouts(void **state)
     assert_int_equal(c.n[0][FOTAD_MEMBER_FAILED], 2);
 }
 
-/* A database of version 3 (legacy bridge, no rollouts): migrated to 4, its data kept, rollouts
- * and tags usable at once. */
+/* A database of version 3 (legacy bridge, no rollouts): migrated to the current version, its data
+ * kept, rollouts and tags usable at once. */
 static void test_migrate_from_version_3(void **state)
 {
     fixture_t *f = *state;
@@ -797,7 +797,8 @@ static void test_migrate_from_version_3(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE device_tags; DROP TABLE rollout_events;"
                                   "DROP TABLE rollout_members; DROP TABLE rollout_stages;"
-                                  "DROP TABLE rollouts; PRAGMA user_version=3;",
+                                  "DROP TABLE rollouts; DROP TABLE tokens; DROP TABLE audit;"
+                                  " PRAGMA user_version=3;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -813,7 +814,7 @@ static void test_migrate_from_version_3(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -826,12 +827,12 @@ static void test_pg_schema(void **state)
 {
     fixture_t *f = *state;
     const char *version = "SELECT version FROM schema_version";
-    assert_int_equal(test_store_pg_number(&f->db, version), 2);
+    assert_int_equal(test_store_pg_number(&f->db, version), 3);
     fotad_release_rec_t a = release(RA, "1.0.0", 100);
     bool inserted;
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     reopen(f);
-    assert_int_equal(test_store_pg_number(&f->db, version), 2);
+    assert_int_equal(test_store_pg_number(&f->db, version), 3);
     assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM schema_version"), 1);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
@@ -1005,7 +1006,7 @@ static void test_pg_concurrent_open(void **state)
         snprintf(id, sizeof id, "dev-%d", i);
         assert_int_equal(o[i].st.ops->device_touch(o[i].st.ctx, id, 10), FOTA_OK);
     }
-    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 2);
+    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 3);
     assert_int_equal(test_store_pg_number(&empty, "SELECT count(*) FROM devices"), OPENERS);
     for (int i = 0; i < OPENERS; i++) {
         fotad_store_close(&o[i].st);
