@@ -4,6 +4,7 @@
  *   api_device.c  device API, docs/PROTOCOL.md section 4 (the device is already authenticated)
  *   api_admin.c   admin API, docs/ADMIN_API.md (the bearer token is already checked)
  *   api_legacy.c  the legacy bridge: unauthenticated chunks, enrollment, their admin API
+ *   api_tokens.c  who am I, admin tokens, the audit log
  */
 #ifndef FOTAD_API_H
 #define FOTAD_API_H
@@ -43,6 +44,13 @@ void fotad_api_rollout_resume(fotad_app_t *app, const fotad_req_t *req, fotad_re
 void fotad_api_rollout_cancel(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_rollout_install(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_rollout_update(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
+/* Roles, tokens and the audit log (api_tokens.c, docs/ADMIN_API.md "Roles and tokens"). */
+void fotad_api_whoami(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_token_create(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_token_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_token_revoke(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+void fotad_api_audit_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
 /* GET /healthz */
 /* The legacy bridge (api_legacy.c, docs/MIGRATION.md). */

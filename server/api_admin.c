@@ -89,6 +89,7 @@ void fotad_api_release_upload(fotad_app_t *app, const fotad_req_t *req, fotad_re
     FOTAD_INFO("release %s %s %s: %s (%u bytes, %u chunks)", up.rec.id, up.rec.product,
                up.rec.version, up.created ? "stored" : "already stored", up.rec.image_size,
                up.rec.chunk_count);
+    snprintf(resp->audit_target, sizeof resp->audit_target, "%s", up.rec.id);
     fotad_resp_json(resp, up.created ? 201 : 200, fotad_json_release(&up.rec));
 }
 
@@ -310,11 +311,13 @@ void fotad_api_product_create(fotad_app_t *app, const fotad_req_t *req, fotad_re
     if (err != FOTA_OK) {
         fotad_resp_internal(resp, "storing the product", err);
     } else if (p.chip_id != chip) {
+        snprintf(resp->audit_target, sizeof resp->audit_target, "%s", id);
         chip_mismatch(resp, "the request", chip, &p);
     } else {
         if (created) {
             FOTAD_INFO("product %s: created, chip %s", p.id, fota_esp_chip_by_id(chip)->target);
         }
+        snprintf(resp->audit_target, sizeof resp->audit_target, "%s", p.id);
         fotad_resp_json(resp, created ? 201 : 200, fotad_json_product(&p));
     }
 }

@@ -155,6 +155,7 @@ void fotad_api_rollout_create(fotad_app_t *app, const fotad_req_t *req, fotad_re
             send_dry_run(rec, sizes, resp);
         } else {
             FOTAD_INFO("rollout %lld: created for release %s", (long long)rec->id, rec->release);
+            snprintf(resp->audit_target, sizeof resp->audit_target, "%lld", (long long)rec->id);
             fotad_resp_json(resp, 201, fotad_json_rollout(rec, NULL));
         }
     }

@@ -110,10 +110,11 @@ static const char usage_text[] =
     "  --accel-redirect PREFIX     behind nginx: answer chain-mode blob requests with\n"
     "                              X-Accel-Redirect: PREFIX + the object's name, e.g.\n"
     "                              /_fota_objects/ (default: off, fotad sends the bytes)\n"
-    "  --metrics-open              serve GET /metrics without the admin token (for a\n"
-    "                              scraper on loopback or a trusted network; default: the\n"
-    "                              admin token is required)\n"
+    "  --metrics-open              serve GET /metrics without a token (for a scraper on\n"
+    "                              loopback or a trusted network; default: any valid admin\n"
+    "                              token is required)\n"
     "  --help                      this text\n"
+    "  --routes                    list every route and the role each admin route needs\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly.\n";
 
@@ -408,6 +409,10 @@ static fota_err_t parse_flags(fotad_config_t *cfg, int argc, char **argv, bool a
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cfg->help = true;
+            continue;
+        }
+        if (strcmp(arg, "--routes") == 0) {
+            cfg->routes = true;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {

@@ -61,8 +61,9 @@ typedef struct {
     uint32_t rollout_tick;       /* seconds between two rollout scheduler ticks */
     /* nginx's internal location of objects/, or NULL: blobs sent by nginx (accel.h) */
     char *accel_redirect;
-    bool metrics_open; /* GET /metrics without the admin token (a scraper on a trusted network) */
+    bool metrics_open; /* GET /metrics without a token (a scraper on a trusted network) */
     bool help;         /* --help was given */
+    bool routes;       /* --routes was given: list the routes and each admin route's role */
 } fotad_config_t;
 
 /* Defaults for everything. */

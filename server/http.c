@@ -10,6 +10,9 @@
  *   completed  count the request in the metrics registry (metrics.h: a few atomic additions, no
  *              lock), log the request line and free the context.
  *
+ * Every answer is queued through queue(), which first records an admin action in the audit log
+ * (router.h), so that the row exists when the client has the answer.
+ *
  * A body over the limit without a Content-Length (chunked) is drained and answered 413 at its
  * end - MHD cannot answer in the middle of an upload - and the connection is dropped if the
  * client keeps sending more than the limit again. in_flight counts requests between uri_log and
@@ -60,6 +63,7 @@ typedef struct {
     char error_code[32];
     char error_text[160];
     unsigned accel; /* handed to the proxy in front: the status it answers with (accel.h) */
+    char client[INET6_ADDRSTRLEN];
 } http_req_t;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
@@ -123,6 +127,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, http_req_t *r, fotad_resp
     memcpy(r->error_code, resp->error_code, sizeof r->error_code);
     memcpy(r->error_text, resp->error_text, sizeof r->error_text);
     r->accel = resp->accel;
+    fotad_router_audit(r->http->app, &r->match, r->method, r->client, resp);
     struct MHD_Response *m = make_response(resp);
     fotad_resp_free(resp);
     if (m == NULL) {
@@ -134,12 +139,30 @@ static enum MHD_Result queue(struct MHD_Connection *c, http_req_t *r, fotad_resp
     return ret;
 }
 
+/* The peer's address as text ("?" when libmicrohttpd does not say). */
+static void client_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    }
+    if (addr == NULL || inet_ntop(sa->sa_family, addr, out, (socklen_t)cap) == NULL) {
+        snprintf(out, cap, "?");
+    }
+}
+
 /* Headers are in: early checks, or get ready for the body. */
 static enum MHD_Result begin(struct MHD_Connection *c, http_req_t *r, const char *url,
                              const char *method)
 {
     r->started = 1;
     snprintf(r->method, sizeof r->method, "%s", method);
+    client_address(c, r->client, sizeof r->client);
     fotad_resp_t resp;
     fotad_resp_init(&resp);
     fotad_app_t *app = r->http->app;
@@ -181,23 +204,6 @@ static enum MHD_Result take(http_req_t *r, const char *data, size_t n)
     return MHD_YES;
 }
 
-/* The peer's address as text ("?" when libmicrohttpd does not say). */
-static void client_address(struct MHD_Connection *c, char *out, size_t cap)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
-    const void *addr = NULL;
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    } else if (sa != NULL && sa->sa_family == AF_INET6) {
-        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    }
-    if (addr == NULL || inet_ntop(sa->sa_family, addr, out, (socklen_t)cap) == NULL) {
-        snprintf(out, cap, "?");
-    }
-}
-
 /* The whole request is in: run it. */
 static enum MHD_Result finish(struct MHD_Connection *c, http_req_t *r, const char *url)
 {
@@ -207,10 +213,8 @@ static enum MHD_Result finish(struct MHD_Connection *c, http_req_t *r, const cha
         fotad_resp_error(&resp, 413, "too_large", "body over the limit of %zu bytes", r->limit);
         return queue(c, r, &resp);
     }
-    char client[INET6_ADDRSTRLEN];
-    client_address(c, client, sizeof client);
     fotad_req_t req = {
-        .client = client,
+        .client = r->client,
         .method = r->method,
         .target = r->target,
         .path = url,

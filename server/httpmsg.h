@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "admin_auth.h"
 #include "device_auth.h"
 #include "query.h"
 
@@ -36,6 +37,7 @@ typedef struct {
     void *header_ctx;
     const fotad_device_cred_t *device; /* set for device routes, after authentication */
     const char *client;                /* the peer's address ("192.0.2.7", "2001:db8::1") */
+    const fotad_principal_t *admin;    /* set for admin routes: who sent it */
 } fotad_req_t;
 
 #define FOTAD_RESP_MAX_HEADERS 4u
@@ -61,6 +63,8 @@ typedef struct {
     char error_text[160];
     unsigned accel; /* for the log: the status the proxy in front answers with, having been
                        handed the blob with X-Accel-Redirect (accel.h); 0: fotad answers */
+    char audit_target[FOTAD_AUDIT_TARGET_MAX + 1]; /* for the audit log: the id an admin request
+                                                made ("" for the route's {id}) */
 } fotad_resp_t;
 
 void fotad_resp_init(fotad_resp_t *r);

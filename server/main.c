@@ -23,6 +23,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "router.h"
 
 #define DRAIN_MS 5000u
 
@@ -107,6 +108,16 @@ static int serve(const fotad_config_t *cfg)
     return 0;
 }
 
+/* --routes: "METHOD PATH ROLE" per line ("-" for the routes outside the admin API). */
+static void print_routes(void)
+{
+    size_t n = 0;
+    const fotad_route_t *routes = fotad_router_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s %s %s\n", routes[i].method, routes[i].path, fotad_role_name(routes[i].role));
+    }
+}
+
 int main(int argc, char **argv)
 {
     fotad_config_t cfg;
@@ -116,8 +127,12 @@ int main(int argc, char **argv)
         return 1;
     }
     fota_err_t e = fotad_config_load(&cfg, argc, argv, err, sizeof err);
-    if (e == FOTA_OK && cfg.help) {
-        fputs(fotad_config_usage(), stdout);
+    if (e == FOTA_OK && (cfg.help || cfg.routes)) {
+        if (cfg.help) {
+            fputs(fotad_config_usage(), stdout);
+        } else {
+            print_routes();
+        }
         fotad_config_free(&cfg);
         return 0;
     }

@@ -134,12 +134,10 @@ static fota_err_t member_of(fotad_rollouts_t *r, const fotad_rollout_rec_t *rec,
     return err;
 }
 
-/* The rate limit in force, and whether a start is admitted now; *retry when not. */
-static fota_err_t rate_admits(fotad_rollouts_t *r, const fotad_rollout_rec_t *rec, int64_t now,
-                              bool *admitted, uint32_t *retry)
+/* The rate limit in force: starts per minute, 0 for none. */
+static fota_err_t rate_limit(fotad_rollouts_t *r, const fotad_rollout_rec_t *rec, uint32_t *out)
 {
     uint32_t limit = rec->rate_per_minute;
-    *admitted = true;
     fota_err_t err = FOTA_OK;
     if (limit > 0 && rec->rate_after_successes > 0 && rec->rate_then_per_minute > 0) {
         fotad_member_counts_t c;
@@ -150,14 +148,27 @@ static fota_err_t rate_admits(fotad_rollouts_t *r, const fotad_rollout_rec_t *re
         }
         limit = ok >= rec->rate_after_successes ? rec->rate_then_per_minute : limit;
     }
+    *out = err == FOTA_OK ? limit : 0;
+    return err;
+}
+
+/* Start member m now if the rate limit admits it (the count of the last minute's starts and the
+ * member's write are one step in the store, whichever fotad asks); *retry when not. */
+static fota_err_t start_member(fotad_rollouts_t *r, const fotad_rollout_rec_t *rec,
+                               fotad_member_rec_t *m, int64_t now, bool *admitted, uint32_t *retry)
+{
+    uint32_t limit = 0;
+    fota_err_t err = rate_limit(r, rec, &limit);
+    m->status = FOTAD_MEMBER_STARTED;
+    m->started = now;
+    m->last_activity = now;
     if (err != FOTA_OK || limit == 0) {
-        return err;
+        *admitted = err == FOTA_OK;
+        return err == FOTA_OK ? r->store->ops->member_put(r->store->ctx, m, NULL) : err;
     }
-    uint32_t count = 0;
     int64_t earliest = 0;
-    err = r->store->ops->member_starts(r->store->ctx, rec->id, now - 59, &count, &earliest);
-    if (err == FOTA_OK && count >= limit) {
-        *admitted = false;
+    err = r->store->ops->member_start(r->store->ctx, m, now - 59, limit, admitted, &earliest);
+    if (err == FOTA_OK && !*admitted) {
         *retry = earliest + 60 > now ? (uint32_t)(earliest + 60 - now) : 1;
     }
     return err;
@@ -227,27 +238,20 @@ static fota_err_t decide(fotad_rollouts_t *r, fotad_rollout_rec_t *rec, fotad_me
     }
     bool admitted = true;
     if (!started) {
-        err = rate_admits(r, rec, now, &admitted, &dec->retry_after);
+        err = start_member(r, rec, m, now, &admitted, &dec->retry_after);
+    } else {
+        /* A member that only goes on is written back at most once a FOTAD_ACTIVITY_WRITE_S (half
+         * the timeout when that is shorter): its last activity is what a timeout counts from. */
+        int64_t every = FOTAD_ACTIVITY_WRITE_S;
+        if (rec->timeout_s > 0 && (int64_t)rec->timeout_s / 2 < every) {
+            every = (int64_t)rec->timeout_s / 2; /* a short timeout needs fresher activity */
+        }
+        if (now - m->last_activity >= every) {
+            m->last_activity = now;
+            err = r->store->ops->member_put(r->store->ctx, m, NULL);
+        }
     }
-    if (err != FOTA_OK || !admitted) {
-        return err;
-    }
-    /* A member that only goes on is written back at most once a FOTAD_ACTIVITY_WRITE_S (half the
-     * timeout when that is shorter): its last activity is what a timeout counts from. */
-    int64_t every = FOTAD_ACTIVITY_WRITE_S;
-    if (rec->timeout_s > 0 && (int64_t)rec->timeout_s / 2 < every) {
-        every = (int64_t)rec->timeout_s / 2; /* a short timeout needs fresher activity */
-    }
-    bool write = !started || now - m->last_activity >= every;
-    if (!started) {
-        m->status = FOTAD_MEMBER_STARTED;
-        m->started = now;
-    }
-    if (write) {
-        m->last_activity = now;
-        err = r->store->ops->member_put(r->store->ctx, m, NULL);
-    }
-    if (err == FOTA_OK) {
+    if (err == FOTA_OK && admitted) {
         offer(dec, rec, &rel, rec->action);
     }
     return err;

@@ -9,59 +9,72 @@
 #include "admin_auth.h"
 #include "api.h"
 #include "log.h"
+#include "tokens.h"
 
 #define DEV FOTAD_DEVICE_PREFIX
 #define ADM FOTAD_ADMIN_PREFIX
 
+/*
+ * Every route, and for each admin route the least role that may call it (docs/ADMIN_API.md,
+ * "Roles and tokens"): viewer reads, operator also runs the fleet (assignments, device tags,
+ * rollouts and their actions, enrollments), admin also changes what the fleet is made of
+ * (releases, products, the legacy bridge) and who may act (tokens, the audit log).
+ */
+#define NONE FOTAD_AUTH_NONE, FOTAD_ROLE_NONE
+#define DEVICE FOTAD_AUTH_DEVICE, FOTAD_ROLE_NONE
+#define VIEWER FOTAD_AUTH_ADMIN, FOTAD_ROLE_VIEWER
+#define OPERATOR FOTAD_AUTH_ADMIN, FOTAD_ROLE_OPERATOR
+#define ADMIN FOTAD_AUTH_ADMIN, FOTAD_ROLE_ADMIN
+/* /metrics: any valid admin token (no role needed beyond one), or none with metrics_open */
+#define METRICS FOTAD_AUTH_METRICS, FOTAD_ROLE_NONE
+#define JSON_MAX FOTAD_ADMIN_JSON_MAX
+#define ACTION_MAX FOTAD_ROLLOUT_ACTION_MAX
+#define RO ADM "rollouts/" FOTAD_PARAM
+
 static const fotad_route_t routes[] = {
-    {"GET", "/healthz", FOTAD_AUTH_NONE, 0, fotad_api_health, NULL},
-    {"GET", "/metrics", FOTAD_AUTH_METRICS, 0, fotad_api_metrics, NULL},
-    {"GET", DEV "check", FOTAD_AUTH_DEVICE, 0, fotad_api_check, NULL},
-    {"GET", DEV "manifest", FOTAD_AUTH_DEVICE, 0, fotad_api_manifest, NULL},
-    {"GET", DEV "chunk", FOTAD_AUTH_DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
-    {"GET", DEV "blob/" FOTAD_PARAM, FOTAD_AUTH_DEVICE, 0, fotad_api_blob, NULL},
-    {"POST", DEV "report", FOTAD_AUTH_DEVICE, FOTAD_REPORT_MAX, fotad_api_report, NULL},
-    {"POST", DEV "enroll", FOTAD_AUTH_NONE, FOTAD_ENROLL_MAX, fotad_api_enroll, NULL},
-    {"POST", ADM "releases", FOTAD_AUTH_ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload, NULL},
-    {"GET", ADM "releases", FOTAD_AUTH_ADMIN, 0, fotad_api_release_list, NULL},
-    {"GET", ADM "releases/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_release_get, NULL},
-    {"GET", ADM "devices", FOTAD_AUTH_ADMIN, 0, fotad_api_device_list, NULL},
-    {"GET", ADM "devices/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_device_get, NULL},
-    {"POST", ADM "assignments", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_assign, NULL},
-    {"GET", ADM "assignments", FOTAD_AUTH_ADMIN, 0, fotad_api_assignment_list, NULL},
-    {"POST", ADM "products", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_product_create,
+    {"GET", "/healthz", NONE, 0, fotad_api_health, NULL},
+    {"GET", "/metrics", METRICS, 0, fotad_api_metrics, NULL},
+    {"GET", DEV "check", DEVICE, 0, fotad_api_check, NULL},
+    {"GET", DEV "manifest", DEVICE, 0, fotad_api_manifest, NULL},
+    {"GET", DEV "chunk", DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
+    {"GET", DEV "blob/" FOTAD_PARAM, DEVICE, 0, fotad_api_blob, NULL},
+    {"POST", DEV "report", DEVICE, FOTAD_REPORT_MAX, fotad_api_report, NULL},
+    {"POST", DEV "enroll", NONE, FOTAD_ENROLL_MAX, fotad_api_enroll, NULL},
+    {"POST", ADM "releases", ADMIN, FOTAD_UPLOAD_LIMIT, fotad_api_release_upload, NULL},
+    {"GET", ADM "releases", VIEWER, 0, fotad_api_release_list, NULL},
+    {"GET", ADM "releases/" FOTAD_PARAM, VIEWER, 0, fotad_api_release_get, NULL},
+    {"GET", ADM "devices", VIEWER, 0, fotad_api_device_list, NULL},
+    {"GET", ADM "devices/" FOTAD_PARAM, VIEWER, 0, fotad_api_device_get, NULL},
+    {"POST", ADM "assignments", OPERATOR, JSON_MAX, fotad_api_assign, NULL},
+    {"GET", ADM "assignments", VIEWER, 0, fotad_api_assignment_list, NULL},
+    {"POST", ADM "products", ADMIN, JSON_MAX, fotad_api_product_create, NULL},
+    {"GET", ADM "products", VIEWER, 0, fotad_api_product_list, NULL},
+    {"GET", ADM "products/" FOTAD_PARAM, VIEWER, 0, fotad_api_product_get, NULL},
+    {"GET", ADM "legacy", VIEWER, 0, fotad_api_legacy_get, NULL},
+    {"POST", ADM "legacy", ADMIN, JSON_MAX, fotad_api_legacy_set, NULL},
+    {"GET", ADM "enrollments", VIEWER, 0, fotad_api_enrollment_list, NULL},
+    {"POST", ADM "enrollments/approve", OPERATOR, FOTAD_DECIDE_MAX, fotad_api_enrollment_approve,
      NULL},
-    {"GET", ADM "products", FOTAD_AUTH_ADMIN, 0, fotad_api_product_list, NULL},
-    {"GET", ADM "products/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_product_get, NULL},
-    {"GET", ADM "legacy", FOTAD_AUTH_ADMIN, 0, fotad_api_legacy_get, NULL},
-    {"POST", ADM "legacy", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_legacy_set, NULL},
-    {"GET", ADM "enrollments", FOTAD_AUTH_ADMIN, 0, fotad_api_enrollment_list, NULL},
-    {"POST", ADM "enrollments/approve", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
-     fotad_api_enrollment_approve, NULL},
-    {"POST", ADM "enrollments/reject", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
-     fotad_api_enrollment_reject, NULL},
-    {"POST", ADM "enrollments/delete", FOTAD_AUTH_ADMIN, FOTAD_DECIDE_MAX,
-     fotad_api_enrollment_delete, NULL},
-    {"POST", ADM "device-tags", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_device_tags,
+    {"POST", ADM "enrollments/reject", OPERATOR, FOTAD_DECIDE_MAX, fotad_api_enrollment_reject,
      NULL},
-    {"POST", ADM "rollouts", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX, fotad_api_rollout_create,
+    {"POST", ADM "enrollments/delete", OPERATOR, FOTAD_DECIDE_MAX, fotad_api_enrollment_delete,
      NULL},
-    {"GET", ADM "rollouts", FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_list, NULL},
-    {"GET", ADM "rollouts/" FOTAD_PARAM, FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_get, NULL},
-    {"GET", ADM "rollouts/" FOTAD_PARAM "/history", FOTAD_AUTH_ADMIN, 0, fotad_api_rollout_history,
-     NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/start", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
-     fotad_api_rollout_start, NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/pause", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
-     fotad_api_rollout_pause, NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/resume", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
-     fotad_api_rollout_resume, NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/cancel", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
-     fotad_api_rollout_cancel, NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/install", FOTAD_AUTH_ADMIN, FOTAD_ROLLOUT_ACTION_MAX,
-     fotad_api_rollout_install, NULL},
-    {"POST", ADM "rollouts/" FOTAD_PARAM "/update", FOTAD_AUTH_ADMIN, FOTAD_ADMIN_JSON_MAX,
-     fotad_api_rollout_update, NULL},
+    {"POST", ADM "device-tags", OPERATOR, JSON_MAX, fotad_api_device_tags, NULL},
+    {"POST", ADM "rollouts", OPERATOR, JSON_MAX, fotad_api_rollout_create, NULL},
+    {"GET", ADM "rollouts", VIEWER, 0, fotad_api_rollout_list, NULL},
+    {"GET", RO, VIEWER, 0, fotad_api_rollout_get, NULL},
+    {"GET", RO "/history", VIEWER, 0, fotad_api_rollout_history, NULL},
+    {"POST", RO "/start", OPERATOR, ACTION_MAX, fotad_api_rollout_start, NULL},
+    {"POST", RO "/pause", OPERATOR, ACTION_MAX, fotad_api_rollout_pause, NULL},
+    {"POST", RO "/resume", OPERATOR, ACTION_MAX, fotad_api_rollout_resume, NULL},
+    {"POST", RO "/cancel", OPERATOR, ACTION_MAX, fotad_api_rollout_cancel, NULL},
+    {"POST", RO "/install", OPERATOR, ACTION_MAX, fotad_api_rollout_install, NULL},
+    {"POST", RO "/update", OPERATOR, JSON_MAX, fotad_api_rollout_update, NULL},
+    {"GET", ADM "whoami", VIEWER, 0, fotad_api_whoami, NULL},
+    {"POST", ADM "tokens", ADMIN, JSON_MAX, fotad_api_token_create, NULL},
+    {"GET", ADM "tokens", ADMIN, 0, fotad_api_token_list, NULL},
+    {"POST", ADM "tokens/" FOTAD_PARAM "/revoke", ADMIN, ACTION_MAX, fotad_api_token_revoke, NULL},
+    {"GET", ADM "audit", ADMIN, 0, fotad_api_audit_list, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -89,6 +102,12 @@ size_t fotad_router_metrics_routes(fotad_metrics_route_t *out, size_t cap)
                                                           : FOTAD_SERVED_NONE;
     }
     return n;
+}
+
+const fotad_route_t *fotad_router_routes(size_t *n)
+{
+    *n = N_ROUTES;
+    return routes;
 }
 
 /* The path matches the route's pattern; the parameter segment (if any) into param. */
@@ -173,28 +192,54 @@ static unsigned check_length(const fotad_app_t *app, const fotad_match_t *m,
     return 413;
 }
 
-static unsigned check_admin(const fotad_app_t *app, const char *authorization, fotad_resp_t *resp)
+/* 403 for a token whose role is below the route's: the error names the role needed, also as
+ * "required_role" for programs. */
+static void role_refused(const fotad_match_t *m, fotad_resp_t *resp)
 {
-    unsigned status = fotad_admin_auth(app->admin_token_sha256, authorization);
+    const char *need = fotad_role_name(m->route->role);
+    fotad_resp_error(resp, 403, "forbidden", "this needs the role %s; token %s has the role %s",
+                     need, m->who.token, fotad_role_name(m->who.role));
+    cJSON *json = cJSON_CreateObject();
+    if (json != NULL && cJSON_AddStringToObject(json, "error", resp->error_text) != NULL &&
+        cJSON_AddStringToObject(json, "code", "forbidden") != NULL &&
+        cJSON_AddStringToObject(json, "required_role", need) != NULL) {
+        fotad_resp_free(resp);
+        fotad_resp_json(resp, 403, json); /* error_code and error_text stay for the log */
+    } else {
+        cJSON_Delete(json);
+    }
+}
+
+static unsigned check_admin(fotad_app_t *app, const char *authorization, fotad_match_t *m,
+                            fotad_resp_t *resp)
+{
+    unsigned status =
+        fotad_admin_auth(app->admin_token_sha256, &app->store, authorization, &m->who);
     if (status == 401) {
         fotad_resp_error(resp, 401, "unauthorized", "missing or malformed bearer token");
         fotad_resp_header(resp, "WWW-Authenticate", "Bearer");
     } else if (status == 403) {
         fotad_resp_error(resp, 403, "forbidden", "wrong admin token");
+    } else if (status == 503) {
+        fotad_resp_internal(resp, "admin token", FOTA_ERR_IO);
+    } else if (m->who.role < m->route->role) {
+        role_refused(m, resp);
+        status = 403;
     }
     return status;
 }
 
 /*
- * Who may call the route, checked in this one place: the admin token for the admin API, and for
- * /metrics too unless metrics_open says the scraper needs none.
+ * Who may call the route, checked in this one place: an admin token of the route's role for the
+ * admin API, and for /metrics any valid token, whatever its role, unless metrics_open says
+ * the scraper needs none.
  */
-static unsigned check_access(const fotad_app_t *app, const fotad_route_t *route,
-                             const char *authorization, fotad_resp_t *resp)
+static unsigned check_access(fotad_app_t *app, const char *authorization, fotad_match_t *m,
+                             fotad_resp_t *resp)
 {
-    if (route->auth == FOTAD_AUTH_ADMIN ||
-        (route->auth == FOTAD_AUTH_METRICS && !app->cfg->metrics_open)) {
-        return check_admin(app, authorization, resp);
+    fotad_auth_kind_t auth = m->route->auth;
+    if (auth == FOTAD_AUTH_ADMIN || (auth == FOTAD_AUTH_METRICS && !app->cfg->metrics_open)) {
+        return check_admin(app, authorization, m, resp);
     }
     return 0;
 }
@@ -231,7 +276,7 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
         return m->status;
     }
     /* The token first: a client without it learns nothing, not even the size limits. */
-    unsigned status = check_access(app, m->route, authorization, resp);
+    unsigned status = check_access(app, authorization, m, resp);
     return status != 0 ? status : check_length(app, m, content_length, resp);
 }
 
@@ -287,6 +332,7 @@ void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *
     }
     req->query = &query;
     req->param = m->param[0] != '\0' ? m->param : NULL;
+    req->admin = m->route->auth == FOTAD_AUTH_ADMIN ? &m->who : NULL;
     fotad_device_cred_t cred;
     if (m->route->anonymous != NULL && fotad_req_header(req, "X-Device-Id") == NULL &&
         fotad_req_header(req, "X-Fota-Time") == NULL &&
@@ -310,4 +356,28 @@ void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *
     m->route->fn(app, req, resp);
     req->query = NULL;
     req->device = NULL;
+    req->admin = NULL;
+}
+
+bool fotad_router_audited(const fotad_match_t *m, const char *method)
+{
+    return m->route != NULL && m->route->auth == FOTAD_AUTH_ADMIN &&
+           m->who.role != FOTAD_ROLE_NONE && strcmp(method, "GET") != 0 &&
+           strcmp(method, "HEAD") != 0;
+}
+
+void fotad_router_audit(fotad_app_t *app, const fotad_match_t *m, const char *method,
+                        const char *client, const fotad_resp_t *resp)
+{
+    if (!fotad_router_audited(m, method)) {
+        return;
+    }
+    fotad_audit_rec_t a = {.time = fotad_now(), .status = resp->status};
+    snprintf(a.token, sizeof a.token, "%s", m->who.token);
+    snprintf(a.role, sizeof a.role, "%s", fotad_role_name(m->who.role));
+    snprintf(a.action, sizeof a.action, "%s %s", method, m->route->path);
+    snprintf(a.target, sizeof a.target, "%s",
+             resp->audit_target[0] != '\0' ? resp->audit_target : m->param);
+    snprintf(a.client, sizeof a.client, "%s", client != NULL ? client : "?");
+    fotad_audit_record(&app->store, &a);
 }

@@ -1,15 +1,16 @@
 /*
  * router.h - the route table of fotad and the steps every request goes through before its
  * handler: match the path (404) and the method (405 with Allow), check the admin bearer token
- * (401/403) and the body size against the route's limit (413) before the body is read, then,
- * with the whole body, authenticate a device (its MAC covers the body) and call the handler. Free
- * of libmicrohttpd: http.c feeds it, unit tests can too.
+ * and its role (401/403) and the body size against the route's limit (413) before the body is read,
+ * then, with the whole body, authenticate a device (its MAC covers the body) and call the handler.
+ * Free of libmicrohttpd: http.c feeds it, unit tests can too.
  */
 #ifndef FOTAD_ROUTER_H
 #define FOTAD_ROUTER_H
 
 #include <stddef.h>
 
+#include "admin_auth.h"
 #include "app.h"
 #include "httpmsg.h"
 #include "metrics.h"
@@ -40,7 +41,8 @@ typedef struct {
     const char *method; /* "GET" (HEAD is served as GET) or "POST" */
     const char *path;   /* exact path, or a pattern with FOTAD_PARAM */
     fotad_auth_kind_t auth;
-    size_t max_body; /* bytes; FOTAD_UPLOAD_LIMIT for the configured upload limit */
+    fotad_role_t role; /* an admin route's least role; FOTAD_ROLE_NONE for the others */
+    size_t max_body;   /* bytes; FOTAD_UPLOAD_LIMIT for the configured upload limit */
     fotad_handler_fn fn;
     /* A device route's handler for a request that carries none of the device authentication
      * headers (the legacy bridge's original firmware), or NULL: such a request gets 401. */
@@ -53,9 +55,13 @@ typedef struct {
     char param[FOTAD_PARAM_MAX + 1]; /* the parameter segment, "" for an exact route */
     unsigned status;                 /* 404 or 405 when route is NULL */
     char allow[32];                  /* for 405: "GET, HEAD" / "POST" / "GET, HEAD, POST" */
+    fotad_principal_t who; /* an admin route's sender, once authenticated (role NONE before) */
 } fotad_match_t;
 
 void fotad_router_match(const char *method, const char *path, fotad_match_t *m);
+
+/* The route table: *n routes. */
+const fotad_route_t *fotad_router_routes(size_t *n);
 
 /* The route's body limit in bytes. */
 size_t fotad_router_body_limit(const fotad_app_t *app, const fotad_route_t *route);
@@ -63,7 +69,8 @@ size_t fotad_router_body_limit(const fotad_app_t *app, const fotad_route_t *rout
 /*
  * Checks that can be made when the headers are in, before any body byte is read, in this
  * order: the target length (414), an encoded NUL (%00) in the path (400), the route (404/405),
- * the admin token (401/403), a declared Content-Length over the route's limit (413).
+ * the admin token (401/403, 503 when the store cannot be read) and its role (403, naming the role
+ * needed), a declared Content-Length over the route's limit (413).
  * content_length: the header's value or NULL. Returns 0 and fills *m to go on, or fills resp
  * with the error.
  */
@@ -83,6 +90,18 @@ size_t fotad_router_index(const fotad_route_t *route);
 /* The metrics registry's description of every route (fotad_router_count() of them, at most cap):
  * method, pattern, and whether its answers count as blob or chunk bytes served. */
 size_t fotad_router_metrics_routes(fotad_metrics_route_t *out, size_t cap);
+
+/*
+ * The audit log (docs/ADMIN_API.md, "Audit log"): a request to an admin route that is not a GET
+ * or HEAD, from an authenticated token, is recorded with its answer - done, refused for its role,
+ * or failed. fotad_router_audited says whether the request is one; fotad_router_audit records it
+ * (with resp's status and audit_target, else the route's {id}) before the answer is sent, so
+ * that a client that has the answer finds the row. A request whose token is not known is not
+ * recorded (anyone could fill the log).
+ */
+bool fotad_router_audited(const fotad_match_t *m, const char *method);
+void fotad_router_audit(fotad_app_t *app, const fotad_match_t *m, const char *method,
+                        const char *client, const fotad_resp_t *resp);
 
 /* What fotad_device_auth_check needs of a request: method, raw target, the four authentication
  * headers (NULL when absent) and the body. */

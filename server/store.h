@@ -252,6 +252,50 @@ typedef struct {
 } fotad_census_rec_t;
 
 typedef fota_err_t (*fotad_census_fn)(void *arg, const fotad_census_rec_t *c);
+
+/* ---- admin tokens and the audit log (docs/ADMIN_API.md, "Roles and tokens") ---- */
+
+#define FOTAD_TOKEN_ID_LEN 12u   /* hex characters of a token's id */
+#define FOTAD_TOKEN_NAME_MAX 64u /* its label */
+#define FOTAD_ROLE_NAME_MAX 15u  /* "viewer", "operator", "admin" */
+#define FOTAD_WHO_MAX 15u        /* a token id, or "bootstrap" for the configured token */
+
+/* An admin token: never its secret, only the SHA-256 of the whole token text. */
+typedef struct {
+    char id[FOTAD_TOKEN_ID_LEN + 1];
+    char name[FOTAD_TOKEN_NAME_MAX + 1];
+    char role[FOTAD_ROLE_NAME_MAX + 1];
+    uint8_t sha256[32];
+    int64_t created;
+    char created_by[FOTAD_WHO_MAX + 1];
+    int64_t revoked; /* 0 while the token is valid */
+} fotad_token_rec_t;
+
+/* One admin request that changes something, or was refused for its role. */
+#define FOTAD_ACTION_MAX 95u        /* "POST /api/admin/rollouts/{id}/pause" */
+#define FOTAD_AUDIT_TARGET_MAX 127u /* the id it acted on, "" for none */
+typedef struct {
+    int64_t seq; /* given by the store at insert, increasing */
+    int64_t time;
+    char token[FOTAD_WHO_MAX + 1];
+    char role[FOTAD_ROLE_NAME_MAX + 1];
+    char action[FOTAD_ACTION_MAX + 1];
+    char target[FOTAD_AUDIT_TARGET_MAX + 1];
+    char client[FOTAD_ADDRESS_MAX + 1];
+    uint32_t status; /* the HTTP status answered */
+} fotad_audit_rec_t;
+
+/* Which audit rows a listing wants: seq in (after, before), the filters that are not empty or 0,
+ * at most limit rows; newest first, or oldest first when after > 0 (paging forward). */
+typedef struct {
+    int64_t before;     /* 0: no upper bound */
+    int64_t after;      /* 0: no lower bound */
+    const char *token;  /* "" or NULL: any */
+    const char *action; /* "" or NULL: any */
+    int64_t since;      /* time >= since; 0: any */
+    uint32_t limit;
+} fotad_audit_query_t;
+
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
 typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
 typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
@@ -261,6 +305,8 @@ typedef fota_err_t (*fotad_enrollment_fn)(void *arg, const fotad_enrollment_rec_
 typedef fota_err_t (*fotad_rollout_fn)(void *arg, const fotad_rollout_rec_t *r);
 typedef fota_err_t (*fotad_member_fn)(void *arg, const fotad_member_rec_t *m);
 typedef fota_err_t (*fotad_event_fn)(void *arg, const fotad_event_rec_t *e);
+typedef fota_err_t (*fotad_token_fn)(void *arg, const fotad_token_rec_t *t);
+typedef fota_err_t (*fotad_audit_fn)(void *arg, const fotad_audit_rec_t *a);
 
 typedef struct {
     void (*close)(void *ctx);
@@ -353,15 +399,32 @@ typedef struct {
     /* A rollout's members, sorted by device. */
     fota_err_t (*member_list)(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
     fota_err_t (*member_counts)(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-    /* How many members were started at or after `since`, and the earliest of those starts. */
-    fota_err_t (*member_starts)(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                                int64_t *earliest);
+    /* Write member m (a start: its status, started and last activity set by the caller) only if
+     * fewer than `limit` members of its rollout were started at or after `since`; *admitted says
+     * whether it was, *earliest is the earliest of the starts counted (0 if none). The count and
+     * the write are one step for every process on the store (the rate limit of several fotad on one
+     * database). */
+    fota_err_t (*member_start)(void *ctx, const fotad_member_rec_t *m, int64_t since,
+                               uint32_t limit, bool *admitted, int64_t *earliest);
     /* Members started but not finished (started .. installed) whose last activity is at or
      * before `before` become failed with the reason "timed_out"; *n says how many. One transaction.
      */
     fota_err_t (*member_time_out)(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
     /* A rollout's history, oldest first. */
     fota_err_t (*event_list)(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
+
+    /* Insert a token (FOTA_ERR_STATE, nothing written, when its id is taken). */
+    fota_err_t (*token_insert)(void *ctx, const fotad_token_rec_t *t);
+    fota_err_t (*token_get)(void *ctx, const char *id, fotad_token_rec_t *out);
+    /* Oldest first. */
+    fota_err_t (*token_list)(void *ctx, fotad_token_fn fn, void *arg);
+    /* Mark the token revoked at now unless it already is (*changed false then: the first
+     * revocation's time stays). FOTA_ERR_NOT_FOUND if there is no such token. */
+    fota_err_t (*token_revoke)(void *ctx, const char *id, int64_t now, bool *changed);
+    /* Append an audit row (a->seq is ignored; the store numbers rows). */
+    fota_err_t (*audit_insert)(void *ctx, const fotad_audit_rec_t *a);
+    /* The rows q selects, in its order. */
+    fota_err_t (*audit_list)(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
 
     /* ---- several fotad on one store (docs/SCALING.md). NULL in a backend that one fotad owns
      * alone (SQLite): that fotad keeps these in memory and on its disk. ---- */

@@ -26,5 +26,7 @@
 #define REPORT_COLS "time,state,release_id,version,running,done,total,error"
 #define LEGACY_COLS "product,bridge_release,mac_field,updated"
 #define ENROLL_COLS "device_id,product,key_wrapped,state,address,requested,decided"
+#define TOKEN_COLS "id,name,role,sha256,created,created_by,revoked"
+#define AUDIT_COLS "time,token,role,action,target,client,status"
 
 #endif /* FOTAD_STORE_COLS_H */

@@ -43,9 +43,15 @@
     X(member_put)                                                                                  \
     X(member_list)                                                                                 \
     X(member_counts)                                                                               \
-    X(member_starts)                                                                               \
+    X(member_start)                                                                                \
     X(member_time_out)                                                                             \
     X(event_list)                                                                                  \
+    X(token_insert)                                                                                \
+    X(token_get)                                                                                   \
+    X(token_list)                                                                                  \
+    X(token_revoke)                                                                                \
+    X(audit_insert)                                                                                \
+    X(audit_list)                                                                                  \
     X(nonce_claim)                                                                                 \
     X(nonce_purge)                                                                                 \
     X(lease_take)                                                                                  \
@@ -141,12 +147,20 @@ METERED(member_get, (void *ctx, int64_t rollout, const char *device, fotad_membe
 METERED(member_put, (void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev), m, ev)
 METERED(member_list, (void *ctx, int64_t rollout, fotad_member_fn fn, void *arg), rollout, fn, arg)
 METERED(member_counts, (void *ctx, int64_t rollout, fotad_member_counts_t *out), rollout, out)
-METERED(member_starts,
-        (void *ctx, int64_t rollout, int64_t since, uint32_t *count, int64_t *earliest), rollout,
-        since, count, earliest)
+METERED(member_start,
+        (void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit, bool *admitted,
+         int64_t *earliest),
+        m, since, limit, admitted, earliest)
 METERED(member_time_out, (void *ctx, int64_t rollout, int64_t before, uint32_t *n), rollout, before,
         n)
 METERED(event_list, (void *ctx, int64_t rollout, fotad_event_fn fn, void *arg), rollout, fn, arg)
+METERED(token_insert, (void *ctx, const fotad_token_rec_t *t), t)
+METERED(token_get, (void *ctx, const char *id, fotad_token_rec_t *out), id, out)
+METERED(token_list, (void *ctx, fotad_token_fn fn, void *arg), fn, arg)
+METERED(token_revoke, (void *ctx, const char *id, int64_t now, bool *changed), id, now, changed)
+METERED(audit_insert, (void *ctx, const fotad_audit_rec_t *a), a)
+METERED(audit_list, (void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg), q, fn,
+        arg)
 METERED(nonce_claim,
         (void *ctx, const char *device, const char *nonce, int64_t now, int64_t expires,
          bool *fresh),

@@ -3,7 +3,8 @@
  * (connections, statements, parameters, results, transactions), store_pg_schema.c (the schema and
  * its migrations), store_pg_sql.c (the statements), store_pg_ops.c (releases, products, devices,
  * reports, assignments, the legacy bridge), store_pg_rollouts.c (device tags, rollouts, members,
- * events) and store_pg_shared.c (nonces, the periodic lease, objects). Not a public header.
+ * events), store_pg_shared.c (nonces, the periodic lease, objects) and store_pg_tokens.c (admin
+ * tokens, the audit log). Not a public header.
  *
  * Connections. libpq lets one thread use a connection at a time, and PostgreSQL runs any number
  * of writers at once (each row write takes its own row lock), so unlike the SQLite backend there
@@ -69,6 +70,7 @@ typedef enum {
     PG_RO_INSERT,
     PG_RO_UPDATE,
     PG_RO_GET,
+    PG_RO_LOCK,
     PG_RO_LIST,
     PG_STAGE_CLEAR,
     PG_STAGE_INSERT,
@@ -86,6 +88,13 @@ typedef enum {
     PG_LEASE_TAKE,
     PG_OBJ_PUT,
     PG_OBJ_GET,
+    PG_TOKEN_INSERT,
+    PG_TOKEN_GET,
+    PG_TOKEN_LIST,
+    PG_TOKEN_REVOKE,
+    PG_AUDIT_INSERT,
+    PG_AUDIT_LIST_NEWEST,
+    PG_AUDIT_LIST_OLDEST,
     PG_STMT_COUNT
 } pg_stmt_id_t;
 
@@ -199,8 +208,8 @@ fota_err_t pg_member_get(void *ctx, int64_t rollout, const char *device, fotad_m
 fota_err_t pg_member_put(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
 fota_err_t pg_member_list(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
 fota_err_t pg_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-fota_err_t pg_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest);
+fota_err_t pg_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest);
 fota_err_t pg_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
 fota_err_t pg_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
 
@@ -212,6 +221,14 @@ fota_err_t pg_lease_take(void *ctx, const char *name, const char *holder, int64_
                          uint32_t ttl_s, bool *held);
 fota_err_t pg_object_put(void *ctx, const char *hex, const uint8_t *data, size_t len);
 fota_err_t pg_object_fetch(void *ctx, const char *hex, uint8_t **data, size_t *len);
+
+/* Admin tokens and the audit log (store_pg_tokens.c). */
+fota_err_t pg_token_insert(void *ctx, const fotad_token_rec_t *t);
+fota_err_t pg_token_get(void *ctx, const char *id, fotad_token_rec_t *out);
+fota_err_t pg_token_list(void *ctx, fotad_token_fn fn, void *arg);
+fota_err_t pg_token_revoke(void *ctx, const char *id, int64_t now, bool *changed);
+fota_err_t pg_audit_insert(void *ctx, const fotad_audit_rec_t *a);
+fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
 
 /* The operations table (store_pg_ops.c). */
 extern const fotad_store_ops_t pg_ops;

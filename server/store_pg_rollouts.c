@@ -466,18 +466,48 @@ fota_err_t pg_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *o
     return err;
 }
 
-fota_err_t pg_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest)
+/* The starts of a rollout since `since` counted on connection c. */
+static fota_err_t count_starts(pg_conn_t *c, int64_t rollout, int64_t since, uint32_t *count,
+                               int64_t *earliest)
 {
     pg_params_t p = {0};
     pg_param_int(&p, rollout);
     pg_param_int(&p, since);
     PGresult *res = NULL;
-    fota_err_t err = rollout_query(ctx, PG_MEMBER_STARTS, &p, "count starts", &res);
+    fota_err_t err = pg_query(c, PG_MEMBER_STARTS, &p, "count starts", &res);
     bool any = err == FOTA_OK && PQntuples(res) == 1;
     *count = any ? (uint32_t)pg_col_int(res, 0, 0) : 0;
     *earliest = any ? pg_col_int(res, 0, 1) : 0;
     PQclear(res);
+    return err;
+}
+
+/* The rollout's row is locked (FOR UPDATE) before the count: a start on another connection, of
+ * this fotad or another, waits for this transaction's end and then counts this one. */
+fota_err_t pg_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest)
+{
+    uint32_t count = 0;
+    *admitted = false;
+    *earliest = 0;
+    pg_conn_t *c = pg_conn_get(ctx);
+    if (c == NULL) {
+        return FOTA_ERR_IO;
+    }
+    pg_params_t p = {0};
+    pg_param_int(&p, m->rollout);
+    PGresult *res = NULL;
+    fota_err_t err = pg_txn_begin(c);
+    err = err == FOTA_OK ? pg_query(c, PG_RO_LOCK, &p, "lock rollout", &res) : err;
+    PQclear(res);
+    err = err == FOTA_OK ? count_starts(c, m->rollout, since, &count, earliest) : err;
+    *admitted = err == FOTA_OK && count < limit;
+    if (*admitted) {
+        err = write_member(c, m);
+    }
+    err = pg_txn_end(c, err);
+    pg_conn_put(ctx, c);
+    *admitted = *admitted && err == FOTA_OK;
     return err;
 }
 

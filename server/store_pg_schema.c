@@ -12,6 +12,7 @@
  *      enrollments, device tags, rollouts, rollout_stages, rollout_members, rollout_events (what
  *      SQLite's versions 1 to 4 hold)
  *   2  nonces, leases, objects: what several fotad on one database share (docs/SCALING.md)
+ *   3  admin tokens (the SHA-256 of each, never the token) and the audit log (SQLite's version 5)
  *
  * Several fotad at once. Every fotad of a cluster runs this at start, and several may start at
  * the same moment on an empty database. The whole migration is one transaction that first takes
@@ -101,8 +102,18 @@ static const char schema_v2[] =
     "CREATE TABLE leases(name " CTEXT " PRIMARY KEY, holder TEXT NOT NULL, expires " NUM ");"
     "CREATE TABLE objects(name " CTEXT " PRIMARY KEY, data BYTEA NOT NULL);";
 
+/* Admin tokens and the audit log (docs/ADMIN_API.md, "Roles and tokens"). */
+static const char schema_v3[] =
+    "CREATE TABLE tokens(id " CTEXT " PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+    " sha256 BYTEA NOT NULL, created " NUM ", created_by TEXT NOT NULL,"
+    " revoked BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE audit(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time " NUM ","
+    " token " CTEXT " NOT NULL, role TEXT NOT NULL, action " CTEXT " NOT NULL,"
+    " target TEXT NOT NULL, client TEXT NOT NULL, status " NUM ");"
+    "CREATE INDEX audit_by_token ON audit(token, seq);";
+
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

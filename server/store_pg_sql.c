@@ -22,6 +22,11 @@
     "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26," \
     "$27,$28"
 
+/* The audit rows of a listing (store.h's fotad_audit_query_t), ordered by seq. */
+#define AUDIT_WHERE                                                                                \
+    " FROM audit WHERE seq<$1 AND seq>$2 AND ($3='' OR token=$3) AND ($4='' OR action=$4)"         \
+    " AND time>=$5 ORDER BY seq"
+
 const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_REL_INSERT] = "INSERT INTO releases(" REL_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
                       "$11,$12,$13,$14) ON CONFLICT(id) DO NOTHING",
@@ -90,6 +95,7 @@ const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_RO_INSERT] = "INSERT INTO rollouts(" RO_COLS ") VALUES(" RO_INSERT_PARAMS ") RETURNING id",
     [PG_RO_UPDATE] = "UPDATE rollouts SET (" RO_COLS ")=(" RO_UPDATE_PARAMS ") WHERE id=$1",
     [PG_RO_GET] = "SELECT id," RO_COLS " FROM rollouts WHERE id=$1",
+    [PG_RO_LOCK] = "SELECT 1 FROM rollouts WHERE id=$1 FOR UPDATE",
     [PG_RO_LIST] = "SELECT id," RO_COLS " FROM rollouts ORDER BY id DESC",
     [PG_STAGE_CLEAR] = "DELETE FROM rollout_stages WHERE rollout=$1",
     [PG_STAGE_INSERT] = "INSERT INTO rollout_stages(rollout," STAGE_COLS
@@ -124,4 +130,12 @@ const char *const pg_sql[PG_STMT_COUNT] = {
                       " WHERE leases.holder=excluded.holder OR leases.expires<$4 RETURNING 1",
     [PG_OBJ_PUT] = "INSERT INTO objects(name,data) VALUES($1,$2) ON CONFLICT DO NOTHING",
     [PG_OBJ_GET] = "SELECT data FROM objects WHERE name=$1",
+    [PG_TOKEN_INSERT] = "INSERT INTO tokens(" TOKEN_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)"
+                        " ON CONFLICT(id) DO NOTHING",
+    [PG_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE id=$1",
+    [PG_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created, id",
+    [PG_TOKEN_REVOKE] = "UPDATE tokens SET revoked=$2 WHERE id=$1 AND revoked=0",
+    [PG_AUDIT_INSERT] = "INSERT INTO audit(" AUDIT_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
+    [PG_AUDIT_LIST_NEWEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " DESC LIMIT $6",
+    [PG_AUDIT_LIST_OLDEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " LIMIT $6",
 };

@@ -23,6 +23,7 @@
  *   3  the legacy bridge's setting and enrollments
  *   4  device tags and rollouts: rollouts, rollout_stages, rollout_members (a member's status is
  *      the number of fotad_member_status_t: never renumbered), rollout_events
+ *   5  admin tokens (the SHA-256 of each, never the token) and the audit log
  */
 #include "store_sqlite_int.h"
 
@@ -107,8 +108,18 @@ static const char schema_v4[] =
     " kind TEXT NOT NULL, text TEXT NOT NULL);"
     "CREATE INDEX rollout_events_by_rollout ON rollout_events(rollout, seq);";
 
+/* Admin tokens and the audit log (docs/ADMIN_API.md, "Roles and tokens"). */
+static const char schema_v5[] =
+    "CREATE TABLE tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+    " sha256 BLOB NOT NULL, created INTEGER NOT NULL, created_by TEXT NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    " token TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+    " client TEXT NOT NULL, status INTEGER NOT NULL);"
+    "CREATE INDEX audit_by_token ON audit(token, seq);";
+
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -74,6 +74,13 @@ typedef enum {
     SQ_MEMBER_TIME_OUT,
     SQ_EVENT_INSERT,
     SQ_EVENT_LIST,
+    SQ_TOKEN_INSERT,
+    SQ_TOKEN_GET,
+    SQ_TOKEN_LIST,
+    SQ_TOKEN_REVOKE,
+    SQ_AUDIT_INSERT,
+    SQ_AUDIT_LIST_NEWEST,
+    SQ_AUDIT_LIST_OLDEST,
     SQ_STMT_COUNT
 } sq_stmt_id_t;
 
@@ -141,10 +148,18 @@ fota_err_t sq_member_get(void *ctx, int64_t rollout, const char *device, fotad_m
 fota_err_t sq_member_put(void *ctx, const fotad_member_rec_t *m, const fotad_event_rec_t *ev);
 fota_err_t sq_member_list(void *ctx, int64_t rollout, fotad_member_fn fn, void *arg);
 fota_err_t sq_member_counts(void *ctx, int64_t rollout, fotad_member_counts_t *out);
-fota_err_t sq_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest);
+fota_err_t sq_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest);
 fota_err_t sq_member_time_out(void *ctx, int64_t rollout, int64_t before, uint32_t *n);
 fota_err_t sq_event_list(void *ctx, int64_t rollout, fotad_event_fn fn, void *arg);
+
+/* Admin tokens and the audit log (store_sqlite_tokens.c). */
+fota_err_t sq_token_insert(void *ctx, const fotad_token_rec_t *t);
+fota_err_t sq_token_get(void *ctx, const char *id, fotad_token_rec_t *out);
+fota_err_t sq_token_list(void *ctx, fotad_token_fn fn, void *arg);
+fota_err_t sq_token_revoke(void *ctx, const char *id, int64_t now, bool *changed);
+fota_err_t sq_audit_insert(void *ctx, const fotad_audit_rec_t *a);
+fota_err_t sq_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
 
 /* The operations table (store_sqlite_ops.c). */
 extern const fotad_store_ops_t sq_ops;

@@ -18,6 +18,11 @@
     "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26," \
     "?27,?28"
 
+/* The audit rows of a listing (store.h's fotad_audit_query_t), ordered by seq. */
+#define AUDIT_WHERE                                                                                \
+    " FROM audit WHERE seq<?1 AND seq>?2 AND (?3='' OR token=?3) AND (?4='' OR action=?4)"         \
+    " AND time>=?5 ORDER BY seq"
+
 const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -103,6 +108,13 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_EVENT_INSERT] = "INSERT INTO rollout_events(rollout,time,kind,text) VALUES(?1,?2,?3,?4)",
     [SQ_EVENT_LIST] =
         "SELECT rollout,time,kind,text FROM rollout_events WHERE rollout=?1 ORDER BY seq",
+    [SQ_TOKEN_INSERT] = "INSERT OR IGNORE INTO tokens(" TOKEN_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [SQ_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE id=?1",
+    [SQ_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created, id",
+    [SQ_TOKEN_REVOKE] = "UPDATE tokens SET revoked=?2 WHERE id=?1 AND revoked=0",
+    [SQ_AUDIT_INSERT] = "INSERT INTO audit(" AUDIT_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [SQ_AUDIT_LIST_NEWEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " DESC LIMIT ?6",
+    [SQ_AUDIT_LIST_OLDEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " LIMIT ?6",
 };
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -847,7 +859,13 @@ const fotad_store_ops_t sq_ops = {
     .member_put = sq_member_put,
     .member_list = sq_member_list,
     .member_counts = sq_member_counts,
-    .member_starts = sq_member_starts,
+    .member_start = sq_member_start,
     .member_time_out = sq_member_time_out,
     .event_list = sq_event_list,
+    .token_insert = sq_token_insert,
+    .token_get = sq_token_get,
+    .token_list = sq_token_list,
+    .token_revoke = sq_token_revoke,
+    .audit_insert = sq_audit_insert,
+    .audit_list = sq_audit_list,
 };

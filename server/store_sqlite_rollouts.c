@@ -538,26 +538,38 @@ static fota_err_t starts_cb(sqlite3_stmt *st, void *arg)
     return FOTA_OK;
 }
 
-fota_err_t sq_member_starts(void *ctx, int64_t rollout, int64_t since, uint32_t *count,
-                            int64_t *earliest)
+/* The starts of a rollout since `since` counted on connection c (a reader, or the writer inside
+ * its transaction). */
+static fota_err_t count_starts(sq_conn_t *c, int64_t rollout, int64_t since, starts_t *s)
+{
+    sqlite3_stmt *st = read_stmt(c, SQ_MEMBER_STARTS, rollout, NULL);
+    if (st == NULL) {
+        return FOTA_ERR_IO;
+    }
+    sqlite3_bind_int64(st, 2, since);
+    int rc = sqlite3_step(st);
+    fota_err_t err = rc == SQLITE_ROW ? starts_cb(st, s) : sq_fail(c, "count starts");
+    sq_reset(st);
+    return err;
+}
+
+/* BEGIN IMMEDIATE takes the database's write lock before the count, so that no other connection,
+ * of this process or another, starts a member between the count and the write. */
+fota_err_t sq_member_start(void *ctx, const fotad_member_rec_t *m, int64_t since, uint32_t limit,
+                           bool *admitted, int64_t *earliest)
 {
     starts_t s = {0, 0};
-    bool any = false;
-    sq_conn_t *c = sq_reader_get(ctx);
-    sqlite3_stmt *st = read_stmt(c, SQ_MEMBER_STARTS, rollout, NULL);
-    fota_err_t err = FOTA_ERR_IO;
-    if (st != NULL) {
-        sqlite3_bind_int64(st, 2, since);
-        int rc = sqlite3_step(st);
-        err = rc == SQLITE_ROW ? starts_cb(st, &s) : sq_fail(c, "count starts");
-        any = rc == SQLITE_ROW;
-        sq_reset(st);
+    sq_conn_t *c = sq_writer_get(ctx);
+    fota_err_t err = sq_txn_begin(c);
+    err = err == FOTA_OK ? count_starts(c, m->rollout, since, &s) : err;
+    *admitted = err == FOTA_OK && s.count < limit;
+    if (*admitted) {
+        err = write_member(c, m);
     }
-    if (c != NULL) {
-        sq_reader_put(ctx, c);
-    }
-    *count = any ? s.count : 0;
-    *earliest = any ? s.earliest : 0;
+    err = sq_txn_end(c, err);
+    sq_writer_put(ctx);
+    *admitted = *admitted && err == FOTA_OK;
+    *earliest = err == FOTA_OK ? s.earliest : 0;
     return err;
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_fotad_metrics.sh - GET /metrics of a real fotad on loopback (docs/SERVER.md "Metrics"),
 # after emulated ESP32s running the real agent (fota-device) updated in chain and seed mode and
-# one more device only checked in: every scrape passes `promtool check metrics`; the token is
-# required (401 without, 403 wrong) unless --metrics-open; the gauges agree with the admin API
+# one more device only checked in: every scrape passes `promtool check metrics`; a token is
+# required (401 without, 403 wrong; a viewer token is enough, a revoked one refused) unless
+# --metrics-open; the gauges agree with the admin API
 # (devices per running version and per state as GET /api/admin/devices lists them, a rollout's
 # open stage and members as GET /api/admin/rollouts/ID counts them); the request counters rise
 # by exactly the requests made between two scrapes; the blob and chunk bytes served equal the
@@ -50,6 +51,18 @@ raw GET /metrics
 error_is 401 unauthorized "metrics without a token"
 raw GET /metrics -H "Authorization: Bearer wrong-token"
 error_is 403 forbidden "metrics with a wrong token"
+# A token of the least role, made for the scraper, is enough; once revoked it is refused.
+admin POST /api/admin/tokens -d '{"name":"prometheus","role":"viewer"}'
+expect 201 "a viewer token"
+VIEWER=$(grep -oE '"secret":"fota_[0-9a-f]+_[0-9a-f]+"' "$W/body" | cut -d'"' -f4)
+VIEWER_ID=$(grep -oE '"id":"[0-9a-f]+"' "$W/body" | cut -d'"' -f4)
+raw GET /metrics -H "Authorization: Bearer $VIEWER"
+expect 200 "metrics with a viewer token"
+grep -q '^# TYPE fota_http_requests_total counter$' "$W/body" || fail "viewer scrape: no counters"
+admin POST "/api/admin/tokens/$VIEWER_ID/revoke"
+expect 200 "revoke the viewer token"
+raw GET /metrics -H "Authorization: Bearer $VIEWER"
+error_is 403 forbidden "metrics with a revoked token"
 scrape m0
 grep -q '^fota_build_info{version="[^"]*"} 1$' "$W/m0" || fail "no fota_build_info"
 for f in process_start_time_seconds process_resident_memory_bytes process_open_fds \

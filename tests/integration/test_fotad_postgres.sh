@@ -11,8 +11,8 @@
 # with no shared directory: an upload and an assignment through one are served by the other (the
 # blob fetched from the database into its own cache), a nonce used on one is a replay on the
 # other, each node's /metrics shows the same cluster-wide gauges from the database and its own
-# request counters; one node holds the periodic lease and the other takes it over when it is
-# killed.
+# request counters, a rollout's rate limit counts the starts of both nodes, one node holds the
+# periodic lease and the other takes it over when it is killed.
 # Run by ctest as: bash test_fotad_postgres.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-postgres
 source "$(dirname "$0")/../support/pg.sh"
@@ -121,7 +121,7 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 [ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] || { cat "$W"/twin-*.log >&2; fail "no port"; }
-[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 2 ] || fail "schema version"
+[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 3 ] || fail "schema version"
 URL="http://127.0.0.1:$(cat "$W/twin-a.port")"
 admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
 expect 201 "upload through the first"
@@ -175,6 +175,43 @@ grep -qx 'fota_devices_by_version{version="1.0.0"} 1' "$W/gauges.A" ||
 cmp -s "$W/gauges.A" "$W/gauges.B" || { cat "$W"/gauges.* >&2; fail "the nodes' gauges differ"; }
 [ ! -s "$W/replays.A" ] && grep -q ' 1$' "$W/replays.B" ||
     { cat "$W"/replays.* >&2; fail "the 401 is not counted by the node that answered it alone"; }
+# A rollout's rate limit holds for the cluster, not per node: 16 members check at the same moment,
+# half through each node, and exactly the limit (5 a minute) are started and offered the release.
+RATED=()
+for i in $(seq -w 1 16); do
+    RATED+=("\"rate-$i\"")
+    dev "rate-$i" "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT"
+done
+URL=$URL_A
+admin POST /api/admin/rollouts -d "{\"release\":\"$R2\",\"devices\":[$(
+    IFS=,
+    echo "${RATED[*]}"
+)],\"stages\":[{\"percent\":100}],\"rate\":{\"per_minute\":5}}"
+expect 201 "a rollout of 16 devices, 5 starts a minute"
+RO=$(json_num id)
+admin POST "/api/admin/rollouts/$RO/start"
+expect 200 "start it"
+sleep 2.5 # the other node learns of the started rollout at its next tick (1 s here)
+CHECKERS=()
+for i in $(seq -w 1 16); do
+    node=$URL_A
+    [ $((10#$i % 2)) -eq 0 ] && node=$URL_B
+    "$BUILD/fota-devreq" --url "$node" --device "rate-$i" --master "$W/master" \
+        --target "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT" \
+        >"$W/rate-$i.out" 2>"$W/rate-$i.err" &
+    CHECKERS+=($!)
+done
+for p in "${CHECKERS[@]}"; do
+    wait "$p" || fail "a rate-limited check failed"
+done
+OFFERED=$(cat "$W"/rate-*.out | grep -cx 200 || true)
+HELD=$(cat "$W"/rate-*.out | grep -cx 204 || true)
+[ "$OFFERED" = 5 ] && [ "$HELD" = 11 ] ||
+    fail "the cluster offered $OFFERED and held back $HELD of 16, wanted 5 and 11"
+STARTED=$(psql_do "$TWIN" -tAc "SELECT count(*) FROM rollout_members WHERE rollout = $RO AND started > 0")
+[ "$STARTED" = 5 ] || fail "$STARTED members started in the store, wanted 5"
+echo "ok: rate limit across two nodes: 5 of 16 started"
+
 # The periodic work runs on one node: one lease holder, the same over three ticks; when it is
 # killed the other takes over within two ticks and the margin (1 s tick: 5 s).
 holder() { psql_do "$TWIN" -tAc "SELECT holder FROM leases WHERE name = 'periodic'"; }

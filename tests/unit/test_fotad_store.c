@@ -10,9 +10,9 @@
  * event, update, list), members (put, counts by stage and status taken from the rows, a repeated
  * put counting once, starts in a minute, timeouts), history events, and calls from several
  * threads at once. SQLite only: a database of schema version 1 migrated (its releases' chips
- * unknown), one of version 3 migrated to 4 (tags and rollouts), a file from a newer fotad
- * refused. PostgreSQL only: the schema version table, a database from a newer fotad refused, an
- * unreachable server refused, several stores opened at the same moment on an empty database (one
+ * unknown), one of version 3 migrated to the current one (tags and rollouts), a file from a newer
+ * fotad refused. PostgreSQL only: the schema version table, a database from a newer fotad refused,
+ * an unreachable server refused, several stores opened at the same moment on an empty database (one
  * migration, under its lock), and a server restarted under an open store: calls fail with
  * FOTA_ERR_IO while it is down and work again once it is back, without reopening.
  */
@@ -399,12 +399,12 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
 
-    /* The file now says the current version (4), and opening it again changes nothing. */
+    /* The file now says the current version (5), and opening it again changes nothing. */
     assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
@@ -777,14 +777,29 @@ static void test_rollouts(void **state)
     assert_string_equal(m.reason, "rolled_back");
     assert_int_equal(ops->member_get(ctx, r.id, "dev-x", &m), FOTA_ERR_NOT_FOUND);
 
+    /* A start is written only while fewer than the limit started since the window opened:
+     * dev-a (200) and dev-b (210) count since 0, dev-b alone since 205. */
     uint32_t n = 0;
     int64_t earliest = 0;
-    assert_int_equal(ops->member_starts(ctx, r.id, 205, &n, &earliest), FOTA_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(earliest, 210);
-    assert_int_equal(ops->member_starts(ctx, r.id, 0, &n, &earliest), FOTA_OK);
-    assert_int_equal(n, 2);
+    bool admitted = true;
+    fotad_member_rec_t d = member(r.id, "dev-d", 0, FOTAD_MEMBER_STARTED, 220);
+    assert_int_equal(ops->member_start(ctx, &d, 0, 2, &admitted, &earliest), FOTA_OK);
+    assert_false(admitted);
     assert_int_equal(earliest, 200);
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-d", &m), FOTA_ERR_NOT_FOUND);
+    assert_int_equal(ops->member_start(ctx, &d, 205, 2, &admitted, &earliest), FOTA_OK);
+    assert_true(admitted);
+    assert_int_equal(earliest, 210);
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-d", &m), FOTA_OK);
+    assert_memory_equal(&m, &d, sizeof m);
+    fotad_member_rec_t e2 = member(r.id, "dev-e", 0, FOTAD_MEMBER_STARTED, 220);
+    assert_int_equal(ops->member_start(ctx, &e2, 205, 2, &admitted, &earliest), FOTA_OK);
+    assert_false(admitted); /* dev-b and dev-d */
+    assert_int_equal(ops->member_get(ctx, r.id, "dev-e", &m), FOTA_ERR_NOT_FOUND);
+    d.status = FOTAD_MEMBER_PENDING; /* back to pending: the timeouts below are about dev-a */
+    d.started = 0;
+    d.last_activity = 0;
+    assert_int_equal(ops->member_put(ctx, &d, NULL), FOTA_OK);
 
     /* dev-a (started, silent since 200) times out; the failed and pending ones do not move. */
     assert_int_equal(ops->member_time_out(ctx, r.id, 201, &n), FOTA_OK);
@@ -809,8 +824,8 @@ static void test_rollouts(void **state)
     assert_int_equal(c.n[0][FOTAD_MEMBER_FAILED], 2);
 }
 
-/* A database of version 3 (legacy bridge, no rollouts): migrated to 4, its data kept, rollouts
- * and tags usable at once. */
+/* A database of version 3 (legacy bridge, no rollouts): migrated to the current version, its data
+ * kept, rollouts and tags usable at once. */
 static void test_migrate_from_version_3(void **state)
 {
     fixture_t *f = *state;
@@ -823,7 +838,8 @@ static void test_migrate_from_version_3(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE device_tags; DROP TABLE rollout_events;"
                                   "DROP TABLE rollout_members; DROP TABLE rollout_stages;"
-                                  "DROP TABLE rollouts; PRAGMA user_version=3;",
+                                  "DROP TABLE rollouts; DROP TABLE tokens; DROP TABLE audit;"
+                                  " PRAGMA user_version=3;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -839,7 +855,7 @@ static void test_migrate_from_version_3(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -852,12 +868,12 @@ static void test_pg_schema(void **state)
 {
     fixture_t *f = *state;
     const char *version = "SELECT version FROM schema_version";
-    assert_int_equal(test_store_pg_number(&f->db, version), 2);
+    assert_int_equal(test_store_pg_number(&f->db, version), 3);
     fotad_release_rec_t a = release(RA, "1.0.0", 100);
     bool inserted;
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     reopen(f);
-    assert_int_equal(test_store_pg_number(&f->db, version), 2);
+    assert_int_equal(test_store_pg_number(&f->db, version), 3);
     assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM schema_version"), 1);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
@@ -923,6 +939,72 @@ static void test_pg_shared(void **state)
     assert_int_equal(ops->object_fetch(c, none, &got, &len), FOTA_ERR_NOT_FOUND);
 }
 
+#define STARTERS 8
+#define STARTS_EACH 25
+#define START_LIMIT 20
+
+typedef struct {
+    fotad_store_t *st;
+    int64_t rollout;
+    int who;
+    pthread_barrier_t *start;
+    uint32_t admitted;
+    fota_err_t err;
+} starter_t;
+
+static void *starter(void *arg)
+{
+    starter_t *s = arg;
+    pthread_barrier_wait(s->start);
+    for (int i = 0; i < STARTS_EACH && s->err == FOTA_OK; i++) {
+        char dev[32];
+        snprintf(dev, sizeof dev, "dev-%d-%d", s->who, i);
+        fotad_member_rec_t m = member(s->rollout, dev, 0, FOTAD_MEMBER_STARTED, 300 + i);
+        bool admitted = false;
+        int64_t earliest;
+        s->err = s->st->ops->member_start(s->st->ctx, &m, 300, START_LIMIT, &admitted, &earliest);
+        s->admitted += admitted ? 1u : 0u;
+    }
+    return NULL;
+}
+
+/* Two stores on one database, as two fotad on one PostgreSQL (or two on one SQLite file), start
+ * members of one rollout from several threads each at the same moment: exactly the limit are
+ * started in all, not the limit per store or per thread. */
+static void test_member_start_shared(void **state)
+{
+    fixture_t *f = *state;
+    fotad_store_t other;
+    assert_int_equal(test_store_open(&f->db, &other), FOTA_OK);
+    fotad_release_rec_t a = release(RA, "1.0.0", 100);
+    bool inserted;
+    assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
+    fotad_rollout_rec_t r = rollout_rec();
+    assert_int_equal(f->st.ops->rollout_insert(f->st.ctx, &r, NULL, 0, NULL), FOTA_OK);
+
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, STARTERS);
+    pthread_t t[STARTERS];
+    starter_t s[STARTERS];
+    for (int i = 0; i < STARTERS; i++) {
+        s[i] =
+            (starter_t){.st = i % 2 ? &other : &f->st, .rollout = r.id, .who = i, .start = &start};
+        assert_int_equal(pthread_create(&t[i], NULL, starter, &s[i]), 0);
+    }
+    uint32_t admitted = 0;
+    for (int i = 0; i < STARTERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].err, FOTA_OK);
+        admitted += s[i].admitted;
+    }
+    pthread_barrier_destroy(&start);
+    fotad_store_close(&other);
+    assert_int_equal(admitted, START_LIMIT);
+    fotad_member_counts_t c;
+    assert_int_equal(f->st.ops->member_counts(f->st.ctx, r.id, &c), FOTA_OK);
+    assert_int_equal(c.n[0][FOTAD_MEMBER_STARTED], START_LIMIT);
+}
+
 #define OPENERS 4
 
 typedef struct {
@@ -965,7 +1047,7 @@ static void test_pg_concurrent_open(void **state)
         snprintf(id, sizeof id, "dev-%d", i);
         assert_int_equal(o[i].st.ops->device_touch(o[i].st.ctx, id, 10), FOTA_OK);
     }
-    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 2);
+    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 3);
     assert_int_equal(test_store_pg_number(&empty, "SELECT count(*) FROM devices"), OPENERS);
     for (int i = 0; i < OPENERS; i++) {
         fotad_store_close(&o[i].st);
@@ -1034,6 +1116,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_start_shared, setup, teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),

@@ -33,6 +33,7 @@
 #define FOTACTL_LEGACY "fotactl legacy"
 #define FOTACTL_ENROLL "fotactl enroll"
 #define FOTACTL_ROLLOUT "fotactl rollout"
+#define FOTACTL_TOKEN "fotactl token"
 
 #define FOTACTL_DEFAULT_SERVER "http://127.0.0.1:8080"
 
@@ -192,5 +193,11 @@ bool fotactl_device_id_ok(const char *id);
 /* Read a bundle file whole (at most FOTACTL_MAX_BUNDLE bytes); 0 or an exit code after the
  * error was printed. The caller frees *buf. */
 int fotactl_read_bundle(const char *path, uint8_t **buf, size_t *len);
+
+/* token.c */
+int fotactl_token_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_token_list(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_token_revoke(const fota_cli_cmd_t *cmd, int argc, char **argv);
+int fotactl_audit(const fota_cli_cmd_t *cmd, int argc, char **argv);
 
 #endif /* FOTACTL_H */

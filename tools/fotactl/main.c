@@ -295,6 +295,51 @@ static const char ROLLOUT_USAGE[] = "usage: fotactl rollout COMMAND ...\n"
                                     "  history   what happened to a rollout\n"
                                     "  start, pause, resume, cancel, install, update\n";
 
+static const char TOKEN_CREATE_USAGE[] =
+    "usage: fotactl token create --name N --role viewer|operator|admin [server options]\n"
+    "\n"
+    "Make an admin token. It is printed once: fotad keeps only its SHA-256. viewer reads,\n"
+    "operator also runs rollouts, assignments, device tags and enrollments, admin does\n"
+    "everything (docs/ADMIN_API.md, \"Roles and tokens\"). Needs an admin token.\n" SERVER_OPTIONS;
+
+static const char TOKEN_LIST_USAGE[] = "usage: fotactl token list [server options]\n"
+                                       "\n"
+                                       "Every token made (never the token itself): id, name, role, "
+                                       "who made it, when revoked.\n" SERVER_OPTIONS;
+
+static const char TOKEN_REVOKE_USAGE[] =
+    "usage: fotactl token revoke ID [server options]\n"
+    "\n"
+    "Revoke a token: every fotad on the store refuses it from its next request.\n" SERVER_OPTIONS;
+
+static const char TOKEN_USAGE[] = "usage: fotactl token COMMAND ...\n"
+                                  "\n"
+                                  "  create    make an admin token with a role\n"
+                                  "  list      every token made\n"
+                                  "  revoke    revoke one\n";
+
+static const char AUDIT_USAGE[] =
+    "usage: fotactl audit [--limit N] [--token-id ID] [--since UNIX] [--before SEQ]\n"
+    "                     [server options]\n"
+    "\n"
+    "The audit log, newest first: every admin request that changed something or was refused\n"
+    "for its role, with its token, role, action, target, client and answer. --limit rows\n"
+    "(default 50, at most 1000); --token-id only one token's (its id, or bootstrap; --token is\n"
+    "the token fotactl sends); --since only from that time; --before SEQ the page after the\n"
+    "one that ended at SEQ.\n" SERVER_OPTIONS;
+
+static int token_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
+{
+    static const fota_cli_cmd_t cmds[] = {
+        {"create", "make a token", TOKEN_CREATE_USAGE, fotactl_token_create},
+        {"list", "every token made", TOKEN_LIST_USAGE, fotactl_token_list},
+        {"revoke", "revoke a token", TOKEN_REVOKE_USAGE, fotactl_token_revoke},
+    };
+    static const fota_cli_tool_t tool = {FOTACTL_TOKEN, "Admin tokens.", cmds, FOTACTL_N(cmds)};
+    (void)cmd;
+    return fota_cli_dispatch(&tool, argc, argv);
+}
+
 static int release_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
@@ -403,6 +448,8 @@ int main(int argc, char **argv)
         {"rollout", "staged rollouts that stop themselves", ROLLOUT_USAGE, rollout_group},
         {"legacy", "the bridge for devices on the original firmware", LEGACY_USAGE, legacy_group},
         {"enroll", "approve or reject bridge devices' keys", ENROLL_USAGE, enroll_group},
+        {"token", "admin tokens with roles: create, list, revoke", TOKEN_USAGE, token_group},
+        {"audit", "the audit log of admin actions", AUDIT_USAGE, fotactl_audit},
     };
     static const fota_cli_tool_t tool = {
         FOTACTL, "Operator CLI for fota: release keys, signed releases, fotad's admin API.", cmds,

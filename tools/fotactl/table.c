@@ -11,7 +11,7 @@
 
 #include "fotactl.h"
 
-#define CELL_MAX 72
+#define CELL_MAX 96 /* the longest value shown whole: an admin token (82 characters) */
 
 static void copy_printable(const char *s, char out[CELL_MAX])
 {

@@ -1,0 +1,153 @@
+/*
+ * store_pg_tokens.c - the PostgreSQL backend's admin tokens and audit log (store.h), the same
+ * operations as store_sqlite_tokens.c: a token row holds the SHA-256 of the token, never the
+ * token; audit rows are numbered by an identity column, which orders the log. Every fotad of a
+ * cluster reads a token's row at each request, so a revocation by one is seen by all at once.
+ */
+#include <string.h>
+
+#include "store_pg_int.h"
+
+/* One statement of no rows on a pooled connection; *changed the rows it changed. */
+static fota_err_t run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const char *what,
+                          uint64_t *changed)
+{
+    pg_conn_t *c = pg_conn_get(s);
+    fota_err_t err = c != NULL ? pg_cmd(c, id, p, what, changed) : FOTA_ERR_IO;
+    pg_conn_put(s, c);
+    return err;
+}
+
+static void fill_token(const PGresult *res, fotad_token_rec_t *t)
+{
+    memset(t, 0, sizeof *t);
+    pg_col_text(res, 0, 0, t->id, sizeof t->id);
+    pg_col_text(res, 0, 1, t->name, sizeof t->name);
+    pg_col_text(res, 0, 2, t->role, sizeof t->role);
+    pg_col_bytes(res, 0, 3, t->sha256, sizeof t->sha256);
+    t->created = pg_col_int(res, 0, 4);
+    pg_col_text(res, 0, 5, t->created_by, sizeof t->created_by);
+    t->revoked = pg_col_int(res, 0, 6);
+}
+
+static void fill_audit(const PGresult *res, fotad_audit_rec_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->seq = pg_col_int(res, 0, 0);
+    a->time = pg_col_int(res, 0, 1);
+    pg_col_text(res, 0, 2, a->token, sizeof a->token);
+    pg_col_text(res, 0, 3, a->role, sizeof a->role);
+    pg_col_text(res, 0, 4, a->action, sizeof a->action);
+    pg_col_text(res, 0, 5, a->target, sizeof a->target);
+    pg_col_text(res, 0, 6, a->client, sizeof a->client);
+    a->status = (uint32_t)pg_col_int(res, 0, 7);
+}
+
+fota_err_t pg_token_insert(void *ctx, const fotad_token_rec_t *t)
+{
+    pg_params_t p = {0};
+    pg_param_text(&p, t->id);
+    pg_param_text(&p, t->name);
+    pg_param_text(&p, t->role);
+    pg_param_bytes(&p, t->sha256, sizeof t->sha256);
+    pg_param_int(&p, t->created);
+    pg_param_text(&p, t->created_by);
+    pg_param_int(&p, t->revoked);
+    uint64_t n = 0;
+    fota_err_t err = run_cmd(ctx, PG_TOKEN_INSERT, &p, "insert token", &n);
+    return err == FOTA_OK && n == 0 ? FOTA_ERR_STATE : err;
+}
+
+typedef struct {
+    fotad_token_rec_t *one; /* token_get: the row, else the list's fn */
+    fotad_token_fn fn;
+    void *arg;
+} token_walk_t;
+
+static fota_err_t token_row(const PGresult *res, void *arg)
+{
+    token_walk_t *w = arg;
+    fotad_token_rec_t t;
+    fill_token(res, w->one != NULL ? w->one : &t);
+    return w->one != NULL ? FOTA_OK : w->fn(w->arg, &t);
+}
+
+static fota_err_t walk(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn row,
+                       void *arg)
+{
+    pg_conn_t *c = pg_conn_get(s);
+    fota_err_t err = c != NULL ? pg_walk(c, id, p, "list", row, arg) : FOTA_ERR_IO;
+    pg_conn_put(s, c);
+    return err;
+}
+
+fota_err_t pg_token_get(void *ctx, const char *id, fotad_token_rec_t *out)
+{
+    pg_params_t p = {0};
+    pg_param_text(&p, id);
+    out->id[0] = '\0';
+    token_walk_t w = {.one = out};
+    fota_err_t err = walk(ctx, PG_TOKEN_GET, &p, token_row, &w);
+    return err == FOTA_OK && out->id[0] == '\0' ? FOTA_ERR_NOT_FOUND : err;
+}
+
+fota_err_t pg_token_list(void *ctx, fotad_token_fn fn, void *arg)
+{
+    pg_params_t p = {0};
+    token_walk_t w = {.fn = fn, .arg = arg};
+    return walk(ctx, PG_TOKEN_LIST, &p, token_row, &w);
+}
+
+fota_err_t pg_token_revoke(void *ctx, const char *id, int64_t now, bool *changed)
+{
+    pg_params_t p = {0};
+    pg_param_text(&p, id);
+    pg_param_int(&p, now);
+    uint64_t n = 0;
+    fota_err_t err = run_cmd(ctx, PG_TOKEN_REVOKE, &p, "revoke token", &n);
+    *changed = n > 0;
+    if (err == FOTA_OK && n == 0) {
+        fotad_token_rec_t t;
+        err = pg_token_get(ctx, id, &t); /* FOTA_ERR_NOT_FOUND, or revoked before */
+    }
+    return err;
+}
+
+fota_err_t pg_audit_insert(void *ctx, const fotad_audit_rec_t *a)
+{
+    pg_params_t p = {0};
+    pg_param_int(&p, a->time);
+    pg_param_text(&p, a->token);
+    pg_param_text(&p, a->role);
+    pg_param_text(&p, a->action);
+    pg_param_text(&p, a->target);
+    pg_param_text(&p, a->client);
+    pg_param_int(&p, a->status);
+    return run_cmd(ctx, PG_AUDIT_INSERT, &p, "insert audit row", NULL);
+}
+
+typedef struct {
+    fotad_audit_fn fn;
+    void *arg;
+} audit_walk_t;
+
+static fota_err_t audit_row(const PGresult *res, void *arg)
+{
+    audit_walk_t *w = arg;
+    fotad_audit_rec_t a;
+    fill_audit(res, &a);
+    return w->fn(w->arg, &a);
+}
+
+fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg)
+{
+    pg_params_t p = {0};
+    pg_param_int(&p, q->before > 0 ? q->before : INT64_MAX);
+    pg_param_int(&p, q->after);
+    pg_param_text(&p, q->token != NULL ? q->token : "");
+    pg_param_text(&p, q->action != NULL ? q->action : "");
+    pg_param_int(&p, q->since);
+    pg_param_int(&p, q->limit);
+    audit_walk_t w = {fn, arg};
+    return walk(ctx, q->after > 0 ? PG_AUDIT_LIST_OLDEST : PG_AUDIT_LIST_NEWEST, &p, audit_row, &w);
+}
