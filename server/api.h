@@ -71,6 +71,9 @@ void fotad_api_send_chunk(const fotad_release_t *rel, uint32_t n, const uint8_t 
                           size_t key_len, const char *mac_field, fotad_resp_t *resp);
 bool fotad_api_parse_chunk_number(const char *s, uint64_t *out);
 
+/* GET /metrics: the Prometheus text format (api_metrics.c, docs/SERVER.md "Metrics"). */
+void fotad_api_metrics(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
 void fotad_api_health(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
 #endif /* FOTAD_API_H */

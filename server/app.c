@@ -17,6 +17,8 @@
 
 #include "device_auth.h"
 #include "log.h"
+#include "router.h"
+#include "store_metered.h"
 
 #define TOKEN_FILE_MAX 4096u
 
@@ -100,6 +102,16 @@ static fota_err_t open_store(const fotad_config_t *cfg, fotad_app_t *app)
     return fotad_store_sqlite_open(db, cfg->db_sync, &app->store);
 }
 
+/* The metrics registry, and the store behind its timing front (store_metered.h). */
+static fota_err_t open_metrics(fotad_app_t *app)
+{
+    size_t n = fotad_router_metrics_routes(app->metric_routes, sizeof app->metric_routes /
+                                                                   sizeof app->metric_routes[0]);
+    fota_err_t err = fotad_metrics_new(app->metric_routes, n, fotad_store_op_names, FOTAD_STORE_OPS,
+                                       &app->metrics);
+    return err != FOTA_OK ? err : fotad_store_metered_wrap(&app->store, app->metrics);
+}
+
 static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
 {
     if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
@@ -107,6 +119,9 @@ static fota_err_t open_data(const fotad_config_t *cfg, fotad_app_t *app)
         return FOTA_ERR_IO;
     }
     fota_err_t err = open_store(cfg, app);
+    if (err == FOTA_OK) {
+        err = open_metrics(app);
+    }
     if (err == FOTA_OK) {
         err = fotad_objstore_open(cfg->data_dir, &app->objects);
     }
@@ -153,6 +168,7 @@ fota_err_t fotad_app_open_clock(const fotad_config_t *cfg, fotad_clock_t clock, 
 {
     memset(app, 0, sizeof *app);
     app->cfg = cfg;
+    app->started = fotad_now();
     fota_err_t err = load_keys(cfg, &app->keys);
     if (err == FOTA_OK) {
         err = load_master(cfg, app);
@@ -183,6 +199,7 @@ void fotad_app_close(fotad_app_t *app)
     fotad_releases_close(app->releases);
     fotad_objstore_close(app->objects);
     fotad_store_close(&app->store);
+    fotad_metrics_free(app->metrics);
     if (app->master != NULL) {
         mbedtls_platform_zeroize(app->master, app->master_len);
         free(app->master);

@@ -15,6 +15,7 @@
 #include "devices.h"
 #include "keycache.h"
 #include "legacy.h"
+#include "metrics.h"
 #include "keyring.h"
 #include "nonce_cache.h"
 #include "objstore.h"
@@ -40,6 +41,10 @@ typedef struct {
     fotad_keycache_t *device_keys; /* derived keys of devices that authenticated */
     fotad_legacy_t *legacy;        /* the legacy bridge and enrollments (legacy.h) */
     fotad_rollouts_t *rollouts;    /* rollouts and their scheduler tick (rollouts.h) */
+    fotad_metrics_t *metrics;      /* this process's counters (metrics.h) */
+    fotad_metrics_route_t
+        metric_routes[FOTAD_METRICS_ROUTES_MAX]; /* what the registry knows of each route */
+    int64_t started;                             /* wall-clock unix seconds of the start */
 } fotad_app_t;
 
 /* Build the app from cfg (which must outlive it), rollouts on the system clock. Errors are

@@ -27,7 +27,8 @@ typedef enum {
     OPT_KEY,
     OPT_PREFIX,   /* a string field holding a URI prefix (accel_redirect) */
     OPT_DATABASE, /* a postgresql:// URI */
-    OPT_U32       /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
+    OPT_U32,      /* a uint32_t field, 1 to FOTAD_CONFIG_U32_MAX */
+    OPT_BOOL      /* a bool field: true or false; a flag without a value means true */
 } opt_kind_t;
 
 typedef struct {
@@ -70,6 +71,7 @@ static const opt_t opts[] = {
     U32_OPT(legacy_max_pending),
     U32_OPT(rollout_tick),
     {"accel_redirect", OPT_PREFIX, offsetof(fotad_config_t, accel_redirect)},
+    {"metrics_open", OPT_BOOL, offsetof(fotad_config_t, metrics_open)},
 };
 
 static const char usage_text[] =
@@ -108,6 +110,9 @@ static const char usage_text[] =
     "  --accel-redirect PREFIX     behind nginx: answer chain-mode blob requests with\n"
     "                              X-Accel-Redirect: PREFIX + the object's name, e.g.\n"
     "                              /_fota_objects/ (default: off, fotad sends the bytes)\n"
+    "  --metrics-open              serve GET /metrics without a token (for a scraper on\n"
+    "                              loopback or a trusted network; default: any valid admin\n"
+    "                              token is required)\n"
     "  --help                      this text\n"
     "  --routes                    list every route and the role each admin route needs\n"
     "\n"
@@ -284,6 +289,12 @@ static fota_err_t set_opt(const opt_t *o, fotad_config_t *cfg, const char *value
                                    : FOTA_ERR_ARG;
     case OPT_DATABASE:
         return set_database(o, cfg, value);
+    case OPT_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            return FOTA_ERR_ARG;
+        }
+        *(bool *)((char *)cfg + o->offset) = value[0] == 't';
+        return FOTA_OK;
     case OPT_LEVEL:
         return fotad_log_parse_level(value, &cfg->log_level);
     case OPT_SYNC:
@@ -417,7 +428,9 @@ static fota_err_t parse_flags(fotad_config_t *cfg, int argc, char **argv, bool a
             snprintf(err, errcap, "unknown option '%s'", arg);
             return FOTA_ERR_ARG;
         }
-        const char *value = flag_value(argc, argv, &i, inline_value);
+        const char *value = o != NULL && o->kind == OPT_BOOL && inline_value == NULL
+                                ? "true"
+                                : flag_value(argc, argv, &i, inline_value);
         if (value == NULL) {
             snprintf(err, errcap, "option '%s' needs a value", arg);
             return FOTA_ERR_ARG;

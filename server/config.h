@@ -8,6 +8,8 @@
  * admin_token and admin_token_file exclude each other: the one set last wins.
  * accel_redirect is a URI path that starts and ends with '/', at most FOTAD_ACCEL_PREFIX_MAX
  * characters of visible ASCII without '?', '#', '%', '"' or a backslash.
+ * metrics_open is a switch: the flag takes no value (--metrics-open, or --metrics-open=false);
+ * the file's value is true or false.
  * Strings are malloc'd and owned by the config (fotad_config_free).
  */
 #ifndef FOTAD_CONFIG_H
@@ -59,8 +61,9 @@ typedef struct {
     uint32_t rollout_tick;       /* seconds between two rollout scheduler ticks */
     /* nginx's internal location of objects/, or NULL: blobs sent by nginx (accel.h) */
     char *accel_redirect;
-    bool help;   /* --help was given */
-    bool routes; /* --routes was given: list the routes and each admin route's role */
+    bool metrics_open; /* GET /metrics without a token (a scraper on a trusted network) */
+    bool help;         /* --help was given */
+    bool routes;       /* --routes was given: list the routes and each admin route's role */
 } fotad_config_t;
 
 /* Defaults for everything. */

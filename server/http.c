@@ -7,7 +7,8 @@
  *   on_request first call (headers in): the router's early checks (414, 404, 405, admin
  *              401/403, 413) answer at once, before any body byte is read; then body pieces
  *              are appended up to the route's limit; the last call runs the handler.
- *   completed  log the request line and free the context.
+ *   completed  count the request in the metrics registry (metrics.h: a few atomic additions, no
+ *              lock), log the request line and free the context.
  *
  * Every answer is queued through queue(), which first records an admin action in the audit log
  * (router.h), so that the row exists when the client has the answer.
@@ -303,6 +304,18 @@ static void log_request(const http_req_t *r, enum MHD_RequestTerminationCode toe
               ms, r->device[0] != '\0' ? r->device : "-", extra);
 }
 
+/* The request in the registry: its route (or none), status, duration, and the body bytes when
+ * they were all sent (a HEAD sends none). */
+static void count_request(const http_req_t *r, enum MHD_RequestTerminationCode toe)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000 + (t1.tv_nsec - r->t0.tv_nsec);
+    bool sent = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && strcmp(r->method, "HEAD") != 0;
+    fotad_metrics_request(r->http->app->metrics, fotad_router_index(r->match.route), r->status,
+                          ns > 0 ? (uint64_t)ns : 0, sent ? r->bytes : 0);
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -312,6 +325,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
     if (r == NULL) {
         return;
     }
+    count_request(r, toe);
     log_request(r, toe);
     free(r->target);
     free(r->body);

@@ -25,12 +25,15 @@
 #define VIEWER FOTAD_AUTH_ADMIN, FOTAD_ROLE_VIEWER
 #define OPERATOR FOTAD_AUTH_ADMIN, FOTAD_ROLE_OPERATOR
 #define ADMIN FOTAD_AUTH_ADMIN, FOTAD_ROLE_ADMIN
+/* /metrics: any valid admin token (no role needed beyond one), or none with metrics_open */
+#define METRICS FOTAD_AUTH_METRICS, FOTAD_ROLE_NONE
 #define JSON_MAX FOTAD_ADMIN_JSON_MAX
 #define ACTION_MAX FOTAD_ROLLOUT_ACTION_MAX
 #define RO ADM "rollouts/" FOTAD_PARAM
 
 static const fotad_route_t routes[] = {
     {"GET", "/healthz", NONE, 0, fotad_api_health, NULL},
+    {"GET", "/metrics", METRICS, 0, fotad_api_metrics, NULL},
     {"GET", DEV "check", DEVICE, 0, fotad_api_check, NULL},
     {"GET", DEV "manifest", DEVICE, 0, fotad_api_manifest, NULL},
     {"GET", DEV "chunk", DEVICE, 0, fotad_api_chunk, fotad_api_legacy_chunk},
@@ -75,6 +78,31 @@ static const fotad_route_t routes[] = {
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+_Static_assert(N_ROUTES <= FOTAD_METRICS_ROUTES_MAX, "the metrics registry knows every route");
+
+size_t fotad_router_count(void)
+{
+    return N_ROUTES;
+}
+
+size_t fotad_router_index(const fotad_route_t *route)
+{
+    return route != NULL ? (size_t)(route - routes) : N_ROUTES;
+}
+
+size_t fotad_router_metrics_routes(fotad_metrics_route_t *out, size_t cap)
+{
+    size_t n = N_ROUTES < cap ? N_ROUTES : cap;
+    for (size_t i = 0; i < n; i++) {
+        out[i].method = routes[i].method;
+        out[i].path = routes[i].path;
+        out[i].served = routes[i].fn == fotad_api_blob    ? FOTAD_SERVED_BLOB
+                        : routes[i].fn == fotad_api_chunk ? FOTAD_SERVED_CHUNK
+                                                          : FOTAD_SERVED_NONE;
+    }
+    return n;
+}
 
 const fotad_route_t *fotad_router_routes(size_t *n)
 {
@@ -202,6 +230,21 @@ static unsigned check_admin(fotad_app_t *app, const char *authorization, fotad_m
 }
 
 /*
+ * Who may call the route, checked in this one place: an admin token of the route's role for the
+ * admin API, and for /metrics any valid token, whatever its role, unless metrics_open says
+ * the scraper needs none.
+ */
+static unsigned check_access(fotad_app_t *app, const char *authorization, fotad_match_t *m,
+                             fotad_resp_t *resp)
+{
+    fotad_auth_kind_t auth = m->route->auth;
+    if (auth == FOTAD_AUTH_ADMIN || (auth == FOTAD_AUTH_METRICS && !app->cfg->metrics_open)) {
+        return check_admin(app, authorization, m, resp);
+    }
+    return 0;
+}
+
+/*
  * An encoded NUL in the path of the raw target. libmicrohttpd decodes the path before the router
  * sees it, and a NUL ends that C string: "blob/ID%00junk" would match the route with the id
  * "ID". Such a path names nothing, so it is refused before it is matched.
@@ -233,10 +276,7 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
         return m->status;
     }
     /* The token first: a client without it learns nothing, not even the size limits. */
-    unsigned status = 0;
-    if (m->route->auth == FOTAD_AUTH_ADMIN) {
-        status = check_admin(app, authorization, m, resp);
-    }
+    unsigned status = check_access(app, authorization, m, resp);
     return status != 0 ? status : check_length(app, m, content_length, resp);
 }
 

@@ -13,6 +13,7 @@
 #include "admin_auth.h"
 #include "app.h"
 #include "httpmsg.h"
+#include "metrics.h"
 
 #define FOTAD_DEVICE_PREFIX "/api/inverter/fota/"
 #define FOTAD_ADMIN_PREFIX "/api/admin/"
@@ -25,6 +26,7 @@ typedef enum {
     FOTAD_AUTH_NONE,
     FOTAD_AUTH_DEVICE,
     FOTAD_AUTH_ADMIN,
+    FOTAD_AUTH_METRICS, /* the admin token, or none with metrics_open (docs/SERVER.md) */
 } fotad_auth_kind_t;
 
 typedef void (*fotad_handler_fn)(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
@@ -80,6 +82,14 @@ unsigned fotad_router_begin(fotad_app_t *app, const char *method, const char *pa
  * req->param and req->query are set here. */
 void fotad_router_finish(fotad_app_t *app, const fotad_match_t *m, fotad_req_t *req,
                          fotad_resp_t *resp);
+
+/* The route table's size, and the index of a route in it (metrics.h counts by index). */
+size_t fotad_router_count(void);
+size_t fotad_router_index(const fotad_route_t *route);
+
+/* The metrics registry's description of every route (fotad_router_count() of them, at most cap):
+ * method, pattern, and whether its answers count as blob or chunk bytes served. */
+size_t fotad_router_metrics_routes(fotad_metrics_route_t *out, size_t cap);
 
 /*
  * The audit log (docs/ADMIN_API.md, "Audit log"): a request to an admin route that is not a GET

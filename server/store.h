@@ -242,6 +242,17 @@ typedef struct {
     uint32_t n[FOTAD_STAGES_MAX][FOTAD_MEMBER_STATUS_COUNT];
 } fotad_member_counts_t;
 
+/* A group of the device census: how many devices share a state, a running version and the
+ * release of their last report (each "" where the device has none yet). */
+typedef struct {
+    char state[FOTAD_STATE_MAX + 1];
+    char version[FOTAD_LABEL_MAX + 1];
+    char release[FOTAD_RELEASE_ID_LEN + 1];
+    uint64_t n;
+} fotad_census_rec_t;
+
+typedef fota_err_t (*fotad_census_fn)(void *arg, const fotad_census_rec_t *c);
+
 /* ---- admin tokens and the audit log (docs/ADMIN_API.md, "Roles and tokens") ---- */
 
 #define FOTAD_TOKEN_ID_LEN 12u   /* hex characters of a token's id */
@@ -326,6 +337,9 @@ typedef struct {
     fota_err_t (*device_get)(void *ctx, const char *id, fotad_device_rec_t *out);
     /* Sorted by id. */
     fota_err_t (*device_list)(void *ctx, fotad_device_fn fn, void *arg);
+    /* The devices counted by (state, version, release) in one aggregate query (the metrics'
+     * gauges, docs/SERVER.md "Metrics"), groups in no particular order. */
+    fota_err_t (*device_census)(void *ctx, fotad_census_fn fn, void *arg);
     /* A device's reports, newest first, at most `limit`. */
     fota_err_t (*report_list)(void *ctx, const char *id, uint32_t limit, fotad_report_fn fn,
                               void *arg);

@@ -45,6 +45,7 @@ typedef enum {
     PG_DEV_REPORT,
     PG_DEV_GET,
     PG_DEV_LIST,
+    PG_DEV_CENSUS,
     PG_REPORT_INSERT,
     PG_REPORT_LIST,
     PG_ASSIGN_SET,

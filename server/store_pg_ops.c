@@ -217,6 +217,35 @@ static fota_err_t pg_device_list(void *ctx, fotad_device_fn fn, void *arg)
     return get_all(ctx, PG_DEV_LIST, &p, &w);
 }
 
+typedef struct {
+    fotad_census_rec_t rec;
+    fotad_census_fn fn;
+    void *arg;
+} census_visit_t;
+
+static void fill_census(const PGresult *res, void *out)
+{
+    fotad_census_rec_t *c = out;
+    pg_col_text(res, 0, 0, c->state, sizeof c->state);
+    pg_col_text(res, 0, 1, c->version, sizeof c->version);
+    pg_col_text(res, 0, 2, c->release, sizeof c->release);
+    c->n = (uint64_t)pg_col_int(res, 0, 3);
+}
+
+static fota_err_t census_emit(void *v)
+{
+    census_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+static fota_err_t pg_device_census(void *ctx, fotad_census_fn fn, void *arg)
+{
+    census_visit_t v = {.fn = fn, .arg = arg};
+    walk_t w = {fill_census, census_emit, &v};
+    pg_params_t p = key_params(NULL);
+    return get_all(ctx, PG_DEV_CENSUS, &p, &w);
+}
+
 static fota_err_t pg_device_list_tagged(void *ctx, const char *tag, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
@@ -495,6 +524,7 @@ const fotad_store_ops_t pg_ops = {
     .device_report = pg_device_report,
     .device_get = pg_device_get,
     .device_list = pg_device_list,
+    .device_census = pg_device_census,
     .report_list = pg_report_list,
     .assignment_set = pg_assignment_set,
     .assignment_get = pg_assignment_get,

@@ -54,6 +54,8 @@ const char *const pg_sql[PG_STMT_COUNT] = {
         " last_seen=GREATEST(devices.last_seen,excluded.last_seen)",
     [PG_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id=$1",
     [PG_DEV_LIST] = "SELECT " DEV_COLS " FROM devices ORDER BY id",
+    [PG_DEV_CENSUS] = "SELECT state, version, release_id, count(*) FROM devices"
+                      " GROUP BY state, version, release_id",
     [PG_REPORT_INSERT] =
         "INSERT INTO reports(device," REPORT_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
     [PG_REPORT_LIST] =

@@ -38,6 +38,7 @@ typedef enum {
     SQ_DEV_REPORT,
     SQ_DEV_GET,
     SQ_DEV_LIST,
+    SQ_DEV_CENSUS,
     SQ_REPORT_INSERT,
     SQ_REPORT_LIST,
     SQ_ASSIGN_SET,

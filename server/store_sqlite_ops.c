@@ -50,6 +50,8 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
         " last_seen=max(last_seen,excluded.last_seen)",
     [SQ_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id=?1",
     [SQ_DEV_LIST] = "SELECT " DEV_COLS " FROM devices ORDER BY id",
+    [SQ_DEV_CENSUS] = "SELECT state, version, release_id, count(*) FROM devices"
+                      " GROUP BY state, version, release_id",
     [SQ_REPORT_INSERT] =
         "INSERT INTO reports(device," REPORT_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [SQ_REPORT_LIST] =
@@ -391,6 +393,35 @@ static fota_err_t sq_device_list(void *ctx, fotad_device_fn fn, void *arg)
     device_visit_t v = {.fn = fn, .arg = arg};
     sq_walk_t w = {row_device, device_emit, &v};
     sq_query_t q = {SQ_DEV_LIST, -1, NULL, NULL};
+    return get_all(ctx, &q, 0, &w);
+}
+
+typedef struct {
+    fotad_census_rec_t rec;
+    fotad_census_fn fn;
+    void *arg;
+} census_visit_t;
+
+static void row_census(sqlite3_stmt *st, void *out)
+{
+    fotad_census_rec_t *c = out;
+    sq_col_text(st, 0, c->state, sizeof c->state);
+    sq_col_text(st, 1, c->version, sizeof c->version);
+    sq_col_text(st, 2, c->release, sizeof c->release);
+    c->n = (uint64_t)sqlite3_column_int64(st, 3);
+}
+
+static fota_err_t census_emit(void *v)
+{
+    census_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
+}
+
+static fota_err_t sq_device_census(void *ctx, fotad_census_fn fn, void *arg)
+{
+    census_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_census, census_emit, &v};
+    sq_query_t q = {SQ_DEV_CENSUS, -1, NULL, NULL};
     return get_all(ctx, &q, 0, &w);
 }
 
@@ -805,6 +836,7 @@ const fotad_store_ops_t sq_ops = {
     .device_report = sq_device_report,
     .device_get = sq_device_get,
     .device_list = sq_device_list,
+    .device_census = sq_device_census,
     .report_list = sq_report_list,
     .assignment_set = sq_assignment_set,
     .assignment_get = sq_assignment_get,

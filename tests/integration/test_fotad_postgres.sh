@@ -10,8 +10,9 @@
 # one empty database both come up (the migration runs once, under its lock) and work as one server
 # with no shared directory: an upload and an assignment through one are served by the other (the
 # blob fetched from the database into its own cache), a nonce used on one is a replay on the
-# other, a rollout's rate limit counts the starts of both nodes, one node holds the periodic lease
-# and the other takes it over when it is killed.
+# other, each node's /metrics shows the same cluster-wide gauges from the database and its own
+# request counters, a rollout's rate limit counts the starts of both nodes, one node holds the
+# periodic lease and the other takes it over when it is killed.
 # Run by ctest as: bash test_fotad_postgres.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-postgres
 source "$(dirname "$0")/../support/pg.sh"
@@ -156,6 +157,24 @@ URL=$URL_B
 dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT" --nonce 0123456789abcdef
 expect 401 "the same nonce on the second node"
 body_has "replayed nonce"
+# /metrics: the gauges come from the shared database (the same on both nodes), the request
+# counters are each node's own (the replayed check was answered by the second only).
+for n in A B; do
+    URL=$(eval echo "\$URL_$n")
+    admin GET /metrics
+    expect 200 "metrics of node $n"
+    if command -v promtool >/dev/null; then
+        promtool check metrics <"$W/body" >"$W/promtool.out" 2>&1 && [ ! -s "$W/promtool.out" ] ||
+            { cat "$W/promtool.out" >&2; fail "promtool on node $n's metrics"; }
+    fi
+    grep -E '^fota_(devices|devices_by_version|update_results)\{' "$W/body" >"$W/gauges.$n"
+    grep -F 'route="/api/inverter/fota/check",code="401"}' "$W/body" >"$W/replays.$n" || true
+done
+grep -qx 'fota_devices_by_version{version="1.0.0"} 1' "$W/gauges.A" ||
+    { cat "$W/gauges.A" >&2; fail "node A's gauges lack twin-dev"; }
+cmp -s "$W/gauges.A" "$W/gauges.B" || { cat "$W"/gauges.* >&2; fail "the nodes' gauges differ"; }
+[ ! -s "$W/replays.A" ] && grep -q ' 1$' "$W/replays.B" ||
+    { cat "$W"/replays.* >&2; fail "the 401 is not counted by the node that answered it alone"; }
 # A rollout's rate limit holds for the cluster, not per node: 16 members check at the same moment,
 # half through each node, and exactly the limit (5 a minute) are started and offered the release.
 RATED=()

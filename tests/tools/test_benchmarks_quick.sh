@@ -74,6 +74,14 @@ elif run server_rps; then
         "^fotad: seed JSON chunk +[0-9]+ "
 fi
 
+if run metrics; then
+    rows "^fotad: blob, 1 record/Range +[0-9]+ +[0-9]+ +$N +[0-9]+ +$N +$N +$N +$N +$N +$N +$N$" \
+        "^fotad: check \(a store write\) +[0-9]+ +[0-9]+ +$N +[0-9]+ +$N " \
+        "^GET /metrics every second: [1-9][0-9]* answers of about [0-9]+ bytes, median $N ms" \
+        "^GET /api/admin/devices every 2 s: [1-9][0-9]* answers of about [0-9]+ bytes" \
+        "^fotad CPU per answer, alone: /metrics $N ms \([0-9]+ in a row\), /api/admin/devices $N ms"
+fi
+
 if [ ! -x "$build/fota-sim" ]; then
     skip fleet "fota-sim is not built"
 elif run fleet; then

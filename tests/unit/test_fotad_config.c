@@ -5,7 +5,8 @@
  * by default; a path starting and ending with '/', nothing nginx would read otherwise), and the
  * one-line errors for unknown options and keys, bad values (with file:line), missing values and
  * required items; the database (SQLite unless a postgresql:// URI is given, by flag or file;
- * anything else refused).
+ * anything else refused); the metrics_open switch (a flag without a value, or =true/=false; in
+ * the file true or false).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,6 +255,38 @@ static void test_accel_prefix(void **state)
     }
 }
 
+/* metrics_open: off by default; the flag alone turns it on without taking the next argument. */
+static void test_metrics_open(void **state)
+{
+    (void)state;
+    fotad_config_t cfg;
+    const char *none[] = {NULL};
+    assert_int_equal(load(&cfg, none), FOTA_OK);
+    assert_false(cfg.metrics_open);
+    fotad_config_free(&cfg);
+    const char *on[] = {"--metrics-open", "--port", "9", NULL};
+    assert_int_equal(load(&cfg, on), FOTA_OK);
+    assert_true(cfg.metrics_open);
+    assert_int_equal(cfg.port, 9);
+    fotad_config_free(&cfg);
+    write_conf("metrics_open = true\n");
+    const char *file_off[] = {"--config", conf_path, "--metrics-open=false", NULL};
+    assert_int_equal(load(&cfg, file_off), FOTA_OK);
+    assert_false(cfg.metrics_open);
+    fotad_config_free(&cfg);
+    const char *file[] = {"--config", conf_path, NULL};
+    assert_int_equal(load(&cfg, file), FOTA_OK);
+    assert_true(cfg.metrics_open);
+    fotad_config_free(&cfg);
+    write_conf("metrics_open\n");
+    expect_error(file, FOTA_ERR_ARG, ":1: expected 'key = value'");
+    write_conf("metrics_open = yes\n");
+    expect_error(file, FOTA_ERR_ARG, ":1: bad value for metrics_open");
+    const char *bad[] = {"--metrics-open=1", NULL};
+    expect_error(bad, FOTA_ERR_ARG, "bad value '1' for --metrics-open=1");
+    unlink(conf_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_file_and_override),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_accel_prefix),
+        cmocka_unit_test(test_metrics_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,26 @@ static void test_begin(void **state)
     fotad_resp_free(&r);
 }
 
+/* /metrics: a valid token, checked before anything else, unless metrics_open; the admin API
+ * keeps its token either way. */
+static void test_metrics_access(void **state)
+{
+    fixture_t *f = *state;
+    fotad_resp_t r;
+    fotad_resp_init(&r);
+    assert_int_equal(begin(f, "GET", "/metrics", NULL, NULL, &r), 401);
+    assert_error_body(&r, "unauthorized");
+    assert_int_equal(begin(f, "GET", "/metrics", NULL, "Bearer tik", &r), 403);
+    assert_int_equal(begin(f, "GET", "/metrics", NULL, "Bearer tok", &r), 0);
+    assert_int_equal(begin(f, "HEAD", "/metrics", NULL, "Bearer tok", &r), 0);
+    f->cfg.metrics_open = true;
+    assert_int_equal(begin(f, "GET", "/metrics", NULL, NULL, &r), 0);
+    assert_int_equal(begin(f, "GET", "/metrics", NULL, "Bearer tik", &r), 0);
+    assert_int_equal(begin(f, "GET", "/api/admin/devices", NULL, NULL, &r), 401);
+    assert_int_equal(begin(f, "POST", "/metrics", NULL, NULL, &r), 405);
+    fotad_resp_free(&r);
+}
+
 static void test_error_json_escapes(void **state)
 {
     (void)state;
@@ -197,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
         cmocka_unit_test_setup(test_begin, setup),
+        cmocka_unit_test_setup(test_metrics_access, setup),
         cmocka_unit_test(test_error_json_escapes),
         cmocka_unit_test(test_service_failures),
     };

@@ -204,6 +204,47 @@ static void test_devices_and_reports(void **state)
     assert_int_equal(l.n, 1);
 }
 
+static fota_err_t list_census(void *arg, const fotad_census_rec_t *g)
+{
+    list_t *l = arg;
+    snprintf(l->seen[l->n++], 64, "%s|%s|%.4s|%llu", g->state, g->version, g->release,
+             (unsigned long long)g->n);
+    return FOTA_OK;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The census groups the devices by state, running version and last report's release in one
+ * query; a device that never checked or reported is a group of empty strings. */
+static void test_device_census(void **state)
+{
+    fixture_t *f = *state;
+    const fotad_store_ops_t *ops = f->st.ops;
+    void *c = f->st.ctx;
+    list_t l = {.n = 0};
+    assert_int_equal(ops->device_census(c, list_census, &l), FOTA_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(ops->device_touch(c, "inv-a", 1000), FOTA_OK);
+    assert_int_equal(ops->device_check(c, "inv-b", "inv-5k", "1.0", "", 1000), FOTA_OK);
+    const char *confirmed[] = {"inv-c", "inv-d", "inv-e"};
+    for (size_t i = 0; i < 3; i++) {
+        fotad_report_rec_t r = {1010, "confirmed", RA, "2.0", "2.0", 10, 10, 0};
+        assert_int_equal(ops->device_report(c, confirmed[i], &r), FOTA_OK);
+    }
+    fotad_report_rec_t r = {1020, "rolled_back", RB, "3.0", "2.0", 10, 10, 1002};
+    assert_int_equal(ops->device_report(c, "inv-e", &r), FOTA_OK);
+    assert_int_equal(ops->device_census(c, list_census, &l), FOTA_OK);
+    assert_int_equal(l.n, 4);
+    qsort(l.seen, l.n, sizeof l.seen[0], by_text);
+    assert_string_equal(l.seen[0], "confirmed|2.0|aaaa|2");
+    assert_string_equal(l.seen[1], "rolled_back|2.0|bbbb|1");
+    assert_string_equal(l.seen[2], "|1.0||1");
+    assert_string_equal(l.seen[3], "|||1");
+}
+
 static void test_assignments(void **state)
 {
     fixture_t *f = *state;
@@ -1065,6 +1106,7 @@ int main(void)
     const struct CMUnitTest both[] = {
         cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices_and_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_census, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assignments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_chips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_products, setup, teardown),
