@@ -85,6 +85,11 @@ typedef enum {
     PG_LEASE_TAKE,
     PG_OBJ_PUT,
     PG_OBJ_GET,
+    PG_DEV_PAGE,
+    PG_DEV_PAGE_COUNT,
+    PG_DEV_GROUPS,
+    PG_OUTCOMES,
+    PG_DEV_ERRORS,
     PG_STMT_COUNT
 } pg_stmt_id_t;
 
@@ -211,6 +216,17 @@ fota_err_t pg_lease_take(void *ctx, const char *name, const char *holder, int64_
                          uint32_t ttl_s, bool *held);
 fota_err_t pg_object_put(void *ctx, const char *hex, const uint8_t *data, size_t len);
 fota_err_t pg_object_fetch(void *ctx, const char *hex, uint8_t **data, size_t *len);
+
+/* A device row (DEV_COLS of store_pg_sql.c, row 0 of res) into a fotad_device_rec_t. */
+void pg_fill_device(const PGresult *res, void *out);
+
+/* The fleet at a glance (store_pg_fleet.c). */
+fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
+                          fotad_device_fn fn, void *arg);
+fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg);
+fota_err_t pg_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,
+                              void *arg);
+fota_err_t pg_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg);
 
 /* The operations table (store_pg_ops.c). */
 extern const fotad_store_ops_t pg_ops;
