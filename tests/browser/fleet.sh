@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fleet.sh - a small fleet for the operator console to show, on a fotad of its own (used by
-# tests/integration/test_console_browser.sh and scripts/demo with DEMO_CONSOLE=1):
+# tests/integration/test_console_browser.sh):
 #   - product inv: devices updated 1.0.0 -> 1.1.0 (confirmed)
 #   - product inv-b: a release whose self-test fails: every device rolls back
 #   - product inv-sec: a release below the devices' security floor: every device ends in error
