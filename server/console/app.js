@@ -203,6 +203,7 @@ function show() {
     a.classList.toggle("active", active);
   }
   if (state.chart) { state.chart.destroy(); state.chart = null; }
+  $("#toast").hidden = true;
   const root = $("#view");
   root.replaceChildren();
   v.frame(root, route);

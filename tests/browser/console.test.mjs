@@ -380,6 +380,8 @@ async function main() {
     assert.equal(h["content-type"], "text/html; charset=utf-8");
     ok("the page comes with a strict Content-Security-Policy, an ETag and Cache-Control");
     await page.waitForSelector("#login:not([hidden])");
+    const shown = await page.$$eval("#nav, #who, #login", (els) => els.map((e) => e.getClientRects().length > 0));
+    assert.deepEqual(shown, [false, false, true], "before sign-in only the sign-in form shows");
     await shot(page, "login");
     // A wrong token is refused on the page.
     expectedStatuses = new Set([403]);
@@ -393,6 +395,8 @@ async function main() {
     await page.click("#login-form button");
     await page.waitForSelector('body[data-loaded="overview"]', { timeout: 15000 });
     assert.equal(await page.$eval("#who-role", (e) => e.textContent), "admin");
+    const after = await page.$$eval("#nav, #who, #login", (els) => els.map((e) => e.getClientRects().length > 0));
+    assert.deepEqual(after, [true, true, false], "after sign-in the views show, the form does not");
     ok("sign-in: the admin token opens the console, role admin");
     await overview(page);
     await nextRefresh(page, "overview");
