@@ -32,20 +32,24 @@ static bool is_state(const char *s)
     return n >= 1 && n <= FOTAD_STATE_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
+/* A query parameter's value, "" when it is absent. */
+static const char *opt(const fotad_req_t *req, const char *name)
+{
+    const char *v = fotad_query_get(req->query, name);
+    return v != NULL ? v : "";
+}
+
 /* The filters of a paged device list; the name of the first malformed parameter, or NULL. */
 static const char *parse_filter(const fotad_req_t *req, fotad_device_filter_t *f)
 {
     memset(f, 0, sizeof *f);
     const char *errors = fotad_query_get(req->query, "errors");
-#define OPT(name)                                                                                  \
-    (fotad_query_get(req->query, name) != NULL ? fotad_query_get(req->query, name) : "")
-    f->search = OPT("q");
-    f->product = OPT("product");
-    f->version = OPT("version");
-    f->state = OPT("state");
-    f->tag = OPT("tag");
-    f->after = OPT("after");
-#undef OPT
+    f->search = opt(req, "q");
+    f->product = opt(req, "product");
+    f->version = opt(req, "version");
+    f->state = opt(req, "state");
+    f->tag = opt(req, "tag");
+    f->after = opt(req, "after");
     if (f->search[0] != '\0' && !fotad_is_device_id(f->search)) {
         return "q";
     }
@@ -105,6 +109,30 @@ static fota_err_t page_device(void *arg, const fotad_device_rec_t *d)
     return FOTA_OK;
 }
 
+/* {"devices":[...],"next":"<id>"|null,"total":N} from a page p of f; NULL when out of memory
+ * (p->array is then freed or owned by what was freed). */
+static cJSON *page_json(page_t *p, const fotad_device_filter_t *f, uint64_t total)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (obj == NULL || !cJSON_AddItemToObject(obj, "devices", p->array)) {
+        cJSON_Delete(obj);
+        cJSON_Delete(p->array);
+        return NULL;
+    }
+    /* A full page may have more after it: its last id is where the next one starts. */
+    cJSON *next = p->n == f->limit ? cJSON_CreateString(p->last) : cJSON_CreateNull();
+    if (next == NULL || !cJSON_AddItemToObject(obj, "next", next)) {
+        cJSON_Delete(next);
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    if (cJSON_AddNumberToObject(obj, "total", (double)total) == NULL) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 void fotad_api_device_page(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     fotad_device_filter_t f;
@@ -115,23 +143,16 @@ void fotad_api_device_page(fotad_app_t *app, const fotad_req_t *req, fotad_resp_
     }
     uint64_t total = 0;
     page_t p = {.array = cJSON_CreateArray()};
-    cJSON *obj = cJSON_CreateObject();
-    fota_err_t err = p.array == NULL || obj == NULL
-                         ? FOTA_ERR_NO_MEM
-                         : fotad_fleet_page(&app->store, &f, &total, page_device, &p);
-    /* A full page may have more after it: its last id is where the next one starts. */
-    cJSON *next = p.n == f.limit ? cJSON_CreateString(p.last) : cJSON_CreateNull();
-    if (err == FOTA_OK &&
-        (next == NULL || !cJSON_AddItemToObject(obj, "devices", p.array) ||
-         (p.array = NULL, !cJSON_AddItemToObject(obj, "next", next)) ||
-         (next = NULL, cJSON_AddNumberToObject(obj, "total", (double)total) == NULL))) {
-        err = FOTA_ERR_NO_MEM;
-    }
-    cJSON_Delete(p.array);
-    cJSON_Delete(next);
+    fota_err_t err = p.array == NULL ? FOTA_ERR_NO_MEM
+                                     : fotad_fleet_page(&app->store, &f, &total, page_device, &p);
     if (err != FOTA_OK) {
-        cJSON_Delete(obj);
+        cJSON_Delete(p.array);
         fotad_resp_internal(resp, "listing devices", err);
+        return;
+    }
+    cJSON *obj = page_json(&p, &f, total);
+    if (obj == NULL) {
+        fotad_resp_internal(resp, "listing devices", FOTA_ERR_NO_MEM);
         return;
     }
     fotad_resp_json(resp, 200, obj);
