@@ -306,14 +306,14 @@ void fotad_api_overview(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *
 
 /* ---- GET /api/admin/whoami ------------------------------------------------------------------ */
 
-/* Until fotad has role tokens, the one admin token is the admin. */
+/* Until fotad has role tokens, the configured admin token (the bootstrap token) is the admin. */
 void fotad_api_whoami(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     (void)app;
     (void)req;
     cJSON *obj = cJSON_CreateObject();
-    if (obj != NULL && (cJSON_AddStringToObject(obj, "token", "admin") == NULL ||
-                        cJSON_AddStringToObject(obj, "name", "admin") == NULL ||
+    if (obj != NULL && (cJSON_AddStringToObject(obj, "token", "bootstrap") == NULL ||
+                        cJSON_AddStringToObject(obj, "name", "bootstrap") == NULL ||
                         cJSON_AddStringToObject(obj, "role", "admin") == NULL)) {
         cJSON_Delete(obj);
         obj = NULL;

@@ -3,9 +3,9 @@
 // For each view the numbers on the page are compared with what the admin API answers; pause and
 // resume from the page change the rollout's state in the API; the filters narrow the device list
 // as the API does; paging follows the API's cursor; no console error, page error or failed
-// request happens; each view is saved as a PNG. The viewer part (no write control shown, 403 on a
-// write anyway) runs when fotad has role tokens (/api/admin/tokens), and says it skipped
-// otherwise.
+// request happens; each view is saved as a PNG. The roles part (a viewer sees no write control
+// and gets 403 on a write sent anyway; an operator sees pause, resume, cancel and the assignment
+// form) runs when fotad has role tokens (/api/admin/tokens), and says what it left out otherwise.
 //
 // Environment: FOTA_URL, FOTA_TOKEN, CHROMIUM (the browser), SCREENSHOTS (a folder),
 // PROFILE_DIR (a fresh folder for the browser's profile).
@@ -326,38 +326,56 @@ async function live(page) {
   ok("live: an assignment made through the API appears without a reload");
 }
 
-async function viewer(browser) {
-  const probe = await api("tokens");
-  if (probe.status === 404) {
-    skipped.push("the viewer role (this fotad has no /api/admin/tokens): no write control for a viewer, 403 on a write");
-    return;
-  }
-  const made = await api("tokens", { method: "POST", body: { name: "console-viewer", role: "viewer" } });
-  assert.ok(made.status === 200 || made.status === 201, `a viewer token: ${JSON.stringify(made.body)}`);
-  const vtoken = made.body.token || made.body.secret;
-  assert.ok(vtoken, "the new token's secret");
+/* A new browser tab signed in with a token of `role` made through the API. */
+async function signedIn(browser, role) {
+  const made = await api("tokens", { method: "POST", body: { name: `console-${role}`, role } });
+  assert.ok(made.status === 200 || made.status === 201, `a ${role} token: ${JSON.stringify(made.body)}`);
+  const token = made.body.secret || made.body.token;
+  assert.ok(token, `the new ${role} token's secret`);
   const page = await browser.newPage();
   watch(page);
   await page.goto(`${URL}/`);
-  await page.type("#token", vtoken);
+  await page.type("#token", token);
   await page.click("#login-form button");
-  await page.waitForSelector('body[data-loaded="overview"]');
-  assert.equal(await page.$eval("#who-role", (e) => e.textContent), "viewer");
-  await view(page, "#/rollouts", "rollouts");
-  assert.equal(await page.$$eval("[data-action]", (b) => b.length), 0, "no rollout button for a viewer");
-  await view(page, "#/assignments", "assignments");
-  assert.equal(await page.$("#assign-form"), null, "no assignment form for a viewer");
+  await page.waitForSelector('body[data-loaded="overview"]', { timeout: 15000 });
+  assert.equal(await page.$eval("#who-role", (e) => e.textContent), role);
+  return page;
+}
+
+/* The roles (fotad with /api/admin/tokens): a viewer sees no write control and is refused a write
+ * sent anyway; an operator sees pause, resume, cancel and the assignment form, not start. */
+async function roles(browser) {
+  const probe = await api("tokens");
+  if (probe.status === 404) {
+    skipped.push("the viewer and operator roles (this fotad has no /api/admin/tokens): no write control for a viewer, 403 on a write, an operator's controls");
+    return;
+  }
+  const viewer = await signedIn(browser, "viewer");
+  await view(viewer, "#/rollouts", "rollouts");
+  assert.equal(await viewer.$$eval("[data-action]", (b) => b.length), 0, "no rollout button for a viewer");
+  await view(viewer, "#/assignments", "assignments");
+  assert.equal(await viewer.$("#assign-form"), null, "no assignment form for a viewer");
   const id = (await get("rollouts")).rollouts[0].id;
+  const before = (await get(`rollouts/${id}`)).state;
   expectedStatuses = new Set([403]);
-  const status = await page.evaluate(async (id) => {
+  const status = await viewer.evaluate(async (id) => {
     const r = await fetch(`/api/admin/rollouts/${id}/resume`, { method: "POST", headers: { Authorization: `Bearer ${sessionStorage.getItem("fota.token")}` }, body: "{}" });
     return r.status;
   }, id);
   expectedStatuses = new Set();
   assert.equal(status, 403);
-  assert.equal((await get(`rollouts/${id}`)).state, "paused");
+  assert.equal((await get(`rollouts/${id}`)).state, before);
   ok("viewer: no write control shown; a write sent anyway is refused with 403 and changes nothing");
-  await page.close();
+  await viewer.close();
+
+  const operator = await signedIn(browser, "operator");
+  await view(operator, "#/rollouts", "rollouts");
+  const actions = await operator.$$eval(`[data-rollout="${id}"] [data-action]`, (b) => b.map((x) => x.getAttribute("data-action")).sort());
+  assert.deepEqual(actions, before === "paused" ? ["cancel", "resume"] : ["cancel", "pause"]);
+  await view(operator, "#/assignments", "assignments");
+  assert.ok(await operator.$("#assign-form"), "the assignment form for an operator");
+  ok("operator: pause or resume, cancel and the assignment form shown");
+  await operator.close();
 }
 
 async function main() {
@@ -407,7 +425,7 @@ async function main() {
     await rollouts(page);
     await assignments(page);
     await live(page);
-    await viewer(browser);
+    await roles(browser);
     // The token survives a reload of the tab (sessionStorage), and signing out forgets it.
     await page.reload();
     await page.waitForSelector("body[data-loaded]", { timeout: 15000 });
