@@ -69,13 +69,13 @@ function watch(page) {
 async function view(page, hash, name) {
   await page.evaluate(() => document.body.removeAttribute("data-loaded"));
   await page.evaluate((h) => { location.hash = h; }, hash);
-  await page.waitForSelector(`body[data-loaded="${name}"]`, { timeout: 15000 });
+  await page.waitForSelector(`body[data-loaded="${name}"]`, { timeout: 30000 });
 }
 
 /* Wait until a view's next refresh (the polling) has been drawn. */
 async function nextRefresh(page, name) {
   await page.evaluate(() => document.body.removeAttribute("data-loaded"));
-  await page.waitForSelector(`body[data-loaded="${name}"]`, { timeout: 15000 });
+  await page.waitForSelector(`body[data-loaded="${name}"]`, { timeout: 30000 });
 }
 
 async function shot(page, name) {
@@ -292,12 +292,12 @@ async function rollouts(page) {
   // Resume and pause from the page change the rollout in the API, and the page follows.
   await page.click(`[data-rollout="${id}"] [data-action="resume"]`);
   r = await waitState(id, "running");
-  await page.waitForSelector(`[data-rollout="${id}"][data-state="running"]`, { timeout: 15000 });
+  await page.waitForSelector(`[data-rollout="${id}"][data-state="running"]`, { timeout: 30000 });
   await page.waitForSelector(`[data-rollout="${id}"] [data-action="pause"]`);
   ok(`rollout ${id}: Resume on the page made it running in the API`);
   await page.click(`[data-rollout="${id}"] [data-action="pause"]`);
   r = await waitState(id, "paused");
-  await page.waitForSelector(`[data-rollout="${id}"][data-state="paused"]`, { timeout: 15000 });
+  await page.waitForSelector(`[data-rollout="${id}"][data-state="paused"]`, { timeout: 30000 });
   ok(`rollout ${id}: Pause on the page made it paused in the API`);
 }
 
@@ -322,7 +322,7 @@ async function live(page) {
   const rel = (await get("releases")).releases.find((r) => r.product === "inv");
   const res = await api("assignments", { method: "POST", body: { release: rel.id, device: "inv-live-1" } });
   assert.equal(res.status, 201);
-  await page.waitForSelector('#assignments-table tr[data-target="inv-live-1"]', { timeout: 15000 });
+  await page.waitForSelector('#assignments-table tr[data-target="inv-live-1"]', { timeout: 30000 });
   ok("live: an assignment made through the API appears without a reload");
 }
 
@@ -333,11 +333,12 @@ async function signedIn(browser, role) {
   const token = made.body.secret || made.body.token;
   assert.ok(token, `the new ${role} token's secret`);
   const page = await browser.newPage();
+  page.setDefaultTimeout(30000);
   watch(page);
   await page.goto(`${URL}/`);
   await page.type("#token", token);
   await page.click("#login-form button");
-  await page.waitForSelector('body[data-loaded="overview"]', { timeout: 15000 });
+  await page.waitForSelector('body[data-loaded="overview"]', { timeout: 30000 });
   assert.equal(await page.$eval("#who-role", (e) => e.textContent), role);
   return page;
 }
@@ -389,6 +390,7 @@ async function main() {
   });
   try {
     const page = await browser.newPage();
+    page.setDefaultTimeout(30000); /* make check runs other tests beside this one */
     watch(page);
     const first = await page.goto(`${URL}/`);
     const h = first.headers();
@@ -411,7 +413,7 @@ async function main() {
     await page.$eval("#token", (e) => { e.value = ""; });
     await page.type("#token", TOKEN);
     await page.click("#login-form button");
-    await page.waitForSelector('body[data-loaded="overview"]', { timeout: 15000 });
+    await page.waitForSelector('body[data-loaded="overview"]', { timeout: 30000 });
     assert.equal(await page.$eval("#who-role", (e) => e.textContent), "admin");
     const after = await page.$$eval("#nav, #who, #login", (els) => els.map((e) => e.getClientRects().length > 0));
     assert.deepEqual(after, [true, true, false], "after sign-in the views show, the form does not");
@@ -428,7 +430,7 @@ async function main() {
     await roles(browser);
     // The token survives a reload of the tab (sessionStorage), and signing out forgets it.
     await page.reload();
-    await page.waitForSelector("body[data-loaded]", { timeout: 15000 });
+    await page.waitForSelector("body[data-loaded]", { timeout: 30000 });
     await page.click("#signout");
     await page.waitForSelector("#login:not([hidden])");
     assert.equal(await page.evaluate(() => sessionStorage.getItem("fota.token")), null);
