@@ -301,6 +301,31 @@ async function rollouts(page) {
   ok(`rollout ${id}: Pause on the page made it paused in the API`);
 }
 
+/* A rollout whose name is HTML: shown as text; Start and Cancel from the page (an admin's). */
+async function startAndCancel(page) {
+  const rel = (await get("releases")).releases.find((r) => r.product === "inv-b");
+  const name = '<img src="x" id="injected">&amp;';
+  const made = await api("rollouts", { method: "POST", body: { name, release: rel.id, stages: [{ percent: 100 }] } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const id = made.body.id;
+  await view(page, "#/rollouts", "rollouts");
+  await page.waitForSelector(`[data-rollout="${id}"][data-state="created"]`);
+  assert.equal(await page.$("#injected"), null, "the name was not made into an element");
+  const title = await page.$eval(`[data-rollout="${id}"] h2`, (e) => e.textContent);
+  assert.ok(title.includes(name), `the name shown as it is: ${title}`);
+  ok("rollouts: a name holding HTML is shown as text");
+  await page.click(`[data-rollout="${id}"] [data-action="start"]`);
+  await waitState(id, "running");
+  await page.waitForSelector(`[data-rollout="${id}"][data-state="running"]`);
+  ok(`rollout ${id}: Start on the page made it running in the API`);
+  page.once("dialog", (d) => d.accept());
+  await page.click(`[data-rollout="${id}"] [data-action="cancel"]`);
+  await waitState(id, "cancelled");
+  await page.waitForSelector(`[data-rollout="${id}"][data-state="cancelled"]`);
+  assert.equal(await page.$$eval(`[data-rollout="${id}"] [data-action]`, (b) => b.length), 0);
+  ok(`rollout ${id}: Cancel on the page, confirmed, made it cancelled in the API; no button left`);
+}
+
 async function assignments(page) {
   await view(page, "#/assignments", "assignments");
   const al = await get("assignments");
@@ -356,7 +381,7 @@ async function roles(browser) {
   assert.equal(await viewer.$$eval("[data-action]", (b) => b.length), 0, "no rollout button for a viewer");
   await view(viewer, "#/assignments", "assignments");
   assert.equal(await viewer.$("#assign-form"), null, "no assignment form for a viewer");
-  const id = (await get("rollouts")).rollouts[0].id;
+  const id = (await get("rollouts")).rollouts.find((r) => r.name === "canary-1.3.0").id;
   const before = (await get(`rollouts/${id}`)).state;
   expectedStatuses = new Set([403]);
   const status = await viewer.evaluate(async (id) => {
@@ -425,6 +450,7 @@ async function main() {
     await device(page);
     await releases(page);
     await rollouts(page);
+    await startAndCancel(page);
     await assignments(page);
     await live(page);
     await roles(browser);
