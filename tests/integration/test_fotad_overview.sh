@@ -7,11 +7,22 @@
 # cursor to the end, with the total of the filter; each filter; every malformed parameter a 400
 # naming it; the list without paging parameters unchanged; whoami; the console's page with its
 # Content-Security-Policy, ETag and 304, its files' types, 404 for an unknown one, no token needed.
+# The fleet and its numbers run twice: fotad on SQLite, then on a PostgreSQL 15 server of the
+# test's own (tests/support/pg.sh).
 # Run by ctest as: bash test_fotad_overview.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" overview
+source "$(dirname "$0")/../support/pg.sh"
+cleanup() {
+    pg_cluster_stop
+    t_cleanup
+}
+trap cleanup EXIT
 DEVTGT=/api/inverter/fota
 make_keys
-fotad_start
+
+# fleet_and_numbers: devices check in and report on the fotad running now; its overview, pages,
+# filters and whoami.
+fleet_and_numbers() {
 
 report() { # report DEVICE STATE ERROR RUNNING
     dev "$1" "$DEVTGT/report" --method POST --content-type application/json \
@@ -125,6 +136,10 @@ raw GET /api/admin/whoami
 error_is 401 unauthorized "whoami without a token"
 raw GET /api/admin/whoami -H "Authorization: Bearer wrong"
 error_is 403 forbidden "whoami with a wrong token"
+}
+
+fotad_start
+fleet_and_numbers
 
 # ---- the console's files ----------------------------------------------------------------------
 curl -s -D "$W/h" -o "$W/page" "$URL/" || fail "GET /"
@@ -155,5 +170,14 @@ raw GET /console/../api/admin/whoami
 [ "$STATUS" != 200 ] || fail "a path out of /console/"
 raw POST /
 error_is 405 method_not_allowed "POST /"
+fotad_stop
+
+# ---- the same on PostgreSQL -------------------------------------------------------------------
+pg_cluster_start || fail "the PostgreSQL server did not start"
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_URI" -c "CREATE DATABASE fotad" || fail "createdb"
+rm -rf "$W/data"
+fotad_start --database "$(pg_uri fotad)"
+grep -q "store: PostgreSQL database fotad" "$W/fotad.log" || fail "not on PostgreSQL"
+fleet_and_numbers
 fotad_stop
 pass
