@@ -13,8 +13,9 @@ const char *const fotad_outcome_states[FOTAD_OUTCOME_STATES] = {"confirmed", "ro
 static fota_err_t add_group(void *arg, const fotad_device_group_t *g)
 {
     fotad_overview_t *o = arg;
-    if ((o->n_groups & (o->n_groups - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to twice */
-        size_t cap = o->n_groups == 0 ? 16 : o->n_groups * 2;
+    size_t n = o->n_groups;
+    if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) { /* full at 0, 16, 32, ...: twice as many */
+        size_t cap = n == 0 ? 16 : n * 2;
         fotad_device_group_t *p = realloc(o->groups, cap * sizeof *p);
         if (p == NULL) {
             return FOTA_ERR_NO_MEM;
