@@ -31,6 +31,15 @@ void fotad_api_product_create(fotad_app_t *app, const fotad_req_t *req, fotad_re
 void fotad_api_product_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 void fotad_api_product_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
 
+/* The fleet at a glance for the operator console (api_fleet.c). */
+void fotad_api_overview(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+/* GET /api/admin/devices with any of limit, after, q, product, version, state, errors: a page. */
+bool fotad_api_devices_paged(const fotad_req_t *req);
+void fotad_api_device_page(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
+/* The operator console's files at / and /console/NAME (api_console.c, docs/CONSOLE.md). */
+void fotad_api_console(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);
+
 /* Rollouts and device tags (api_rollouts.c, docs/ADMIN_API.md "Rollouts"). */
 #define FOTAD_ROLLOUT_ACTION_MAX 1024u /* the body of start, pause, resume, cancel, install */
 void fotad_api_device_tags(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp);

@@ -165,9 +165,14 @@ void fotad_api_release_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_
     }
 }
 
-/* GET /api/admin/devices[?tag=T]: every device, or those carrying tag T. */
+/* GET /api/admin/devices[?tag=T]: every device, or those carrying tag T; a page with the paging
+ * or filter parameters (api_fleet.c). */
 void fotad_api_device_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
+    if (fotad_api_devices_paged(req)) {
+        fotad_api_device_page(app, req, resp);
+        return;
+    }
     const char *tag = fotad_query_get(req->query, "tag");
     if (tag != NULL && (strlen(tag) > FOTAD_TAG_MAX || !fotad_is_device_id(tag))) {
         fotad_resp_error(resp, 400, "bad_request", "malformed parameter tag");

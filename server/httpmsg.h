@@ -44,7 +44,8 @@ typedef struct {
 
 typedef struct {
     char name[32];
-    char value[128]; /* X-Accel-Redirect: a prefix of up to 62 characters and an object name */
+    char value[192]; /* X-Accel-Redirect: a prefix of up to 62 characters and an object name;
+                        the console's Content-Security-Policy */
 } fotad_resp_header_t;
 
 typedef struct {

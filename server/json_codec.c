@@ -43,6 +43,11 @@ static const char *chip_target(int32_t chip_id)
 
 cJSON *fotad_json_release(const fotad_release_rec_t *r)
 {
+    /* The manifest's key_id: which release key signed it (docs/MANIFEST.md). */
+    char key_id[2 * FOTA_MANIFEST_KEY_ID_LEN + 1];
+    for (size_t i = 0; i < FOTA_MANIFEST_KEY_ID_LEN; i++) {
+        snprintf(key_id + 2 * i, 3, "%02x", r->manifest[FOTA_MANIFEST_OFF_KEY_ID + i]);
+    }
     const field_t f[] = {
         {"id", r->id, 0},
         {"product", r->product, 0},
@@ -57,6 +62,7 @@ cJSON *fotad_json_release(const fotad_release_rec_t *r)
         {"uploaded", NULL, (double)r->uploaded},
         {"chip", chip_target(r->chip_id), 0},
         {"chip_id", NULL, r->chip_id},
+        {"key_id", key_id, 0},
     };
     return object_of(f, COUNT(f));
 }
@@ -129,9 +135,15 @@ cJSON *fotad_json_device(const fotad_device_rec_t *d)
 cJSON *fotad_json_report(const fotad_report_rec_t *r)
 {
     const field_t f[] = {
-        {"time", NULL, (double)r->time}, {"state", r->state, 0},     {"release", r->release, 0},
-        {"version", r->version, 0},      {"running", r->running, 0}, {"done", NULL, r->done},
-        {"total", NULL, r->total},       {"error", NULL, r->error},
+        {"time", NULL, (double)r->time},
+        {"state", r->state, 0},
+        {"release", r->release, 0},
+        {"version", r->version, 0},
+        {"running", r->running, 0},
+        {"done", NULL, r->done},
+        {"total", NULL, r->total},
+        {"error", NULL, r->error},
+        {"error_name", fota_err_name((fota_err_t)r->error), 0},
     };
     return object_of(f, COUNT(f));
 }

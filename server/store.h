@@ -295,6 +295,37 @@ typedef struct {
     int64_t since;      /* time >= since; 0: any */
     uint32_t limit;
 } fotad_audit_query_t;
+/* ---- the fleet at a glance (the operator console, docs/CONSOLE.md) ---- */
+
+/* A page of devices: the filters (each "" or false for any) and where the page starts. */
+typedef struct {
+    const char *search;  /* part of the device id, in any case */
+    const char *product; /* exact */
+    const char *version; /* exact running version */
+    const char *state;   /* exact state of the last report */
+    const char *tag;     /* carries this tag */
+    bool errors;         /* only devices whose last report carried an error */
+    const char *after;   /* the page starts after this device id ("" from the first) */
+    uint32_t limit;      /* at most this many devices (1..) */
+} fotad_device_filter_t;
+
+/* How many devices share a product, running version, state and last error, and how many of
+ * them were seen at or after the `online_since` of the query. */
+typedef struct {
+    char product[FOTAD_LABEL_MAX + 1];
+    char version[FOTAD_LABEL_MAX + 1];
+    char state[FOTAD_STATE_MAX + 1];
+    int32_t last_error;
+    uint64_t devices;
+    uint64_t online;
+} fotad_device_group_t;
+
+/* The reports of one final state (confirmed, rolled_back, error) received in one time bucket. */
+typedef struct {
+    uint32_t bucket; /* (time - since) / bucket_s */
+    char state[FOTAD_STATE_MAX + 1];
+    uint64_t count;
+} fotad_outcome_rec_t;
 
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
 typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
@@ -307,6 +338,8 @@ typedef fota_err_t (*fotad_member_fn)(void *arg, const fotad_member_rec_t *m);
 typedef fota_err_t (*fotad_event_fn)(void *arg, const fotad_event_rec_t *e);
 typedef fota_err_t (*fotad_token_fn)(void *arg, const fotad_token_rec_t *t);
 typedef fota_err_t (*fotad_audit_fn)(void *arg, const fotad_audit_rec_t *a);
+typedef fota_err_t (*fotad_device_group_fn)(void *arg, const fotad_device_group_t *g);
+typedef fota_err_t (*fotad_outcome_fn)(void *arg, const fotad_outcome_rec_t *o);
 
 typedef struct {
     void (*close)(void *ctx);
@@ -425,6 +458,20 @@ typedef struct {
     fota_err_t (*audit_insert)(void *ctx, const fotad_audit_rec_t *a);
     /* The rows q selects, in its order. */
     fota_err_t (*audit_list)(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
+    /* ---- the fleet at a glance: aggregates computed by the database, each one statement ---- */
+    /* The devices that pass f's filters with an id after f->after, sorted by id, at most
+     * f->limit; *total (when not NULL) gets how many pass the filters in all, from any id. */
+    fota_err_t (*device_page)(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
+                              fotad_device_fn fn, void *arg);
+    /* The devices grouped by product, running version, state and last error (no order). */
+    fota_err_t (*device_groups)(void *ctx, int64_t online_since, fotad_device_group_fn fn,
+                                void *arg);
+    /* The reports of the final states confirmed, rolled_back and error received at or after
+     * `since`, counted by bucket of bucket_s seconds and state (no order). */
+    fota_err_t (*report_outcomes)(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,
+                                  void *arg);
+    /* The devices whose last report carried an error, last seen first, at most limit. */
+    fota_err_t (*device_errors)(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg);
 
     /* ---- several fotad on one store (docs/SCALING.md). NULL in a backend that one fotad owns
      * alone (SQLite): that fotad keeps these in memory and on its disk. ---- */

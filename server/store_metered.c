@@ -21,6 +21,10 @@
     X(device_get)                                                                                  \
     X(device_list)                                                                                 \
     X(device_census)                                                                               \
+    X(device_page)                                                                                 \
+    X(device_groups)                                                                               \
+    X(report_outcomes)                                                                             \
+    X(device_errors)                                                                               \
     X(report_list)                                                                                 \
     X(assignment_set)                                                                              \
     X(assignment_get)                                                                              \
@@ -105,6 +109,15 @@ METERED(device_report, (void *ctx, const char *id, const fotad_report_rec_t *r),
 METERED(device_get, (void *ctx, const char *id, fotad_device_rec_t *out), id, out)
 METERED(device_list, (void *ctx, fotad_device_fn fn, void *arg), fn, arg)
 METERED(device_census, (void *ctx, fotad_census_fn fn, void *arg), fn, arg)
+METERED(device_page,
+        (void *ctx, const fotad_device_filter_t *f, uint64_t *total, fotad_device_fn fn, void *arg),
+        f, total, fn, arg)
+METERED(device_groups, (void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg),
+        online_since, fn, arg)
+METERED(report_outcomes,
+        (void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn, void *arg), since,
+        bucket_s, fn, arg)
+METERED(device_errors, (void *ctx, uint32_t limit, fotad_device_fn fn, void *arg), limit, fn, arg)
 METERED(report_list, (void *ctx, const char *id, uint32_t limit, fotad_report_fn fn, void *arg), id,
         limit, fn, arg)
 METERED(assignment_set, (void *ctx, const fotad_assignment_rec_t *a), a)

@@ -95,6 +95,11 @@ typedef enum {
     PG_AUDIT_INSERT,
     PG_AUDIT_LIST_NEWEST,
     PG_AUDIT_LIST_OLDEST,
+    PG_DEV_PAGE,
+    PG_DEV_PAGE_COUNT,
+    PG_DEV_GROUPS,
+    PG_OUTCOMES,
+    PG_DEV_ERRORS,
     PG_STMT_COUNT
 } pg_stmt_id_t;
 
@@ -229,6 +234,16 @@ fota_err_t pg_token_list(void *ctx, fotad_token_fn fn, void *arg);
 fota_err_t pg_token_revoke(void *ctx, const char *id, int64_t now, bool *changed);
 fota_err_t pg_audit_insert(void *ctx, const fotad_audit_rec_t *a);
 fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
+/* A device row (DEV_COLS of store_pg_sql.c, row 0 of res) into a fotad_device_rec_t. */
+void pg_fill_device(const PGresult *res, void *out);
+
+/* The fleet at a glance (store_pg_fleet.c). */
+fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
+                          fotad_device_fn fn, void *arg);
+fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg);
+fota_err_t pg_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,
+                              void *arg);
+fota_err_t pg_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg);
 
 /* The operations table (store_pg_ops.c). */
 extern const fotad_store_ops_t pg_ops;

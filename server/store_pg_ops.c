@@ -104,7 +104,7 @@ static void fill_product(const PGresult *res, void *out)
     p->created = pg_col_int(res, 0, 2);
 }
 
-static void fill_device(const PGresult *res, void *out)
+void pg_fill_device(const PGresult *res, void *out)
 {
     fotad_device_rec_t *d = out;
     memset(d, 0, sizeof *d);
@@ -206,13 +206,13 @@ static fota_err_t pg_product_list(void *ctx, fotad_product_fn fn, void *arg)
 static fota_err_t pg_device_get(void *ctx, const char *id, fotad_device_rec_t *out)
 {
     pg_params_t p = key_params(id);
-    return get_one(ctx, PG_DEV_GET, &p, fill_device, out);
+    return get_one(ctx, PG_DEV_GET, &p, pg_fill_device, out);
 }
 
 static fota_err_t pg_device_list(void *ctx, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    walk_t w = {fill_device, device_emit, &v};
+    walk_t w = {pg_fill_device, device_emit, &v};
     pg_params_t p = key_params(NULL);
     return get_all(ctx, PG_DEV_LIST, &p, &w);
 }
@@ -249,7 +249,7 @@ static fota_err_t pg_device_census(void *ctx, fotad_census_fn fn, void *arg)
 static fota_err_t pg_device_list_tagged(void *ctx, const char *tag, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    walk_t w = {fill_device, device_emit, &v};
+    walk_t w = {pg_fill_device, device_emit, &v};
     pg_params_t p = key_params(tag);
     return get_all(ctx, PG_DEV_LIST_TAGGED, &p, &w);
 }
@@ -539,6 +539,10 @@ const fotad_store_ops_t pg_ops = {
     .enrollment_count = pg_enrollment_count,
     .device_tags_change = pg_device_tags_change,
     .device_list_tagged = pg_device_list_tagged,
+    .device_page = pg_device_page,
+    .device_groups = pg_device_groups,
+    .report_outcomes = pg_report_outcomes,
+    .device_errors = pg_device_errors,
     .rollout_insert = pg_rollout_insert,
     .rollout_get = pg_rollout_get,
     .rollout_list = pg_rollout_list,

@@ -15,6 +15,12 @@
 #define DEV_COLS                                                                                   \
     DEV_BASE_COLS ",(SELECT string_agg(tag,',' ORDER BY tag) FROM device_tags"                     \
                   " WHERE device=devices.id)"
+/* The console's filters: $1 search (part of the id, any case), $2 product, $3 version, $4 state,
+ * $5 tag, $6 errors only; an empty filter (or 0) passes every device. */
+#define DEV_FILTER                                                                                 \
+    "($1::text='' OR strpos(lower(id),lower($1::text))>0) AND ($2::text='' OR product=$2) AND"     \
+    " ($3::text='' OR version=$3) AND ($4::text='' OR state=$4) AND ($5::text='' OR id IN"         \
+    " (SELECT device FROM device_tags WHERE tag=$5)) AND ($6::int=0 OR last_error<>0)"
 #define RO_INSERT_PARAMS                                                                           \
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,"  \
     "$26,$27"
@@ -138,4 +144,15 @@ const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_AUDIT_INSERT] = "INSERT INTO audit(" AUDIT_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
     [PG_AUDIT_LIST_NEWEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " DESC LIMIT $6",
     [PG_AUDIT_LIST_OLDEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " LIMIT $6",
+    /* The console's filters ($1..$6 as in DEV_FILTER), then $7 after and $8 limit. */
+    [PG_DEV_PAGE] = "SELECT " DEV_COLS " FROM devices WHERE " DEV_FILTER
+                    " AND id>$7::text ORDER BY id LIMIT $8",
+    [PG_DEV_PAGE_COUNT] = "SELECT count(*) FROM devices WHERE " DEV_FILTER,
+    [PG_DEV_GROUPS] = "SELECT product,version,state,last_error,count(*),"
+                      "count(*) FILTER (WHERE last_seen>=$1) FROM devices"
+                      " GROUP BY product,version,state,last_error",
+    [PG_OUTCOMES] = "SELECT (time-$1::bigint)/$2::bigint,state,count(*) FROM reports"
+                    " WHERE time>=$1 AND state IN ('confirmed','rolled_back','error') GROUP BY 1,2",
+    [PG_DEV_ERRORS] = "SELECT " DEV_COLS " FROM devices WHERE last_error<>0"
+                      " ORDER BY last_seen DESC, id LIMIT $1",
 };

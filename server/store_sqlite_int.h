@@ -81,6 +81,11 @@ typedef enum {
     SQ_AUDIT_INSERT,
     SQ_AUDIT_LIST_NEWEST,
     SQ_AUDIT_LIST_OLDEST,
+    SQ_DEV_PAGE,
+    SQ_DEV_PAGE_COUNT,
+    SQ_DEV_GROUPS,
+    SQ_OUTCOMES,
+    SQ_DEV_ERRORS,
     SQ_STMT_COUNT
 } sq_stmt_id_t;
 
@@ -160,6 +165,16 @@ fota_err_t sq_token_list(void *ctx, fotad_token_fn fn, void *arg);
 fota_err_t sq_token_revoke(void *ctx, const char *id, int64_t now, bool *changed);
 fota_err_t sq_audit_insert(void *ctx, const fotad_audit_rec_t *a);
 fota_err_t sq_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg);
+/* A device row (DEV_COLS of store_sqlite_ops.c) into a fotad_device_rec_t. */
+void sq_row_device(sqlite3_stmt *st, void *out);
+
+/* The fleet at a glance (store_sqlite_fleet.c). */
+fota_err_t sq_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
+                          fotad_device_fn fn, void *arg);
+fota_err_t sq_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg);
+fota_err_t sq_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,
+                              void *arg);
+fota_err_t sq_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg);
 
 /* The operations table (store_sqlite_ops.c). */
 extern const fotad_store_ops_t sq_ops;

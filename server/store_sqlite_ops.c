@@ -14,6 +14,10 @@
 #define DEV_COLS                                                                                   \
     DEV_BASE_COLS ",(SELECT group_concat(tag,',') FROM (SELECT tag FROM device_tags"               \
                   " WHERE device=devices.id ORDER BY tag))"
+#define DEV_FILTER                                                                                 \
+    "(?2='' OR instr(lower(id),lower(?2))>0) AND (?3='' OR product=?3) AND"                        \
+    " (?4='' OR version=?4) AND (?5='' OR state=?5) AND"                                           \
+    " (?6='' OR id IN (SELECT device FROM device_tags WHERE tag=?6)) AND (?7=0 OR last_error<>0)"
 #define RO_PARAMS                                                                                  \
     "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26," \
     "?27,?28"
@@ -115,6 +119,18 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_AUDIT_INSERT] = "INSERT INTO audit(" AUDIT_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [SQ_AUDIT_LIST_NEWEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " DESC LIMIT ?6",
     [SQ_AUDIT_LIST_OLDEST] = "SELECT seq," AUDIT_COLS AUDIT_WHERE " LIMIT ?6",
+    /* The console's filters: ?1 after, ?2 search, ?3 product, ?4 version, ?5 state, ?6 tag,
+     * ?7 errors only, ?8 limit; an empty filter (or 0) passes every device. */
+    [SQ_DEV_PAGE] =
+        "SELECT " DEV_COLS " FROM devices WHERE id>?1 AND " DEV_FILTER " ORDER BY id LIMIT ?8",
+    [SQ_DEV_PAGE_COUNT] = "SELECT count(*) FROM devices WHERE " DEV_FILTER,
+    [SQ_DEV_GROUPS] = "SELECT product,version,state,last_error,count(*),"
+                      "sum(CASE WHEN last_seen>=?1 THEN 1 ELSE 0 END) FROM devices"
+                      " GROUP BY product,version,state,last_error",
+    [SQ_OUTCOMES] = "SELECT (time-?1)/?2,state,count(*) FROM reports WHERE time>=?1 AND"
+                    " state IN ('confirmed','rolled_back','error') GROUP BY 1,2",
+    [SQ_DEV_ERRORS] = "SELECT " DEV_COLS " FROM devices WHERE last_error<>0"
+                      " ORDER BY last_seen DESC, id LIMIT ?1",
 };
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -167,7 +183,7 @@ static void row_product(sqlite3_stmt *st, void *out)
     p->created = sqlite3_column_int64(st, 2);
 }
 
-static void row_device(sqlite3_stmt *st, void *out)
+void sq_row_device(sqlite3_stmt *st, void *out)
 {
     fotad_device_rec_t *d = out;
     memset(d, 0, sizeof *d);
@@ -385,13 +401,13 @@ static fota_err_t sq_product_list(void *ctx, fotad_product_fn fn, void *arg)
 static fota_err_t sq_device_get(void *ctx, const char *id, fotad_device_rec_t *out)
 {
     sq_query_t q = {SQ_DEV_GET, -1, id, NULL};
-    return get_one(ctx, &q, row_device, out);
+    return get_one(ctx, &q, sq_row_device, out);
 }
 
 static fota_err_t sq_device_list(void *ctx, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    sq_walk_t w = {row_device, device_emit, &v};
+    sq_walk_t w = {sq_row_device, device_emit, &v};
     sq_query_t q = {SQ_DEV_LIST, -1, NULL, NULL};
     return get_all(ctx, &q, 0, &w);
 }
@@ -428,7 +444,7 @@ static fota_err_t sq_device_census(void *ctx, fotad_census_fn fn, void *arg)
 static fota_err_t sq_device_list_tagged(void *ctx, const char *tag, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    sq_walk_t w = {row_device, device_emit, &v};
+    sq_walk_t w = {sq_row_device, device_emit, &v};
     sq_query_t q = {SQ_DEV_LIST_TAGGED, -1, tag, NULL};
     return get_all(ctx, &q, 0, &w);
 }
@@ -851,6 +867,10 @@ const fotad_store_ops_t sq_ops = {
     .enrollment_count = sq_enrollment_count,
     .device_tags_change = sq_device_tags_change,
     .device_list_tagged = sq_device_list_tagged,
+    .device_page = sq_device_page,
+    .device_groups = sq_device_groups,
+    .report_outcomes = sq_report_outcomes,
+    .device_errors = sq_device_errors,
     .rollout_insert = sq_rollout_insert,
     .rollout_get = sq_rollout_get,
     .rollout_list = sq_rollout_list,

@@ -19,6 +19,7 @@ ROUTES='POST /api/admin/releases admin
 GET /api/admin/releases viewer
 GET /api/admin/releases/{id} viewer
 GET /api/admin/devices viewer
+GET /api/admin/overview viewer
 GET /api/admin/devices/{id} viewer
 POST /api/admin/assignments operator
 GET /api/admin/assignments viewer

@@ -63,6 +63,7 @@ static const struct {
     {"GET", "/api/admin/releases", V},
     {"GET", "/api/admin/releases/{id}", V},
     {"GET", "/api/admin/devices", V},
+    {"GET", "/api/admin/overview", V},
     {"GET", "/api/admin/devices/{id}", V},
     {"POST", "/api/admin/assignments", O},
     {"GET", "/api/admin/assignments", V},

@@ -54,7 +54,13 @@ static void test_match(void **state)
     expect_match("GET", "/api/inverter/fota/blob/a/b", 404, NULL, NULL);
     expect_match("GET", "/api/inverter/fota/check/", 404, NULL, NULL);
     expect_match("GET", "/api/inverter/fota", 404, NULL, NULL);
-    expect_match("GET", "/", 404, NULL, NULL);
+    expect_match("GET", "/", 0, NULL, ""); /* the operator console */
+    expect_match("POST", "/", 405, "GET, HEAD", NULL);
+    expect_match("GET", "/console/app.js", 0, NULL, "app.js");
+    expect_match("GET", "/console/", 404, NULL, NULL);
+    expect_match("GET", "/index.html", 404, NULL, NULL);
+    expect_match("GET", "/api/admin/overview", 0, NULL, NULL);
+    expect_match("GET", "/api/admin/whoami", 0, NULL, NULL);
     expect_match("GET", "/api/admin/devices/inv-1", 0, NULL, "inv-1");
     /* A parameter in the middle: rollouts/{id}/start and its siblings. */
     expect_match("GET", "/api/admin/rollouts/12", 0, NULL, "12");
