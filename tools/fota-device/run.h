@@ -21,6 +21,7 @@
 typedef struct {
     const char *flash_path;
     const char *server;
+    const char *ca_file; /* https: the CA to verify the server with (NULL: the system's store) */
     const char *id;
     const char *product;
     const uint8_t *key; /* 32 bytes; NULL (--esp-idf only): NVS holds it already, or nothing */
