@@ -7,8 +7,9 @@
 # trust another CA, or only the system's store, are refused with a TLS error and the device keeps
 # its image, unseen by fotad; plain http to the TLS port gets no answer. SIGHUP with a new
 # certificate of the same CA (another serial) is what a new connection sees, while a connection
-# opened before the reload still gets its answer and fotad keeps its PID and port; SIGHUP with a
-# broken key, or the key of another certificate, keeps the certificate in use.
+# opened before the reload still gets its answer and fotad keeps its PID, port and listening
+# socket; SIGHUP with a broken key, or the key of another certificate, keeps the certificate in
+# use.
 # Run by ctest as: bash test_fotad_https.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-https
 for tool in fotactl fota-device fota-flash fota-sim; do
@@ -192,6 +193,12 @@ check_sanitizer "$W/sim.err"
     { cat "$W/sim.err" >&2; fail "fota-sim with another CA: exit $rc"; }
 
 # ---- SIGHUP: a new certificate for new connections, the old connection still answered ---------------
+# listen_inode: the inode of the socket listening on $PORT (/proc/net/tcp, state 0A = LISTEN).
+listen_inode() {
+    awk -v port=":$(printf '%04X' "$PORT")" '$2 ~ port"$" && $4 == "0A" { print $10 }' /proc/net/tcp
+}
+INODE=$(listen_inode)
+[ -n "$INODE" ] && [ "$INODE" != 0 ] || fail "no listening socket on port $PORT in /proc/net/tcp"
 # A connection set up before the reload sends its request after it.
 (
     sleep 2
@@ -216,6 +223,7 @@ grep -q '^HTTP/1.1 200' "$W/held.out" && grep -qF '{"ok":true}' "$W/held.out" ||
     { cat "$W/held.out" >&2; fail "the connection opened before the reload got no answer"; }
 kill -0 "$FOTAD_PID" 2>/dev/null || fail "fotad is gone after SIGHUP"
 [ "$(cat "$W/port")" = "$PORT" ] || fail "the port file changed"
+[ "$(listen_inode)" = "$INODE" ] || fail "the listening socket was replaced by the reload"
 raw GET /healthz --cacert "$W/ca.pem"
 expect 200 "healthz after the reload"
 new_device dev-after
