@@ -3,7 +3,8 @@
 # loopback, with a CA and server certificates made here by the openssl command: start-up refuses
 # a certificate without its key, a key of another certificate and a missing file; fotactl
 # uploads and assigns over https verifying fotad against the CA (--ca and $FOTA_CA); an emulated
-# ESP32 (fota-device --ca) and a fleet of fota-sim devices (--ca) update over https; clients that
+# ESP32 (fota-device --ca), the same through the ESP-IDF component (--esp-idf, the CA as its
+# cfg.ca_pem) and a fleet of fota-sim devices (--ca) update over https; clients that
 # trust another CA, or only the system's store, are refused with a TLS error and the device keeps
 # its image, unseen by fotad; plain http to the TLS port gets no answer. SIGHUP with a new
 # certificate of the same CA (another serial) is what a new connection sees, while a connection
@@ -174,6 +175,20 @@ rc=0
 "$BUILD/fota-device" run "$W/dev-http.flash" --server "$URL" --id x --master "$W/master" \
     --release-key "$W/release.pub" --product "$PRODUCT" --ca "$W/none.pem" >/dev/null 2>"$W/err" || rc=$?
 [ "$rc" != 0 ] && grep -q "cannot read the CA file" "$W/err" || fail "fota-device --ca none: $(cat "$W/err")"
+
+# ---- the ESP-IDF component (over the ESP-IDF API double) with the CA as its cfg.ca_pem -------------
+PARTS="$(cd "$(dirname "$0")/../.." && pwd)/ports/esp-idf/examples/inverter/partitions.csv"
+for how in ca rogue-ca; do
+    id="esp-$how"
+    "$BUILD/fota-flash" create "$W/$id.flash" --image "$W/v1.bin" --partitions "$PARTS" \
+        >/dev/null || fail "fota-flash create $id"
+    device "$id" --esp-idf --journal-partition fota_nvs --ca "$W/$how.pem" \
+        --timeout "$([ "$how" = ca ] && echo 30 || echo 3)"
+done
+[ "$DEV_RC" = 1 ] || { show_out esp-rogue-ca; fail "ESP-IDF device with another CA: exit $DEV_RC"; }
+running esp-rogue-ca 1.0.0
+grep -q "running 2.0.0, outcome: FOTA_OK" "$W/esp-ca.out" || { show_out esp-ca; fail "ESP-IDF over https"; }
+running esp-ca 2.0.0
 
 # ---- a fota-sim fleet over https --------------------------------------------------------------------
 SIM=(--image "$W/v1.bin" --release-key "$W/release.pub" --master-secret-file "$W/master"

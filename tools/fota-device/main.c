@@ -43,7 +43,9 @@ static const char RUN_USAGE[] =
     "                      https://fota.example.com\n"
     "  --ca FILE           https: verify the server's certificate against the CA\n"
     "                      certificates in FILE (PEM) instead of the system's store; the\n"
-    "                      certificate and the server's name are always verified\n"
+    "                      certificate and the server's name are always verified. With\n"
+    "                      --esp-idf: the component's cfg.ca_pem (else its certificate\n"
+    "                      bundle)\n"
     "  --id ID             the device id (X-Device-Id)\n"
     "  --key HEX           the device key, 64 hex digits (fotactl device key prints it)\n"
     "  --master FILE       or derive the key from the server's master secret file\n"
@@ -356,10 +358,15 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     if (rc == 0) {
         rc = device_chip(cmd, flash_path, o, &s.chip_id);
     }
-    uint8_t *pem = NULL, *fleet = NULL;
+    uint8_t *pem = NULL, *fleet = NULL, *ca = NULL;
     size_t pem_len = 0;
     if (rc == 0) {
         rc = fota_cli_read_file(PROG, o->release_key, &pem, &pem_len);
+    }
+    if (rc == 0 && o->ca != NULL && o->esp_idf) { /* the component takes the PEM itself */
+        size_t ca_len;
+        rc = fota_cli_read_file(PROG, o->ca, &ca, &ca_len);
+        s.ca_pem = (const char *)ca;
     }
     if (rc == 0 && o->fleet_key != NULL) {
         rc = fota_cli_read_file(PROG, o->fleet_key, &fleet, &s.fleet_key_len);
@@ -373,6 +380,7 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     }
     free(pem);
     free(fleet);
+    free(ca);
     return rc;
 }
 
@@ -384,9 +392,6 @@ static int check_opts(const fota_cli_cmd_t *cmd, const run_opts_t *o)
     }
     if (o->mode != NULL && strcmp(o->mode, "seed") != 0 && strcmp(o->mode, "chain") != 0) {
         return fota_cli_usage_error(PROG, cmd, "--mode is seed or chain, not '%s'", o->mode);
-    }
-    if (o->esp_idf && o->ca != NULL) {
-        return fota_cli_usage_error(PROG, cmd, "--ca is for the libcurl transport, not --esp-idf");
     }
     if (!o->esp_idf &&
         (o->journal != NULL || o->state != NULL || o->no_wall_time || o->fleet_key != NULL)) {
