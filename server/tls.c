@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <gnutls/x509.h>
@@ -106,6 +107,10 @@ static fota_err_t parse_key(tls_pair_t *p, const char *path)
         FOTAD_ERROR("TLS key %s: not an unencrypted PEM private key: %s", path,
                     gnutls_strerror(rc));
         return FOTA_ERR_ARG;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+        FOTAD_WARN("TLS key %s is readable by group or others (chmod 600 it)", path);
     }
     return FOTA_OK;
 }

@@ -74,7 +74,11 @@ refused 1 "TLS key $W/srv1.pem: not an unencrypted PEM private key" --tls-cert "
 # ---- fotad on HTTPS; the serving pair lives in files the test replaces ---------------------------
 cp "$W/srv1.pem" "$W/server.pem"
 cp "$W/srv1.key" "$W/server.key"
+chmod 644 "$W/server.key"
 fotad_start --tls-cert "$W/server.pem" --tls-key "$W/server.key"
+grep -q "TLS key $W/server.key is readable by group or others (chmod 600 it)" "$W/fotad.log" ||
+    fail "no warning for a key readable by others"
+chmod 600 "$W/server.key"
 URL="https://127.0.0.1:$PORT"
 grep -q "fotad listening on 127.0.0.1 port $PORT, HTTPS" "$W/fotad.log" || fail "no HTTPS in the log"
 grep -q "TLS certificate $W/server.pem: subject \"CN=127.0.0.1\", serial 1001" "$W/fotad.log" ||
