@@ -260,18 +260,9 @@ done
 
 # ---- fotad with its own TLS under memcheck: handshakes, reloads, shutdown -----------------------
 
-tls_cert() { # NAME SERIAL: $W/NAME.pem and $W/NAME.key for 127.0.0.1, signed by $W/ca.pem
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
-        -keyout "$W/$1.key" -out "$W/$1.csr" 2>>"$W/openssl.log" &&
-        printf 'subjectAltName=IP:127.0.0.1\n' >"$W/$1.ext" &&
-        openssl x509 -req -in "$W/$1.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -days 2 \
-            -set_serial "0x$2" -extfile "$W/$1.ext" -out "$W/$1.pem" 2>>"$W/openssl.log" ||
-        fail "openssl: certificate $1"
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=vg-ca \
-    -keyout "$W/ca.key" -out "$W/ca.pem" 2>>"$W/openssl.log" || fail "openssl: CA"
-tls_cert tls1 1001
-tls_cert tls2 2002
+tls_ca ca
+tls_cert ca tls1 1001
+tls_cert ca tls2 2002
 cp "$W/tls1.pem" "$W/tls.pem"
 cp "$W/tls1.key" "$W/tls.key"
 TLS_LOG="$W/vg/fotad-tls.log"

@@ -21,29 +21,11 @@ command -v openssl >/dev/null || fail "the openssl command is missing (scripts/i
 PRODUCT=inv-tls
 
 # ---- certificates --------------------------------------------------------------------------------
-# make_ca NAME: a self-signed CA, $W/NAME.pem and $W/NAME.key (ECDSA P-256).
-make_ca() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/CN=fota test $1" -keyout "$W/$1.key" -out "$W/$1.pem" 2>>"$W/openssl.log" ||
-        fail "openssl: CA $1"
-}
-# make_cert CA NAME SERIAL: a server certificate for 127.0.0.1 signed by CA, $W/NAME.pem and
-# $W/NAME.key, with the serial number SERIAL (hex).
-make_cert() {
-    local ca=$1 name=$2 serial=$3
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$W/$name.key" -out "$W/$name.csr" 2>>"$W/openssl.log" || fail "openssl: key $name"
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$W/$name.ext"
-    openssl x509 -req -in "$W/$name.csr" -CA "$W/$ca.pem" -CAkey "$W/$ca.key" -days 2 \
-        -set_serial "0x$serial" -extfile "$W/$name.ext" -out "$W/$name.pem" 2>>"$W/openssl.log" ||
-        fail "openssl: certificate $name"
-}
-make_ca ca
-make_ca rogue-ca
-make_cert ca srv1 1001
-make_cert ca srv2 2002
-make_cert ca srv3 3003
-make_cert rogue-ca rogue 4004
+tls_ca ca
+tls_ca rogue-ca
+tls_cert ca srv1 1001
+tls_cert ca srv2 2002
+tls_cert ca srv3 3003
 
 # ---- start-up refuses what cannot serve ------------------------------------------------------------
 operator_keys
