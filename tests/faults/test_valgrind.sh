@@ -274,7 +274,8 @@ rm -f "$W/port"
 TLS_PID=$!
 for _ in $(seq 1 600); do
     [ -s "$W/port" ] && break
-    kill -0 "$TLS_PID" 2>/dev/null || { cat "$W/fotad-tls.err" "$TLS_LOG" >&2; fail "TLS fotad exited at startup"; }
+    kill -0 "$TLS_PID" 2>/dev/null ||
+        { cat "$W/fotad-tls.err" "$TLS_LOG" >&2; fail "TLS fotad exited at startup"; }
     sleep 0.05
 done
 [ -s "$W/port" ] || fail "TLS fotad did not write its port file"
@@ -307,7 +308,8 @@ wait "$TLS_PID" || rc=$?
 vg_check fotad-tls "$TLS_LOG" "$rc"
 [ "$rc" = 0 ] || { tail -n 20 "$W/fotad-tls.err" >&2; fail "TLS fotad exited $rc after SIGTERM"; }
 grep -q "TLS reloaded: new connections get the certificate with serial 2002" "$W/fotad-tls.err" &&
-    grep -q "TLS reload failed: still serving the certificate with serial 2002" "$W/fotad-tls.err" ||
+    grep -q "TLS reload failed: still serving the certificate with serial 2002" \
+        "$W/fotad-tls.err" ||
     { tail -n 20 "$W/fotad-tls.err" >&2; fail "TLS fotad: the reloads are not in its log"; }
 
 # ---- fotad stopped with SIGTERM: its leak check runs at exit ------------------------------------

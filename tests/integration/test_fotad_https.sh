@@ -27,7 +27,7 @@ tls_cert ca srv1 1001
 tls_cert ca srv2 2002
 tls_cert ca srv3 3003
 
-# ---- start-up refuses what cannot serve ------------------------------------------------------------
+# ---- start-up refuses what cannot serve ----------------------------------------------------------
 operator_keys
 # refused WANT_RC TEXT [fotad args]: fotad exits WANT_RC at start-up and says TEXT.
 refused() {
@@ -39,7 +39,8 @@ refused() {
         >"$W/refused.out" 2>"$W/refused.err" || rc=$?
     check_sanitizer "$W/refused.err"
     [ "$rc" = "$want" ] || { cat "$W/refused.err" >&2; fail "fotad $*: exit $rc, wanted $want"; }
-    grep -qF -- "$text" "$W/refused.err" || { cat "$W/refused.err" >&2; fail "fotad $*: no '$text'"; }
+    grep -qF -- "$text" "$W/refused.err" ||
+        { cat "$W/refused.err" >&2; fail "fotad $*: no '$text'"; }
 }
 refused 2 "tls_cert is set without tls_key: HTTPS needs both" --tls-cert "$W/srv1.pem"
 refused 2 "tls_key is set without tls_cert: HTTPS needs both" --tls-key "$W/srv1.key"
@@ -62,7 +63,8 @@ grep -q "TLS key $W/server.key is readable by group or others (chmod 600 it)" "$
     fail "no warning for a key readable by others"
 chmod 600 "$W/server.key"
 URL="https://127.0.0.1:$PORT"
-grep -q "fotad listening on 127.0.0.1 port $PORT, HTTPS" "$W/fotad.log" || fail "no HTTPS in the log"
+grep -q "fotad listening on 127.0.0.1 port $PORT, HTTPS" "$W/fotad.log" ||
+    fail "no HTTPS in the log"
 grep -q "TLS certificate $W/server.pem: subject \"CN=127.0.0.1\", serial 1001" "$W/fotad.log" ||
     fail "the certificate is not described in the log"
 
@@ -78,7 +80,8 @@ expect 200 "healthz over https"
 
 # Plain http to the TLS port gets no HTTP answer.
 rc=0
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT/healthz") || rc=$?
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT/healthz") ||
+    rc=$?
 [ "$rc" != 0 ] && [ "$code" = 000 ] || fail "plain http to the TLS port: curl $rc, status $code"
 
 # ---- fotactl over https --------------------------------------------------------------------------
@@ -91,7 +94,8 @@ ctl release upload "$W/v2.bundle" --ca "$W/ca.pem" >"$W/out" 2>"$W/err" ||
 [ "$(cat "$W/out")" = "$REL uploaded" ] || fail "upload said: $(cat "$W/out")"
 ctl assign "$REL" --product "$PRODUCT" --ca "$W/ca.pem" >/dev/null 2>"$W/err" ||
     fail "fotactl assign over https: $(cat "$W/err")"
-FOTA_CA="$W/ca.pem" ctl release list >"$W/out" 2>"$W/err" || fail "fotactl with \$FOTA_CA: $(cat "$W/err")"
+FOTA_CA="$W/ca.pem" ctl release list >"$W/out" 2>"$W/err" ||
+    fail "fotactl with \$FOTA_CA: $(cat "$W/err")"
 grep -q "^$REL " "$W/out" || fail "release list over https: $(cat "$W/out")"
 # Another CA, or the system's store, does not vouch for fotad: refused, with what to check.
 rc=0
@@ -101,14 +105,15 @@ grep -q "TLS with $URL failed (is --ca the CA that signed fotad's certificate?)"
     fail "fotactl with another CA: $(cat "$W/err")"
 rc=0
 ctl release list >/dev/null 2>"$W/err" || rc=$?
-[ "$rc" = 1 ] && grep -q "TLS with $URL failed (fotad's certificate is not signed by a CA" "$W/err" ||
+[ "$rc" = 1 ] &&
+    grep -q "TLS with $URL failed (fotad's certificate is not signed by a CA" "$W/err" ||
     fail "fotactl without --ca: exit $rc: $(cat "$W/err")"
 rc=0
 ctl release list --ca "$W/none.pem" 2>"$W/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "CA file '$W/none.pem': cannot read it" "$W/err" ||
     fail "fotactl with a missing CA file: exit $rc: $(cat "$W/err")"
 
-# ---- an emulated ESP32 over https -------------------------------------------------------------------
+# ---- an emulated ESP32 over https ----------------------------------------------------------------
 # device ID [fota-device args]: run $W/ID.flash against fotad until it settles; exit code in DEV_RC.
 device() {
     local id=$1
@@ -124,12 +129,14 @@ new_device() {
 }
 running() { # ID VERSION: the flash boots VERSION next
     "$BUILD/fota-flash" show "$W/$1.flash" >"$W/$1.show" || fail "show $1"
-    grep -q "Next boot: .*version $2\$" "$W/$1.show" || { cat "$W/$1.show" >&2; fail "$1 does not boot $2"; }
+    grep -q "Next boot: .*version $2\$" "$W/$1.show" ||
+        { cat "$W/$1.show" >&2; fail "$1 does not boot $2"; }
 }
 new_device dev-tls
 device dev-tls --ca "$W/ca.pem"
 [ "$DEV_RC" = 0 ] || { show_out dev-tls; fail "update over https: exit $DEV_RC"; }
-grep -q "running 2.0.0, outcome: FOTA_OK" "$W/dev-tls.out" || { show_out dev-tls; fail "not 2.0.0"; }
+grep -q "running 2.0.0, outcome: FOTA_OK" "$W/dev-tls.out" ||
+    { show_out dev-tls; fail "not 2.0.0"; }
 running dev-tls 2.0.0
 admin GET /api/admin/devices/dev-tls --cacert "$W/ca.pem"
 expect 200 "device dev-tls"
@@ -159,10 +166,12 @@ for how in rogue-ca system http; do
 done
 rc=0
 "$BUILD/fota-device" run "$W/dev-http.flash" --server "$URL" --id x --master "$W/master" \
-    --release-key "$W/release.pub" --product "$PRODUCT" --ca "$W/none.pem" >/dev/null 2>"$W/err" || rc=$?
-[ "$rc" != 0 ] && grep -q "cannot read the CA file" "$W/err" || fail "fota-device --ca none: $(cat "$W/err")"
+    --release-key "$W/release.pub" --product "$PRODUCT" --ca "$W/none.pem" >/dev/null \
+    2>"$W/err" || rc=$?
+[ "$rc" != 0 ] && grep -q "cannot read the CA file" "$W/err" ||
+    fail "fota-device --ca none: $(cat "$W/err")"
 
-# ---- the ESP-IDF component (over the ESP-IDF API double) with the CA as its cfg.ca_pem -------------
+# ---- the ESP-IDF component (over the ESP-IDF API double) with the CA as its cfg.ca_pem -----------
 PARTS="$(cd "$(dirname "$0")/../.." && pwd)/ports/esp-idf/examples/inverter/partitions.csv"
 for how in ca rogue-ca; do
     id="esp-$how"
@@ -173,10 +182,11 @@ for how in ca rogue-ca; do
 done
 [ "$DEV_RC" = 1 ] || { show_out esp-rogue-ca; fail "ESP-IDF device with another CA: exit $DEV_RC"; }
 running esp-rogue-ca 1.0.0
-grep -q "running 2.0.0, outcome: FOTA_OK" "$W/esp-ca.out" || { show_out esp-ca; fail "ESP-IDF over https"; }
+grep -q "running 2.0.0, outcome: FOTA_OK" "$W/esp-ca.out" ||
+    { show_out esp-ca; fail "ESP-IDF over https"; }
 running esp-ca 2.0.0
 
-# ---- a fota-sim fleet over https --------------------------------------------------------------------
+# ---- a fota-sim fleet over https -----------------------------------------------------------------
 SIM=(--image "$W/v1.bin" --release-key "$W/release.pub" --master-secret-file "$W/master"
     --product "$PRODUCT" --devices 6 --check-interval 300 --retry 100 --reboot-delay 10
     --no-progress --server "$URL")
@@ -193,7 +203,7 @@ check_sanitizer "$W/sim.err"
 [ "$rc" = 1 ] && grep -q "$URL/healthz did not answer" "$W/sim.err" ||
     { cat "$W/sim.err" >&2; fail "fota-sim with another CA: exit $rc"; }
 
-# ---- SIGHUP: a new certificate for new connections, the old connection still answered ---------------
+# ---- SIGHUP: a new certificate for new connections, the old connection still answered ------------
 # listen_inode: the inode of the socket listening on $PORT (/proc/net/tcp, state 0A = LISTEN).
 listen_inode() {
     awk -v port=":$(printf '%04X' "$PORT")" '$2 ~ port"$" && $4 == "0A" { print $10 }' /proc/net/tcp
@@ -242,7 +252,8 @@ reload_refused() {
         [ "$(grep -c "TLS reload failed" "$W/fotad.log")" -ge "$1" ] && break
         sleep 0.05
     done
-    [ "$(grep -c "TLS reload failed: still serving the certificate with serial 2002" "$W/fotad.log")" = "$1" ] ||
+    local kept="TLS reload failed: still serving the certificate with serial 2002"
+    [ "$(grep -c "$kept" "$W/fotad.log")" = "$1" ] ||
         fail "reload $1 of a bad pair: not refused in the log"
     kill -0 "$FOTAD_PID" 2>/dev/null || fail "fotad is gone after a bad reload"
     [ "$(served_serial)" = 2002 ] || fail "a bad reload changed the certificate served"
@@ -254,7 +265,8 @@ cp "$W/srv1.key" "$W/server.key"
 reload_refused 2
 grep -q "TLS key $W/server.key does not belong to the certificate $W/server.pem" "$W/fotad.log" ||
     fail "the mismatched key's reason is not logged"
-ctl device list --ca "$W/ca.pem" >"$W/out" 2>"$W/err" || fail "fotactl after bad reloads: $(cat "$W/err")"
+ctl device list --ca "$W/ca.pem" >"$W/out" 2>"$W/err" ||
+    fail "fotactl after bad reloads: $(cat "$W/err")"
 grep -q "^dev-after " "$W/out" || fail "device list after bad reloads: $(cat "$W/out")"
 
 fotad_stop

@@ -37,7 +37,9 @@ fotad_start --accel-redirect /_fota_objects/
 # The shipped file with the lines it marks CHANGE changed: the listen line becomes TLS with the
 # certificate (as its comment says), fotad's address, the data directory.
 nginx_site() { # PORT
-    sed -e "s|^\( *\)listen 80;.*|\1listen 127.0.0.1:$1 ssl;\n\1ssl_certificate $W/nginx.pem;\n\1ssl_certificate_key $W/nginx.key;|" \
+    local tls="listen 127.0.0.1:$1 ssl;\n\1ssl_certificate $W/nginx.pem;"
+    tls="$tls\n\1ssl_certificate_key $W/nginx.key;"
+    sed -e "s|^\( *\)listen 80;.*|\1$tls|" \
         -e "s|^\( *\)server 127.0.0.1:8080;|\1server 127.0.0.1:$PORT;|" \
         -e "s|alias /var/lib/fotad/objects/;|alias $W/data/objects/;|" \
         "$SRC/server/nginx/fota.conf" >"$W/nginx/fota.conf"
@@ -87,7 +89,8 @@ for _ in 1 2 3 4 5 6 7 8; do
     done
     stop_nginx
 done
-[ -n "$NGINX_PID" ] || { cat "$W/nginx/stderr" "$W/nginx/error.log" >&2; fail "nginx did not start"; }
+[ -n "$NGINX_PID" ] ||
+    { cat "$W/nginx/stderr" "$W/nginx/error.log" >&2; fail "nginx did not start"; }
 
 # fotactl through nginx's TLS.
 "$BUILD/fotactl" release upload "$W/v2.bundle" --server "$URL_N" --ca "$W/ca.pem" \
