@@ -197,6 +197,12 @@ check_sanitizer "$W/sim.err"
 [ "$rc" = 0 ] || { cat "$W/sim.out" "$W/sim.err" >&2; fail "fota-sim over https: exit $rc"; }
 grep -q '^"updated":6,' "$W/sim.json" || { cat "$W/sim.json" >&2; fail "fota-sim: not 6 updated"; }
 rc=0
+"$BUILD/fota-sim" run "${SIM[@]}" --esp-idf --id-prefix esp-sim- --ca "$W/ca.pem" --timeout 60 \
+    --json "$W/sim-esp.json" >"$W/sim.out" 2>"$W/sim.err" || rc=$?
+check_sanitizer "$W/sim.err"
+[ "$rc" = 0 ] && grep -q '^"updated":6,' "$W/sim-esp.json" ||
+    { cat "$W/sim.out" "$W/sim.err" >&2; fail "fota-sim --esp-idf over https: exit $rc"; }
+rc=0
 "$BUILD/fota-sim" run "${SIM[@]}" --ca "$W/rogue-ca.pem" --server-wait 2 --timeout 10 \
     >"$W/sim.out" 2>"$W/sim.err" || rc=$?
 check_sanitizer "$W/sim.err"

@@ -269,9 +269,6 @@ static bool coherent(const sim_config_t *c)
     if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
         return bad("%s: cannot read '%s'", "--ca", c->ca_file);
     }
-    if (c->ca_file != NULL && c->esp_idf) {
-        return bad("%s is for the libcurl transport, not --esp-idf%s", "--ca", "");
-    }
     if (c->restarts > 0 && c->fotad_cmd == NULL) {
         return bad("%s needs --fotad (the server fota-sim starts)%s", "--restart-server", "");
     }
