@@ -426,11 +426,12 @@ static struct MHD_Daemon *start_daemon(fotad_http_t *h, unsigned flags,
         {MHD_OPTION_END, 0, NULL},
     };
     /* The logger goes first, or MHD reports option errors on its own stderr format. With TLS,
-     * the certificate of each handshake comes from tls.c (a variadic option: MHD_OPTION_ARRAY
-     * takes only options of plain types). */
+     * the versions allowed and the certificate of each handshake, from tls.h (variadic options:
+     * MHD_OPTION_ARRAY takes only options of plain types); without, the list ends before them. */
+    enum MHD_OPTION tls_opts = h->tls != NULL ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END;
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_logger, NULL, MHD_OPTION_ARRAY, opts,
-                            h->tls != NULL ? MHD_OPTION_HTTPS_CERT_CALLBACK2 : MHD_OPTION_END,
+                            mhd_logger, NULL, MHD_OPTION_ARRAY, opts, tls_opts,
+                            FOTAD_TLS_PRIORITIES, MHD_OPTION_HTTPS_CERT_CALLBACK2,
                             fotad_tls_retrieve, MHD_OPTION_END);
 }
 

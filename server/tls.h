@@ -19,6 +19,10 @@
 
 #include "fota/err.h"
 
+/* GnuTLS priorities of every handshake: its defaults, without the versions before TLS 1.2
+ * (ESP-IDF's esp_http_client speaks TLS 1.2 and, with mbedTLS 3, 1.3). */
+#define FOTAD_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 typedef struct fotad_tls fotad_tls_t;
 
 /* Read and check the pair; logs its subject, serial and expiry, or what is wrong with it

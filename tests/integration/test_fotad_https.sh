@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_fotad_https.sh - fotad serving HTTPS itself (--tls-cert, --tls-key; docs/SERVER.md) on
-# loopback, with a CA and server certificates made here by the openssl command: start-up refuses
+# loopback, with a CA and server certificates made here by the openssl command: TLS 1.2 and 1.3
+# only; start-up refuses
 # a certificate without its key, a key of another certificate and a missing file; fotactl
 # uploads and assigns over https verifying fotad against the CA (--ca and $FOTA_CA); an emulated
 # ESP32 (fota-device --ca), the same through the ESP-IDF component (--esp-idf, the CA as its
@@ -77,6 +78,19 @@ served_serial() {
 [ "$(served_serial)" = 1001 ] || fail "a new connection does not get serial 1001"
 raw GET /healthz --cacert "$W/ca.pem"
 expect 200 "healthz over https"
+# TLS 1.2 and 1.3 only: a client that would take TLS 1.0 or 1.1 (openssl's legacy level) gets
+# no session.
+for v in tls1 tls1_1 tls1_2 tls1_3; do
+    got=$(openssl s_client -connect "127.0.0.1:$PORT" -"$v" -cipher 'DEFAULT@SECLEVEL=0' \
+        -CAfile "$W/ca.pem" </dev/null 2>>"$W/openssl.log" | sed -n 's/^New, \([^,]*\),.*/\1/p') ||
+        true # s_client fails when there is no session
+    case $v in
+    tls1 | tls1_1) want="(NONE)" ;;
+    tls1_2) want=TLSv1.2 ;;
+    tls1_3) want=TLSv1.3 ;;
+    esac
+    [ "$got" = "$want" ] || fail "-$v: the session is '$got', wanted '$want'"
+done
 
 # Plain http to the TLS port gets no HTTP answer.
 rc=0
