@@ -72,6 +72,8 @@ static const opt_t opts[] = {
     U32_OPT(rollout_tick),
     {"accel_redirect", OPT_PREFIX, offsetof(fotad_config_t, accel_redirect)},
     {"metrics_open", OPT_BOOL, offsetof(fotad_config_t, metrics_open)},
+    STR_OPT(tls_cert),
+    STR_OPT(tls_key),
 };
 
 static const char usage_text[] =
@@ -113,10 +115,14 @@ static const char usage_text[] =
     "  --metrics-open              serve GET /metrics without a token (for a scraper on\n"
     "                              loopback or a trusted network; default: any valid admin\n"
     "                              token is required)\n"
+    "  --tls-cert FILE             serve HTTPS: the server's certificate chain, PEM, server\n"
+    "                              certificate first (with --tls-key; default: plain HTTP)\n"
+    "  --tls-key FILE              the certificate's private key, unencrypted PEM\n"
     "  --help                      this text\n"
     "  --routes                    list every route and the role each admin route needs\n"
     "\n"
-    "SIGTERM or SIGINT stops the server cleanly.\n";
+    "SIGTERM or SIGINT stops the server cleanly. SIGHUP reads --tls-cert and --tls-key again\n"
+    "(new connections get the new pair; a bad pair is refused and the old one kept).\n";
 
 const char *fotad_config_usage(void)
 {
@@ -480,6 +486,12 @@ fota_err_t fotad_config_check(const fotad_config_t *cfg, char *err, size_t errca
                               : NULL;
     if (missing != NULL) {
         snprintf(err, errcap, "%s is not set (see --help)", missing);
+        return FOTA_ERR_ARG;
+    }
+    if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        snprintf(err, errcap, "%s is set without %s: HTTPS needs both (see --help)",
+                 cfg->tls_cert != NULL ? "tls_cert" : "tls_key",
+                 cfg->tls_cert != NULL ? "tls_key" : "tls_cert");
         return FOTA_ERR_ARG;
     }
     return FOTA_OK;

@@ -6,6 +6,7 @@
  * are the flag names with '_' for '-' (data_dir for --data-dir). release_key may be given
  * several times; if any --release-key flag is given, the flags' list replaces the file's.
  * admin_token and admin_token_file exclude each other: the one set last wins.
+ * tls_cert and tls_key are given together or not at all (fotad_config_check).
  * accel_redirect is a URI path that starts and ends with '/', at most FOTAD_ACCEL_PREFIX_MAX
  * characters of visible ASCII without '?', '#', '%', '"' or a backslash.
  * metrics_open is a switch: the flag takes no value (--metrics-open, or --metrics-open=false);
@@ -62,6 +63,8 @@ typedef struct {
     /* nginx's internal location of objects/, or NULL: blobs sent by nginx (accel.h) */
     char *accel_redirect;
     bool metrics_open; /* GET /metrics without a token (a scraper on a trusted network) */
+    char *tls_cert;    /* PEM chain: fotad serves HTTPS (tls.h); with tls_key, or neither */
+    char *tls_key;     /* its private key, PEM */
     bool help;         /* --help was given */
     bool routes;       /* --routes was given: list the routes and each admin route's role */
 } fotad_config_t;

@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "router.h"
+#include "tls.h"
 
 #define CONNECTION_TIMEOUT_S 30u
 #define CONNECTION_MEMORY 16384u /* request line + headers must fit (MHD answers 431/414) */
@@ -41,6 +42,7 @@
 struct fotad_http {
     struct MHD_Daemon *daemon;
     fotad_app_t *app;
+    fotad_tls_t *tls; /* HTTPS with this pair, or NULL: plain HTTP */
     atomic_int in_flight;
 };
 
@@ -423,23 +425,48 @@ static struct MHD_Daemon *start_daemon(fotad_http_t *h, unsigned flags,
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    /* The logger goes first, or MHD reports option errors on its own stderr format. */
+    /* The logger goes first, or MHD reports option errors on its own stderr format. With TLS,
+     * the versions allowed and the certificate of each handshake, from tls.h (variadic options:
+     * MHD_OPTION_ARRAY takes only options of plain types); without, the list ends before them. */
+    enum MHD_OPTION tls_opts = h->tls != NULL ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END;
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_logger, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+                            mhd_logger, NULL, MHD_OPTION_ARRAY, opts, tls_opts,
+                            FOTAD_TLS_PRIORITIES, MHD_OPTION_HTTPS_CERT_CALLBACK2,
+                            fotad_tls_retrieve, MHD_OPTION_END);
 }
 
-fota_err_t fotad_http_start(fotad_app_t *app, fotad_http_t **out, uint16_t *port)
+/* HTTPS needs libmicrohttpd built with GnuTLS and its certificate callback (Debian's is). */
+static fota_err_t tls_flags(const fotad_http_t *h, unsigned *flags)
+{
+    if (h->tls == NULL) {
+        return FOTA_OK;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+        MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK2) != MHD_YES) {
+        FOTAD_ERROR("this libmicrohttpd has no HTTPS with a certificate callback: use nginx in "
+                    "front for TLS (docs/SERVER.md)");
+        return FOTA_ERR_UNSUPPORTED;
+    }
+    *flags |= MHD_USE_TLS;
+    return FOTA_OK;
+}
+
+fota_err_t fotad_http_start(fotad_app_t *app, fotad_tls_t *tls, fotad_http_t **out, uint16_t *port)
 {
     fotad_http_t *h = calloc(1, sizeof *h);
     if (h == NULL) {
         return FOTA_ERR_NO_MEM;
     }
     h->app = app;
+    h->tls = tls;
     atomic_init(&h->in_flight, 0);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     struct sockaddr_storage ss;
-    fota_err_t err = listen_addr(app->cfg, &ss, &flags);
+    fota_err_t err = tls_flags(h, &flags);
+    if (err == FOTA_OK) {
+        err = listen_addr(app->cfg, &ss, &flags);
+    }
     if (err == FOTA_OK) {
         h->daemon = start_daemon(h, flags, &ss);
         if (h->daemon == NULL) {

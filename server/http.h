@@ -13,11 +13,13 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "tls.h"
 
 typedef struct fotad_http fotad_http_t;
 
-/* Listen on cfg->listen:cfg->port and serve. *port: the port bound (useful with port 0). */
-fota_err_t fotad_http_start(fotad_app_t *app, fotad_http_t **out, uint16_t *port);
+/* Listen on cfg->listen:cfg->port and serve, HTTPS with tls's pair (tls.h; it must outlive the
+ * server) or plain HTTP when tls is NULL. *port: the port bound (useful with port 0). */
+fota_err_t fotad_http_start(fotad_app_t *app, fotad_tls_t *tls, fotad_http_t **out, uint16_t *port);
 
 /* Stop accepting, let requests in flight finish (at most drain_ms), close everything. */
 void fotad_http_stop(fotad_http_t *h, unsigned drain_ms);

@@ -1,10 +1,11 @@
 /*
  * main.c - fotad, the fota update server: read the configuration (config.h), open the data and
- * the services (app.h), serve HTTP (http.h) until SIGTERM or SIGINT, then stop cleanly: stop
- * accepting, let requests in flight finish, close the database. docs/SERVER.md is the manual.
+ * the services (app.h), serve HTTP or HTTPS (http.h, tls.h) until SIGTERM or SIGINT, then stop
+ * cleanly: stop accepting, let requests in flight finish, close the database. SIGHUP reloads the
+ * TLS certificate and key (tls.h). docs/SERVER.md is the manual.
  *
  * Exit status: 0 after a clean shutdown, 1 if the server cannot start (bad key, secret, data
- * directory, address), 2 for a usage error.
+ * directory, address, TLS certificate or key), 2 for a usage error.
  *
  * Built a second time as fotad-test (FOTAD_TEST_HOOKS defined; never installed) for the
  * integration tests: there the environment variable FOTAD_TEST_CLOCK_FILE names a file whose
@@ -24,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "router.h"
+#include "tls.h"
 
 #define DRAIN_MS 5000u
 
@@ -66,44 +68,69 @@ static fotad_clock_t rollout_clock(void)
     return fotad_clock_system();
 }
 
-/* Block the stop signals in every thread (MHD's threads inherit the mask) and wait for one. */
+/* Block the stop and reload signals in every thread (MHD's threads inherit the mask) and wait
+ * for them. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone in the middle of a sendfile */
+}
+
+/* Wait for SIGTERM or SIGINT; a SIGHUP in between reloads the TLS pair (or says there is none). */
+static int wait_for_stop(const sigset_t *set, fotad_tls_t *tls)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) == 0 && sig == SIGHUP) {
+        if (tls != NULL) {
+            FOTAD_INFO("SIGHUP: reloading the TLS certificate and key");
+            fotad_tls_reload(tls);
+        } else {
+            FOTAD_INFO("SIGHUP: nothing to reload (no --tls-cert)");
+        }
+    }
+    return sig;
 }
 
 static int serve(const fotad_config_t *cfg)
 {
     sigset_t set;
     block_signals(&set);
+    fotad_tls_t *tls = NULL;
+    if (cfg->tls_cert != NULL && fotad_tls_open(cfg->tls_cert, cfg->tls_key, &tls) != FOTA_OK) {
+        FOTAD_ERROR("fotad cannot serve HTTPS with that certificate and key");
+        return 1;
+    }
     fotad_app_t app;
     if (fotad_app_open_clock(cfg, rollout_clock(), &app) != FOTA_OK) {
+        fotad_tls_close(tls);
         return 1;
     }
     fotad_http_t *http = NULL;
     uint16_t port = 0;
-    if (fotad_http_start(&app, &http, &port) != FOTA_OK ||
+    if (fotad_http_start(&app, tls, &http, &port) != FOTA_OK ||
         (cfg->port_file != NULL && write_port_file(cfg->port_file, port) != 0)) {
         fotad_http_stop(http, 0);
         fotad_app_close(&app);
+        fotad_tls_close(tls);
         return 1;
     }
-    FOTAD_INFO("fotad listening on %s port %u (%u threads, data %s, store %s, %zu release key(s))",
-               cfg->listen, port, cfg->threads, cfg->data_dir,
+    FOTAD_INFO("fotad listening on %s port %u, %s (%u threads, data %s, store %s, %zu release "
+               "key(s))",
+               cfg->listen, port, tls != NULL ? "HTTPS" : "HTTP", cfg->threads, cfg->data_dir,
                cfg->database != NULL ? "PostgreSQL" : "SQLite", app.keys.count);
     if (cfg->accel_redirect != NULL) {
         FOTAD_INFO("chain-mode blobs are left to nginx in front: X-Accel-Redirect %s...",
                    cfg->accel_redirect);
     }
-    int sig = 0;
-    sigwait(&set, &sig);
+    int sig = wait_for_stop(&set, tls);
     FOTAD_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     fotad_http_stop(http, DRAIN_MS);
     fotad_app_close(&app);
+    fotad_tls_close(tls);
     FOTAD_INFO("fotad stopped");
     return 0;
 }

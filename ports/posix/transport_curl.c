@@ -4,6 +4,9 @@
  * status line and Content-Length handed to the agent before the first body byte, the body fed
  * as it arrives. Bytes on the wire are counted from what curl reports.
  *
+ * https: the server's certificate and name are always verified, against the system's CA store or
+ * the CA file given (fota_curl_verify_with, shared with the other host tools' curl handles).
+ *
  * Against a hostile server (limits in transport_curl.h): redirects are not followed (the agent
  * sees the 3xx), each request has a deadline and a minimum speed (slow-loris, endless bodies),
  * and response headers are capped. When the status line has arrived, the agent hears it before
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -160,6 +164,19 @@ struct curl_slist *fota_curl_headers(const fota_http_request_t *req)
     return list;
 }
 
+fota_err_t fota_curl_verify_with(void *curl, const char *ca_file)
+{
+    if (ca_file != NULL && access(ca_file, R_OK) != 0) {
+        return FOTA_ERR_IO;
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca_file != NULL) { /* else libcurl's default bundle, the system's store */
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
+    }
+    return FOTA_OK;
+}
+
 static void setup_request(fota_curl_transport_t *t, const fota_http_request_t *req,
                           struct curl_slist *headers, char *url)
 {
@@ -291,6 +308,7 @@ fota_err_t fota_curl_transport_open(const char *base_url, long timeout_ms,
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (t->timeout_ms + 999) / 1000);
     fota_curl_transport_set_timeout(t, FOTA_CURL_REQUEST_MS);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)64 * 1024 * 1024);
+    fota_curl_verify_with(c, NULL);
     *out = t;
     return FOTA_OK;
 }
@@ -305,6 +323,11 @@ void fota_curl_transport_close(fota_curl_transport_t *t)
     }
     free(t->base_url);
     free(t);
+}
+
+fota_err_t fota_curl_transport_set_ca(fota_curl_transport_t *t, const char *ca_file)
+{
+    return fota_curl_verify_with(t->curl, ca_file);
 }
 
 void fota_curl_transport_set_timeout(fota_curl_transport_t *t, long request_ms)

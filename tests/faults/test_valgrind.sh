@@ -17,6 +17,9 @@
 #   - fota-sim: a small fleet in each mode, the chain one with power cuts and dropped
 #     transfers, and a seed one where fota-sim starts its own fotad under memcheck and
 #     restarts it (SIGTERM) in the middle of the download;
+#   - fotad with its own TLS (a CA and certificates made with openssl): fotactl and fota-device
+#     over https verifying against the CA, plain http refused, SIGHUP with a new certificate
+#     and with a broken key, SIGTERM;
 #   - fotad stopped with SIGTERM, so that its leak check runs at exit (exit 0, clean log).
 #
 # A valgrind error makes the process exit 99; a definite or indirect leak counts as an error.
@@ -254,6 +257,60 @@ grep -q '"server_restarts":1' "$W/sim-restart.json" || fail "sim restart: fotad 
 for log in "$W"/vg/sim-fotad.*.log "$W"/vg/ready-*.log; do
     vg_check "${log##*/}" "$log" 0
 done
+
+# ---- fotad with its own TLS under memcheck: handshakes, reloads, shutdown -----------------------
+
+tls_ca ca
+tls_cert ca tls1 1001
+tls_cert ca tls2 2002
+cp "$W/tls1.pem" "$W/tls.pem"
+cp "$W/tls1.key" "$W/tls.key"
+TLS_LOG="$W/vg/fotad-tls.log"
+rm -f "$W/port"
+"${VG[@]}" --log-file="$TLS_LOG" "$BUILD/fotad" --port 0 --port-file "$W/port" \
+    --data-dir "$W/data-tls" --release-key "$W/release.pub" --master-secret-file "$W/master" \
+    --admin-token-file "$W/token" --threads 2 --tls-cert "$W/tls.pem" --tls-key "$W/tls.key" \
+    2>"$W/fotad-tls.err" &
+TLS_PID=$!
+for _ in $(seq 1 600); do
+    [ -s "$W/port" ] && break
+    kill -0 "$TLS_PID" 2>/dev/null ||
+        { cat "$W/fotad-tls.err" "$TLS_LOG" >&2; fail "TLS fotad exited at startup"; }
+    sleep 0.05
+done
+[ -s "$W/port" ] || fail "TLS fotad did not write its port file"
+TLS_URL="https://127.0.0.1:$(cat "$W/port")"
+vg 0 tls-upload "$BUILD/fotactl" release upload "$W/v2.bundle" --server "$TLS_URL" \
+    --ca "$W/ca.pem" --token-file "$W/token"
+vg 0 tls-assign "$BUILD/fotactl" assign "$R2" --product "$PRODUCT" --server "$TLS_URL" \
+    --ca "$W/ca.pem" --token-file "$W/token"
+curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$(cat "$W/port")/healthz" &&
+    fail "plain http answered on the TLS port"
+"$BUILD/fota-flash" create "$W/dev-tls.flash" --image "$W/v1.bin" >/dev/null || fail "flash dev-tls"
+cp "$W/tls2.pem" "$W/tls.pem"
+cp "$W/tls2.key" "$W/tls.key"
+kill -HUP "$TLS_PID"
+vg 0 tls-device "$BUILD/fota-device" run "$W/dev-tls.flash" --server "$TLS_URL" --ca "$W/ca.pem" \
+    --id dev-tls --master "$W/master" --release-key "$W/release.pub" --product "$PRODUCT" \
+    --timeout 60
+out_has tls-device "running 2.0.0, outcome: FOTA_OK"
+for _ in $(seq 1 600); do # the reload is logged before the next one
+    grep -q "TLS reloaded" "$W/fotad-tls.err" && break
+    sleep 0.05
+done
+printf 'broken\n' >"$W/tls.key"
+kill -HUP "$TLS_PID"
+vg 0 tls-list "$BUILD/fotactl" release list --server "$TLS_URL" --ca "$W/ca.pem" \
+    --token-file "$W/token"
+kill -TERM "$TLS_PID"
+rc=0
+wait "$TLS_PID" || rc=$?
+vg_check fotad-tls "$TLS_LOG" "$rc"
+[ "$rc" = 0 ] || { tail -n 20 "$W/fotad-tls.err" >&2; fail "TLS fotad exited $rc after SIGTERM"; }
+grep -q "TLS reloaded: new connections get the certificate with serial 2002" "$W/fotad-tls.err" &&
+    grep -q "TLS reload failed: still serving the certificate with serial 2002" \
+        "$W/fotad-tls.err" ||
+    { tail -n 20 "$W/fotad-tls.err" >&2; fail "TLS fotad: the reloads are not in its log"; }
 
 # ---- fotad stopped with SIGTERM: its leak check runs at exit ------------------------------------
 

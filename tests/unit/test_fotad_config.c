@@ -69,6 +69,8 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.legacy_burst, 30);
     assert_int_equal(cfg.legacy_max_pending, 10000);
     assert_null(cfg.accel_redirect);
+    assert_null(cfg.tls_cert); /* plain HTTP */
+    assert_null(cfg.tls_key);
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_ERR_ARG);
     assert_non_null(strstr(err, "release_key"));
     fotad_config_free(&cfg);
@@ -104,6 +106,9 @@ static void test_defaults_and_flags(void **state)
                           "--accel-redirect",
                           "/_fota_objects/",
                           "--database=postgresql://fotad@db.example/fotad?sslmode=require",
+                          "--tls-cert",
+                          "server.pem",
+                          "--tls-key=server.key",
                           NULL};
     assert_int_equal(load(&cfg, args), FOTA_OK);
     assert_int_equal(cfg.port, 0);
@@ -123,6 +128,8 @@ static void test_defaults_and_flags(void **state)
     assert_int_equal(cfg.legacy_max_pending, 100);
     assert_string_equal(cfg.accel_redirect, "/_fota_objects/");
     assert_string_equal(cfg.database, "postgresql://fotad@db.example/fotad?sslmode=require");
+    assert_string_equal(cfg.tls_cert, "server.pem");
+    assert_string_equal(cfg.tls_key, "server.key");
     assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
     fotad_config_free(&cfg);
 
@@ -287,6 +294,40 @@ static void test_metrics_open(void **state)
     unlink(conf_path);
 }
 
+/* HTTPS needs the certificate and its key: one without the other is a usage error at the check,
+ * from flags or from the file. */
+static void test_tls_pair(void **state)
+{
+    (void)state;
+    const char *base[] = {"--release-key", "a.pub", "--master-secret-file", "m",
+                          "--admin-token", "t"};
+    const char *lone[][2] = {{"--tls-cert", "tls_cert is set without tls_key"},
+                             {"--tls-key", "tls_key is set without tls_cert"}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *args[] = {base[0], base[1],    base[2], base[3], base[4],
+                              base[5], lone[i][0], "x.pem", NULL};
+        fotad_config_t cfg;
+        assert_int_equal(load(&cfg, args), FOTA_OK);
+        assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_ERR_ARG);
+        if (strstr(err, lone[i][1]) == NULL) {
+            fail_msg("error '%s' lacks '%s'", err, lone[i][1]);
+        }
+        fotad_config_free(&cfg);
+    }
+    write_conf("release_key = a.pub\nmaster_secret_file = m\nadmin_token = t\n"
+               "tls_cert = /etc/fotad/cert.pem\ntls_key = /etc/fotad/key.pem\n");
+    const char *file[] = {"--config", conf_path, NULL};
+    fotad_config_t cfg;
+    assert_int_equal(load(&cfg, file), FOTA_OK);
+    assert_string_equal(cfg.tls_cert, "/etc/fotad/cert.pem");
+    assert_string_equal(cfg.tls_key, "/etc/fotad/key.pem");
+    assert_int_equal(fotad_config_check(&cfg, err, sizeof err), FOTA_OK);
+    fotad_config_free(&cfg);
+    write_conf("tls_key =\n");
+    expect_error(file, FOTA_ERR_ARG, ":1: bad value for tls_key");
+    unlink(conf_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_accel_prefix),
         cmocka_unit_test(test_metrics_open),
+        cmocka_unit_test(test_tls_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

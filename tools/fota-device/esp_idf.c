@@ -102,6 +102,7 @@ static void component_config(esp_run_t *r, fota_esp_config_t *c)
         c->request_timeout_ms = (int)s->http_timeout_ms;
     }
     c->journal_partition = s->journal_partition;
+    c->ca_pem = s->ca_pem;
     c->fleet_key = s->fleet_key;
     c->fleet_key_len = s->fleet_key_len;
     c->wall_time = s->no_wall_time ? unset_wall_time : NULL;

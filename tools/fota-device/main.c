@@ -7,7 +7,7 @@
  *
  *   fota-device run FLASH --server URL --id ID (--key HEX | --master FILE) --release-key PEM
  *                   --product P [--chip NAME] [--mode seed|chain] [--floor N] [--range-records N]
- *                   [--timeout S] [--http-timeout MS] [--retry MS] [--quiet]
+ *                   [--ca FILE] [--timeout S] [--http-timeout MS] [--retry MS] [--quiet]
  *                   [--esp-idf [--journal-partition LABEL] [--state FILE] [--no-wall-time]]
  *
  * With --esp-idf the same device runs the ESP-IDF component (ports/esp-idf) over the ESP-IDF
@@ -39,7 +39,13 @@ static const char RUN_USAGE[] =
     "request: a timeout, a redirect not followed, oversized headers), then the outcome.\n"
     "\n"
     "options:\n"
-    "  --server URL        the update server, e.g. http://127.0.0.1:8080\n"
+    "  --server URL        the update server, e.g. http://127.0.0.1:8080 or\n"
+    "                      https://fota.example.com\n"
+    "  --ca FILE           https: verify the server's certificate against the CA\n"
+    "                      certificates in FILE (PEM) instead of the system's store; the\n"
+    "                      certificate and the server's name are always verified. With\n"
+    "                      --esp-idf: the component's cfg.ca_pem (else its certificate\n"
+    "                      bundle)\n"
     "  --id ID             the device id (X-Device-Id)\n"
     "  --key HEX           the device key, 64 hex digits (fotactl device key prints it)\n"
     "  --master FILE       or derive the key from the server's master secret file\n"
@@ -91,7 +97,7 @@ static const char RUN_USAGE[] =
 
 typedef struct {
     const char *server, *id, *key_hex, *master, *release_key, *product, *mode, *floor, *records,
-        *timeout, *pace, *http_timeout, *retry, *journal, *state, *chip, *fleet_key;
+        *timeout, *pace, *http_timeout, *retry, *journal, *state, *chip, *fleet_key, *ca;
     bool quiet, esp_idf, no_wall_time;
 } run_opts_t;
 
@@ -212,6 +218,8 @@ static int run_plain(const run_settings_t *s)
         rc = fota_cli_fail(PROG, s->flash_path, err, NULL);
     } else if ((err = fota_curl_transport_open(s->server, 30000, &curl)) != FOTA_OK) {
         rc = fota_cli_fail(PROG, s->server, err, NULL);
+    } else if ((err = fota_curl_transport_set_ca(curl, s->ca_file)) != FOTA_OK) {
+        rc = fota_cli_fail(PROG, s->ca_file, err, "cannot read the CA file");
     }
     if (rc == 0) {
         uint32_t http_ms = s->http_timeout_ms != 0 ? s->http_timeout_ms : FOTA_CURL_REQUEST_MS;
@@ -332,6 +340,7 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
 {
     run_settings_t s = {.flash_path = flash_path,
                         .server = o->server,
+                        .ca_file = o->ca,
                         .id = o->id,
                         .product = o->product,
                         .mode = o->mode == NULL || strcmp(o->mode, "chain") == 0 ? FOTA_MODE_CHAIN
@@ -349,10 +358,15 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     if (rc == 0) {
         rc = device_chip(cmd, flash_path, o, &s.chip_id);
     }
-    uint8_t *pem = NULL, *fleet = NULL;
+    uint8_t *pem = NULL, *fleet = NULL, *ca = NULL;
     size_t pem_len = 0;
     if (rc == 0) {
         rc = fota_cli_read_file(PROG, o->release_key, &pem, &pem_len);
+    }
+    if (rc == 0 && o->ca != NULL && o->esp_idf) { /* the component takes the PEM itself */
+        size_t ca_len;
+        rc = fota_cli_read_file(PROG, o->ca, &ca, &ca_len);
+        s.ca_pem = (const char *)ca;
     }
     if (rc == 0 && o->fleet_key != NULL) {
         rc = fota_cli_read_file(PROG, o->fleet_key, &fleet, &s.fleet_key_len);
@@ -366,6 +380,7 @@ static int run_with(const fota_cli_cmd_t *cmd, const char *flash_path, const run
     }
     free(pem);
     free(fleet);
+    free(ca);
     return rc;
 }
 
@@ -387,7 +402,7 @@ static int check_opts(const fota_cli_cmd_t *cmd, const run_opts_t *o)
     return 0;
 }
 
-#define RUN_OPT_COUNT 21
+#define RUN_OPT_COUNT 22
 
 /* The options that say which device, and where it finds its server, writing into o. */
 static void device_options(run_opts_t *o, fota_cli_opt_t out[10])
@@ -422,6 +437,7 @@ static void run_options(run_opts_t *o, fota_cli_opt_t out[RUN_OPT_COUNT])
         {"state", 0, &o->state, NULL},
         {"no-wall-time", 0, NULL, &o->no_wall_time},
         {"fleet-key", 0, &o->fleet_key, NULL},
+        {"ca", 0, &o->ca, NULL},
         {NULL, 0, NULL, NULL},
     };
     memcpy(out + 10, opts, sizeof opts);

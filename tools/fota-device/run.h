@@ -21,6 +21,7 @@
 typedef struct {
     const char *flash_path;
     const char *server;
+    const char *ca_file; /* https: the CA to verify the server with (NULL: the system's store) */
     const char *id;
     const char *product;
     const uint8_t *key; /* 32 bytes; NULL (--esp-idf only): NVS holds it already, or nothing */
@@ -37,6 +38,7 @@ typedef struct {
     bool quiet;
     /* --esp-idf only */
     const char *journal_partition; /* NVS partition of the component's journal */
+    const char *ca_pem;            /* --ca's PEM for cfg.ca_pem, or NULL: the certificate bundle */
     const char *state_path;        /* the device's NVS and eFuse (FLASH.nvs) */
     bool no_wall_time;             /* cfg.wall_time says "not known": the server's Date is used */
     const uint8_t *fleet_key;      /* enroll with this fleet key (a bridge device), or NULL */

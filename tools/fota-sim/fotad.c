@@ -119,7 +119,7 @@ static pid_t spawn_shell(const char *cmd, const char *log, bool exec)
     return pid;
 }
 
-static bool healthy(const char *base_url)
+static bool healthy(const char *base_url, const char *ca_file)
 {
     char url[512];
     snprintf(url, sizeof url, "%s/healthz", base_url);
@@ -129,6 +129,7 @@ static bool healthy(const char *base_url)
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    fota_curl_verify_with(c, ca_file);
     curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);
@@ -148,7 +149,7 @@ static bool healthy(const char *base_url)
 static bool wait_healthy(sim_t *s)
 {
     for (unsigned waited = 0; waited <= s->cfg.server_wait_ms; waited += 50u) {
-        if (healthy(s->base_url)) {
+        if (healthy(s->base_url, s->cfg.ca_file)) {
             return true;
         }
         int status = 0;

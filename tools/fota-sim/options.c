@@ -36,7 +36,10 @@ const char sim_run_usage[] =
     "  --esp-idf                devices run the ESP-IDF component (ports/esp-idf over the\n"
     "                           ESP-IDF API double) instead of the agent directly\n"
     "Server:\n"
-    "  --server URL             fotad's base URL, e.g. http://127.0.0.1:8080\n"
+    "  --server URL             fotad's base URL, e.g. http://127.0.0.1:8080 (https:// too)\n"
+    "  --ca FILE                https: verify fotad's certificate against the CA certificates\n"
+    "                           in FILE (PEM) instead of the system's store; the certificate\n"
+    "                           and the server's name are always verified\n"
     "  --fotad CMD              start the server with this shell command; '{port}' in it is\n"
     "                           replaced by the port of --server, or by a free one\n"
     "  --fotad-log FILE         the server's output (default: discarded)\n"
@@ -98,7 +101,7 @@ typedef struct {
     const char *to, *seed, *linger;
     const char *power_cuts, *cut_at, *cut_mode, *drops, *stalls, *stall_ms, *flips, *latency;
     const char *jitter, *restarts, *fail_rate, *fail_version;
-    const char *json, *rollout_token;
+    const char *json, *rollout_token, *ca;
     bool progress, no_progress, verbose, restart_kill, esp_idf, no_share;
 } raw_t;
 
@@ -263,6 +266,9 @@ static bool coherent(const sim_config_t *c)
     if (c->server_url == NULL && c->fotad_cmd == NULL) {
         return bad("missing %s%s", "--server (or --fotad)", "");
     }
+    if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
+        return bad("%s: cannot read '%s'", "--ca", c->ca_file);
+    }
     if (c->restarts > 0 && c->fotad_cmd == NULL) {
         return bad("%s needs --fotad (the server fota-sim starts)%s", "--restart-server", "");
     }
@@ -284,6 +290,7 @@ static void copy_strings(const raw_t *r, sim_config_t *c)
     c->master_path = r->master;
     c->flash_dir = r->flash_dir;
     c->server_url = r->server;
+    c->ca_file = r->ca;
     c->fotad_cmd = r->fotad;
     c->fotad_log = r->fotad_log;
     c->on_ready = r->on_ready;
@@ -325,6 +332,7 @@ bool sim_options_parse(sim_config_t *cfg, int argc, char **argv, int *exit_code)
         F("no-share", no_share),
         F("esp-idf", esp_idf),
         V("server", server),
+        V("ca", ca),
         V("fotad", fotad),
         V("fotad-log", fotad_log),
         V("on-ready", on_ready),

@@ -43,7 +43,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 }
 
 /* GET base/path with the bearer token: the parsed answer, or NULL. */
-static cJSON *admin_get(const char *base, const char *token, const char *path)
+static cJSON *admin_get(const char *base, const char *ca_file, const char *token, const char *path)
 {
     char url[512], auth[600];
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -56,6 +56,7 @@ static cJSON *admin_get(const char *base, const char *token, const char *path)
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        fota_curl_verify_with(c, ca_file);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
@@ -128,13 +129,13 @@ void sim_rollout_report(sim_t *s)
         return;
     }
     tok[strcspn((char *)tok, "\r\n")] = '\0';
-    cJSON *list = admin_get(s->base_url, (const char *)tok, "/api/admin/rollouts");
+    cJSON *list = admin_get(s->base_url, s->cfg.ca_file, (const char *)tok, "/api/admin/rollouts");
     double id = list != NULL ? newest_of(list, s->cfg.product) : -1;
     cJSON *r = NULL;
     if (id >= 0) {
         char path[64];
         snprintf(path, sizeof path, "/api/admin/rollouts/%.0f", id);
-        r = admin_get(s->base_url, (const char *)tok, path);
+        r = admin_get(s->base_url, s->cfg.ca_file, (const char *)tok, path);
     }
     free(tok);
     cJSON_Delete(list);

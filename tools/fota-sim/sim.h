@@ -87,6 +87,7 @@ typedef struct {
     bool esp_idf;          /* devices run the ESP-IDF component (hw_esp.c), not the agent alone */
     /* the server */
     const char *server_url;
+    const char *ca_file; /* https: the CA fotad's certificate is verified with (NULL: system's) */
     const char *fotad_cmd;
     const char *fotad_log;
     const char *on_ready;

@@ -319,6 +319,7 @@ static void setup_easy(const sim_t *s, sim_xfer_t *x)
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)64 * 1024 * 1024);
+    fota_curl_verify_with(c, s->cfg.ca_file); /* readable: checked with the options */
 }
 
 fota_err_t sim_xfer_init(sim_t *s)

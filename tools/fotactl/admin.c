@@ -1,9 +1,10 @@
 /*
  * admin.c - fotactl's client for fotad's admin API (docs/ADMIN_API.md): where the server is and
- * which token to send (options, then $FOTA_SERVER / $FOTA_TOKEN, then the default), one request
- * over libcurl with "Authorization: Bearer", the answer parsed with cJSON, and every failure as
- * one line: the server's {"error","code"} with the HTTP status, or why fotad could not be
- * reached. Uploads show a progress bar when stderr is a terminal.
+ * which token to send (options, then $FOTA_SERVER / $FOTA_TOKEN, then the default), which CA
+ * verifies an https server ($FOTA_CA, else the system's store), one request over libcurl with
+ * "Authorization: Bearer", the answer parsed with cJSON, and every failure as one line: the
+ * server's {"error","code"} with the HTTP status, or why fotad could not be reached. Uploads show a
+ * progress bar when stderr is a terminal.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "fota/posix/transport_curl.h"
 
 #include "fotactl.h"
 
@@ -99,6 +102,22 @@ static int set_token(fotactl_conn_t *c, const fotactl_conn_opts_t *o)
     return 0;
 }
 
+/* The CA file fotad's certificate is verified with: --ca, else $FOTA_CA, else none (the
+ * system's store). It must be readable now, not at the first request. */
+static int set_ca(fotactl_conn_t *c, const fotactl_conn_opts_t *o)
+{
+    const char *ca = o->ca != NULL ? o->ca : env("FOTA_CA");
+    if (ca == NULL) {
+        return 0;
+    }
+    if (access(ca, R_OK) != 0) {
+        fprintf(stderr, "%s: CA file '%s': cannot read it\n", FOTACTL, ca);
+        return FOTA_CLI_EXIT_USAGE;
+    }
+    c->ca = strdup(ca);
+    return c->ca != NULL ? 0 : fota_cli_fail(FOTACTL, NULL, FOTA_ERR_NO_MEM, NULL);
+}
+
 int fotactl_conn_init(fotactl_conn_t *c, const fotactl_conn_opts_t *o)
 {
     memset(c, 0, sizeof *c);
@@ -108,6 +127,9 @@ int fotactl_conn_init(fotactl_conn_t *c, const fotactl_conn_opts_t *o)
     if (rc == 0) {
         rc = set_token(c, o);
     }
+    if (rc == 0) {
+        rc = set_ca(c, o);
+    }
     if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "%s: libcurl cannot start\n", FOTACTL);
         rc = FOTA_CLI_EXIT_INVALID;
@@ -115,6 +137,7 @@ int fotactl_conn_init(fotactl_conn_t *c, const fotactl_conn_opts_t *o)
     if (rc != 0) {
         free(c->server);
         free(c->token);
+        free(c->ca);
         memset(c, 0, sizeof *c);
     }
     return rc;
@@ -130,6 +153,7 @@ void fotactl_conn_free(fotactl_conn_t *c)
         memset(c->token, 0, strlen(c->token));
     }
     free(c->token);
+    free(c->ca);
     memset(c, 0, sizeof *c);
 }
 
@@ -139,6 +163,7 @@ typedef struct {
     char *buf;
     size_t len, cap; /* cap: bytes allocated, one more than len can reach */
     bool too_big;
+    char error[CURL_ERROR_SIZE]; /* curl's own words when the request failed ("" if none) */
 } answer_t;
 
 /* Room for `more` bytes and a NUL, doubling (a list of a big fleet arrives in many pieces). */
@@ -232,11 +257,13 @@ static void set_body(CURL *curl, const fotactl_req_t *r)
     }
 }
 
-static CURLcode perform(CURL *curl, const char *url, struct curl_slist *h, const fotactl_req_t *r,
-                        answer_t *a, long *status)
+static CURLcode perform(const fotactl_conn_t *c, CURL *curl, const char *url, struct curl_slist *h,
+                        const fotactl_req_t *r, answer_t *a, long *status)
 {
     bar_t bar = {-1};
     bool show_bar = r->progress && isatty(STDERR_FILENO);
+    fota_curl_verify_with(curl, c->ca); /* readable: checked by fotactl_conn_init */
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, a->error);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r->method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
@@ -302,9 +329,16 @@ static int report_curl(const fotactl_conn_t *c, const char *what, CURLcode rc, c
                rc == CURLE_OPERATION_TIMEDOUT) {
         fprintf(stderr, "%s: %s: cannot reach fotad at %s: %s\n", FOTACTL, what, c->server,
                 curl_easy_strerror(rc));
+    } else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+               rc == CURLE_SSL_CACERT_BADFILE) {
+        fprintf(stderr, "%s: %s: TLS with %s failed (%s): %s\n", FOTACTL, what, c->server,
+                c->ca != NULL ? "is --ca the CA that signed fotad's certificate?"
+                              : "fotad's certificate is not signed by a CA of the system's store; "
+                                "--ca names another",
+                a->error[0] != '\0' ? a->error : curl_easy_strerror(rc));
     } else {
         fprintf(stderr, "%s: %s: request to %s failed: %s\n", FOTACTL, what, c->server,
-                curl_easy_strerror(rc));
+                a->error[0] != '\0' ? a->error : curl_easy_strerror(rc));
     }
     return FOTA_CLI_EXIT_INVALID;
 }
@@ -330,7 +364,7 @@ int fotactl_request(const fotactl_conn_t *c, const fotactl_req_t *r, long *statu
 {
     *out = NULL;
     *status = 0;
-    answer_t a = {NULL, 0, 0, false};
+    answer_t a = {NULL, 0, 0, false, ""};
     size_t n = strlen(c->server) + strlen(r->path) + 1;
     char *url = malloc(n);
     struct curl_slist *h = make_headers(c, r->content_type);
@@ -338,7 +372,7 @@ int fotactl_request(const fotactl_conn_t *c, const fotactl_req_t *r, long *statu
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     if (url != NULL && h != NULL && curl != NULL) {
         snprintf(url, n, "%s%s", c->server, r->path);
-        rc = perform(curl, url, h, r, &a, status);
+        rc = perform(c, curl, url, h, r, &a, status);
     }
     int ret = finish(c, r, rc, *status, &a, out);
     curl_easy_cleanup(curl);

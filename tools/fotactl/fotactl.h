@@ -47,26 +47,28 @@
 typedef struct {
     char *server; /* base URL without trailing '/' (owned) */
     char *token;  /* bearer token (owned) */
-    bool json;    /* print the server's JSON instead of tables */
+    char *ca;  /* https: CA certificates (PEM) to verify fotad with, NULL: the system's (owned) */
+    bool json; /* print the server's JSON instead of tables */
 } fotactl_conn_t;
 
 /* The server options every remote command takes (docs/FOTACTL.md). */
 typedef struct {
-    const char *server, *token, *token_file;
+    const char *server, *token, *token_file, *ca;
     bool json;
 } fotactl_conn_opts_t;
 
-/* Their option table entries: 4 of them. */
-#define FOTACTL_CONN_OPT_COUNT 4
+/* Their option table entries: 5 of them. */
+#define FOTACTL_CONN_OPT_COUNT 5
 #define FOTACTL_CONN_OPTS(o)                                                                       \
     {"server", 0, &(o).server, NULL}, {"token", 0, &(o).token, NULL},                              \
-        {"token-file", 0, &(o).token_file, NULL},                                                  \
+        {"token-file", 0, &(o).token_file, NULL}, {"ca", 0, &(o).ca, NULL},                        \
     {                                                                                              \
         "json", 0, NULL, &(o).json                                                                 \
     }
 
-/* Fill c from the options, else $FOTA_SERVER / $FOTA_TOKEN, else the default server. Returns 0,
- * or an exit code after printing a one-line error (no token, bad URL, unreadable token file).
+/* Fill c from the options, else $FOTA_SERVER / $FOTA_TOKEN / $FOTA_CA, else the default server
+ * (and the system's CA store). Returns 0, or an exit code after printing a one-line error (no
+ * token, bad URL, unreadable token or CA file).
  * On success the caller calls fotactl_conn_free(). */
 int fotactl_conn_init(fotactl_conn_t *c, const fotactl_conn_opts_t *o);
 void fotactl_conn_free(fotactl_conn_t *c);

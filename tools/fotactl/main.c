@@ -13,6 +13,9 @@
     ")\n"                                                                                          \
     "  --token T           admin bearer token (default $FOTA_TOKEN)\n"                             \
     "  --token-file F      read the token from the first line of F (not visible in ps)\n"          \
+    "  --ca FILE           https: verify fotad's certificate against the CA certificates in\n"     \
+    "                      FILE (PEM; default $FOTA_CA, else the system's store); the\n"           \
+    "                      certificate and the server's name are always verified\n"                \
     "  --json              print the server's JSON on one line instead of a table\n"
 
 static const char KEYGEN_USAGE[] =

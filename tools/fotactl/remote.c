@@ -100,7 +100,7 @@ bool fotactl_parse_remote(const char *prog, const fota_cli_cmd_t *cmd, fota_cli_
                           const fota_cli_opt_t *extra, int argc, char **argv, fotactl_conn_t *c,
                           int *done_rc)
 {
-    fotactl_conn_opts_t o = {NULL, NULL, NULL, false};
+    fotactl_conn_opts_t o = {NULL, NULL, NULL, NULL, false};
     fota_cli_opt_t opts[FOTACTL_CONN_OPT_COUNT + MAX_OPTS + 1] = {FOTACTL_CONN_OPTS(o)};
     size_t n = FOTACTL_CONN_OPT_COUNT;
     for (; extra != NULL && extra->name != NULL && n < FOTACTL_CONN_OPT_COUNT + MAX_OPTS; n++) {

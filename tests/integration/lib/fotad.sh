@@ -8,7 +8,7 @@
 # for a look, with its path printed; KEEP=1 keeps it after a pass too). The fotad started here
 # is always killed on exit, even when the test fails half-way. Only tools the project installs
 # are used: bash, coreutils, curl, od, dd, cmp - and the project's own fotad, fota-image,
-# fota-mkbundle, fota-devreq (and fotactl, fota-flash for the helpers that name them).
+# fota-mkbundle, fota-devreq (and fotactl, fota-flash, openssl for the helpers that name them).
 
 set -euo pipefail
 
@@ -233,4 +233,25 @@ flip_byte() {
 # json_num FIELD: the first numeric value of "FIELD": in the last body.
 json_num() {
     grep -oE "\"$1\":[0-9]+" "$W/body" | sed -n 1p | cut -d: -f2
+}
+
+# ---- TLS: a private CA and server certificates (openssl; docs/SERVER.md, "HTTPS") ---------------
+# tls_ca NAME: a self-signed CA, $W/NAME.pem and $W/NAME.key (ECDSA P-256, valid two days).
+tls_ca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=fota test $1" -keyout "$W/$1.key" -out "$W/$1.pem" 2>>"$W/openssl.log" ||
+        fail "openssl: CA $1"
+}
+
+# tls_cert CA NAME SERIAL: a server certificate for 127.0.0.1 (and localhost) signed by CA,
+# $W/NAME.pem and $W/NAME.key, with the serial number SERIAL (hex).
+tls_cert() {
+    local ca=$1 name=$2 serial=$3
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$W/$name.key" -out "$W/$name.csr" 2>>"$W/openssl.log" || fail "openssl: key $name"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
+        >"$W/$name.ext"
+    openssl x509 -req -in "$W/$name.csr" -CA "$W/$ca.pem" -CAkey "$W/$ca.key" -days 2 \
+        -set_serial "0x$serial" -extfile "$W/$name.ext" -out "$W/$name.pem" \
+        2>>"$W/openssl.log" || fail "openssl: certificate $name"
 }

@@ -31,12 +31,17 @@ typedef struct fota_curl_transport fota_curl_transport_t;
 #define FOTA_CURL_LOW_SPEED_BPS 64L
 #define FOTA_CURL_MAX_HEADER_BYTES 16384u
 
-/* base_url like "http://127.0.0.1:8080" (no trailing slash). Keeps one connection alive.
- * timeout_ms: for connecting, and the window of the low-speed limit. */
+/* base_url like "http://127.0.0.1:8080" or "https://fota.example.com" (no trailing slash). Keeps
+ * one connection alive. timeout_ms: for connecting, and the window of the low-speed limit. An
+ * https server's certificate is verified against the system's CA store until
+ * fota_curl_transport_set_ca names another. */
 fota_err_t fota_curl_transport_open(const char *base_url, long timeout_ms,
                                     fota_curl_transport_t **out);
 void fota_curl_transport_close(fota_curl_transport_t *t);
 fota_transport_t fota_curl_transport_port(fota_curl_transport_t *t);
+/* Verify an https server's certificate against the CA certificates of ca_file (PEM) instead of
+ * the system's store (NULL changes nothing). FOTA_ERR_IO if ca_file cannot be read. */
+fota_err_t fota_curl_transport_set_ca(fota_curl_transport_t *t, const char *ca_file);
 /* Deadline of each whole request from now on; request_ms <= 0 restores FOTA_CURL_REQUEST_MS. */
 void fota_curl_transport_set_timeout(fota_curl_transport_t *t, long request_ms);
 /* Why the transport ended the last request, in words ("redirect (HTTP 302) not followed",
@@ -48,6 +53,10 @@ const char *fota_curl_transport_detail(const fota_curl_transport_t *t);
  * means to the agent, and the bytes a transfer put on the wire. */
 struct curl_slist;
 struct curl_slist *fota_curl_headers(const fota_http_request_t *req);
+/* TLS on the easy handle `curl` (libcurl's CURL, a void) as every host tool sets it: the server's
+ * certificate chain and host name are verified, against ca_file (PEM) or, when NULL, the system's
+ * CA store. Verification cannot be turned off here. FOTA_ERR_IO if ca_file cannot be read. */
+fota_err_t fota_curl_verify_with(void *curl, const char *ca_file);
 fota_err_t fota_curl_error(int curl_code);
 
 /* The headers the agent reads (fota_agent_response_header), kept while curl hands over the
