@@ -134,14 +134,22 @@ fota_err_t fota_delta_begin(fota_delta_t *d, const uint8_t *header, size_t len,
     if (len < FOTA_DELTA_HEADER_LEN || memcmp(header, FOTA_DELTA_MAGIC, 4) != 0) {
         return FOTA_ERR_DELTA_FORMAT;
     }
-    memset(d, 0, sizeof *d);
-    d->new_size = get_u32le(header + 4);
-    d->old_size = get_u32le(header + 8);
-    d->record_size = get_u32le(header + 12);
-    if (d->new_size == 0u || d->old_size == 0u || d->record_size < 32u) {
-        return FOTA_ERR_DELTA_FORMAT;
+    fota_err_t err =
+        fota_delta_init(d, get_u32le(header + 4), get_u32le(header + 8), get_u32le(header + 12));
+    return err != FOTA_OK || d->old_size == running_size ? err : FOTA_ERR_DELTA_SOURCE;
+}
+
+fota_err_t fota_delta_init(fota_delta_t *d, uint32_t new_size, uint32_t old_size,
+                           uint32_t record_size)
+{
+    if (d == NULL) {
+        return FOTA_ERR_ARG;
     }
-    return d->old_size == running_size ? FOTA_OK : FOTA_ERR_DELTA_SOURCE;
+    memset(d, 0, sizeof *d);
+    d->new_size = new_size;
+    d->old_size = old_size;
+    d->record_size = record_size;
+    return new_size == 0u || old_size == 0u || record_size < 32u ? FOTA_ERR_DELTA_FORMAT : FOTA_OK;
 }
 
 void fota_delta_restart(fota_delta_t *d)

@@ -84,6 +84,11 @@ typedef struct {
 fota_err_t fota_delta_begin(fota_delta_t *d, const uint8_t *header, size_t len,
                             uint32_t running_size);
 
+/* The same from the numbers a delta manifest carries (manifest.h: image_size, source_size,
+ * chunk_size), for a patch served as records without its header. */
+fota_err_t fota_delta_init(fota_delta_t *d, uint32_t new_size, uint32_t old_size,
+                           uint32_t record_size);
+
 /* Start again at a segment start (after a power cut): the next record given must be one. */
 void fota_delta_restart(fota_delta_t *d);
 
