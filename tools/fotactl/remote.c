@@ -202,6 +202,9 @@ static int upload(const fotactl_conn_t *c, const char *file)
     rc = fotactl_request(c, &r, &status, &js);
     free(bundle);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(js, "id");
+    if (id == NULL) {
+        id = cJSON_GetObjectItemCaseSensitive(js, "delta"); /* a delta bundle's answer */
+    }
     if (rc == 0 && c->json) {
         fotactl_print_json(js);
     } else if (rc == 0) {
