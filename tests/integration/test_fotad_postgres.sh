@@ -120,7 +120,7 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 [ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] || { cat "$W"/twin-*.log >&2; fail "no port"; }
-[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 2 ] || fail "schema version"
+[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 3 ] || fail "schema version"
 URL="http://127.0.0.1:$(cat "$W/twin-a.port")"
 admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
 expect 201 "upload through the first"
