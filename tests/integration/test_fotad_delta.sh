@@ -139,6 +139,9 @@ expect 200 "release with its delta"
 body_has "\"deltas\":[{\"delta\":\"$D\",\"release\":\"$R2\""
 admin GET "/api/admin/releases/$R1"
 body_has '"deltas":[]'
+"$BUILD/fotactl" release show "$R2" --server "$URL" --token-file "$W/token" >"$W/show.out" ||
+    fail "fotactl release show"
+grep -qE "^$D +$SRC +[0-9]+ +$BLOB " "$W/show.out" || { cat "$W/show.out" >&2; fail "release show lacks the delta"; }
 # The delta's objects (blob and manifest) are in the object store under their SHA-256.
 for part in d.blob d.manifest; do
     h=$(sha256sum "$W/$part" | cut -c1-64)
@@ -157,6 +160,7 @@ expect 200 "check with the source image"
 body_has "\"release\":\"$R2\""
 body_has "\"delta\":\"$D\""
 body_has "\"delta_size\":$BLOB"
+[ "$(stat -c %s "$W/body")" -le 512 ] || fail "an offer with a delta over 512 bytes"
 dev inv-1 "$DEVTGT/check?version=1.0.0&hw=$PRODUCT&image=${SRC^^}"
 expect 200 "check with the image id in upper case"
 body_has "\"delta\":\"$D\""
