@@ -214,6 +214,8 @@ cmp -s "$W/patched.bin" "$W/v2.bin" || fail "the patched image is not v2"
     cmp -s "$W/x.bin" "$W/v2.bin" && fail "the delta applied to another image gave v2"
 dev inv-1 "$DEVTGT/blob/0123456789abcdef0123456789abcdef"
 error_is 404 not_found "blob of an unknown id"
+dev inv-1 "$DEVTGT/chunk?chunk_number=0&release=$D"
+error_is 404 not_found "a seed-mode chunk of a delta"
 
 # --- a delta that failed on the device --------------------------------------------------------------
 dev inv-1 "$DEVTGT/report" --method POST --content-type application/json \
