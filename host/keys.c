@@ -357,13 +357,14 @@ static int pk_sign(mbedtls_pk_context *pk, const uint8_t hash[32], uint8_t *sig,
 #endif
 }
 
-/* ECDSA over SHA-256 of the body into sig (DER, at most FOTA_MANIFEST_SIG_MAX bytes). */
-static fota_err_t sign_body(fota_key_t *key, const uint8_t body[FOTA_MANIFEST_BODY_LEN],
+/* ECDSA over SHA-256 of the body (a release's or a delta's manifest body, body_len bytes) into
+ * sig (DER, at most FOTA_MANIFEST_SIG_MAX bytes). */
+static fota_err_t sign_body(fota_key_t *key, const uint8_t *body, size_t body_len,
                             uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE], size_t *sig_len)
 {
     uint8_t hash[32];
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-    if (info == NULL || mbedtls_md(info, body, FOTA_MANIFEST_BODY_LEN, hash) != 0) {
+    if (info == NULL || mbedtls_md(info, body, body_len, hash) != 0) {
         return FOTA_ERR_CRYPTO;
     }
     rng_t r;
@@ -391,7 +392,7 @@ static fota_err_t sign_checked(const fota_manifest_t *m, fota_key_t *key,
     }
     uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     size_t sig_len = 0;
-    err = sign_body(key, body, sig, &sig_len);
+    err = sign_body(key, body, sizeof body, sig, &sig_len);
     if (err == FOTA_OK) {
         err = fota_manifest_assemble(body, sig, sig_len, out);
     }
@@ -417,6 +418,43 @@ fota_err_t fota_manifest_sign(const fota_manifest_t *m, fota_key_t *key,
     fota_err_t err = sign_checked(m, key, out);
     if (err != FOTA_OK) {
         memset(out, 0, FOTA_MANIFEST_LEN);
+    }
+    return err;
+}
+
+static fota_err_t sign_delta_checked(const fota_delta_manifest_t *d, fota_key_t *key,
+                                     uint8_t out[FOTA_DELTA_MANIFEST_LEN])
+{
+    fota_delta_manifest_t copy = *d;
+    memcpy(copy.m.key_id, key->id, sizeof key->id);
+    uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN];
+    fota_err_t err = fota_delta_manifest_encode_body(&copy, body);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    size_t sig_len = 0;
+    err = sign_body(key, body, sizeof body, sig, &sig_len);
+    if (err == FOTA_OK) {
+        err = fota_delta_manifest_assemble(body, sig, sig_len, out);
+    }
+    fota_delta_manifest_t check;
+    if (err == FOTA_OK && fota_delta_manifest_verify(out, FOTA_DELTA_MANIFEST_LEN, key->der,
+                                                     sizeof key->der, &check) != FOTA_OK) {
+        err = FOTA_ERR_CRYPTO;
+    }
+    return err;
+}
+
+fota_err_t fota_delta_manifest_sign(const fota_delta_manifest_t *d, fota_key_t *key,
+                                    uint8_t out[FOTA_DELTA_MANIFEST_LEN])
+{
+    if (d == NULL || key == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    fota_err_t err = key->priv ? sign_delta_checked(d, key, out) : FOTA_ERR_KEY;
+    if (err != FOTA_OK) {
+        memset(out, 0, FOTA_DELTA_MANIFEST_LEN);
     }
     return err;
 }

@@ -32,6 +32,8 @@ static const struct {
     [FOTAD_BUNDLE_BAD_IMAGE] = {422, "bad_image"},
     [FOTAD_BUNDLE_FAILED] = {500, "internal"},
     [FOTAD_BUNDLE_CHIP] = {409, "chip_mismatch"},
+    [FOTAD_BUNDLE_NO_RELEASE] = {404, "unknown_release"},
+    [FOTAD_BUNDLE_NOT_RELEASE] = {409, "release_mismatch"},
 };
 
 /* "ESP32-S3 (id 9)" for error texts. */
@@ -73,8 +75,39 @@ static void refuse_upload(const fotad_upload_t *up, fotad_resp_t *resp)
                      "%s (%s)", text, fota_err_name(detail));
 }
 
+/* A delta bundle (its manifest's magic "FOTD"): checked, matched to its release, stored. */
+static void delta_upload(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
+{
+    fotad_delta_upload_t up;
+    fota_err_t err = fotad_deltas_upload(app->deltas, req->body, req->body_len, fotad_now(), &up);
+    const fota_manifest_t *m = &up.manifest.m;
+    const char *text = fotad_bundle_verdict_text(up.verdict);
+    if (err == FOTA_ERR_ARG && up.verdict == FOTAD_BUNDLE_CHAIN) {
+        fotad_resp_error(resp, 422, "chain_mismatch", "delta: %s: record %u", text, up.bad_record);
+    } else if (err == FOTA_ERR_ARG &&
+               (up.verdict == FOTAD_BUNDLE_NO_RELEASE || up.verdict == FOTAD_BUNDLE_NOT_RELEASE)) {
+        fotad_resp_error(resp, verdict_http[up.verdict].status, verdict_http[up.verdict].code,
+                         "delta: %s (product %s, version %s): upload the release first", text,
+                         m->product_id, m->version);
+    } else if (err == FOTA_ERR_ARG) {
+        fotad_resp_error(resp, verdict_http[up.verdict].status, verdict_http[up.verdict].code,
+                         "delta: %s (%s)", text, fota_err_name(up.detail));
+    } else if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "storing the delta", err);
+    } else {
+        FOTAD_INFO("delta %s of release %s from image %.16s: %s (patch %u bytes, blob %u bytes)",
+                   up.rec.id, up.rec.release, up.rec.source_sha256,
+                   up.created ? "stored" : "already stored", up.rec.patch_size, up.rec.blob_size);
+        fotad_resp_json(resp, up.created ? 201 : 200, fotad_json_delta(&up.rec));
+    }
+}
+
 void fotad_api_release_upload(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
+    if (req->body_len >= 4 && memcmp(req->body, "FOTD", 4) == 0) {
+        delta_upload(app, req, resp);
+        return;
+    }
     fotad_upload_t up;
     fota_err_t err =
         fotad_releases_upload(app->releases, req->body, req->body_len, fotad_now(), &up);
@@ -110,6 +143,11 @@ static fota_err_t collect(collect_t *c, cJSON *item)
 static fota_err_t collect_release(void *arg, const fotad_release_rec_t *r)
 {
     return collect(arg, fotad_json_release(r));
+}
+
+static fota_err_t collect_delta(void *arg, const fotad_delta_rec_t *d)
+{
+    return collect(arg, fotad_json_delta(d));
 }
 
 static fota_err_t collect_device(void *arg, const fotad_device_rec_t *d)
@@ -149,6 +187,27 @@ void fotad_api_release_list(fotad_app_t *app, const fotad_req_t *req, fotad_resp
     send_list(resp, "releases", c.array, err);
 }
 
+/* A release and its "deltas" (newest upload first). */
+static void release_with_deltas(fotad_app_t *app, const fotad_release_rec_t *rec,
+                                fotad_resp_t *resp)
+{
+    cJSON *obj = fotad_json_release(rec);
+    collect_t c = {cJSON_CreateArray()};
+    fota_err_t err = obj != NULL && c.array != NULL
+                         ? fotad_deltas_list(app->deltas, rec->id, collect_delta, &c)
+                         : FOTA_ERR_NO_MEM;
+    if (err == FOTA_OK && !cJSON_AddItemToObject(obj, "deltas", c.array)) {
+        err = FOTA_ERR_NO_MEM;
+    }
+    if (err != FOTA_OK) {
+        cJSON_Delete(c.array);
+        cJSON_Delete(obj);
+        fotad_resp_internal(resp, "listing a release's deltas", err);
+        return;
+    }
+    fotad_resp_json(resp, 200, obj);
+}
+
 void fotad_api_release_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     fotad_release_rec_t rec;
@@ -161,7 +220,7 @@ void fotad_api_release_get(fotad_app_t *app, const fotad_req_t *req, fotad_resp_
     } else if (err != FOTA_OK) {
         fotad_resp_internal(resp, "reading a release", err);
     } else {
-        fotad_resp_json(resp, 200, fotad_json_release(&rec));
+        release_with_deltas(app, &rec, resp);
     }
 }
 

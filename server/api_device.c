@@ -4,6 +4,10 @@
  * With accel_redirect set, a blob's bytes are left to nginx in front once every check is made
  * (accel.h).
  *
+ * A delta (deltas.h) is served by its id as a release is: its 320-byte manifest, its blob by the
+ * same code (Range, conditions, X-Accel-Redirect); a check with image= offers the delta of the
+ * offered release from that image, if there is one.
+ *
  * A release id is hex, which a client may write in either case: every id from a request (the
  * release parameter, the blob's path segment, a report's release) is taken in lowercase, the
  * form fotad stores and answers with.
@@ -60,6 +64,46 @@ static const fotad_release_t *release_or_error(fotad_app_t *app, const char *id,
     return err == FOTA_OK ? rel : NULL;
 }
 
+/* What a manifest or blob request names: a release, or a delta (deltas.h) with the release it
+ * produces; the blob's bytes, name and size either way. */
+typedef struct {
+    const fotad_release_t *rel; /* the release (a delta's target for a delta) */
+    const fotad_delta_t *delta; /* NULL for a release */
+    const uint8_t *data;
+    uint64_t size;
+    const char *sha256; /* the blob's object name and ETag */
+    const char *path;
+} fotad_blob_t;
+
+/* The release or delta with this id, the id in either case: 404 when neither exists, 500 when it
+ * cannot be loaded. */
+static bool blob_or_error(fotad_app_t *app, const char *id, fotad_blob_t *b, fotad_resp_t *resp)
+{
+    char lower[FOTAD_RELEASE_ID_LEN + 1];
+    memset(b, 0, sizeof *b);
+    bool ok = fotad_release_id_lower(id, lower);
+    fota_err_t err = ok ? fotad_releases_get(app->releases, lower, &b->rel) : FOTA_ERR_NOT_FOUND;
+    if (err == FOTA_OK) {
+        b->data = b->rel->blob;
+        b->size = b->rel->rec.blob_size;
+        b->sha256 = b->rel->rec.blob_sha256;
+        b->path = b->rel->blob_path;
+    } else if (err == FOTA_ERR_NOT_FOUND && ok &&
+               (err = fotad_deltas_get(app->deltas, lower, &b->delta)) == FOTA_OK) {
+        b->rel = b->delta->release;
+        b->data = b->delta->blob;
+        b->size = b->delta->rec.blob_size;
+        b->sha256 = b->delta->rec.blob_sha256;
+        b->path = b->delta->blob_path;
+    }
+    if (err == FOTA_ERR_NOT_FOUND) {
+        fotad_resp_error(resp, 404, "not_found", "no such release");
+    } else if (err != FOTA_OK) {
+        fotad_resp_internal(resp, "loading a release", err);
+    }
+    return err == FOTA_OK;
+}
+
 /* manifest=1 on a check: the signed manifest inside the offer ("manifest_data", base64), which
  * spares the device the manifest request (docs/PROTOCOL.md, "check"). */
 static bool add_manifest(cJSON *offer, const fotad_release_rec_t *r)
@@ -104,11 +148,50 @@ static fota_err_t decide_offer(fotad_app_t *app, const char *id, const char *hw,
     return err;
 }
 
+/* image=: the id of the image the device runs (64 hex digits, either case) into out in
+ * lowercase, "" when absent; false (and a 400) when malformed. */
+static bool image_param(const fotad_req_t *req, char out[FOTAD_SHA256_HEX + 1], fotad_resp_t *resp)
+{
+    const char *v = fotad_query_get(req->query, "image");
+    out[0] = '\0';
+    if (v == NULL) {
+        return true;
+    }
+    size_t n = strlen(v);
+    if (n != FOTAD_SHA256_HEX || strspn(v, "0123456789abcdefABCDEF") != n) {
+        fotad_resp_error(resp, 400, "bad_request", "malformed parameter image");
+        return false;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        out[i] = (char)(v[i] >= 'A' && v[i] <= 'F' ? v[i] - 'A' + 'a' : v[i]);
+    }
+    return true;
+}
+
+/* The offer's "delta" and "delta_size" when the release has a delta from the device's image;
+ * false when out of memory or the store failed (*err says which). */
+static bool add_delta(fotad_app_t *app, cJSON *offer, const fotad_release_rec_t *r,
+                      const char *image, fota_err_t *err)
+{
+    fotad_delta_rec_t d;
+    *err = image[0] != '\0' ? fotad_deltas_find(app->deltas, r->id, image, &d) : FOTA_ERR_NOT_FOUND;
+    if (*err == FOTA_ERR_NOT_FOUND) {
+        *err = FOTA_OK;
+        return true;
+    }
+    if (*err == FOTA_OK && (cJSON_AddStringToObject(offer, "delta", d.id) == NULL ||
+                            cJSON_AddNumberToObject(offer, "delta_size", d.blob_size) == NULL)) {
+        *err = FOTA_ERR_NO_MEM;
+    }
+    return *err == FOTA_OK;
+}
+
 void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
     const char *version = label_param(req, "version", resp);
     const char *hw = version != NULL ? label_param(req, "hw", resp) : NULL;
-    if (hw == NULL) {
+    char image[FOTAD_SHA256_HEX + 1];
+    if (hw == NULL || !image_param(req, image, resp)) {
         return;
     }
     fotad_ro_decision_t dec;
@@ -125,12 +208,18 @@ void fotad_api_check(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
         const fotad_release_rec_t *rel = &release->rec;
         cJSON *o = fotad_json_offer(rel, FOTAD_DEVICE_PREFIX);
         const char *with = fotad_query_get(req->query, "manifest");
+        fota_err_t derr = FOTA_OK;
         if (o != NULL && (!add_action(o, &dec) ||
-                          (with != NULL && strcmp(with, "1") == 0 && !add_manifest(o, rel)))) {
+                          (with != NULL && strcmp(with, "1") == 0 && !add_manifest(o, rel)) ||
+                          !add_delta(app, o, rel, image, &derr))) {
             cJSON_Delete(o);
             o = NULL; /* a 500 */
         }
-        fotad_resp_json(resp, 200, o);
+        if (derr != FOTA_OK && derr != FOTA_ERR_NO_MEM) {
+            fotad_resp_internal(resp, "finding a delta", derr);
+        } else {
+            fotad_resp_json(resp, 200, o);
+        }
     }
 }
 
@@ -141,9 +230,14 @@ void fotad_api_manifest(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *
         fotad_resp_error(resp, 400, "bad_request", "missing parameter release");
         return;
     }
-    const fotad_release_t *rel = release_or_error(app, id, resp);
-    if (rel != NULL) {
-        fotad_resp_copy(resp, 200, octet_type, rel->rec.manifest, FOTA_MANIFEST_LEN);
+    fotad_blob_t b;
+    if (!blob_or_error(app, id, &b, resp)) {
+        return;
+    }
+    if (b.delta != NULL) {
+        fotad_resp_copy(resp, 200, octet_type, b.delta->rec.manifest, FOTA_DELTA_MANIFEST_LEN);
+    } else {
+        fotad_resp_copy(resp, 200, octet_type, b.rel->rec.manifest, FOTA_MANIFEST_LEN);
     }
 }
 
@@ -263,7 +357,7 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
 
 /* If-Match, If-None-Match and If-Range against the blob's ETag (range.h): true when they
  * answer the request (304, 412); else *use_range says whether Range applies. */
-static bool blob_conditions(const fotad_req_t *req, const fotad_release_t *rel, bool *use_range,
+static bool blob_conditions(const fotad_req_t *req, const fotad_blob_t *b, bool *use_range,
                             fotad_resp_t *resp)
 {
     fotad_cond_headers_t h = {fotad_req_header(req, "If-Match"),
@@ -272,48 +366,48 @@ static bool blob_conditions(const fotad_req_t *req, const fotad_release_t *rel, 
     if (h.if_range != NULL && fotad_req_header(req, "Range") == NULL) {
         h.if_range = NULL; /* If-Range only qualifies a Range */
     }
-    fotad_cond_result_t cond = fotad_cond_evaluate(&h, rel->rec.blob_sha256, use_range);
+    fotad_cond_result_t cond = fotad_cond_evaluate(&h, b->sha256, use_range);
     if (cond == FOTAD_COND_FAILED) {
         fotad_resp_error(resp, 412, "precondition_failed", "If-Match names no current blob");
     } else if (cond == FOTAD_COND_NOT_MODIFIED) {
         /* No body goes out with a 304, but libmicrohttpd sends the body's size as Content-Length,
          * which must then be the size a 200 would have (RFC 9110 8.6), not 0: the whole blob,
          * borrowed and never read. No Content-Type: a 304 carries no representation metadata. */
-        fotad_resp_borrow(resp, 304, NULL, rel->blob, (size_t)rel->rec.blob_size);
+        fotad_resp_borrow(resp, 304, NULL, b->data, (size_t)b->size);
     } else {
         return false;
     }
-    fotad_resp_header(resp, "ETag", "\"%s\"", rel->rec.blob_sha256);
+    fotad_resp_header(resp, "ETag", "\"%s\"", b->sha256);
     return true;
 }
 
 /* Bytes [first, last] of the blob with status (200 or 206). */
-static void send_blob(const fotad_release_t *rel, unsigned status, uint64_t first, uint64_t last,
+static void send_blob(const fotad_blob_t *b, unsigned status, uint64_t first, uint64_t last,
                       fotad_resp_t *resp)
 {
     uint64_t len = last - first + 1;
     if (len <= BLOB_INLINE_MAX) {
-        fotad_resp_borrow(resp, status, octet_type, rel->blob + first, (size_t)len);
+        fotad_resp_borrow(resp, status, octet_type, b->data + first, (size_t)len);
     } else {
-        int fd = open(rel->blob_path, O_RDONLY | O_CLOEXEC);
+        int fd = open(b->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            FOTAD_ERROR("blob %s: %s", rel->blob_path, strerror(errno));
+            FOTAD_ERROR("blob %s: %s", b->path, strerror(errno));
             fotad_resp_internal(resp, "opening the blob", FOTA_ERR_IO);
             return;
         }
         fotad_resp_file(resp, status, octet_type, fd, first, len);
     }
     fotad_resp_header(resp, "Accept-Ranges", "bytes");
-    fotad_resp_header(resp, "ETag", "\"%s\"", rel->rec.blob_sha256);
+    fotad_resp_header(resp, "ETag", "\"%s\"", b->sha256);
     if (status == 206) {
         fotad_resp_header(resp, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)first,
-                          (unsigned long long)last, (unsigned long long)rel->rec.blob_size);
+                          (unsigned long long)last, (unsigned long long)b->size);
     }
 }
 
 /* With accel_redirect set, leave the bytes to nginx in front when it answers as fotad would
  * (accel.h): true when resp holds the X-Accel-Redirect answer. */
-static bool hand_over(const fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel,
+static bool hand_over(const fotad_app_t *app, const fotad_req_t *req, const fotad_blob_t *b,
                       fotad_range_result_t range, fotad_resp_t *resp)
 {
     const char *prefix = app->cfg->accel_redirect;
@@ -326,19 +420,20 @@ static bool hand_over(const fotad_app_t *app, const fotad_req_t *req, const fota
     if (!fotad_accel_can_hand_over(&h, range)) {
         return false;
     }
-    fotad_accel_respond(resp, prefix, rel->rec.blob_sha256, range == FOTAD_RANGE_PARTIAL);
+    fotad_accel_respond(resp, prefix, b->sha256, range == FOTAD_RANGE_PARTIAL);
     return true;
 }
 
+/* GET blob/ID: the chain-mode blob of a release, or of a delta (the same rules). */
 void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp)
 {
-    const fotad_release_t *rel = release_or_error(app, req->param, resp);
+    fotad_blob_t b;
     bool use_range = true;
-    if (rel == NULL || !data_allowed(app, req, rel, resp) ||
-        blob_conditions(req, rel, &use_range, resp)) {
+    if (!blob_or_error(app, req->param, &b, resp) || !data_allowed(app, req, b.rel, resp) ||
+        blob_conditions(req, &b, &use_range, resp)) {
         return;
     }
-    uint64_t total = rel->rec.blob_size;
+    uint64_t total = b.size;
     uint64_t first = 0;
     uint64_t last = total - 1;
     fotad_range_result_t range =
@@ -349,11 +444,11 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
         fotad_resp_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)total);
         return;
     }
-    if (!hand_over(app, req, rel, range, resp)) {
-        send_blob(rel, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
+    if (!hand_over(app, req, &b, range, resp)) {
+        send_blob(&b, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
     }
     if (first == 0 && strcmp(req->method, "GET") == 0 && resp->status < 300) {
-        download_started(app, req, rel);
+        download_started(app, req, b.rel);
     }
 }
 

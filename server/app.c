@@ -139,6 +139,9 @@ static fota_err_t open_services(fotad_app_t *app, fotad_clock_t clock)
 {
     fota_err_t err = fotad_releases_open(&app->store, app->objects, &app->keys, &app->releases);
     if (err == FOTA_OK) {
+        err = fotad_deltas_open(&app->store, app->objects, &app->keys, app->releases, &app->deltas);
+    }
+    if (err == FOTA_OK) {
         err = fotad_devices_open(&app->store, app->releases, &app->devices);
     }
     if (err == FOTA_OK) {
@@ -196,6 +199,7 @@ void fotad_app_close(fotad_app_t *app)
     fotad_keycache_free(app->device_keys);
     fotad_nonce_cache_free(app->nonces);
     fotad_devices_close(app->devices);
+    fotad_deltas_close(app->deltas);
     fotad_releases_close(app->releases);
     fotad_objstore_close(app->objects);
     fotad_store_close(&app->store);

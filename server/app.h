@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "deltas.h"
 #include "devices.h"
 #include "keycache.h"
 #include "legacy.h"
@@ -36,6 +37,7 @@ typedef struct {
     fotad_store_t store;
     fotad_objstore_t *objects;
     fotad_releases_t *releases;
+    fotad_deltas_t *deltas; /* delta bundles of releases (deltas.h) */
     fotad_devices_t *devices;
     fotad_nonce_cache_t *nonces;
     fotad_keycache_t *device_keys; /* derived keys of devices that authenticated */

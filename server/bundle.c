@@ -27,6 +27,8 @@ static const char *const verdict_texts[] = {
     [FOTAD_BUNDLE_BAD_IMAGE] = "not a valid ESP32 app image",
     [FOTAD_BUNDLE_FAILED] = "verification failed (server)",
     [FOTAD_BUNDLE_CHIP] = "image built for another chip than its product's",
+    [FOTAD_BUNDLE_NO_RELEASE] = "no release of the delta's product and version",
+    [FOTAD_BUNDLE_NOT_RELEASE] = "the delta's image is not that of the release of its version",
 };
 
 const char *fotad_bundle_verdict_text(fotad_bundle_verdict_t v)

@@ -28,6 +28,10 @@ typedef enum {
     FOTAD_BUNDLE_BAD_IMAGE,     /* not a valid ESP32 app image: 422 bad_image */
     FOTAD_BUNDLE_FAILED,        /* out of memory or a crypto failure: 500 */
     FOTAD_BUNDLE_CHIP,          /* (releases.c) the image's chip is not its product's: 409 */
+    FOTAD_BUNDLE_NO_RELEASE,    /* (deltas.c) no release of the delta's product and version:
+                                   404 unknown_release */
+    FOTAD_BUNDLE_NOT_RELEASE,   /* (deltas.c) the product's version is another image: 409
+                                   release_mismatch */
 } fotad_bundle_verdict_t;
 
 typedef struct {

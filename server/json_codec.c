@@ -67,6 +67,23 @@ cJSON *fotad_json_release(const fotad_release_rec_t *r)
     return object_of(f, COUNT(f));
 }
 
+cJSON *fotad_json_delta(const fotad_delta_rec_t *d)
+{
+    const field_t f[] = {
+        {"delta", d->id, 0},
+        {"release", d->release, 0},
+        {"source_sha256", d->source_sha256, 0},
+        {"source_size", NULL, d->source_size},
+        {"patch_size", NULL, d->patch_size},
+        {"chunk_size", NULL, d->chunk_size},
+        {"chunk_count", NULL, d->chunk_count},
+        {"blob_size", NULL, d->blob_size},
+        {"created", NULL, (double)d->created},
+        {"uploaded", NULL, (double)d->uploaded},
+    };
+    return object_of(f, COUNT(f));
+}
+
 cJSON *fotad_json_product(const fotad_product_rec_t *p)
 {
     const field_t f[] = {

@@ -18,6 +18,9 @@
 cJSON *fotad_json_release(const fotad_release_rec_t *r);
 /* The offer of a check (docs/PROTOCOL.md 4.1); prefix is the device API's path prefix. */
 cJSON *fotad_json_offer(const fotad_release_rec_t *r, const char *prefix);
+
+/* A delta as the admin API shows it (an upload's answer, a release's "deltas"). */
+cJSON *fotad_json_delta(const fotad_delta_rec_t *d);
 cJSON *fotad_json_device(const fotad_device_rec_t *d);
 cJSON *fotad_json_report(const fotad_report_rec_t *r);
 cJSON *fotad_json_assignment(const fotad_assignment_rec_t *a);

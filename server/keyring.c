@@ -41,13 +41,22 @@ fota_err_t fotad_keyring_verify(const fotad_keyring_t *ring, const uint8_t *mani
     if (err != FOTA_OK) {
         return err;
     }
-    for (size_t i = 0; i < ring->count; i++) {
-        const fotad_pubkey_t *k = &ring->keys[i];
-        if (memcmp(k->id, out->key_id, sizeof k->id) == 0) {
-            err = fota_manifest_verify(manifest, len, k->der, k->der_len, out);
-            return err == FOTA_OK ? FOTA_OK : FOTA_ERR_MANIFEST_SIGNATURE;
-        }
+    const fotad_pubkey_t *k = fotad_keyring_find(ring, out->key_id);
+    if (k != NULL) {
+        err = fota_manifest_verify(manifest, len, k->der, k->der_len, out);
+        return err == FOTA_OK ? FOTA_OK : FOTA_ERR_MANIFEST_SIGNATURE;
     }
     memset(out, 0, sizeof *out);
     return FOTA_ERR_MANIFEST_SIGNATURE;
+}
+
+const fotad_pubkey_t *fotad_keyring_find(const fotad_keyring_t *ring,
+                                         const uint8_t key_id[FOTA_MANIFEST_KEY_ID_LEN])
+{
+    for (size_t i = 0; i < ring->count; i++) {
+        if (memcmp(ring->keys[i].id, key_id, FOTA_MANIFEST_KEY_ID_LEN) == 0) {
+            return &ring->keys[i];
+        }
+    }
+    return NULL;
 }

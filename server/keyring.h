@@ -39,4 +39,8 @@ fota_err_t fotad_keyring_add_file(fotad_keyring_t *ring, const char *path);
 fota_err_t fotad_keyring_verify(const fotad_keyring_t *ring, const uint8_t *manifest, size_t len,
                                 fota_manifest_t *out);
 
+/* The configured key whose id is key_id, or NULL. */
+const fotad_pubkey_t *fotad_keyring_find(const fotad_keyring_t *ring,
+                                         const uint8_t key_id[FOTA_MANIFEST_KEY_ID_LEN]);
+
 #endif /* FOTAD_KEYRING_H */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,4 +223,32 @@ fota_err_t fotad_objstore_ensure(fotad_objstore_t *o, const char *hex)
     }
     free(data);
     return err;
+}
+
+fota_err_t fotad_objstore_map(fotad_objstore_t *o, const char *hex, uint64_t size,
+                              const uint8_t **out)
+{
+    char path[PATH_MAX] = "";
+    fota_err_t err = fotad_objstore_ensure(o, hex);
+    if (err == FOTA_OK) {
+        err = fotad_objstore_path(o, hex, path, sizeof path);
+    }
+    int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size == 0) {
+        FOTAD_ERROR("objects: %s (%s) missing or wrong size: %s", hex, path,
+                    fd < 0 ? strerror(errno) : "size");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return FOTA_ERR_IO;
+    }
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        FOTAD_ERROR("objects: mmap %s: %s", path, strerror(errno));
+        return FOTA_ERR_IO;
+    }
+    *out = p;
+    return FOTA_OK;
 }

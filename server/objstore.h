@@ -58,4 +58,10 @@ fota_err_t fotad_objstore_name(const char *hex, char *out, size_t cap);
 /* The path of object `hex` (64 hex digits) into out; FOTA_ERR_TOO_LARGE if cap is too small. */
 fota_err_t fotad_objstore_path(const fotad_objstore_t *o, const char *hex, char *out, size_t cap);
 
+/* Object `hex`, ensured (as fotad_objstore_ensure), mapped read-only into *out after a check that
+ * it has `size` bytes (munmap it with that size). FOTA_ERR_IO (logged) when it is missing, of
+ * another size or cannot be mapped. Objects are never rewritten, so a mapping stays valid. */
+fota_err_t fotad_objstore_map(fotad_objstore_t *o, const char *hex, uint64_t size,
+                              const uint8_t **out);
+
 #endif /* FOTAD_OBJSTORE_H */

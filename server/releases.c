@@ -90,33 +90,15 @@ static fotad_release_t *find_loaded(fotad_releases_t *r, const char *id)
     return NULL;
 }
 
-/* Map object `hex` (the image or the blob) read-only; check that it has the recorded size. */
+/* Map object `hex` (the image or the blob) read-only, of the recorded size. */
 static fota_err_t map_object(fotad_releases_t *r, const fotad_release_t *rel, const char *hex,
                              uint64_t size, const uint8_t **out)
 {
-    char path[PATH_MAX] = "";
-    fota_err_t err = fotad_objstore_ensure(r->objects, hex);
-    if (err == FOTA_OK) {
-        err = fotad_objstore_path(r->objects, hex, path, sizeof path);
+    fota_err_t err = fotad_objstore_map(r->objects, hex, size, out);
+    if (err != FOTA_OK) {
+        FOTAD_ERROR("release %s: object %s cannot be served", rel->rec.id, hex);
     }
-    int fd = err == FOTA_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size == 0) {
-        FOTAD_ERROR("release %s: object %s (%s) missing or wrong size: %s", rel->rec.id, hex, path,
-                    fd < 0 ? strerror(errno) : "size");
-        if (fd >= 0) {
-            close(fd);
-        }
-        return FOTA_ERR_IO;
-    }
-    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        FOTAD_ERROR("release %s: mmap %s: %s", rel->rec.id, path, strerror(errno));
-        return FOTA_ERR_IO;
-    }
-    *out = p;
-    return FOTA_OK;
+    return err;
 }
 
 /* Build the prepared release for a stored record. */

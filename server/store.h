@@ -56,6 +56,25 @@ typedef struct {
     int32_t chip_id; /* the image header's chip id, or FOTAD_CHIP_UNKNOWN */
 } fotad_release_rec_t;
 
+/* A delta (docs/MANIFEST.md, "The delta manifest"): a signed patch that turns one image (the
+ * source, named by its id: the SHA-256 appended to it) into the image of a stored release. Its
+ * 320-byte manifest is in the row (and, like its blob, an object named by its SHA-256); chunk_size
+ * and chunk_count are those of the patch's records, blob_size the bytes of their hash chain. */
+typedef struct {
+    char id[FOTAD_RELEASE_ID_LEN + 1];        /* first 16 bytes of SHA-256(manifest), hex */
+    char release[FOTAD_RELEASE_ID_LEN + 1];   /* the release whose image it produces */
+    char source_sha256[FOTAD_SHA256_HEX + 1]; /* the source image's id */
+    uint32_t source_size;
+    uint32_t patch_size; /* bytes of the patch's records */
+    uint32_t chunk_size;
+    uint32_t chunk_count;
+    uint32_t blob_size;
+    char blob_sha256[FOTAD_SHA256_HEX + 1]; /* object name of the blob */
+    int64_t created;                        /* manifest creation time */
+    int64_t uploaded;                       /* server time of the first upload */
+    uint8_t manifest[FOTA_DELTA_MANIFEST_LEN];
+} fotad_delta_rec_t;
+
 /* A product: the chip every one of its releases must be built for, set when the product was
  * created (by the admin API, or by its first release upload, from that release's image). */
 typedef struct {
@@ -329,6 +348,7 @@ typedef struct {
 
 typedef fota_err_t (*fotad_release_fn)(void *arg, const fotad_release_rec_t *r);
 typedef fota_err_t (*fotad_product_fn)(void *arg, const fotad_product_rec_t *p);
+typedef fota_err_t (*fotad_delta_fn)(void *arg, const fotad_delta_rec_t *d);
 typedef fota_err_t (*fotad_device_fn)(void *arg, const fotad_device_rec_t *d);
 typedef fota_err_t (*fotad_report_fn)(void *arg, const fotad_report_rec_t *r);
 typedef fota_err_t (*fotad_assignment_fn)(void *arg, const fotad_assignment_rec_t *a);
@@ -352,6 +372,17 @@ typedef struct {
     /* Record the chip of a release whose row has none (FOTAD_CHIP_UNKNOWN); a known chip is
      * never changed. FOTA_ERR_NOT_FOUND if there is no such release. */
     fota_err_t (*release_set_chip)(void *ctx, const char *id, uint16_t chip_id);
+
+    /* Insert unless a delta with this id exists (*inserted false then; nothing changes). Its
+     * release must exist. */
+    fota_err_t (*delta_insert)(void *ctx, const fotad_delta_rec_t *d, bool *inserted);
+    fota_err_t (*delta_get)(void *ctx, const char *id, fotad_delta_rec_t *out);
+    /* The newest upload of a delta of `release` from source image `source_sha256` (64 lowercase
+     * hex digits), or FOTA_ERR_NOT_FOUND. */
+    fota_err_t (*delta_find)(void *ctx, const char *release, const char *source_sha256,
+                             fotad_delta_rec_t *out);
+    /* The deltas of `release`, newest upload first. */
+    fota_err_t (*delta_list)(void *ctx, const char *release, fotad_delta_fn fn, void *arg);
 
     /* Insert unless a product with this id exists (*inserted false then; nothing changes): the
      * first writer of a product decides its chip, however many race. */

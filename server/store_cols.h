@@ -11,6 +11,9 @@
     "id,product,version,security_version,image_size,chunk_size,chunk_count,blob_size,"             \
     "image_sha256,blob_sha256,created,uploaded,manifest,chip"
 #define PROD_COLS "id,chip,created"
+#define DELTA_COLS                                                                                 \
+    "id,release_id,source_sha256,source_size,patch_size,chunk_size,chunk_count,blob_size,"         \
+    "blob_sha256,created,uploaded,manifest"
 #define DEV_BASE_COLS                                                                              \
     "id,product,version,state,release_id,offered,done,total,last_error,first_seen,last_seen"
 #define RO_COLS                                                                                    \

@@ -12,6 +12,10 @@
     X(release_get)                                                                                 \
     X(release_list)                                                                                \
     X(release_set_chip)                                                                            \
+    X(delta_insert)                                                                                \
+    X(delta_get)                                                                                   \
+    X(delta_find)                                                                                  \
+    X(delta_list)                                                                                  \
     X(product_insert)                                                                              \
     X(product_get)                                                                                 \
     X(product_list)                                                                                \
@@ -97,6 +101,13 @@ METERED(release_insert, (void *ctx, const fotad_release_rec_t *r, bool *inserted
 METERED(release_get, (void *ctx, const char *id, fotad_release_rec_t *out), id, out)
 METERED(release_list, (void *ctx, fotad_release_fn fn, void *arg), fn, arg)
 METERED(release_set_chip, (void *ctx, const char *id, uint16_t chip_id), id, chip_id)
+METERED(delta_insert, (void *ctx, const fotad_delta_rec_t *d, bool *inserted), d, inserted)
+METERED(delta_get, (void *ctx, const char *id, fotad_delta_rec_t *out), id, out)
+METERED(delta_find,
+        (void *ctx, const char *release, const char *source_sha256, fotad_delta_rec_t *out),
+        release, source_sha256, out)
+METERED(delta_list, (void *ctx, const char *release, fotad_delta_fn fn, void *arg), release, fn,
+        arg)
 METERED(product_insert, (void *ctx, const fotad_product_rec_t *p, bool *inserted), p, inserted)
 METERED(product_get, (void *ctx, const char *id, fotad_product_rec_t *out), id, out)
 METERED(product_list, (void *ctx, fotad_product_fn fn, void *arg), fn, arg)

@@ -13,7 +13,7 @@
 #include "store.h"
 
 /* The names of store.h's operations (the op label), in the registry's order. */
-#define FOTAD_STORE_OPS 53U
+#define FOTAD_STORE_OPS 57U
 extern const char *const fotad_store_op_names[FOTAD_STORE_OPS];
 
 /* Put a metered store in front of *store (which it then owns and closes); *store becomes the

@@ -2,9 +2,9 @@
  * store_pg_int.h - internals shared by the PostgreSQL backend of store.h: store_pg.c
  * (connections, statements, parameters, results, transactions), store_pg_schema.c (the schema and
  * its migrations), store_pg_sql.c (the statements), store_pg_ops.c (releases, products, devices,
- * reports, assignments, the legacy bridge), store_pg_rollouts.c (device tags, rollouts, members,
- * events), store_pg_shared.c (nonces, the periodic lease, objects) and store_pg_tokens.c (admin
- * tokens, the audit log). Not a public header.
+ * reports, assignments, the legacy bridge), store_pg_deltas.c (deltas), store_pg_rollouts.c (device
+ * tags, rollouts, members, events), store_pg_shared.c (nonces, the periodic lease, objects) and
+ * store_pg_tokens.c (admin tokens, the audit log). Not a public header.
  *
  * Connections. libpq lets one thread use a connection at a time, and PostgreSQL runs any number
  * of writers at once (each row write takes its own row lock), so unlike the SQLite backend there
@@ -37,6 +37,10 @@ typedef enum {
     PG_REL_GET,
     PG_REL_LIST,
     PG_REL_SET_CHIP,
+    PG_DELTA_INSERT,
+    PG_DELTA_GET,
+    PG_DELTA_FIND,
+    PG_DELTA_LIST,
     PG_PROD_INSERT,
     PG_PROD_GET,
     PG_PROD_LIST,
@@ -197,6 +201,30 @@ fota_err_t pg_schema_init(pg_conn_t *c);
 /* ---- operations ------------------------------------------------------------------------- */
 
 void pg_close(void *ctx);
+
+/* Running one statement on a connection of the pool (store_pg_ops.c). */
+fota_err_t pg_run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const char *what,
+                      uint64_t *changed);
+/* `fill` fills a record from row 0 of res. */
+typedef void (*pg_fill_fn)(const PGresult *res, void *rec);
+/* A query of one row at most: into rec, or FOTA_ERR_NOT_FOUND. */
+fota_err_t pg_get_one(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_fill_fn fill,
+                      void *rec);
+/* A listing: each row filled into the visitor's record (its first member) and handed to the
+ * caller's typed function by emit. */
+typedef struct {
+    pg_fill_fn fill;
+    fota_err_t (*emit)(void *visitor);
+    void *visitor;
+} pg_walk_t;
+fota_err_t pg_get_all(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const pg_walk_t *w);
+
+/* Deltas (store_pg_deltas.c). */
+fota_err_t pg_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted);
+fota_err_t pg_delta_get(void *ctx, const char *id, fotad_delta_rec_t *out);
+fota_err_t pg_delta_find(void *ctx, const char *release, const char *source_sha256,
+                         fotad_delta_rec_t *out);
+fota_err_t pg_delta_list(void *ctx, const char *release, fotad_delta_fn fn, void *arg);
 
 /* Device tags and rollouts (store_pg_rollouts.c). */
 fota_err_t pg_device_tags_change(void *ctx, const char *const *ids, size_t n_ids,

@@ -12,9 +12,14 @@
 
 /* ---- running one statement ------------------------------------------------------------------ */
 
-/* One statement of no rows on a connection of the pool. */
-static fota_err_t run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const char *what,
-                          uint64_t *changed)
+#define run_cmd pg_run_cmd
+#define get_one pg_get_one
+#define get_all pg_get_all
+typedef pg_fill_fn row_fill_fn;
+typedef pg_walk_t walk_t;
+
+fota_err_t pg_run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const char *what,
+                      uint64_t *changed)
 {
     pg_conn_t *c = pg_conn_get(s);
     fota_err_t err = c != NULL ? pg_cmd(c, id, p, what, changed) : FOTA_ERR_IO;
@@ -22,11 +27,8 @@ static fota_err_t run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, 
     return err;
 }
 
-typedef void (*row_fill_fn)(const PGresult *res, void *rec);
-
-/* A query of one row at most: into rec, or FOTA_ERR_NOT_FOUND. */
-static fota_err_t get_one(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, row_fill_fn fill,
-                          void *rec)
+fota_err_t pg_get_one(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_fill_fn fill,
+                      void *rec)
 {
     pg_conn_t *c = pg_conn_get(s);
     PGresult *res = NULL;
@@ -41,14 +43,6 @@ static fota_err_t get_one(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, 
     return err;
 }
 
-/* A listing: each row filled into the visitor's record (its first member) and handed to the
- * caller's typed function by emit. */
-typedef struct {
-    row_fill_fn fill;
-    fota_err_t (*emit)(void *visitor);
-    void *visitor;
-} walk_t;
-
 static fota_err_t walk_row(const PGresult *res, void *arg)
 {
     const walk_t *w = arg;
@@ -56,7 +50,7 @@ static fota_err_t walk_row(const PGresult *res, void *arg)
     return w->emit(w->visitor);
 }
 
-static fota_err_t get_all(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const walk_t *w)
+fota_err_t pg_get_all(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const pg_walk_t *w)
 {
     pg_conn_t *c = pg_conn_get(s);
     fota_err_t err = c != NULL ? pg_walk(c, id, p, "list", walk_row, (void *)w) : FOTA_ERR_IO;
@@ -516,6 +510,10 @@ const fotad_store_ops_t pg_ops = {
     .release_get = pg_release_get,
     .release_list = pg_release_list,
     .release_set_chip = pg_release_set_chip,
+    .delta_insert = pg_delta_insert,
+    .delta_get = pg_delta_get,
+    .delta_find = pg_delta_find,
+    .delta_list = pg_delta_list,
     .product_insert = pg_product_insert,
     .product_get = pg_product_get,
     .product_list = pg_product_list,

@@ -13,6 +13,7 @@
  *      SQLite's versions 1 to 4 hold)
  *   2  nonces, leases, objects: what several fotad on one database share (docs/SCALING.md)
  *   3  admin tokens (the SHA-256 of each, never the token) and the audit log (SQLite's version 5)
+ *   4  deltas (a release's patches from source images, docs/MANIFEST.md; SQLite's version 6)
  *
  * Several fotad at once. Every fotad of a cluster runs this at start, and several may start at
  * the same moment on an empty database. The whole migration is one transaction that first takes
@@ -111,9 +112,17 @@ static const char schema_v3[] =
     " token " CTEXT " NOT NULL, role TEXT NOT NULL, action " CTEXT " NOT NULL,"
     " target TEXT NOT NULL, client TEXT NOT NULL, status " NUM ");"
     "CREATE INDEX audit_by_token ON audit(token, seq);";
+/* Deltas; deltas.seq orders uploads of the same second. */
+static const char schema_v4[] =
+    "CREATE TABLE deltas(id " CTEXT " PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY,"
+    " release_id " CTEXT " NOT NULL REFERENCES releases(id), source_sha256 " CTEXT " NOT NULL,"
+    " source_size " NUM ", patch_size " NUM ", chunk_size " NUM ", chunk_count " NUM ","
+    " blob_size " NUM ", blob_sha256 TEXT NOT NULL, created " NUM ", uploaded " NUM ","
+    " manifest BYTEA NOT NULL);"
+    "CREATE INDEX deltas_by_release ON deltas(release_id, source_sha256, uploaded);";
 
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -39,6 +39,13 @@ const char *const pg_sql[PG_STMT_COUNT] = {
     [PG_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id=$1",
     [PG_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY uploaded DESC, seq DESC",
     [PG_REL_SET_CHIP] = "UPDATE releases SET chip=$2 WHERE id=$1 AND chip IS NULL",
+    [PG_DELTA_INSERT] = "INSERT INTO deltas(" DELTA_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+                        "$11,$12) ON CONFLICT(id) DO NOTHING",
+    [PG_DELTA_GET] = "SELECT " DELTA_COLS " FROM deltas WHERE id=$1",
+    [PG_DELTA_FIND] = "SELECT " DELTA_COLS " FROM deltas WHERE release_id=$1 AND source_sha256=$2"
+                      " ORDER BY uploaded DESC, seq DESC LIMIT 1",
+    [PG_DELTA_LIST] = "SELECT " DELTA_COLS " FROM deltas WHERE release_id=$1"
+                      " ORDER BY uploaded DESC, seq DESC",
     [PG_PROD_INSERT] =
         "INSERT INTO products(" PROD_COLS ") VALUES($1,$2,$3) ON CONFLICT(id) DO NOTHING",
     [PG_PROD_GET] = "SELECT " PROD_COLS " FROM products WHERE id=$1",

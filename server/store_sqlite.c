@@ -24,6 +24,7 @@
  *   4  device tags and rollouts: rollouts, rollout_stages, rollout_members (a member's status is
  *      the number of fotad_member_status_t: never renumbered), rollout_events
  *   5  admin tokens (the SHA-256 of each, never the token) and the audit log
+ *   6  deltas (a release's patches from source images, docs/MANIFEST.md)
  */
 #include "store_sqlite_int.h"
 
@@ -117,9 +118,19 @@ static const char schema_v5[] =
     " token TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
     " client TEXT NOT NULL, status INTEGER NOT NULL);"
     "CREATE INDEX audit_by_token ON audit(token, seq);";
+/* Deltas: the patches to a release's image from source images (their ids), found by release and
+ * source at a check. */
+static const char schema_v6[] =
+    "CREATE TABLE deltas(id TEXT PRIMARY KEY, release_id TEXT NOT NULL REFERENCES releases(id),"
+    " source_sha256 TEXT NOT NULL, source_size INTEGER NOT NULL, patch_size INTEGER NOT NULL,"
+    " chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, blob_size INTEGER NOT NULL,"
+    " blob_sha256 TEXT NOT NULL, created INTEGER NOT NULL, uploaded INTEGER NOT NULL,"
+    " manifest BLOB NOT NULL);"
+    "CREATE INDEX deltas_by_release ON deltas(release_id, source_sha256, uploaded);";
 
 /* migrations[v - 1] takes a database of version v - 1 to version v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                          schema_v5, schema_v6};
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -30,6 +30,10 @@ typedef enum {
     SQ_REL_GET,
     SQ_REL_LIST,
     SQ_REL_SET_CHIP,
+    SQ_DELTA_INSERT,
+    SQ_DELTA_GET,
+    SQ_DELTA_FIND,
+    SQ_DELTA_LIST,
     SQ_PROD_INSERT,
     SQ_PROD_GET,
     SQ_PROD_LIST,
@@ -126,6 +130,43 @@ fota_err_t sq_fail(sq_conn_t *c, const char *what);
 
 /* Copy column i as text into out (cap bytes, cut if longer; "" for NULL). */
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
+
+/* Reading rows (store_sqlite_ops.c): `row` fills a record from the current row. */
+typedef void (*sq_row_fn)(sqlite3_stmt *st, void *rec);
+
+/* A list walk: `row` fills the visitor's record, `emit` hands it to the caller's typed fn. */
+typedef struct {
+    sq_row_fn row;
+    fota_err_t (*emit)(void *visitor);
+    void *visitor; /* starts with the record */
+} sq_walk_t;
+
+/* A query by key (bound as text ?1, and ?2 when key2 is not NULL; ikey1 >= 0 binds ?1 as an
+ * integer instead). */
+typedef struct {
+    sq_stmt_id_t id;
+    int64_t ikey1;
+    const char *key1;
+    const char *key2;
+} sq_query_t;
+
+/* One row into rec on a reader, or FOTA_ERR_NOT_FOUND. */
+fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec);
+
+/* Every row of a query through the walk on a reader; a limit (?2) when limit > 0. */
+fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w);
+
+/* Run one statement on the writer c (held), `bind` binding its parameters from arg. */
+typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
+fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                        const char *what);
+
+/* Deltas (store_sqlite_deltas.c). */
+fota_err_t sq_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted);
+fota_err_t sq_delta_get(void *ctx, const char *id, fotad_delta_rec_t *out);
+fota_err_t sq_delta_find(void *ctx, const char *release, const char *source_sha256,
+                         fotad_delta_rec_t *out);
+fota_err_t sq_delta_list(void *ctx, const char *release, fotad_delta_fn fn, void *arg);
 
 /* Close every connection and free the store (store_sqlite.c). */
 void sq_close(void *ctx);

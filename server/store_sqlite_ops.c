@@ -36,6 +36,13 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id=?1",
     [SQ_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY uploaded DESC, rowid DESC",
     [SQ_REL_SET_CHIP] = "UPDATE releases SET chip=?2 WHERE id=?1 AND chip IS NULL",
+    [SQ_DELTA_INSERT] = "INSERT OR IGNORE INTO deltas(" DELTA_COLS
+                        ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    [SQ_DELTA_GET] = "SELECT " DELTA_COLS " FROM deltas WHERE id=?1",
+    [SQ_DELTA_FIND] = "SELECT " DELTA_COLS " FROM deltas WHERE release_id=?1 AND source_sha256=?2"
+                      " ORDER BY uploaded DESC, rowid DESC LIMIT 1",
+    [SQ_DELTA_LIST] = "SELECT " DELTA_COLS " FROM deltas WHERE release_id=?1"
+                      " ORDER BY uploaded DESC, rowid DESC",
     [SQ_PROD_INSERT] = "INSERT OR IGNORE INTO products(" PROD_COLS ") VALUES(?1,?2,?3)",
     [SQ_PROD_GET] = "SELECT " PROD_COLS " FROM products WHERE id=?1",
     [SQ_PROD_LIST] = "SELECT " PROD_COLS " FROM products ORDER BY id",
@@ -228,23 +235,10 @@ static void row_assignment(sqlite3_stmt *st, void *out)
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
-typedef void (*row_fn)(sqlite3_stmt *st, void *rec);
+typedef sq_row_fn row_fn;
 
-/* A list walk: `row` fills the visitor's record, `emit` hands it to the caller's typed fn. */
-typedef struct {
-    row_fn row;
-    fota_err_t (*emit)(void *visitor);
-    void *visitor; /* starts with the record (see the *_visit_t below) */
-} sq_walk_t;
-
-/* A query by key (bound as text ?1, and ?2 when key2 is not NULL; ikey1 >= 0 binds ?1 as an
- * integer instead): one row into rec, or FOTA_ERR_NOT_FOUND. */
-typedef struct {
-    sq_stmt_id_t id;
-    int64_t ikey1;
-    const char *key1;
-    const char *key2;
-} sq_query_t;
+#define get_one sq_get_one
+#define get_all sq_get_all
 
 static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
 {
@@ -258,7 +252,7 @@ static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
     }
 }
 
-static fota_err_t get_one(sq_store_t *s, const sq_query_t *q, row_fn row, void *rec)
+fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec)
 {
     sq_conn_t *c = sq_reader_get(s);
     sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
@@ -281,8 +275,7 @@ static fota_err_t get_one(sq_store_t *s, const sq_query_t *q, row_fn row, void *
     return err;
 }
 
-/* Every row of a query through the walk; a limit (?2) when limit > 0. */
-static fota_err_t get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
+fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
 {
     sq_conn_t *c = sq_reader_get(s);
     sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
@@ -475,11 +468,12 @@ static fota_err_t sq_assignment_list(void *ctx, fotad_assignment_fn fn, void *ar
 
 /* ---- writes (on the writer connection, under the write lock) -------------------------------- */
 
-/* Run one statement on the writer: `bind` binds its parameters from arg. */
-typedef void (*bind_fn)(sqlite3_stmt *st, const void *arg);
+typedef sq_bind_fn bind_fn;
 
-static fota_err_t write_one(sq_conn_t *c, sq_stmt_id_t id, bind_fn bind, const void *arg,
-                            const char *what)
+#define write_one sq_write_one
+
+fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                        const char *what)
 {
     sqlite3_stmt *st = sq_stmt(c, id);
     if (st == NULL) {
@@ -844,6 +838,10 @@ const fotad_store_ops_t sq_ops = {
     .release_get = sq_release_get,
     .release_list = sq_release_list,
     .release_set_chip = sq_release_set_chip,
+    .delta_insert = sq_delta_insert,
+    .delta_get = sq_delta_get,
+    .delta_find = sq_delta_find,
+    .delta_list = sq_delta_list,
     .product_insert = sq_product_insert,
     .product_get = sq_product_get,
     .product_list = sq_product_list,

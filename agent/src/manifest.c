@@ -25,6 +25,7 @@
 #include "fota/bytes.h"
 
 static const uint8_t magic[4] = {'F', 'O', 'T', 'M'};
+static const uint8_t delta_magic[4] = {'F', 'O', 'T', 'D'};
 
 /* DER SubjectPublicKeyInfo of an EC P-256 key, up to the uncompressed point's 0x04:
  * SEQUENCE { SEQUENCE { OID ecPublicKey, OID prime256v1 }, BIT STRING { 04 X Y } }. */
@@ -158,6 +159,9 @@ uint32_t fota_manifest_record_len(const fota_manifest_t *m, uint32_t index)
 
 /* --- encode ---------------------------------------------------------------------------------- */
 
+static void encode_common(const fota_manifest_t *m, const uint8_t mg[4], uint16_t body_len,
+                          uint8_t *out);
+
 fota_err_t fota_manifest_encode_body(const fota_manifest_t *m, uint8_t out[FOTA_MANIFEST_BODY_LEN])
 {
     if (m == NULL || out == NULL) {
@@ -170,10 +174,18 @@ fota_err_t fota_manifest_encode_body(const fota_manifest_t *m, uint8_t out[FOTA_
     if (err != FOTA_OK) {
         return err;
     }
-    memset(out, 0, FOTA_MANIFEST_BODY_LEN);
-    memcpy(out + FOTA_MANIFEST_OFF_MAGIC, magic, sizeof magic);
+    encode_common(m, magic, FOTA_MANIFEST_BODY_LEN, out);
+    return FOTA_OK;
+}
+
+/* Bytes 0..167, the same in a release's manifest and a delta's; the rest of the body zero. */
+static void encode_common(const fota_manifest_t *m, const uint8_t mg[4], uint16_t body_len,
+                          uint8_t *out)
+{
+    memset(out, 0, body_len);
+    memcpy(out + FOTA_MANIFEST_OFF_MAGIC, mg, 4);
     fota_put_le16(out + FOTA_MANIFEST_OFF_FORMAT_VERSION, FOTA_MANIFEST_FORMAT_VERSION);
-    fota_put_le16(out + FOTA_MANIFEST_OFF_BODY_LEN, FOTA_MANIFEST_BODY_LEN);
+    fota_put_le16(out + FOTA_MANIFEST_OFF_BODY_LEN, body_len);
     put_string(out + FOTA_MANIFEST_OFF_PRODUCT_ID, m->product_id);
     put_string(out + FOTA_MANIFEST_OFF_VERSION, m->version);
     fota_put_le32(out + FOTA_MANIFEST_OFF_SECURITY_VERSION, m->security_version);
@@ -184,7 +196,6 @@ fota_err_t fota_manifest_encode_body(const fota_manifest_t *m, uint8_t out[FOTA_
     memcpy(out + FOTA_MANIFEST_OFF_CHAIN_HEAD, m->chain_head, FOTA_CHAIN_HASH_LEN);
     fota_put_le64(out + FOTA_MANIFEST_OFF_CREATED, m->created);
     memcpy(out + FOTA_MANIFEST_OFF_KEY_ID, m->key_id, FOTA_MANIFEST_KEY_ID_LEN);
-    return FOTA_OK;
 }
 
 fota_err_t fota_manifest_assemble(const uint8_t body[FOTA_MANIFEST_BODY_LEN], const uint8_t *sig,
@@ -218,17 +229,17 @@ static fota_err_t check_header(const uint8_t *buf, size_t len)
     return FOTA_OK;
 }
 
-/* Reserved bytes, signature length, signature padding and tail: all must be exact. */
-static fota_err_t check_padding(const uint8_t *buf)
+/* The 8 reserved bytes before the signature, signature length, signature padding and tail: all
+ * must be exact. The body is body_len bytes, the whole len. */
+static fota_err_t check_padding(const uint8_t *buf, size_t body_len, size_t len)
 {
-    uint16_t sig_len = fota_get_le16(buf + FOTA_MANIFEST_OFF_SIG_LEN);
-    if (!all_zero(buf + FOTA_MANIFEST_OFF_RESERVED, 8) || sig_len == 0 ||
-        sig_len > FOTA_MANIFEST_SIG_MAX) {
+    uint16_t sig_len = fota_get_le16(buf + body_len);
+    if (!all_zero(buf + body_len - 8u, 8) || sig_len == 0 || sig_len > FOTA_MANIFEST_SIG_MAX) {
         return FOTA_ERR_MANIFEST_FORMAT;
     }
     /* From the end of the signature to the end of the manifest (sig padding and tail). */
-    size_t from = FOTA_MANIFEST_OFF_SIG + sig_len;
-    if (!all_zero(buf + from, FOTA_MANIFEST_LEN - from)) {
+    size_t from = body_len + 2u + sig_len;
+    if (!all_zero(buf + from, len - from)) {
         return FOTA_ERR_MANIFEST_FORMAT;
     }
     return FOTA_OK;
@@ -269,7 +280,7 @@ static fota_err_t parse_checked(const uint8_t *buf, size_t len, fota_manifest_t 
 {
     fota_err_t err = check_header(buf, len);
     if (err == FOTA_OK) {
-        err = check_padding(buf);
+        err = check_padding(buf, FOTA_MANIFEST_BODY_LEN, FOTA_MANIFEST_LEN);
     }
     if (err == FOTA_OK) {
         err = check_string_field(buf + FOTA_MANIFEST_OFF_PRODUCT_ID);
@@ -336,8 +347,9 @@ fota_err_t fota_manifest_key_id(const uint8_t *pubkey, size_t pubkey_len,
     return err;
 }
 
-/* Key id and signature of a manifest that has parsed. */
-static fota_err_t check_signature(const uint8_t *buf, const fota_manifest_t *m,
+/* Key id and signature of a manifest that has parsed: the body is its first body_len bytes,
+ * the signature's length and bytes follow it. */
+static fota_err_t check_signature(const uint8_t *buf, size_t body_len, const fota_manifest_t *m,
                                   const uint8_t *pubkey, size_t pubkey_len)
 {
     mbedtls_pk_context pk;
@@ -349,12 +361,12 @@ static fota_err_t check_signature(const uint8_t *buf, const fota_manifest_t *m,
         err = FOTA_ERR_MANIFEST_SIGNATURE;
     }
     if (err == FOTA_OK) {
-        err = sha256(buf, FOTA_MANIFEST_BODY_LEN, hash);
+        err = sha256(buf, body_len, hash);
     }
     if (err == FOTA_OK) {
-        size_t sig_len = fota_get_le16(buf + FOTA_MANIFEST_OFF_SIG_LEN);
-        if (mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, hash, sizeof hash,
-                              buf + FOTA_MANIFEST_OFF_SIG, sig_len) != 0) {
+        size_t sig_len = fota_get_le16(buf + body_len);
+        if (mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, hash, sizeof hash, buf + body_len + 2,
+                              sig_len) != 0) {
             err = FOTA_ERR_MANIFEST_SIGNATURE;
         }
     }
@@ -369,7 +381,7 @@ fota_err_t fota_manifest_verify(const uint8_t *buf, size_t len, const uint8_t *p
     if (err != FOTA_OK) {
         return err;
     }
-    err = check_signature(buf, out, pubkey, pubkey_len);
+    err = check_signature(buf, FOTA_MANIFEST_BODY_LEN, out, pubkey, pubkey_len);
     if (err != FOTA_OK) {
         memset(out, 0, sizeof *out);
     }
@@ -385,4 +397,113 @@ fota_err_t fota_manifest_check_product(const fota_manifest_t *m, const char *pro
         return FOTA_ERR_MANIFEST_PRODUCT;
     }
     return FOTA_OK;
+}
+
+/* --- delta manifests ------------------------------------------------------------------------- */
+
+fota_err_t fota_delta_manifest_check_geometry(const fota_delta_manifest_t *d)
+{
+    if (d == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    fota_manifest_t chain;
+    fota_delta_manifest_chain(d, &chain);
+    if (d->m.image_size == 0u || d->source_size == 0u) {
+        return FOTA_ERR_MANIFEST_GEOMETRY;
+    }
+    return fota_manifest_check_geometry(&chain);
+}
+
+void fota_delta_manifest_chain(const fota_delta_manifest_t *d, fota_manifest_t *chain)
+{
+    *chain = d->m;
+    chain->image_size = d->patch_size;
+}
+
+fota_err_t fota_delta_manifest_encode_body(const fota_delta_manifest_t *d,
+                                           uint8_t out[FOTA_DELTA_MANIFEST_BODY_LEN])
+{
+    if (d == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    if (check_string(d->m.product_id) != FOTA_OK || check_string(d->m.version) != FOTA_OK) {
+        return FOTA_ERR_MANIFEST_FORMAT;
+    }
+    fota_err_t err = fota_delta_manifest_check_geometry(d);
+    if (err != FOTA_OK) {
+        return err;
+    }
+    encode_common(&d->m, delta_magic, FOTA_DELTA_MANIFEST_BODY_LEN, out);
+    fota_put_le32(out + FOTA_DELTA_MANIFEST_OFF_PATCH_SIZE, d->patch_size);
+    fota_put_le32(out + FOTA_DELTA_MANIFEST_OFF_SOURCE_SIZE, d->source_size);
+    memcpy(out + FOTA_DELTA_MANIFEST_OFF_SOURCE_SHA256, d->source_sha256, 32);
+    return FOTA_OK;
+}
+
+fota_err_t fota_delta_manifest_assemble(const uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN],
+                                        const uint8_t *sig, size_t sig_len,
+                                        uint8_t out[FOTA_DELTA_MANIFEST_LEN])
+{
+    if (body == NULL || sig == NULL || out == NULL || sig_len == 0 ||
+        sig_len > FOTA_MANIFEST_SIG_MAX) {
+        return FOTA_ERR_ARG;
+    }
+    memset(out, 0, FOTA_DELTA_MANIFEST_LEN);
+    memcpy(out, body, FOTA_DELTA_MANIFEST_BODY_LEN);
+    fota_put_le16(out + FOTA_DELTA_MANIFEST_BODY_LEN, (uint16_t)sig_len);
+    memcpy(out + FOTA_DELTA_MANIFEST_BODY_LEN + 2u, sig, sig_len);
+    return FOTA_OK;
+}
+
+static fota_err_t delta_parse_checked(const uint8_t *buf, size_t len, fota_delta_manifest_t *out)
+{
+    if (len != FOTA_DELTA_MANIFEST_LEN || memcmp(buf, delta_magic, 4) != 0) {
+        return FOTA_ERR_MANIFEST_FORMAT;
+    }
+    if (fota_get_le16(buf + FOTA_MANIFEST_OFF_FORMAT_VERSION) != FOTA_MANIFEST_FORMAT_VERSION) {
+        return FOTA_ERR_MANIFEST_VERSION;
+    }
+    fota_err_t err = fota_get_le16(buf + FOTA_MANIFEST_OFF_BODY_LEN) == FOTA_DELTA_MANIFEST_BODY_LEN
+                         ? check_padding(buf, FOTA_DELTA_MANIFEST_BODY_LEN, len)
+                         : FOTA_ERR_MANIFEST_FORMAT;
+    if (err == FOTA_OK) {
+        err = check_string_field(buf + FOTA_MANIFEST_OFF_PRODUCT_ID);
+    }
+    if (err == FOTA_OK) {
+        err = check_string_field(buf + FOTA_MANIFEST_OFF_VERSION);
+    }
+    if (err != FOTA_OK) {
+        return err;
+    }
+    decode_fields(buf, &out->m);
+    out->patch_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_PATCH_SIZE);
+    out->source_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SIZE);
+    memcpy(out->source_sha256, buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SHA256, 32);
+    return fota_delta_manifest_check_geometry(out);
+}
+
+fota_err_t fota_delta_manifest_parse(const uint8_t *buf, size_t len, fota_delta_manifest_t *out)
+{
+    if (buf == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    fota_err_t err = delta_parse_checked(buf, len, out);
+    if (err != FOTA_OK) {
+        memset(out, 0, sizeof *out);
+    }
+    return err;
+}
+
+fota_err_t fota_delta_manifest_verify(const uint8_t *buf, size_t len, const uint8_t *pubkey,
+                                      size_t pubkey_len, fota_delta_manifest_t *out)
+{
+    fota_err_t err = fota_delta_manifest_parse(buf, len, out);
+    if (err == FOTA_OK) {
+        err = check_signature(buf, FOTA_DELTA_MANIFEST_BODY_LEN, &out->m, pubkey, pubkey_len);
+    }
+    if (err != FOTA_OK) {
+        memset(out, 0, sizeof *out);
+    }
+    return err;
 }

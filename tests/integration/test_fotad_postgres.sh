@@ -9,10 +9,10 @@
 # started again (fotad serves again without a restart); two fotad started at the same moment on
 # one empty database both come up (the migration runs once, under its lock) and work as one server
 # with no shared directory: an upload and an assignment through one are served by the other (the
-# blob fetched from the database into its own cache), a nonce used on one is a replay on the
-# other, each node's /metrics shows the same cluster-wide gauges from the database and its own
-# request counters, a rollout's rate limit counts the starts of both nodes, one node holds the
-# periodic lease and the other takes it over when it is killed.
+# blob fetched from the database into its own cache; a delta likewise), a nonce used on one is a
+# replay on the other, each node's /metrics shows the same cluster-wide gauges from the database
+# and its own request counters, a rollout's rate limit counts the starts of both nodes, one node
+# holds the periodic lease and the other takes it over when it is killed.
 # Run by ctest as: bash test_fotad_postgres.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" fotad-postgres
 source "$(dirname "$0")/../support/pg.sh"
@@ -121,7 +121,7 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 [ -s "$W/twin-a.port" ] && [ -s "$W/twin-b.port" ] || { cat "$W"/twin-*.log >&2; fail "no port"; }
-[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 3 ] || fail "schema version"
+[ "$(psql_do "$TWIN" -tAc "SELECT version FROM schema_version")" = 4 ] || fail "schema version"
 URL="http://127.0.0.1:$(cat "$W/twin-a.port")"
 admin POST /api/admin/releases --data-binary @"$W/v2.bundle"
 expect 201 "upload through the first"
@@ -149,6 +149,24 @@ expect 206 "a blob Range through the second node"
 cmp -s "$W/twin.part" <(tail -c +257 "$W/v2.bundle" | head -c 100) || fail "blob bytes differ"
 grep -q "fetched from the database" "$W/twin-b.log" || fail "the second node did not fetch"
 [ -n "$(find "$W/twin-b/objects" -type f)" ] || fail "the second node cached nothing"
+# A delta uploaded through the first node is offered and served by the second: its row from the
+# database, its blob fetched from there into the second node's cache.
+URL=$URL_A
+DELTA=$("$BUILD/fotactl" release delta --from "$W/v1.bin" --release "$W/v2.bundle" \
+    --key "$W/release.pem" -o "$W/d.bundle" 2>>"$W/mk.err") || fail "fotactl release delta"
+admin POST /api/admin/releases --data-binary @"$W/d.bundle"
+expect 201 "a delta through the first node"
+URL=$URL_B
+SRC=$(tail -c 32 "$W/v1.bin" | od -An -tx1 -v | tr -d ' \n')
+dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT&image=$SRC"
+expect 200 "a check with image= through the second node"
+body_has "\"delta\":\"$DELTA\""
+dev twin-dev "/api/inverter/fota/manifest?release=$DELTA" --out "$W/twin-d.manifest"
+expect 200 "the delta manifest through the second node"
+cmp -s "$W/twin-d.manifest" <(head -c 320 "$W/d.bundle") || fail "delta manifest differs"
+dev twin-dev "/api/inverter/fota/blob/$DELTA" --out "$W/twin-d.blob"
+expect 200 "the delta blob through the second node"
+cmp -s "$W/twin-d.blob" <(tail -c +321 "$W/d.bundle") || fail "delta blob differs"
 # A nonce used on one node is a replay on the other.
 URL=$URL_A
 dev twin-dev "/api/inverter/fota/check?version=1.0.0&hw=$PRODUCT" --nonce 0123456789abcdef

@@ -12,7 +12,8 @@
 # Ranges of the first, middle (short and long) and last bytes, open-ended, cut at the end, past
 # the end (416), no Range (200), HEAD with and without Range, If-None-Match (304, and not
 # matching), and the requests fotad keeps for itself (If-Range, If-Match, If-Unmodified-Since,
-# several ranges, a Range nginx would read otherwise, an unknown release). fotad's request log
+# several ranges, a Range nginx would read otherwise, an unknown release), and a delta's blob
+# (first and last bytes, whole, past the end). fotad's request log
 # says for each one whether nginx sent the bytes (accel=..., bytes=0) or fotad did.
 # A request without authentication, with a wrong MAC or another device's key is refused by
 # fotad through nginx (401, fotad's JSON, no blob byte); the internal location answers 404 from
@@ -287,6 +288,22 @@ part tab 0 99
 same huge 206 fotad --target "$BLOB" --range "bytes=316700-99999999999999999999"
 part huge 316700 "$LAST"
 same unknown 404 fotad --target "$DEVTGT/blob/0123456789abcdef0123456789abcdef" --range "bytes=0-9"
+
+# ---- a delta's blob (fotactl release delta from v1): fotad's same checks, nginx's bytes --------
+DELTA=$("$BUILD/fotactl" release delta --from "$W/v1.bin" --release "$W/v2.bundle" \
+    --key "$W/release.pem" -o "$W/d.bundle" 2>>"$W/mk.err") || fail "fotactl release delta"
+tail -c +321 "$W/d.bundle" >"$W/d.blob"
+DTOTAL=$(stat -c %s "$W/d.blob")
+fotactl_ok release upload "$W/d.bundle"
+same delta-first 206 nginx --target "$DEVTGT/blob/$DELTA" --range "bytes=0-1055"
+same delta-last 206 nginx --target "$DEVTGT/blob/$DELTA" --range "bytes=-100"
+same delta-whole 200 nginx --target "$DEVTGT/blob/$DELTA"
+same delta-beyond 416 fotad --target "$DEVTGT/blob/$DELTA" --range "bytes=$DTOTAL-"
+cmp -s "$W/delta-whole.nginx.body" "$W/d.blob" || fail "delta-whole: not the delta's blob"
+head -c 1056 "$W/d.blob" | cmp -s - "$W/delta-first.nginx.body" || fail "delta-first: wrong bytes"
+tail -c 100 "$W/d.blob" | cmp -s - "$W/delta-last.nginx.body" || fail "delta-last: wrong bytes"
+[ "$(hdr delta-first ETag)" = "\"$(sha256sum "$W/d.blob" | cut -c1-64)\"" ] ||
+    fail "delta-first: ETag $(hdr delta-first ETag)"
 
 # ---- what stays with fotad: authentication ---------------------------------------------------
 refused() { # NAME: 401 from fotad through nginx, its JSON, nothing of the blob

@@ -31,7 +31,7 @@ error_has() {
 
 # ---- --help everywhere, usage errors ---------------------------------------------------------
 expect 0 "$B/fotactl" --help
-for c in keygen "release create" "release inspect" "release upload" "release list" \
+for c in keygen "release create" "release delta" "release inspect" "release upload" "release list" \
     "release show" "device list" "device show" "device key" assign "assignment list" \
     release device assignment; do
     # shellcheck disable=SC2086
@@ -43,6 +43,12 @@ expect 2 "$B/fotactl" frobnicate
 expect 2 "$B/fotactl" release frobnicate
 expect 2 "$B/fotactl" release create --image x
 error_has "fotactl release create: --image, --key, --product and -o are required"
+expect 2 "$B/fotactl" release delta --from x
+error_has "fotactl release delta: --from, --release, --key and -o are required"
+expect 2 "$B/fotactl" release delta --from a --release b --key k -o out --segment-records 0
+error_has "fotactl release delta: --segment-records: a number 1..65536"
+expect 2 "$B/fotactl" release delta --from a --release b --key k -o a
+error_has "fotactl release delta: -o would overwrite an input file"
 expect 2 "$B/fotactl" release inspect
 error_has "fotactl release inspect: missing BUNDLE"
 expect 2 "$B/fotactl" keygen --private a.pem --public a.pem

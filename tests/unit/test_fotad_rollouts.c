@@ -163,6 +163,10 @@ static void test_member_next(void **state)
     assert_int_equal(fotad_member_next(FOTAD_MEMBER_FAILED, "confirmed"), FOTAD_MEMBER_SUCCEEDED);
     assert_int_equal(fotad_member_next(FOTAD_MEMBER_SUCCEEDED, "error"), FOTAD_MEMBER_SUCCEEDED);
     assert_int_equal(fotad_member_next(FOTAD_MEMBER_PENDING, "error"), FOTAD_MEMBER_FAILED);
+    /* A failed delta is no failed update: the device goes on with the full image. */
+    assert_int_equal(fotad_member_next(FOTAD_MEMBER_DOWNLOADING, "delta_failed"),
+                     FOTAD_MEMBER_DOWNLOADING);
+    assert_int_equal(fotad_member_next(FOTAD_MEMBER_STARTED, "delta_failed"), FOTAD_MEMBER_STARTED);
 }
 
 static void test_thresholds(void **state)

@@ -399,12 +399,12 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(ops->product_insert(f->st.ctx, &p, &inserted), FOTA_OK);
     fotad_store_close(&f->st);
 
-    /* The file now says the current version (5), and opening it again changes nothing. */
+    /* The file now says the current version (6), and opening it again changes nothing. */
     assert_int_equal(sqlite3_open(f->db.where, &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    assert_int_equal(sqlite3_column_int(st, 0), 6);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(fotad_store_sqlite_open(f->db.where, FOTAD_SYNC_NORMAL, &f->st), FOTA_OK);
@@ -839,7 +839,7 @@ static void test_migrate_from_version_3(void **state)
                                   "DROP TABLE device_tags; DROP TABLE rollout_events;"
                                   "DROP TABLE rollout_members; DROP TABLE rollout_stages;"
                                   "DROP TABLE rollouts; DROP TABLE tokens; DROP TABLE audit;"
-                                  " PRAGMA user_version=3;",
+                                  " DROP TABLE deltas; PRAGMA user_version=3;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -855,7 +855,7 @@ static void test_migrate_from_version_3(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    assert_int_equal(sqlite3_column_int(st, 0), 6);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -868,12 +868,12 @@ static void test_pg_schema(void **state)
 {
     fixture_t *f = *state;
     const char *version = "SELECT version FROM schema_version";
-    assert_int_equal(test_store_pg_number(&f->db, version), 3);
+    assert_int_equal(test_store_pg_number(&f->db, version), 4);
     fotad_release_rec_t a = release(RA, "1.0.0", 100);
     bool inserted;
     assert_int_equal(f->st.ops->release_insert(f->st.ctx, &a, &inserted), FOTA_OK);
     reopen(f);
-    assert_int_equal(test_store_pg_number(&f->db, version), 3);
+    assert_int_equal(test_store_pg_number(&f->db, version), 4);
     assert_int_equal(test_store_pg_number(&f->db, "SELECT count(*) FROM schema_version"), 1);
     fotad_release_rec_t got;
     assert_int_equal(f->st.ops->release_get(f->st.ctx, RA, &got), FOTA_OK);
@@ -1047,7 +1047,7 @@ static void test_pg_concurrent_open(void **state)
         snprintf(id, sizeof id, "dev-%d", i);
         assert_int_equal(o[i].st.ops->device_touch(o[i].st.ctx, id, 10), FOTA_OK);
     }
-    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 3);
+    assert_int_equal(test_store_pg_number(&empty, "SELECT version FROM schema_version"), 4);
     assert_int_equal(test_store_pg_number(&empty, "SELECT count(*) FROM devices"), OPENERS);
     for (int i = 0; i < OPENERS; i++) {
         fotad_store_close(&o[i].st);

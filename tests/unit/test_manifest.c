@@ -138,12 +138,12 @@ static void tkey_free(tkey_t *k)
     mbedtls_pk_free(&k->pk);
 }
 
-static size_t tkey_sign(tkey_t *k, const uint8_t body[176],
-                        uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE])
+static size_t tkey_sign_n(tkey_t *k, const uint8_t *body, size_t body_len,
+                          uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE])
 {
     uint8_t h[32];
     size_t sig_len = 0;
-    sha256(body, 176, h);
+    sha256(body, body_len, h);
 #if MBEDTLS_VERSION_MAJOR >= 3
     assert_int_equal(mbedtls_pk_sign(&k->pk, MBEDTLS_MD_SHA256, h, 32, sig,
                                      MBEDTLS_PK_SIGNATURE_MAX_SIZE, &sig_len,
@@ -155,6 +155,12 @@ static size_t tkey_sign(tkey_t *k, const uint8_t body[176],
                      0);
 #endif
     return sig_len;
+}
+
+static size_t tkey_sign(tkey_t *k, const uint8_t body[176],
+                        uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE])
+{
+    return tkey_sign_n(k, body, 176, sig);
 }
 
 /* The library linked is the one the headers describe, and the one the caller expects: so a
@@ -683,6 +689,77 @@ static void test_check_product(void **state)
     assert_int_equal(fota_manifest_check_product(NULL, "x"), FOTA_ERR_ARG);
 }
 
+/* --- delta manifests ---------------------------------------------------------------------- */
+
+static void delta_sample(fota_delta_manifest_t *d)
+{
+    memset(d, 0, sizeof *d);
+    sample(&d->m);
+    d->m.format_version = FOTA_MANIFEST_FORMAT_VERSION;
+    d->m.image_size = 1068032;
+    d->patch_size = 50000;
+    d->m.chunk_count = 49; /* ceil(50000 / 1024) */
+    d->source_size = 1060000;
+    for (int i = 0; i < 32; i++) {
+        d->source_sha256[i] = (uint8_t)(0x10 + i);
+    }
+}
+
+static void delta_sign(tkey_t *k, fota_delta_manifest_t *d, uint8_t out[320])
+{
+    memcpy(d->m.key_id, k->id, 8);
+    uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN];
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    assert_int_equal(fota_delta_manifest_encode_body(d, body), FOTA_OK);
+    size_t sig_len = tkey_sign_n(k, body, sizeof body, sig);
+    assert_int_equal(fota_delta_manifest_assemble(body, sig, sig_len, out), FOTA_OK);
+}
+
+/* Layout, round trip, and every single-byte change of a signed delta manifest refused; its
+ * geometry is the patch's (chunk_count from patch_size); a release manifest is not one. */
+static void test_delta_manifest(void **state)
+{
+    (void)state;
+    tkey_t k;
+    tkey_make(&k, MBEDTLS_ECP_DP_SECP256R1);
+    fota_delta_manifest_t d, got;
+    delta_sample(&d);
+    uint8_t buf[320];
+    delta_sign(&k, &d, buf);
+    assert_memory_equal(buf, "FOTD", 4);
+    assert_int_equal(buf[6] | buf[7] << 8, 216);
+    assert_int_equal(buf[168] | buf[169] << 8 | buf[170] << 16 | (uint32_t)buf[171] << 24, 50000);
+    assert_int_equal(buf[172] | buf[173] << 8 | buf[174] << 16 | (uint32_t)buf[175] << 24, 1060000);
+    assert_memory_equal(buf + 176, d.source_sha256, 32);
+    assert_int_equal(fota_delta_manifest_verify(buf, sizeof buf, k.der, k.der_len, &got), FOTA_OK);
+    assert_memory_equal(&got, &d, sizeof d);
+    fota_manifest_t chain;
+    fota_delta_manifest_chain(&got, &chain);
+    assert_int_equal(fota_manifest_blob_size(&chain), 50000 + 49 * 32);
+    for (size_t i = 0; i < sizeof buf; i++) {
+        uint8_t bad[320];
+        memcpy(bad, buf, sizeof bad);
+        bad[i] ^= 0x01;
+        assert_int_not_equal(fota_delta_manifest_verify(bad, sizeof bad, k.der, k.der_len, &got),
+                             FOTA_OK);
+    }
+    assert_int_equal(fota_delta_manifest_parse(buf, 256, &got), FOTA_ERR_MANIFEST_FORMAT);
+    uint8_t release[256];
+    fota_manifest_t m;
+    sample(&m);
+    sign_sample(&k, &m, release);
+    assert_int_equal(fota_delta_manifest_parse(release, sizeof release, &got),
+                     FOTA_ERR_MANIFEST_FORMAT);
+    assert_int_equal(fota_manifest_parse(buf, sizeof buf, &m), FOTA_ERR_MANIFEST_FORMAT);
+    d.m.chunk_count = 3; /* the image's count, not the patch's */
+    uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN];
+    assert_int_equal(fota_delta_manifest_encode_body(&d, body), FOTA_ERR_MANIFEST_GEOMETRY);
+    delta_sample(&d);
+    d.source_size = 0;
+    assert_int_equal(fota_delta_manifest_encode_body(&d, body), FOTA_ERR_MANIFEST_GEOMETRY);
+    tkey_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_check_product),
+        cmocka_unit_test(test_delta_manifest),
         cmocka_unit_test(test_mbedtls_version),
     };
     return cmocka_run_group_tests(tests, setup_rng, teardown_rng);

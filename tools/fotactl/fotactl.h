@@ -4,6 +4,7 @@
  *   main.c     the command tree (fotactl, fotactl release, device, assignment) and its help
  *   keys.c     offline: keygen (release key pair), device key (provisioning)
  *   release.c  offline: release create (sign a bundle), release inspect (check one)
+ *   release_delta.c  offline: release delta (a signed patch from an old image to a release's)
  *   admin.c    the admin API client: server and token, one request over libcurl, errors
  *   remote.c   the commands that talk to fotad (upload, list, show, products, assign) and
  *              their plumbing
@@ -156,6 +157,12 @@ int fotactl_device_key(const fota_cli_cmd_t *cmd, int argc, char **argv);
 /* release.c */
 int fotactl_release_create(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_release_inspect(const fota_cli_cmd_t *cmd, int argc, char **argv);
+
+/* release_delta.c */
+int fotactl_release_delta(const fota_cli_cmd_t *cmd, int argc, char **argv);
+/* Show and check a delta bundle (release inspect); der NULL: no signature check. */
+int fotactl_inspect_delta(const char *path, const uint8_t *bundle, size_t len, const uint8_t *der,
+                          size_t der_len, const char *pub);
 /* remote.c */
 int fotactl_release_upload(const fota_cli_cmd_t *cmd, int argc, char **argv);
 int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv);

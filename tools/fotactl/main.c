@@ -50,7 +50,27 @@ static const char INSPECT_USAGE[] =
     "\n"
     "Show the manifest of a bundle and check it as fotad does on upload: every record of the\n"
     "hash chain and the image's SHA-256, and with --public (PEM or DER) the signature. Exit 1\n"
-    "if any check fails.\n";
+    "if any check fails. A delta bundle (fotactl release delta) shows its delta manifest and\n"
+    "has its signature and every record checked.\n";
+
+static const char DELTA_USAGE[] =
+    "usage: fotactl release delta --from OLD.bin --release NEW.bundle --key PRIV.pem\n"
+    "                             [--segment-records N] -o DELTA.bundle\n"
+    "\n"
+    "Make the patch that turns OLD.bin (an ESP32 app image with its SHA-256 appended: its id)\n"
+    "into the image of release bundle NEW.bundle (checked, and signed with this key), in\n"
+    "records of the release's chunk size, and write the signed delta bundle fotad takes (delta\n"
+    "manifest || blob), atomically. Prints the delta id on stdout and a summary (the patch as a\n"
+    "share of the full download) on stderr. Upload it with fotactl release upload once the\n"
+    "release is on fotad.\n"
+    "\n"
+    "options:\n"
+    "  --from OLD.bin           the image devices run now\n"
+    "  --release NEW.bundle     the release bundle (fotactl release create)\n"
+    "  --key PRIV.pem           the release private key that signed it\n"
+    "  --segment-records N      records per segment: what a power cut may cost again (default "
+    "4)\n"
+    "  -o, --output DELTA       where to write the delta bundle\n";
 
 static const char UPLOAD_USAGE[] =
     "usage: fotactl release upload BUNDLE [server options]\n"
@@ -126,6 +146,7 @@ static const char RELEASE_USAGE[] =
     "usage: fotactl release COMMAND ...\n"
     "\n"
     "  create    build and sign a release bundle from an ESP32 app image (offline)\n"
+    "  delta     build and sign a delta bundle from an old image to a release (offline)\n"
     "  inspect   show a bundle's manifest and check its signature and chain (offline)\n"
     "  upload    send a bundle to fotad\n"
     "  list      the releases fotad holds\n"
@@ -347,6 +368,7 @@ static int release_group(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fota_cli_cmd_t cmds[] = {
         {"create", "build and sign a bundle (offline)", CREATE_USAGE, fotactl_release_create},
+        {"delta", "build and sign a delta bundle (offline)", DELTA_USAGE, fotactl_release_delta},
         {"inspect", "show and check a bundle (offline)", INSPECT_USAGE, fotactl_release_inspect},
         {"upload", "send a bundle to fotad", UPLOAD_USAGE, fotactl_release_upload},
         {"list", "releases on fotad", RELEASE_LIST_USAGE, fotactl_release_list},

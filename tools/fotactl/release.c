@@ -8,7 +8,8 @@
  *                    blob, docs/ADMIN_API.md) atomically, print the release id;
  *   release inspect  show a bundle's manifest and the chip its image is built for, and check it
  *                    as fotad does on upload: signature (with --public), length, every record of
- *                    the chain, the image's SHA-256, the ESP32 image itself.
+ *                    the chain, the image's SHA-256, the ESP32 image itself (a delta bundle,
+ *                    release_delta.c, is shown and checked there).
  *
  * The chip is not in the manifest (its format is fixed): it is the image header's chip id, which
  * fotad reads from the image in the bundle and checks against the product's chip.
@@ -307,6 +308,11 @@ int fotactl_release_inspect(const fota_cli_cmd_t *cmd, int argc, char **argv)
     size_t len = 0;
     if (rc == 0) {
         rc = fotactl_read_bundle(pos[0], &bundle, &len);
+    }
+    if (rc == 0 && fota_bundle_is_delta(bundle, len)) {
+        rc = fotactl_inspect_delta(pos[0], bundle, len, pub ? der : NULL, der_len, pub);
+        free(bundle);
+        return rc;
     }
     fota_manifest_t m;
     uint16_t chip_id = 0;

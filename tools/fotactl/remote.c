@@ -47,6 +47,15 @@ static const fotactl_col_t release_fields[] = {
     {"chip_id", "chip_id", FOTACTL_NUMBER},
 };
 
+/* A release's deltas (release show). */
+static const fotactl_col_t delta_cols[] = {
+    {"DELTA", "delta", FOTACTL_TEXT},
+    {"SOURCE IMAGE", "source_sha256", FOTACTL_TEXT},
+    {"PATCH", "patch_size", FOTACTL_NUMBER},
+    {"BLOB", "blob_size", FOTACTL_NUMBER},
+    {"UPLOADED (UTC)", "uploaded", FOTACTL_TIME},
+};
+
 static const fotactl_col_t product_cols[] = {
     {"ID", "id", FOTACTL_TEXT},
     {"CHIP", "chip", FOTACTL_TEXT},
@@ -202,6 +211,9 @@ static int upload(const fotactl_conn_t *c, const char *file)
     rc = fotactl_request(c, &r, &status, &js);
     free(bundle);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(js, "id");
+    if (id == NULL) {
+        id = cJSON_GetObjectItemCaseSensitive(js, "delta"); /* a delta bundle's answer */
+    }
     if (rc == 0 && c->json) {
         fotactl_print_json(js);
     } else if (rc == 0) {
@@ -239,7 +251,11 @@ int fotactl_release_list(const fota_cli_cmd_t *cmd, int argc, char **argv)
 int fotactl_release_show(const fota_cli_cmd_t *cmd, int argc, char **argv)
 {
     static const fotactl_view_t v = {.fields = release_fields,
-                                     .n_fields = FOTACTL_N(release_fields)};
+                                     .n_fields = FOTACTL_N(release_fields),
+                                     .cols = delta_cols,
+                                     .n_cols = FOTACTL_N(delta_cols),
+                                     .member = "deltas",
+                                     .empty = "no deltas"};
     static const show_t s = {"/api/admin/releases", release_id_ok,
                              "a release id (32 lower-case hex digits)"};
     return show_cmd(FOTACTL_RELEASE, cmd, argc, argv, &s, &v);

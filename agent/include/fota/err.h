@@ -125,6 +125,15 @@ extern "C" {
     X(FOTA_ERR_AGENT_POLICY, 1001, "refused by policy hook")                                       \
     X(FOTA_ERR_AGENT_ROLLED_BACK, 1002, "new image rolled back")
 
+/* Delta patches (delta.h, docs/DELTA.md) */
+#define FOTA_ERR_LIST_DELTA(X)                                                                     \
+    X(FOTA_ERR_DELTA_FORMAT, 1200, "delta patch header malformed")                                 \
+    X(FOTA_ERR_DELTA_SOURCE, 1201, "delta patch is for another source image")                      \
+    X(FOTA_ERR_DELTA_CORRUPT, 1202, "delta patch record malformed")                                \
+    X(FOTA_ERR_DELTA_LENGTH, 1203, "delta operation longer than the new image")                    \
+    X(FOTA_ERR_DELTA_OLD_RANGE, 1204, "delta operation reads outside the source image")            \
+    X(FOTA_ERR_DELTA_ORDER, 1205, "delta patch record out of order")
+
 /* ESP-IDF (ports/esp-idf): each esp_err_t the component's ESP-IDF calls can return has its own
  * code, so a device report names the IDF error exactly. Generic codes are 1100 + (code - 0x100),
  * spi_flash 1120 + n, NVS 1130 + n, OTA 1160 + n, HTTP client 1170 + n (n = code - the IDF
@@ -208,6 +217,7 @@ extern "C" {
     FOTA_ERR_LIST_SEED(X)                                                                          \
     FOTA_ERR_LIST_TRUST(X)                                                                         \
     FOTA_ERR_LIST_AGENT(X)                                                                         \
+    FOTA_ERR_LIST_DELTA(X)                                                                         \
     FOTA_ERR_LIST_ESP(X)
 
 #define FOTA_ERR_ENUM_ENTRY_(name, value, text) name = value,

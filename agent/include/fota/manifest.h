@@ -144,6 +144,50 @@ uint32_t fota_manifest_record_offset(const fota_manifest_t *m, uint32_t index);
 /* Length of record `index`: fota_manifest_chunk_len + 32, 0 past the end. */
 uint32_t fota_manifest_record_len(const fota_manifest_t *m, uint32_t index);
 
+/*
+ * The delta manifest (docs/DELTA.md): 320 bytes, signed like a release's manifest, for a patch
+ * that turns one image (the source, named by its size and SHA-256) into a release's image.
+ * Bytes 0..167 are laid out as in a release's manifest, with magic "FOTD" and body_len 216;
+ * image_size and image_sha256 are the new image's, chunk_size, chunk_count and chain_head those
+ * of the patch's records (its hash chain: the blob a server serves is the records with their
+ * hashes, exactly as a release's blob over its image). Then:
+ *   168 patch_size u32 (bytes of the records)   172 source_size u32   176 source_sha256[32]
+ *   208 reserved[8] = 0   216 sig_len u16 (1..72)   218 sig[72]   290 zero[30]
+ * The signature covers SHA-256 of bytes 0..215. A delta's id, like a release's, is the first 16
+ * bytes of SHA-256 of its manifest in hex.
+ */
+#define FOTA_DELTA_MANIFEST_LEN 320u
+#define FOTA_DELTA_MANIFEST_BODY_LEN 216u
+#define FOTA_DELTA_MANIFEST_OFF_PATCH_SIZE 168u
+#define FOTA_DELTA_MANIFEST_OFF_SOURCE_SIZE 172u
+#define FOTA_DELTA_MANIFEST_OFF_SOURCE_SHA256 176u
+
+typedef struct {
+    fota_manifest_t m;   /* the release's fields; chunk_size/chunk_count/chain_head: the patch's */
+    uint32_t patch_size; /* bytes of the patch's records */
+    uint32_t source_size;
+    uint8_t source_sha256[32];
+} fota_delta_manifest_t;
+
+/* The geometry of a release's manifest applied to the patch (patch_size in place of the image
+ * size), and image and source sizes above 0: FOTA_ERR_MANIFEST_GEOMETRY otherwise. */
+fota_err_t fota_delta_manifest_check_geometry(const fota_delta_manifest_t *d);
+
+/* The patch's hash chain as a release's manifest describes an image's: d->m with image_size set
+ * to patch_size, for the chunk and record helpers below. */
+void fota_delta_manifest_chain(const fota_delta_manifest_t *d, fota_manifest_t *chain);
+
+/* As fota_manifest_encode_body, fota_manifest_assemble, fota_manifest_parse and
+ * fota_manifest_verify, for a delta manifest (its magic "FOTD", its length, its fields). */
+fota_err_t fota_delta_manifest_encode_body(const fota_delta_manifest_t *d,
+                                           uint8_t out[FOTA_DELTA_MANIFEST_BODY_LEN]);
+fota_err_t fota_delta_manifest_assemble(const uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN],
+                                        const uint8_t *sig, size_t sig_len,
+                                        uint8_t out[FOTA_DELTA_MANIFEST_LEN]);
+fota_err_t fota_delta_manifest_parse(const uint8_t *buf, size_t len, fota_delta_manifest_t *out);
+fota_err_t fota_delta_manifest_verify(const uint8_t *buf, size_t len, const uint8_t *pubkey,
+                                      size_t pubkey_len, fota_delta_manifest_t *out);
+
 #ifdef __cplusplus
 }
 #endif

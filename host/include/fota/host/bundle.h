@@ -7,10 +7,19 @@
  * Building signs with the release private key (offline, on the operator's machine); checking
  * verifies the signature (when a public key is given), every record of the chain and the
  * image's SHA-256, without trusting anything in the bundle.
+ *
+ * Delta bundles (`fotactl release delta`, docs/MANIFEST.md "The delta manifest") have the same
+ * shape over a patch's records instead of an image:
+ *
+ *   delta bundle = delta manifest (320 bytes, signed) || blob (records rec_i || h_(i+1))
+ *
+ * rec_i being the i-th chunk_size bytes of the patch's records (the patch without its 16-byte
+ * header). Their hash chain is built and checked by the same code as a release's.
  */
 #ifndef FOTA_HOST_BUNDLE_H
 #define FOTA_HOST_BUNDLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,5 +57,35 @@ fota_err_t fota_bundle_check(const uint8_t *bundle, size_t len, const uint8_t *p
 /* The release id of a manifest, NUL-terminated. */
 void fota_bundle_release_id(const uint8_t manifest[FOTA_MANIFEST_LEN],
                             char out[FOTA_RELEASE_ID_HEX + 1]);
+
+/* ---- delta bundles ---- */
+
+typedef struct {
+    const fota_manifest_t *release; /* the release's verified manifest: the new image's facts */
+    uint32_t source_size;           /* the source image: its length in bytes */
+    uint8_t source_sha256[32];      /* and its id (the SHA-256 appended to it) */
+    uint64_t created;               /* UNIX seconds */
+} fota_delta_bundle_spec_t;
+
+/* Build and sign the delta bundle of a patch's records (record_size each, the last may be
+ * shorter): *out is malloc'd (free() it). The product, version, security version, image size and
+ * SHA-256 are the release's. Errors as fota_bundle_build's. */
+fota_err_t fota_delta_bundle_build(const fota_delta_bundle_spec_t *spec, fota_key_t *key,
+                                   const uint8_t *records, size_t records_len, uint32_t record_size,
+                                   uint8_t **out, size_t *out_len);
+
+/* Check a delta bundle as fota_bundle_check checks a release's: the delta manifest parses (and
+ * verifies with pubkey unless NULL), the length is 320 + the blob size, every record satisfies
+ * the hash chain (*bad_record set on FOTA_ERR_CHAIN_MISMATCH). *d gets the manifest. */
+fota_err_t fota_delta_bundle_check(const uint8_t *bundle, size_t len, const uint8_t *pubkey,
+                                   size_t pubkey_len, fota_delta_manifest_t *d,
+                                   uint32_t *bad_record);
+
+/* True when the bundle starts with a delta manifest's magic "FOTD". */
+bool fota_bundle_is_delta(const uint8_t *bundle, size_t len);
+
+/* The delta id of a delta manifest (first 16 bytes of its SHA-256, hex), NUL-terminated. */
+void fota_delta_bundle_id(const uint8_t manifest[FOTA_DELTA_MANIFEST_LEN],
+                          char out[FOTA_RELEASE_ID_HEX + 1]);
 
 #endif /* FOTA_HOST_BUNDLE_H */

@@ -86,4 +86,9 @@ mbedtls_pk_context *fota_key_pk(fota_key_t *key);
 fota_err_t fota_manifest_sign(const fota_manifest_t *m, fota_key_t *key,
                               uint8_t out[FOTA_MANIFEST_LEN]);
 
+/* The same for a delta's manifest (manifest.h): its 216-byte body signed, the 320 bytes
+ * assembled into out and verified before they are returned. */
+fota_err_t fota_delta_manifest_sign(const fota_delta_manifest_t *d, fota_key_t *key,
+                                    uint8_t out[FOTA_DELTA_MANIFEST_LEN]);
+
 #endif /* FOTA_HOST_KEYS_H */

@@ -1,0 +1,37 @@
+/*
+ * delta_create.h - makes a delta patch (docs/DELTA.md) that turns one image into another, for
+ * the device's applier (agent/include/fota/delta.h).
+ *
+ * Matching in the manner of bsdiff: a suffix array of the old image (libdivsufsort), and for
+ * each stretch of the new image the old stretch it differs least from, extended both ways while
+ * at least half its bytes agree; between two such stretches the new bytes are inserted as they
+ * are. The operations are then coded record by record with an adaptive binary range coder
+ * (the applier's models, mirrored), each record filled to record_size bytes, a segment (the
+ * models reset, the positions restated) every segment_records records.
+ */
+#ifndef FOTA_HOST_DELTA_CREATE_H
+#define FOTA_HOST_DELTA_CREATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fota/err.h"
+
+typedef struct {
+    uint32_t record_size;     /* bytes per record: the release's chunk size (1024) */
+    uint32_t segment_records; /* records per segment: what a power cut may cost again */
+} fota_delta_opts_t;
+
+/* The defaults: 1 KB records, segments of 4 records. */
+fota_delta_opts_t fota_delta_opts_default(void);
+
+/*
+ * The patch from old to new, malloc'd into *patch (the caller frees). FOTA_ERR_ARG for empty
+ * images or options out of range (record_size 256..65536, segment_records 0),
+ * FOTA_ERR_TOO_LARGE for an image of 2 GB or more, FOTA_ERR_NO_MEM.
+ */
+fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_img,
+                             size_t new_len, const fota_delta_opts_t *opts, uint8_t **patch,
+                             size_t *patch_len);
+
+#endif /* FOTA_HOST_DELTA_CREATE_H */
