@@ -214,16 +214,27 @@ fota_err_t fota_manifest_assemble(const uint8_t body[FOTA_MANIFEST_BODY_LEN], co
 
 /* --- parse ----------------------------------------------------------------------------------- */
 
+/* The layout of a signed record: a release's manifest or a delta's. */
+typedef struct {
+    const uint8_t *magic;
+    size_t body_len;
+    size_t len;
+} layout_t;
+
+static const layout_t release_layout = {magic, FOTA_MANIFEST_BODY_LEN, FOTA_MANIFEST_LEN};
+static const layout_t delta_layout = {delta_magic, FOTA_DELTA_MANIFEST_BODY_LEN,
+                                      FOTA_DELTA_MANIFEST_LEN};
+
 /* Magic, format version, body length: what says "this is a manifest we can read". */
-static fota_err_t check_header(const uint8_t *buf, size_t len)
+static fota_err_t check_header(const uint8_t *buf, size_t len, const layout_t *l)
 {
-    if (len != FOTA_MANIFEST_LEN || memcmp(buf + FOTA_MANIFEST_OFF_MAGIC, magic, 4) != 0) {
+    if (len != l->len || memcmp(buf + FOTA_MANIFEST_OFF_MAGIC, l->magic, 4) != 0) {
         return FOTA_ERR_MANIFEST_FORMAT;
     }
     if (fota_get_le16(buf + FOTA_MANIFEST_OFF_FORMAT_VERSION) != FOTA_MANIFEST_FORMAT_VERSION) {
         return FOTA_ERR_MANIFEST_VERSION;
     }
-    if (fota_get_le16(buf + FOTA_MANIFEST_OFF_BODY_LEN) != FOTA_MANIFEST_BODY_LEN) {
+    if (fota_get_le16(buf + FOTA_MANIFEST_OFF_BODY_LEN) != l->body_len) {
         return FOTA_ERR_MANIFEST_FORMAT;
     }
     return FOTA_OK;
@@ -276,11 +287,13 @@ static void decode_fields(const uint8_t *buf, fota_manifest_t *out)
     memcpy(out->key_id, buf + FOTA_MANIFEST_OFF_KEY_ID, FOTA_MANIFEST_KEY_ID_LEN);
 }
 
-static fota_err_t parse_checked(const uint8_t *buf, size_t len, fota_manifest_t *out)
+/* Everything but the geometry, then the fields both layouts share into out. */
+static fota_err_t parse_common(const uint8_t *buf, size_t len, const layout_t *l,
+                               fota_manifest_t *out)
 {
-    fota_err_t err = check_header(buf, len);
+    fota_err_t err = check_header(buf, len, l);
     if (err == FOTA_OK) {
-        err = check_padding(buf, FOTA_MANIFEST_BODY_LEN, FOTA_MANIFEST_LEN);
+        err = check_padding(buf, l->body_len, l->len);
     }
     if (err == FOTA_OK) {
         err = check_string_field(buf + FOTA_MANIFEST_OFF_PRODUCT_ID);
@@ -288,24 +301,49 @@ static fota_err_t parse_checked(const uint8_t *buf, size_t len, fota_manifest_t 
     if (err == FOTA_OK) {
         err = check_string_field(buf + FOTA_MANIFEST_OFF_VERSION);
     }
+    if (err == FOTA_OK) {
+        decode_fields(buf, out);
+    }
+    return err;
+}
+
+static fota_err_t parse_release(const uint8_t *buf, size_t len, void *out)
+{
+    fota_err_t err = parse_common(buf, len, &release_layout, out);
+    return err == FOTA_OK ? fota_manifest_check_geometry(out) : err;
+}
+
+static fota_err_t parse_delta(const uint8_t *buf, size_t len, void *out)
+{
+    fota_delta_manifest_t *d = out;
+    fota_err_t err = parse_common(buf, len, &delta_layout, &d->m);
     if (err != FOTA_OK) {
         return err;
     }
-    decode_fields(buf, out);
-    return fota_manifest_check_geometry(out);
+    d->patch_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_PATCH_SIZE);
+    d->source_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SIZE);
+    memcpy(d->source_sha256, buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SHA256, 32);
+    return fota_delta_manifest_check_geometry(d);
 }
 
-fota_err_t fota_manifest_parse(const uint8_t *buf, size_t len, fota_manifest_t *out)
+/* Parse into out (size bytes), zeroed unless the parse succeeds. */
+static fota_err_t parse_zeroed(const uint8_t *buf, size_t len, void *out, size_t size,
+                               fota_err_t (*parse)(const uint8_t *, size_t, void *))
 {
     if (buf == NULL || out == NULL) {
         return FOTA_ERR_ARG;
     }
-    memset(out, 0, sizeof *out);
-    fota_err_t err = parse_checked(buf, len, out);
+    memset(out, 0, size);
+    fota_err_t err = parse(buf, len, out);
     if (err != FOTA_OK) {
-        memset(out, 0, sizeof *out);
+        memset(out, 0, size);
     }
     return err;
+}
+
+fota_err_t fota_manifest_parse(const uint8_t *buf, size_t len, fota_manifest_t *out)
+{
+    return parse_zeroed(buf, len, out, sizeof *out, parse_release);
 }
 
 /* --- keys and signature ---------------------------------------------------------------------- */
@@ -455,44 +493,9 @@ fota_err_t fota_delta_manifest_assemble(const uint8_t body[FOTA_DELTA_MANIFEST_B
     return FOTA_OK;
 }
 
-static fota_err_t delta_parse_checked(const uint8_t *buf, size_t len, fota_delta_manifest_t *out)
-{
-    if (len != FOTA_DELTA_MANIFEST_LEN || memcmp(buf, delta_magic, 4) != 0) {
-        return FOTA_ERR_MANIFEST_FORMAT;
-    }
-    if (fota_get_le16(buf + FOTA_MANIFEST_OFF_FORMAT_VERSION) != FOTA_MANIFEST_FORMAT_VERSION) {
-        return FOTA_ERR_MANIFEST_VERSION;
-    }
-    fota_err_t err = fota_get_le16(buf + FOTA_MANIFEST_OFF_BODY_LEN) == FOTA_DELTA_MANIFEST_BODY_LEN
-                         ? check_padding(buf, FOTA_DELTA_MANIFEST_BODY_LEN, len)
-                         : FOTA_ERR_MANIFEST_FORMAT;
-    if (err == FOTA_OK) {
-        err = check_string_field(buf + FOTA_MANIFEST_OFF_PRODUCT_ID);
-    }
-    if (err == FOTA_OK) {
-        err = check_string_field(buf + FOTA_MANIFEST_OFF_VERSION);
-    }
-    if (err != FOTA_OK) {
-        return err;
-    }
-    decode_fields(buf, &out->m);
-    out->patch_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_PATCH_SIZE);
-    out->source_size = fota_get_le32(buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SIZE);
-    memcpy(out->source_sha256, buf + FOTA_DELTA_MANIFEST_OFF_SOURCE_SHA256, 32);
-    return fota_delta_manifest_check_geometry(out);
-}
-
 fota_err_t fota_delta_manifest_parse(const uint8_t *buf, size_t len, fota_delta_manifest_t *out)
 {
-    if (buf == NULL || out == NULL) {
-        return FOTA_ERR_ARG;
-    }
-    memset(out, 0, sizeof *out);
-    fota_err_t err = delta_parse_checked(buf, len, out);
-    if (err != FOTA_OK) {
-        memset(out, 0, sizeof *out);
-    }
-    return err;
+    return parse_zeroed(buf, len, out, sizeof *out, parse_delta);
 }
 
 fota_err_t fota_delta_manifest_verify(const uint8_t *buf, size_t len, const uint8_t *pubkey,
