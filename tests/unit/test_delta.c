@@ -44,6 +44,13 @@ static fota_err_t write_new(void *ctx, uint32_t off, const uint8_t *buf, size_t 
     return FOTA_OK;
 }
 
+/* The I/O of an applier reading p's old image and writing into out (cap bytes). */
+#define IO_CTX(p, out_, cap)                                                                       \
+    {                                                                                              \
+        .old = (p)->old, .old_len = (uint32_t)(p)->old_len, .out = (out_),                         \
+        .out_cap = (uint32_t)(cap), .lowest_write = UINT32_MAX                                     \
+    }
+
 static uint32_t rnd_state = 12345u;
 static uint32_t rnd(void)
 {
@@ -191,11 +198,7 @@ static void test_roundtrip(void **state)
     static fota_delta_t d;
     assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
     uint8_t *out = calloc(1, p.new_len);
-    io_ctx_t c = {.old = p.old,
-                  .old_len = (uint32_t)p.old_len,
-                  .out = out,
-                  .out_cap = (uint32_t)p.new_len,
-                  .lowest_write = UINT32_MAX};
+    io_ctx_t c = IO_CTX(&p, out, p.new_len);
     fota_delta_io_t io = {.ctx = &c, .read_old = read_old, .write_new = write_new};
     assert_int_equal(apply(&d, &p, 0, n_records(&p), 0, &io), FOTA_OK);
     assert_true(fota_delta_done(&d));
@@ -216,11 +219,7 @@ static void test_restart_anywhere(void **state)
     static fota_delta_t d;
     uint8_t *out = calloc(1, p.new_len);
     for (size_t cut = 1; cut < n; cut++) {
-        io_ctx_t c = {.old = p.old,
-                      .old_len = (uint32_t)p.old_len,
-                      .out = out,
-                      .out_cap = (uint32_t)p.new_len,
-                      .lowest_write = UINT32_MAX};
+        io_ctx_t c = IO_CTX(&p, out, p.new_len);
         fota_delta_io_t io = {.ctx = &c, .read_old = read_old, .write_new = write_new};
         memset(out, 0, p.new_len);
         assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
@@ -229,8 +228,7 @@ static void test_restart_anywhere(void **state)
         memset(out + keep, 0xA5, p.new_len - keep);
         size_t from = cut;
         uint32_t at = UINT32_MAX;
-        while (from-- > 0 &&
-               !(seg_at(&p, from, &at) && at <= keep)) {
+        while (from-- > 0 && !(seg_at(&p, from, &at) && at <= keep)) {
         }
         assert_true(at <= keep);
         fota_delta_restart(&d);
@@ -268,11 +266,7 @@ static void test_header_refused(void **state)
 static fota_err_t run_all(const pair_t *p, uint8_t *out, size_t out_cap)
 {
     static fota_delta_t d;
-    io_ctx_t c = {.old = p->old,
-                  .old_len = (uint32_t)p->old_len,
-                  .out = out,
-                  .out_cap = (uint32_t)out_cap,
-                  .lowest_write = UINT32_MAX};
+    io_ctx_t c = IO_CTX(p, out, out_cap);
     fota_delta_io_t io = {.ctx = &c, .read_old = read_old, .write_new = write_new};
     fota_err_t err = fota_delta_begin(&d, p->patch, p->patch_len, (uint32_t)p->old_len);
     return err == FOTA_OK ? apply(&d, p, 0, n_records(p), 0, &io) : err;
@@ -286,11 +280,7 @@ static void test_hostile_records(void **state)
     pair_make(&p, 128 * 1024, 2);
     uint8_t *out = calloc(1, p.new_len);
     static fota_delta_t d;
-    io_ctx_t c = {.old = p.old,
-                  .old_len = (uint32_t)p.old_len,
-                  .out = out,
-                  .out_cap = (uint32_t)p.new_len,
-                  .lowest_write = UINT32_MAX};
+    io_ctx_t c = IO_CTX(&p, out, p.new_len);
     fota_delta_io_t io = {.ctx = &c, .read_old = read_old, .write_new = write_new};
     size_t len = 0;
 
@@ -300,8 +290,7 @@ static void test_hostile_records(void **state)
     while (is_seg(&p, second)) {
         second++;
     }
-    assert_int_equal(apply_one(&d, &p, second, &io),
-                     FOTA_ERR_DELTA_ORDER);
+    assert_int_equal(apply_one(&d, &p, second, &io), FOTA_ERR_DELTA_ORDER);
 
     /* A segment start that is not where the last record ended (a record skipped). */
     size_t seg2 = 1;
@@ -310,8 +299,7 @@ static void test_hostile_records(void **state)
     }
     assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
     assert_int_equal(apply(&d, &p, 0, seg2 - 1, 0, &io), FOTA_OK);
-    assert_int_equal(apply_one(&d, &p, seg2, &io),
-                     FOTA_ERR_DELTA_ORDER);
+    assert_int_equal(apply_one(&d, &p, seg2, &io), FOTA_ERR_DELTA_ORDER);
 
     /* The first record cut short: its coded bytes end before its output. */
     assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
