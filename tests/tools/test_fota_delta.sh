@@ -136,6 +136,15 @@ run 1 "$TOOL" info "$W/cut"
 one_line_error "FOTA_ERR_DELTA_FORMAT"
 [ ! -e "$W/bad.out" ] || fail "an image was written for a truncated patch"
 
+# A first segment that does not start at the new image's first byte (its new position, after
+# the flags byte and the output length's LEB128 bytes, set to 5).
+at=17
+while [ "$(od -An -tu1 -j "$at" -N1 "$W/p12" | tr -d ' ')" -ge 128 ]; do at=$((at + 1)); done
+cp "$W/p12" "$W/late"
+printf '\005' | dd of="$W/late" bs=1 seek=$((at + 1)) conv=notrunc status=none
+run 1 "$TOOL" apply "$W/v1.bin" "$W/late" "$W/bad.out"
+one_line_error "record 0 does not start the new image: .*\(FOTA_ERR_DELTA_ORDER\)$"
+
 # Damaged: the range coder does not check itself (the hash chain authenticates each record
 # before the applier sees it), so a flipped byte is either refused with a delta error or decoded
 # into other bytes, always within the images (the sanitizer build checks every access).

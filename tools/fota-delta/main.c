@@ -152,6 +152,15 @@ static fota_err_t apply_patch(const uint8_t *old, size_t old_len, const uint8_t 
     }
     const fota_delta_io_t io = {&f, read_old, write_new};
     size_t at = FOTA_DELTA_HEADER_LEN, index = 0;
+    /* The applier takes the first segment where it says it starts (a device resumes there after
+     * a power cut); a whole patch starts at the new image's first byte. */
+    uint32_t first = 0;
+    if (at < patch_len &&
+        (!fota_delta_segment_at(patch + at, patch_len - at, &first) || first != 0u)) {
+        snprintf(where, where_cap, "record 0 does not start the new image");
+        free(f.out);
+        return FOTA_ERR_DELTA_ORDER;
+    }
     for (; err == FOTA_OK && at < patch_len; index++) {
         size_t n = patch_len - at < d.record_size ? patch_len - at : d.record_size;
         snprintf(where, where_cap, "record %zu (patch offset %zu)", index, at);
