@@ -181,6 +181,7 @@ fi
 
 FIRST=${PAIRS# }
 FIRST=${FIRST%% *}
+bench_quiet
 
 # ---- detools ------------------------------------------------------------------------------------
 
@@ -189,7 +190,7 @@ FIRST=${FIRST%% *}
 DETOOLS_WHY=""
 detools_ready() {
     local d="$CACHE/detools" py=/usr/bin/python3
-    [ -f "$d/ok" ] && return 0
+    [ -f "$d/ok" ] && [ -x "$d/detools-apply" ] && return 0
     if [ ! -f "$SHARED/delta/detools-0.53.0.tar.gz" ] ||
         [ ! -f "$SHARED/delta/heatshrink-0.4.1.tar.gz" ]; then
         DETOOLS_WHY="../shared/third_party/delta not found"
@@ -414,8 +415,8 @@ fi
     echo
     echo "the applier on a Cortex-M4 (arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpfullversion) -Os)"
     printf '%-44s %8s %8s\n' "" ours detools
-    printf '%-44s %8s %8s\n' "RAM: sizeof(fota_delta_t)" "$ram" "$dt_ram"
-    printf '%-44s %8s %8s\n' "code: delta.c text + rodata" "$text" "$dt_code"
+    printf '%-44s %8s %8s\n' "RAM: sizeof(fota_delta_t), of detools' state" "$ram" "$dt_ram"
+    printf '%-44s %8s %8s\n' "code: text + rodata of the applier's objects" "$text" "$dt_code"
     printf '%-44s %8s %8s\n' "code linked (--gc-sections, with its libc)" "$linked" "-"
     printf '%-44s %8s %8s\n' "host Ir per new byte ($FIRST)" "$first_ir" "$dt_ir"
 } >>"$W/table"
@@ -427,7 +428,10 @@ fi
     echo "the applier's I/O over memory); M4/B = the same on a Cortex-M4 (-Os) under QEMU"
     echo "(mps2-an386, -icount), writing into the memory that plays the flash. Every patch is applied"
     echo "(ours on the host and on the Cortex-M4, detools' with its own C applier) and compared with"
-    echo "the new image. The pairs and how they are built: bench/delta.sh's header and docs/DELTA.md."
+    echo "the new image. ours-ms includes that check. detools' device side: detools.c and"
+    echo "heatshrink_decoder.c for sequential heatshrink patches only (static 8/7 decoder, no LZMA, no"
+    echo "file I/O), its state struct detools_apply_patch_t; its Ir/B with its CLI's file I/O (a few %)."
+    echo "The pairs and how they are built: bench/delta.sh's header and docs/DELTA.md."
     if [ "$QUICK" = 1 ]; then
         echo "Quick form: small images of $(echo "$QUICK_FILES" | wc -w) Mbed TLS files; detools not run."
     elif [ "$use_detools" = 0 ]; then

@@ -112,8 +112,8 @@ elif ! command -v bsdiff >/dev/null || ! command -v xdelta3 >/dev/null || ! comm
 elif run delta; then
     rows "^quick-3\.6\.3-3\.6\.4 +[0-9]+ +[0-9]+ +$N +[0-9]+ +[0-9]+ +- +- +[0-9]+ +[0-9]+ +$N +($N|-)$" \
         "^quick-3\.6\.3-3\.6\.4 +[0-9]+ +[0-9]+ +[0-9]+ +$N$" \
-        "^RAM: sizeof\(fota_delta_t\) +[0-9]+ +([0-9]+|-)$" \
-        "^code: delta\.c text \+ rodata +[0-9]+ +([0-9]+|-)$" \
+        "^RAM: sizeof\(fota_delta_t\), of detools' state +[0-9]+ +([0-9]+|-)$" \
+        "^code: text \+ rodata of the applier's objects +[0-9]+ +([0-9]+|-)$" \
         "^code linked \(--gc-sections, with its libc\) +[0-9]+ +-$" \
         "^host Ir per new byte \(quick-3\.6\.3-3\.6\.4\) +$N +($N|-)$"
 fi
