@@ -132,7 +132,7 @@ static fota_err_t apply_patch(const uint8_t *old, size_t old_len, const uint8_t 
                               size_t patch_len, uint8_t **out, size_t *out_len, char *where,
                               size_t where_cap)
 {
-    static fota_delta_t d; /* about 1.4 KB; one at a time */
+    static fota_delta_t d; /* about 1.9 KB; one at a time */
     snprintf(where, where_cap, "header");
     *out = NULL;
     fota_err_t err = fota_delta_begin(&d, patch, patch_len, (uint32_t)old_len);
