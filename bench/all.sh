@@ -20,7 +20,7 @@ opts=()
 [ "$QUICK" = 1 ] && opts+=(--quick)
 [ "$WRITE_DOC" = 0 ] && opts+=(--no-doc)
 failed=""
-for b in wire cpu_per_byte install_ram targets download_time server_rps metrics cluster fleet rollouts; do
+for b in wire cpu_per_byte install_ram targets delta download_time server_rps metrics cluster fleet rollouts; do
     echo
     echo "=== bench/$b.sh"
     bash "$BENCH_ROOT/bench/$b.sh" "${opts[@]+"${opts[@]}"}" "$BUILD" || failed="$failed $b"

@@ -113,5 +113,18 @@ elif run targets; then
         "^riscv32 +$N +$N +$N +$N +0 +$N +$N$" "^cortex-m4 +$N +$N +$N +$N +0 +$N +$N$"
 fi
 
+if [ ! -d "$root/../shared/third_party/mbedtls" ]; then
+    skip delta "../shared/third_party/mbedtls not found"
+elif ! command -v bsdiff >/dev/null || ! command -v xdelta3 >/dev/null || ! command -v valgrind >/dev/null; then
+    skip delta "no bsdiff, xdelta3 or valgrind"
+elif run delta; then
+    rows "^quick-3\.6\.3-3\.6\.4 +[0-9]+ +[0-9]+ +$N +[0-9]+ +[0-9]+ +- +- +[0-9]+ +[0-9]+ +$N +($N|-)$" \
+        "^quick-3\.6\.3-3\.6\.4 +[0-9]+ +[0-9]+ +[0-9]+ +$N$" \
+        "^RAM: sizeof\(fota_delta_t\), of detools' state +[0-9]+ +([0-9]+|-)$" \
+        "^code: text \+ rodata of the applier's objects +[0-9]+ +([0-9]+|-)$" \
+        "^code linked \(--gc-sections, with its libc\) +[0-9]+ +-$" \
+        "^host Ir per new byte \(quick-3\.6\.3-3\.6\.4\) +$N +($N|-)$"
+fi
+
 [ "$failed" = 0 ] || exit 1
 echo "PASS: test_benchmarks_quick"
