@@ -155,6 +155,7 @@ fota_err_t fota_delta_init(fota_delta_t *d, uint32_t new_size, uint32_t old_size
 void fota_delta_restart(fota_delta_t *d)
 {
     d->in_segment = false;
+    d->resuming = true;
     d->in_op = false;
     d->out_len = 0;
     d->old_len = 0;
@@ -188,6 +189,7 @@ static void reset_segment(fota_delta_t *d, uint32_t new_pos, uint32_t old_pos)
     d->hist = 0;
     memset(d->last_diff, 0, sizeof d->last_diff);
     d->in_segment = true;
+    d->resuming = false;
     d->old_len = 0;
     d->out_len = 0;
 }
@@ -317,7 +319,7 @@ fota_err_t fota_delta_record(fota_delta_t *d, const uint8_t *rec, size_t len, ui
         if (!varint(rec, len, &at, &new_pos) || !varint(rec, len, &at, &old_pos)) {
             return FOTA_ERR_DELTA_CORRUPT;
         }
-        if ((d->in_segment && new_pos != d->new_pos) || new_pos >= d->new_size) {
+        if ((!d->resuming && new_pos != d->new_pos) || new_pos >= d->new_size) {
             return FOTA_ERR_DELTA_ORDER;
         }
         if (old_pos > d->old_size) {

@@ -297,6 +297,9 @@ static void test_hostile_records(void **state)
     while (!is_seg(&p, seg2)) {
         seg2++;
     }
+    /* ... and, first of all, a segment start past byte 0: the image's start would be missing. */
+    assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
+    assert_int_equal(apply_one(&d, &p, seg2, &io), FOTA_ERR_DELTA_ORDER);
     assert_int_equal(fota_delta_begin(&d, p.patch, p.patch_len, (uint32_t)p.old_len), FOTA_OK);
     assert_int_equal(apply(&d, &p, 0, seg2 - 1, 0, &io), FOTA_OK);
     assert_int_equal(apply_one(&d, &p, seg2, &io), FOTA_ERR_DELTA_ORDER);

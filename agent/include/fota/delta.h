@@ -7,10 +7,11 @@
  * coder over adaptive bit models turns it into operations in the manner of bsdiff (add the next
  * bytes of the old image to difference bytes, insert new bytes, move in the old image). A
  * segment starts with a record that says where it starts (new and old positions) and resets
- * the models; segments start at sector boundaries of the new image, so an update interrupted by
- * a power cut resumes at the start of the segment it was in: fota_delta_restart, then the
- * segment's records again, with the bytes already in flash (below `keep`) decoded but not
- * written.
+ * the models; the maker starts one every few records (4 by default), at whatever position of the
+ * new image it has reached. An update interrupted by a power cut resumes at the last segment
+ * start at or before the first byte not yet in flash (the caller remembers which record that
+ * was): fota_delta_restart, then the records again from there, with the bytes already in flash
+ * (below `keep`) decoded but not written. The first segment of a patch starts at byte 0.
  *
  * Every length and position is checked against the header's image sizes before it is used: a
  * hostile or damaged record is refused with a distinct error (FOTA_ERR_DELTA_*), never reads
@@ -56,6 +57,7 @@ typedef struct {
     int64_t seek;        /* applied when the current operation is done */
     bool in_op;          /* an operation is under way */
     bool in_segment;     /* a segment start has been decoded */
+    bool resuming;       /* after fota_delta_restart: the next segment may start anywhere */
     uint8_t hist;        /* last zero flags */
     uint8_t last_diff[4];
     fota_delta_model_t m;
