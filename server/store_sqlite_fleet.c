@@ -28,53 +28,26 @@ static void bind_filter(sqlite3_stmt *st, const fotad_device_filter_t *f)
     sqlite3_bind_int64(st, 8, f->limit);
 }
 
-/* Binds the values of one statement. */
-typedef void (*binder_fn)(sqlite3_stmt *st, const void *arg);
-
-/* Step st to its end, handing each row to row (which returns FOTA_OK to go on). */
-typedef fota_err_t (*row_fn)(sqlite3_stmt *st, void *arg);
-
-static fota_err_t run(sq_store_t *s, sq_stmt_id_t id, binder_fn bind, const void *barg, row_fn row,
-                      void *rarg)
-{
-    sq_conn_t *c = sq_reader_get(s);
-    sqlite3_stmt *st = c != NULL ? sq_stmt(c, id) : NULL;
-    if (st == NULL) {
-        if (c != NULL) {
-            sq_reader_put(s, c);
-        }
-        return FOTA_ERR_IO;
-    }
-    bind(st, barg);
-    fota_err_t err = FOTA_OK;
-    int rc = SQLITE_DONE;
-    while (err == FOTA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        err = row(st, rarg);
-    }
-    if (err == FOTA_OK && rc != SQLITE_DONE) {
-        err = sq_fail(c, "fleet query");
-    }
-    sq_reset(st);
-    sq_reader_put(s, c);
-    return err;
-}
-
 typedef struct {
     fotad_device_rec_t rec;
     fotad_device_fn fn;
     void *arg;
 } device_visit_t;
 
-static fota_err_t device_row(sqlite3_stmt *st, void *arg)
+static fota_err_t device_emit(void *v)
 {
-    device_visit_t *v = arg;
-    sq_row_device(st, &v->rec);
-    return v->fn(v->arg, &v->rec);
+    device_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
 }
 
-static fota_err_t count_row(sqlite3_stmt *st, void *arg)
+static void row_count(sqlite3_stmt *st, void *out)
 {
-    *(uint64_t *)arg = (uint64_t)sqlite3_column_int64(st, 0);
+    *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
+}
+
+static fota_err_t count_emit(void *v)
+{
+    (void)v;
     return FOTA_OK;
 }
 
@@ -87,10 +60,12 @@ fota_err_t sq_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
                           fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    fota_err_t err = run(ctx, SQ_DEV_PAGE, bind_page, f, device_row, &v);
+    sq_walk_t w = {sq_row_device, device_emit, &v};
+    fota_err_t err = sq_read_all(ctx, SQ_DEV_PAGE, bind_page, f, &w);
     if (err == FOTA_OK && total != NULL) {
         *total = 0;
-        err = run(ctx, SQ_DEV_PAGE_COUNT, bind_page, f, count_row, total);
+        sq_walk_t count = {row_count, count_emit, total};
+        err = sq_read_all(ctx, SQ_DEV_PAGE_COUNT, bind_page, f, &count);
     }
     return err;
 }
@@ -101,10 +76,9 @@ typedef struct {
     void *arg;
 } group_visit_t;
 
-static fota_err_t group_row(sqlite3_stmt *st, void *arg)
+static void row_group(sqlite3_stmt *st, void *out)
 {
-    group_visit_t *v = arg;
-    fotad_device_group_t *g = &v->rec;
+    fotad_device_group_t *g = out;
     memset(g, 0, sizeof *g);
     sq_col_text(st, 0, g->product, sizeof g->product);
     sq_col_text(st, 1, g->version, sizeof g->version);
@@ -112,7 +86,12 @@ static fota_err_t group_row(sqlite3_stmt *st, void *arg)
     g->last_error = (int32_t)sqlite3_column_int64(st, 3);
     g->devices = (uint64_t)sqlite3_column_int64(st, 4);
     g->online = (uint64_t)sqlite3_column_int64(st, 5);
-    return v->fn(v->arg, g);
+}
+
+static fota_err_t group_emit(void *v)
+{
+    group_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
 }
 
 static void bind_i64(sqlite3_stmt *st, const void *arg)
@@ -123,7 +102,8 @@ static void bind_i64(sqlite3_stmt *st, const void *arg)
 fota_err_t sq_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg)
 {
     group_visit_t v = {.fn = fn, .arg = arg};
-    return run(ctx, SQ_DEV_GROUPS, bind_i64, &online_since, group_row, &v);
+    sq_walk_t w = {row_group, group_emit, &v};
+    return sq_read_all(ctx, SQ_DEV_GROUPS, bind_i64, &online_since, &w);
 }
 
 typedef struct {
@@ -132,15 +112,19 @@ typedef struct {
     void *arg;
 } outcome_visit_t;
 
-static fota_err_t outcome_row(sqlite3_stmt *st, void *arg)
+static void row_outcome(sqlite3_stmt *st, void *out)
 {
-    outcome_visit_t *v = arg;
-    fotad_outcome_rec_t *o = &v->rec;
+    fotad_outcome_rec_t *o = out;
     memset(o, 0, sizeof *o);
     o->bucket = (uint32_t)sqlite3_column_int64(st, 0);
     sq_col_text(st, 1, o->state, sizeof o->state);
     o->count = (uint64_t)sqlite3_column_int64(st, 2);
-    return v->fn(v->arg, o);
+}
+
+static fota_err_t outcome_emit(void *v)
+{
+    outcome_visit_t *x = v;
+    return x->fn(x->arg, &x->rec);
 }
 
 typedef struct {
@@ -159,8 +143,9 @@ fota_err_t sq_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad
                               void *arg)
 {
     outcome_visit_t v = {.fn = fn, .arg = arg};
+    sq_walk_t w = {row_outcome, outcome_emit, &v};
     outcome_args_t a = {since, bucket_s};
-    return run(ctx, SQ_OUTCOMES, bind_outcomes, &a, outcome_row, &v);
+    return sq_read_all(ctx, SQ_OUTCOMES, bind_outcomes, &a, &w);
 }
 
 static void bind_limit(sqlite3_stmt *st, const void *arg)
@@ -171,5 +156,6 @@ static void bind_limit(sqlite3_stmt *st, const void *arg)
 fota_err_t sq_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg)
 {
     device_visit_t v = {.fn = fn, .arg = arg};
-    return run(ctx, SQ_DEV_ERRORS, bind_limit, &limit, device_row, &v);
+    sq_walk_t w = {sq_row_device, device_emit, &v};
+    return sq_read_all(ctx, SQ_DEV_ERRORS, bind_limit, &limit, &w);
 }

@@ -150,14 +150,21 @@ typedef struct {
     const char *key2;
 } sq_query_t;
 
+/* Binds the parameters of a statement from arg. */
+typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
+
 /* One row into rec on a reader, or FOTA_ERR_NOT_FOUND. */
 fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec);
 
 /* Every row of a query through the walk on a reader; a limit (?2) when limit > 0. */
 fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w);
 
+/* Every row of statement `id`, bound by `bind` from arg, through the walk on a reader (a listing
+ * whose parameters are more than sq_query_t's keys). */
+fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       const sq_walk_t *w);
+
 /* Run one statement on the writer c (held), `bind` binding its parameters from arg. */
-typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
 fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
                         const char *what);
 

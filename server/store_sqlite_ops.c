@@ -275,22 +275,20 @@ fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *r
     return err;
 }
 
-fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
+fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       const sq_walk_t *w)
 {
     sq_conn_t *c = sq_reader_get(s);
-    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, id) : NULL;
     if (st == NULL) {
         if (c != NULL) {
             sq_reader_put(s, c);
         }
         return FOTA_ERR_IO;
     }
-    bind_query(st, q);
-    if (limit > 0) {
-        sqlite3_bind_int64(st, 2, limit);
-    }
+    bind(st, arg);
     fota_err_t err = FOTA_OK;
-    int rc;
+    int rc = SQLITE_DONE;
     while (err == FOTA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         w->row(st, w->visitor);
         err = w->emit(w->visitor);
@@ -301,6 +299,26 @@ fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const s
     sq_reset(st);
     sq_reader_put(s, c);
     return err;
+}
+
+typedef struct {
+    const sq_query_t *q;
+    int64_t limit;
+} limited_query_t;
+
+static void bind_limited_query(sqlite3_stmt *st, const void *arg)
+{
+    const limited_query_t *lq = arg;
+    bind_query(st, lq->q);
+    if (lq->limit > 0) {
+        sqlite3_bind_int64(st, 2, lq->limit);
+    }
+}
+
+fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
+{
+    limited_query_t lq = {q, limit};
+    return sq_read_all(s, q->id, bind_limited_query, &lq, w);
 }
 
 typedef struct {
