@@ -30,8 +30,7 @@ static int setup(void **state)
 {
     static fixture_t f;
     memset(&f, 0, sizeof f);
-    test_store_fresh(&f.db, "test_fotad_roles");
-    assert_int_equal(test_store_open(&f.db, &f.app.store), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_roles", &f.app.store);
     f.cfg.max_upload = 5000;
     f.app.cfg = &f.cfg;
     fotad_sha256("boot", 4, f.app.admin_token_sha256);
@@ -42,8 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    fotad_store_close(&f->app.store);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->app.store);
     return 0;
 }
 
@@ -258,9 +256,7 @@ static void test_token_store(void **state)
     assert_int_equal(ops->token_insert(f->app.store.ctx, &again), FOTA_ERR_STATE);
     bool changed;
     assert_int_equal(ops->token_revoke(f->app.store.ctx, "bbbbbbbbbbbb", 25, &changed), FOTA_OK);
-    test_store_t db = f->db;
-    fotad_store_close(&f->app.store);
-    assert_int_equal(test_store_open(&db, &f->app.store), FOTA_OK);
+    test_store_reopen(&f->db, &f->app.store);
     ops = f->app.store.ops;
     seen_t s = {.n = 0};
     assert_int_equal(ops->token_list(f->app.store.ctx, list_token, &s), FOTA_OK);
@@ -352,9 +348,7 @@ static void test_audit_store(void **state)
         snprintf(a.client, sizeof a.client, "127.0.0.1");
         assert_int_equal(fotad_audit_record(&f->app.store, &a), FOTA_OK);
     }
-    test_store_t db = f->db;
-    fotad_store_close(&f->app.store);
-    assert_int_equal(test_store_open(&db, &f->app.store), FOTA_OK);
+    test_store_reopen(&f->db, &f->app.store);
 
     seen_t s = audit(f, (fotad_audit_query_t){.limit = 10});
     assert_int_equal(s.n, 5); /* newest first */
