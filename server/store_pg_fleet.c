@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
 /* $1..$6 of DEV_FILTER (store_pg_sql.c). */
 static pg_params_t filter_params(const fotad_device_filter_t *f)
@@ -22,17 +23,9 @@ static pg_params_t filter_params(const fotad_device_filter_t *f)
     return p;
 }
 
-typedef struct {
-    fotad_device_rec_t rec;
-    fotad_device_fn fn;
-    void *arg;
-} device_visit_t;
-
-static fota_err_t device_emit(void *v)
-{
-    device_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(group, fotad_device_group_t, fotad_device_group_fn)
+STORE_VISITOR(outcome, fotad_outcome_rec_t, fotad_outcome_fn)
 
 static void fill_count(const PGresult *res, void *out)
 {
@@ -56,12 +49,6 @@ fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
     return err;
 }
 
-typedef struct {
-    fotad_device_group_t rec;
-    fotad_device_group_fn fn;
-    void *arg;
-} group_visit_t;
-
 static void fill_group(const PGresult *res, void *out)
 {
     fotad_device_group_t *g = out;
@@ -74,12 +61,6 @@ static void fill_group(const PGresult *res, void *out)
     g->online = (uint64_t)pg_col_int(res, 0, 5);
 }
 
-static fota_err_t group_emit(void *v)
-{
-    group_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
 fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg)
 {
     pg_params_t p = {0};
@@ -89,12 +70,6 @@ fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_
     return pg_get_all(ctx, PG_DEV_GROUPS, &p, &w);
 }
 
-typedef struct {
-    fotad_outcome_rec_t rec;
-    fotad_outcome_fn fn;
-    void *arg;
-} outcome_visit_t;
-
 static void fill_outcome(const PGresult *res, void *out)
 {
     fotad_outcome_rec_t *o = out;
@@ -102,12 +77,6 @@ static void fill_outcome(const PGresult *res, void *out)
     o->bucket = (uint32_t)pg_col_int(res, 0, 0);
     pg_col_text(res, 0, 1, o->state, sizeof o->state);
     o->count = (uint64_t)pg_col_int(res, 0, 2);
-}
-
-static fota_err_t outcome_emit(void *v)
-{
-    outcome_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
 }
 
 fota_err_t pg_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
 static void fill_token(const PGresult *res, void *out)
 {
@@ -50,17 +51,7 @@ fota_err_t pg_token_insert(void *ctx, const fotad_token_rec_t *t)
     return err == FOTA_OK && n == 0 ? FOTA_ERR_STATE : err;
 }
 
-typedef struct {
-    fotad_token_rec_t rec;
-    fotad_token_fn fn;
-    void *arg;
-} token_visit_t;
-
-static fota_err_t token_emit(void *v)
-{
-    token_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(token, fotad_token_rec_t, fotad_token_fn)
 
 fota_err_t pg_token_get(void *ctx, const char *id, fotad_token_rec_t *out)
 {
@@ -105,17 +96,7 @@ fota_err_t pg_audit_insert(void *ctx, const fotad_audit_rec_t *a)
     return pg_run_cmd(ctx, PG_AUDIT_INSERT, &p, "insert audit row", NULL);
 }
 
-typedef struct {
-    fotad_audit_rec_t rec;
-    fotad_audit_fn fn;
-    void *arg;
-} audit_visit_t;
-
-static fota_err_t audit_emit(void *v)
-{
-    audit_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(audit, fotad_audit_rec_t, fotad_audit_fn)
 
 fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 static void row_delta(sqlite3_stmt *st, void *out)
 {
@@ -29,17 +30,7 @@ static void row_delta(sqlite3_stmt *st, void *out)
     }
 }
 
-typedef struct {
-    fotad_delta_rec_t rec;
-    fotad_delta_fn fn;
-    void *arg;
-} delta_visit_t;
-
-static fota_err_t delta_emit(void *v)
-{
-    delta_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(delta, fotad_delta_rec_t, fotad_delta_fn)
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {

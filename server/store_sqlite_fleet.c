@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -28,17 +29,9 @@ static void bind_filter(sqlite3_stmt *st, const fotad_device_filter_t *f)
     sqlite3_bind_int64(st, 8, f->limit);
 }
 
-typedef struct {
-    fotad_device_rec_t rec;
-    fotad_device_fn fn;
-    void *arg;
-} device_visit_t;
-
-static fota_err_t device_emit(void *v)
-{
-    device_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(group, fotad_device_group_t, fotad_device_group_fn)
+STORE_VISITOR(outcome, fotad_outcome_rec_t, fotad_outcome_fn)
 
 static void row_count(sqlite3_stmt *st, void *out)
 {
@@ -70,12 +63,6 @@ fota_err_t sq_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
     return err;
 }
 
-typedef struct {
-    fotad_device_group_t rec;
-    fotad_device_group_fn fn;
-    void *arg;
-} group_visit_t;
-
 static void row_group(sqlite3_stmt *st, void *out)
 {
     fotad_device_group_t *g = out;
@@ -86,12 +73,6 @@ static void row_group(sqlite3_stmt *st, void *out)
     g->last_error = (int32_t)sqlite3_column_int64(st, 3);
     g->devices = (uint64_t)sqlite3_column_int64(st, 4);
     g->online = (uint64_t)sqlite3_column_int64(st, 5);
-}
-
-static fota_err_t group_emit(void *v)
-{
-    group_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
 }
 
 static void bind_i64(sqlite3_stmt *st, const void *arg)
@@ -106,12 +87,6 @@ fota_err_t sq_device_groups(void *ctx, int64_t online_since, fotad_device_group_
     return sq_read_all(ctx, SQ_DEV_GROUPS, bind_i64, &online_since, &w);
 }
 
-typedef struct {
-    fotad_outcome_rec_t rec;
-    fotad_outcome_fn fn;
-    void *arg;
-} outcome_visit_t;
-
 static void row_outcome(sqlite3_stmt *st, void *out)
 {
     fotad_outcome_rec_t *o = out;
@@ -119,12 +94,6 @@ static void row_outcome(sqlite3_stmt *st, void *out)
     o->bucket = (uint32_t)sqlite3_column_int64(st, 0);
     sq_col_text(st, 1, o->state, sizeof o->state);
     o->count = (uint64_t)sqlite3_column_int64(st, 2);
-}
-
-static fota_err_t outcome_emit(void *v)
-{
-    outcome_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
 }
 
 typedef struct {

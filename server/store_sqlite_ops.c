@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 #include "store_cols.h"
 
@@ -321,65 +322,11 @@ fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const s
     return sq_read_all(s, q->id, bind_limited_query, &lq, w);
 }
 
-typedef struct {
-    fotad_release_rec_t rec;
-    fotad_release_fn fn;
-    void *arg;
-} release_visit_t;
-
-static fota_err_t release_emit(void *v)
-{
-    release_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_product_rec_t rec;
-    fotad_product_fn fn;
-    void *arg;
-} product_visit_t;
-
-static fota_err_t product_emit(void *v)
-{
-    product_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_device_rec_t rec;
-    fotad_device_fn fn;
-    void *arg;
-} device_visit_t;
-
-static fota_err_t device_emit(void *v)
-{
-    device_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_report_rec_t rec;
-    fotad_report_fn fn;
-    void *arg;
-} report_visit_t;
-
-static fota_err_t report_emit(void *v)
-{
-    report_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_assignment_rec_t rec;
-    fotad_assignment_fn fn;
-    void *arg;
-} assignment_visit_t;
-
-static fota_err_t assignment_emit(void *v)
-{
-    assignment_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(release, fotad_release_rec_t, fotad_release_fn)
+STORE_VISITOR(product, fotad_product_rec_t, fotad_product_fn)
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(report, fotad_report_rec_t, fotad_report_fn)
+STORE_VISITOR(assignment, fotad_assignment_rec_t, fotad_assignment_fn)
 
 static fota_err_t sq_release_get(void *ctx, const char *id, fotad_release_rec_t *out)
 {
@@ -818,17 +765,7 @@ static fota_err_t sq_enrollment_delete(void *ctx, const char *device_id)
     return err != FOTA_OK ? err : gone ? FOTA_OK : FOTA_ERR_NOT_FOUND;
 }
 
-typedef struct {
-    fotad_enrollment_rec_t rec;
-    fotad_enrollment_fn fn;
-    void *arg;
-} enrollment_visit_t;
-
-static fota_err_t enrollment_emit(void *v)
-{
-    enrollment_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(enrollment, fotad_enrollment_rec_t, fotad_enrollment_fn)
 
 static fota_err_t sq_enrollment_list(void *ctx, const char *state, fotad_enrollment_fn fn,
                                      void *arg)

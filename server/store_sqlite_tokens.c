@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -118,17 +119,7 @@ fota_err_t sq_audit_insert(void *ctx, const fotad_audit_rec_t *a)
 
 /* ---- reads ------------------------------------------------------------------------------ */
 
-typedef struct {
-    fotad_token_rec_t rec;
-    fotad_token_fn fn;
-    void *arg;
-} token_visit_t;
-
-static fota_err_t token_emit(void *v)
-{
-    token_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(token, fotad_token_rec_t, fotad_token_fn)
 
 fota_err_t sq_token_get(void *ctx, const char *id, fotad_token_rec_t *out)
 {
@@ -144,17 +135,7 @@ fota_err_t sq_token_list(void *ctx, fotad_token_fn fn, void *arg)
     return sq_get_all(ctx, &q, 0, &w);
 }
 
-typedef struct {
-    fotad_audit_rec_t rec;
-    fotad_audit_fn fn;
-    void *arg;
-} audit_visit_t;
-
-static fota_err_t audit_emit(void *v)
-{
-    audit_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(audit, fotad_audit_rec_t, fotad_audit_fn)
 
 static void bind_audit_query(sqlite3_stmt *st, const void *arg)
 {
