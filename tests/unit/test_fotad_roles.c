@@ -17,6 +17,7 @@
 #include "admin_auth.h"
 #include "ident.h"
 #include "router.h"
+#include "resp_body.h"
 #include "store_backend.h"
 #include "tokens.h"
 
@@ -268,17 +269,6 @@ static void test_token_store(void **state)
 
 /* ---- the router: a token's role against the route's ---------------------------------------- */
 
-static bool body_has(const fotad_resp_t *r, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i + n <= r->body_len; i++) {
-        if (memcmp(r->body + i, s, n) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static unsigned begin(fixture_t *f, const char *method, const char *path, const char *token,
                       fotad_match_t *m, fotad_resp_t *resp)
 {
@@ -303,16 +293,16 @@ static void test_router_roles(void **state)
     assert_int_equal(m.who.role, FOTAD_ROLE_VIEWER);
     assert_false(fotad_router_audited(&m, "GET"));
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", viewer, &m, &r), 403);
-    assert_true(body_has(&r, "\"required_role\":\"operator\""));
-    assert_true(body_has(&r, "\"code\":\"forbidden\""));
+    assert_true(test_resp_has(&r, "\"required_role\":\"operator\""));
+    assert_true(test_resp_has(&r, "\"code\":\"forbidden\""));
     assert_true(fotad_router_audited(&m, "POST")); /* a refusal for the role is recorded */
     assert_int_equal(begin(f, "GET", "/api/admin/audit", viewer, &m, &r), 403);
-    assert_true(body_has(&r, "\"required_role\":\"admin\""));
+    assert_true(test_resp_has(&r, "\"required_role\":\"admin\""));
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", "boot", &m, &r), 0);
     assert_string_equal(m.who.token, "bootstrap");
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", "nope", &m, &r), 403);
     assert_false(fotad_router_audited(&m, "POST")); /* an unknown token is not */
-    assert_false(body_has(&r, "required_role"));
+    assert_false(test_resp_has(&r, "required_role"));
     fotad_resp_free(&r);
 }
 
