@@ -32,23 +32,18 @@ static void row_delta(sqlite3_stmt *st, void *out)
 
 STORE_VISITOR(delta, fotad_delta_rec_t, fotad_delta_fn)
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 static void bind_delta(sqlite3_stmt *st, const void *arg)
 {
     const fotad_delta_rec_t *d = arg;
-    bind_text(st, 1, d->id);
-    bind_text(st, 2, d->release);
-    bind_text(st, 3, d->source_sha256);
+    sq_bind_text(st, 1, d->id);
+    sq_bind_text(st, 2, d->release);
+    sq_bind_text(st, 3, d->source_sha256);
     sqlite3_bind_int64(st, 4, d->source_size);
     sqlite3_bind_int64(st, 5, d->patch_size);
     sqlite3_bind_int64(st, 6, d->chunk_size);
     sqlite3_bind_int64(st, 7, d->chunk_count);
     sqlite3_bind_int64(st, 8, d->blob_size);
-    bind_text(st, 9, d->blob_sha256);
+    sq_bind_text(st, 9, d->blob_sha256);
     sqlite3_bind_int64(st, 10, d->created);
     sqlite3_bind_int64(st, 11, d->uploaded);
     sqlite3_bind_blob(st, 12, d->manifest, (int)FOTA_DELTA_MANIFEST_LEN, SQLITE_STATIC);

@@ -11,20 +11,15 @@
 #include "store_sqlite_int.h"
 #include "store_visit.h"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
-}
-
 /* ?2..?7 of DEV_FILTER (store_sqlite_ops.c), and ?1 and ?8 of a page. */
 static void bind_filter(sqlite3_stmt *st, const fotad_device_filter_t *f)
 {
-    bind_text(st, 1, f->after);
-    bind_text(st, 2, f->search);
-    bind_text(st, 3, f->product);
-    bind_text(st, 4, f->version);
-    bind_text(st, 5, f->state);
-    bind_text(st, 6, f->tag);
+    sq_bind_text_or_empty(st, 1, f->after);
+    sq_bind_text_or_empty(st, 2, f->search);
+    sq_bind_text_or_empty(st, 3, f->product);
+    sq_bind_text_or_empty(st, 4, f->version);
+    sq_bind_text_or_empty(st, 5, f->state);
+    sq_bind_text_or_empty(st, 6, f->tag);
     sqlite3_bind_int(st, 7, f->errors ? 1 : 0);
     sqlite3_bind_int64(st, 8, f->limit);
 }

@@ -128,6 +128,11 @@ void sq_writer_put(sq_store_t *s);
 /* Log "store: what: <sqlite message>" and return FOTA_ERR_IO (FOTA_ERR_NO_MEM for SQLITE_NOMEM). */
 fota_err_t sq_fail(sq_conn_t *c, const char *what);
 
+/* Bind text s as parameter i of st, not copied (it must stay until the statement is reset); NULL
+ * as SQL NULL, or with _or_empty as "" (a filter's or query's absent text). */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+void sq_bind_text_or_empty(sqlite3_stmt *st, int i, const char *s);
+
 /* Copy column i as text into out (cap bytes, cut if longer; "" for NULL). */
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
 

@@ -141,9 +141,14 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
                       " ORDER BY last_seen DESC, id LIMIT ?1",
 };
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+void sq_bind_text_or_empty(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
 }
 
 fota_err_t sq_step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what)
@@ -246,10 +251,10 @@ static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
     if (q->ikey1 >= 0) {
         sqlite3_bind_int64(st, 1, q->ikey1);
     } else if (q->key1 != NULL) {
-        bind_text(st, 1, q->key1);
+        sq_bind_text(st, 1, q->key1);
     }
     if (q->key2 != NULL) {
-        bind_text(st, 2, q->key2);
+        sq_bind_text(st, 2, q->key2);
     }
 }
 
@@ -451,16 +456,16 @@ fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const vo
 static void bind_release(sqlite3_stmt *st, const void *arg)
 {
     const fotad_release_rec_t *r = arg;
-    bind_text(st, 1, r->id);
-    bind_text(st, 2, r->product);
-    bind_text(st, 3, r->version);
+    sq_bind_text(st, 1, r->id);
+    sq_bind_text(st, 2, r->product);
+    sq_bind_text(st, 3, r->version);
     sqlite3_bind_int64(st, 4, r->security_version);
     sqlite3_bind_int64(st, 5, r->image_size);
     sqlite3_bind_int64(st, 6, r->chunk_size);
     sqlite3_bind_int64(st, 7, r->chunk_count);
     sqlite3_bind_int64(st, 8, r->blob_size);
-    bind_text(st, 9, r->image_sha256);
-    bind_text(st, 10, r->blob_sha256);
+    sq_bind_text(st, 9, r->image_sha256);
+    sq_bind_text(st, 10, r->blob_sha256);
     sqlite3_bind_int64(st, 11, r->created);
     sqlite3_bind_int64(st, 12, r->uploaded);
     sqlite3_bind_blob(st, 13, r->manifest, (int)FOTA_MANIFEST_LEN, SQLITE_STATIC);
@@ -486,7 +491,7 @@ typedef struct {
 static void bind_chip(sqlite3_stmt *st, const void *arg)
 {
     const chip_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->chip_id);
 }
 
@@ -508,7 +513,7 @@ static fota_err_t sq_release_set_chip(void *ctx, const char *id, uint16_t chip_i
 static void bind_product(sqlite3_stmt *st, const void *arg)
 {
     const fotad_product_rec_t *p = arg;
-    bind_text(st, 1, p->id);
+    sq_bind_text(st, 1, p->id);
     sqlite3_bind_int64(st, 2, p->chip_id);
     sqlite3_bind_int64(st, 3, p->created);
 }
@@ -533,7 +538,7 @@ typedef struct {
 static void bind_touch(sqlite3_stmt *st, const void *arg)
 {
     const device_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->now);
 }
 
@@ -549,10 +554,10 @@ static fota_err_t sq_device_touch(void *ctx, const char *id, int64_t now)
 static void bind_check(sqlite3_stmt *st, const void *arg)
 {
     const device_args_t *a = arg;
-    bind_text(st, 1, a->id);
-    bind_text(st, 2, a->product);
-    bind_text(st, 3, a->version);
-    bind_text(st, 4, a->offered);
+    sq_bind_text(st, 1, a->id);
+    sq_bind_text(st, 2, a->product);
+    sq_bind_text(st, 3, a->version);
+    sq_bind_text(st, 4, a->offered);
     sqlite3_bind_int64(st, 5, a->now);
 }
 
@@ -574,12 +579,12 @@ typedef struct {
 static void bind_report(sqlite3_stmt *st, const void *arg)
 {
     const report_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->r->time);
-    bind_text(st, 3, a->r->state);
-    bind_text(st, 4, a->r->release);
-    bind_text(st, 5, a->r->version);
-    bind_text(st, 6, a->r->running);
+    sq_bind_text(st, 3, a->r->state);
+    sq_bind_text(st, 4, a->r->release);
+    sq_bind_text(st, 5, a->r->version);
+    sq_bind_text(st, 6, a->r->running);
     sqlite3_bind_int64(st, 7, a->r->done);
     sqlite3_bind_int64(st, 8, a->r->total);
     sqlite3_bind_int64(st, 9, a->r->error);
@@ -588,10 +593,10 @@ static void bind_report(sqlite3_stmt *st, const void *arg)
 static void bind_device_report(sqlite3_stmt *st, const void *arg)
 {
     const report_args_t *a = arg;
-    bind_text(st, 1, a->id);
-    bind_text(st, 2, a->r->running);
-    bind_text(st, 3, a->r->state);
-    bind_text(st, 4, a->r->release);
+    sq_bind_text(st, 1, a->id);
+    sq_bind_text(st, 2, a->r->running);
+    sq_bind_text(st, 3, a->r->state);
+    sq_bind_text(st, 4, a->r->release);
     sqlite3_bind_int64(st, 5, a->r->done);
     sqlite3_bind_int64(st, 6, a->r->total);
     sqlite3_bind_int64(st, 7, a->r->error);
@@ -629,8 +634,8 @@ static void bind_assignment(sqlite3_stmt *st, const void *arg)
 {
     const fotad_assignment_rec_t *a = arg;
     sqlite3_bind_int(st, 1, (int)a->kind);
-    bind_text(st, 2, a->target);
-    bind_text(st, 3, a->release);
+    sq_bind_text(st, 2, a->target);
+    sq_bind_text(st, 3, a->release);
     sqlite3_bind_int64(st, 4, a->updated);
 }
 
@@ -678,9 +683,9 @@ static fota_err_t sq_legacy_get(void *ctx, fotad_legacy_rec_t *out)
 static void bind_legacy(sqlite3_stmt *st, const void *arg)
 {
     const fotad_legacy_rec_t *l = arg;
-    bind_text(st, 1, l->product);
-    bind_text(st, 2, l->bridge_release);
-    bind_text(st, 3, l->mac_field);
+    sq_bind_text(st, 1, l->product);
+    sq_bind_text(st, 2, l->bridge_release);
+    sq_bind_text(st, 3, l->mac_field);
     sqlite3_bind_int64(st, 4, l->updated);
 }
 
@@ -697,11 +702,11 @@ static fota_err_t sq_legacy_set(void *ctx, const fotad_legacy_rec_t *rec)
 static void bind_enrollment(sqlite3_stmt *st, const void *arg)
 {
     const fotad_enrollment_rec_t *e = arg;
-    bind_text(st, 1, e->device_id);
-    bind_text(st, 2, e->product);
+    sq_bind_text(st, 1, e->device_id);
+    sq_bind_text(st, 2, e->product);
     sqlite3_bind_blob(st, 3, e->key_wrapped, (int)sizeof e->key_wrapped, SQLITE_STATIC);
-    bind_text(st, 4, e->state);
-    bind_text(st, 5, e->address);
+    sq_bind_text(st, 4, e->state);
+    sq_bind_text(st, 5, e->address);
     sqlite3_bind_int64(st, 6, e->requested);
     sqlite3_bind_int64(st, 7, e->decided);
 }
@@ -732,10 +737,10 @@ static void bind_move(sqlite3_stmt *st, const void *arg)
 {
     const move_args_t *a = arg;
     if (a->device_id != NULL) {
-        bind_text(st, 1, a->device_id);
+        sq_bind_text(st, 1, a->device_id);
     }
-    bind_text(st, 2, a->from);
-    bind_text(st, 3, a->to);
+    sq_bind_text(st, 2, a->from);
+    sq_bind_text(st, 3, a->to);
     sqlite3_bind_int64(st, 4, a->now);
 }
 
@@ -753,7 +758,7 @@ static fota_err_t sq_enrollment_move(void *ctx, const char *device_id, const cha
 
 static void bind_id(sqlite3_stmt *st, const void *arg)
 {
-    bind_text(st, 1, arg);
+    sq_bind_text(st, 1, arg);
 }
 
 static fota_err_t sq_enrollment_delete(void *ctx, const char *device_id)

@@ -8,11 +8,6 @@
 #include "store_sqlite_int.h"
 #include "store_visit.h"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
-}
-
 static void row_token(sqlite3_stmt *st, void *out)
 {
     fotad_token_rec_t *t = out;
@@ -59,12 +54,12 @@ static fota_err_t write_stmt(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, co
 static void bind_token(sqlite3_stmt *st, const void *arg)
 {
     const fotad_token_rec_t *t = arg;
-    bind_text(st, 1, t->id);
-    bind_text(st, 2, t->name);
-    bind_text(st, 3, t->role);
+    sq_bind_text_or_empty(st, 1, t->id);
+    sq_bind_text_or_empty(st, 2, t->name);
+    sq_bind_text_or_empty(st, 3, t->role);
     sqlite3_bind_blob(st, 4, t->sha256, sizeof t->sha256, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, t->created);
-    bind_text(st, 6, t->created_by);
+    sq_bind_text_or_empty(st, 6, t->created_by);
     sqlite3_bind_int64(st, 7, t->revoked);
 }
 
@@ -83,7 +78,7 @@ typedef struct {
 static void bind_revoke(sqlite3_stmt *st, const void *arg)
 {
     const revoke_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text_or_empty(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->now);
 }
 
@@ -104,11 +99,11 @@ static void bind_audit(sqlite3_stmt *st, const void *arg)
 {
     const fotad_audit_rec_t *a = arg;
     sqlite3_bind_int64(st, 1, a->time);
-    bind_text(st, 2, a->token);
-    bind_text(st, 3, a->role);
-    bind_text(st, 4, a->action);
-    bind_text(st, 5, a->target);
-    bind_text(st, 6, a->client);
+    sq_bind_text_or_empty(st, 2, a->token);
+    sq_bind_text_or_empty(st, 3, a->role);
+    sq_bind_text_or_empty(st, 4, a->action);
+    sq_bind_text_or_empty(st, 5, a->target);
+    sq_bind_text_or_empty(st, 6, a->client);
     sqlite3_bind_int64(st, 7, a->status);
 }
 
@@ -142,8 +137,8 @@ static void bind_audit_query(sqlite3_stmt *st, const void *arg)
     const fotad_audit_query_t *q = arg;
     sqlite3_bind_int64(st, 1, q->before > 0 ? q->before : INT64_MAX);
     sqlite3_bind_int64(st, 2, q->after);
-    bind_text(st, 3, q->token);
-    bind_text(st, 4, q->action);
+    sq_bind_text_or_empty(st, 3, q->token);
+    sq_bind_text_or_empty(st, 4, q->action);
     sqlite3_bind_int64(st, 5, q->since);
     sqlite3_bind_int64(st, 6, q->limit);
 }
