@@ -1,14 +1,15 @@
 # nginx.sh - starting and stopping an nginx of a test or a demo on loopback (sourced, not run):
-# nginx runs in the foreground of the caller's shell with its prefix, logs, pid file and temporary
-# files in a directory of the caller's; a free port is not known in advance, so random ones are
-# tried until nginx answers /healthz there (nginx exits at once when its port is taken). Used by
-# scripts/lib/cluster.sh and tests/integration/lib/nginx.sh.
+# nginx runs as a child of the caller's shell (daemon off) with its prefix, logs, pid file and
+# temporary files in a directory of the caller's; a free port is not known in advance, so random
+# ones are tried until nginx answers /healthz there (nginx exits at once when its port is taken).
+# Used by scripts/lib/cluster.sh and tests/integration/lib/nginx.sh.
 #
 #   ngx_start DIR WRITE_CONF SCHEME [curl args]   WRITE_CONF PORT writes DIR/nginx.conf for that
 #                                                 port (its pid file DIR/nginx.pid); nginx started
 #                                                 on it answers SCHEME://127.0.0.1:PORT/healthz
 #                                                 ({"ok":true}, curl given the args); NGX_PID and
 #                                                 NGX_URL, else 1 with nginx's messages on stderr
+#                                                 (those of ports tried: DIR/error.log.tried)
 #   ngx_stop                                      stop it (SIGTERM) and wait for it
 NGX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 NGX_PID=""
@@ -35,8 +36,11 @@ ngx_start() {
             sleep 0.05
         done
         ngx_stop
+        # A port found taken leaves its bind errors aside, out of the log of the nginx that runs.
+        cat "$dir/error.log" >>"$dir/error.log.tried" 2>/dev/null || true
+        rm -f "$dir/error.log"
     done
-    cat "$dir/stderr" "$dir/error.log" >&2 2>/dev/null || true
+    cat "$dir/stderr" "$dir/error.log.tried" >&2 2>/dev/null || true
     return 1
 }
 
