@@ -27,11 +27,6 @@ STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
 STORE_VISITOR(group, fotad_device_group_t, fotad_device_group_fn)
 STORE_VISITOR(outcome, fotad_outcome_rec_t, fotad_outcome_fn)
 
-static void fill_count(const PGresult *res, void *out)
-{
-    *(uint64_t *)out = (uint64_t)pg_col_int(res, 0, 0);
-}
-
 fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
                           fotad_device_fn fn, void *arg)
 {
@@ -44,7 +39,7 @@ fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
     if (err == FOTA_OK && total != NULL) {
         pg_params_t q = filter_params(f);
         *total = 0;
-        err = pg_get_one(ctx, PG_DEV_PAGE_COUNT, &q, fill_count, total);
+        err = pg_get_one(ctx, PG_DEV_PAGE_COUNT, &q, pg_fill_count, total);
     }
     return err;
 }

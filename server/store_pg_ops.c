@@ -142,7 +142,7 @@ static void fill_assignment(const PGresult *res, void *out)
     a->updated = pg_col_int(res, 0, 3);
 }
 
-static void fill_count(const PGresult *res, void *out)
+void pg_fill_count(const PGresult *res, void *out)
 {
     *(uint64_t *)out = (uint64_t)pg_col_int(res, 0, 0);
 }
@@ -490,7 +490,7 @@ static fota_err_t pg_enrollment_list(void *ctx, const char *state, fotad_enrollm
 static fota_err_t pg_enrollment_count(void *ctx, const char *state, uint64_t *n)
 {
     pg_params_t p = key_params(state);
-    return get_one(ctx, PG_ENROLL_COUNT, &p, fill_count, n);
+    return get_one(ctx, PG_ENROLL_COUNT, &p, pg_fill_count, n);
 }
 
 const fotad_store_ops_t pg_ops = {

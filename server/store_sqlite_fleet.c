@@ -28,17 +28,6 @@ STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
 STORE_VISITOR(group, fotad_device_group_t, fotad_device_group_fn)
 STORE_VISITOR(outcome, fotad_outcome_rec_t, fotad_outcome_fn)
 
-static void row_count(sqlite3_stmt *st, void *out)
-{
-    *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
-}
-
-static fota_err_t count_emit(void *v)
-{
-    (void)v;
-    return FOTA_OK;
-}
-
 static void bind_page(sqlite3_stmt *st, const void *arg)
 {
     bind_filter(st, arg);
@@ -52,8 +41,7 @@ fota_err_t sq_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
     fota_err_t err = sq_read_all(ctx, SQ_DEV_PAGE, bind_page, f, &w);
     if (err == FOTA_OK && total != NULL) {
         *total = 0;
-        sq_walk_t count = {row_count, count_emit, total};
-        err = sq_read_all(ctx, SQ_DEV_PAGE_COUNT, bind_page, f, &count);
+        err = sq_read_one(ctx, SQ_DEV_PAGE_COUNT, bind_page, f, sq_row_count, total);
     }
     return err;
 }

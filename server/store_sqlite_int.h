@@ -161,6 +161,14 @@ typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
 /* One row into rec on a reader, or FOTA_ERR_NOT_FOUND. */
 fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec);
 
+/* The same for statement `id`, bound by `bind` from arg (a query whose parameters are more than
+ * sq_query_t's keys). */
+fota_err_t sq_read_one(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       sq_row_fn row, void *rec);
+
+/* A row of one number (a count) into the uint64_t at out. */
+void sq_row_count(sqlite3_stmt *st, void *out);
+
 /* Every row of a query through the walk on a reader; a limit (?2) when limit > 0. */
 fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w);
 

@@ -258,17 +258,18 @@ static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
     }
 }
 
-fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec)
+fota_err_t sq_read_one(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       sq_row_fn row, void *rec)
 {
     sq_conn_t *c = sq_reader_get(s);
-    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, id) : NULL;
     if (st == NULL) {
         if (c != NULL) {
             sq_reader_put(s, c);
         }
         return FOTA_ERR_IO;
     }
-    bind_query(st, q);
+    bind(st, arg);
     int rc = sqlite3_step(st);
     fota_err_t err = rc == SQLITE_ROW    ? FOTA_OK
                      : rc == SQLITE_DONE ? FOTA_ERR_NOT_FOUND
@@ -279,6 +280,16 @@ fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *r
     sq_reset(st);
     sq_reader_put(s, c);
     return err;
+}
+
+static void bind_query_arg(sqlite3_stmt *st, const void *arg)
+{
+    bind_query(st, arg);
+}
+
+fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec)
+{
+    return sq_read_one(s, q->id, bind_query_arg, q, row, rec);
 }
 
 fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
@@ -781,7 +792,7 @@ static fota_err_t sq_enrollment_list(void *ctx, const char *state, fotad_enrollm
     return get_all(ctx, &q, 0, &w);
 }
 
-static void row_count(sqlite3_stmt *st, void *out)
+void sq_row_count(sqlite3_stmt *st, void *out)
 {
     *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
 }
@@ -789,7 +800,7 @@ static void row_count(sqlite3_stmt *st, void *out)
 static fota_err_t sq_enrollment_count(void *ctx, const char *state, uint64_t *n)
 {
     sq_query_t q = {SQ_ENROLL_COUNT, -1, state, NULL};
-    return get_one(ctx, &q, row_count, n);
+    return get_one(ctx, &q, sq_row_count, n);
 }
 
 const fotad_store_ops_t sq_ops = {
