@@ -51,10 +51,9 @@ static void bind_delta(sqlite3_stmt *st, const void *arg)
 
 fota_err_t sq_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = sq_write_one(c, SQ_DELTA_INSERT, bind_delta, d, "insert delta");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_DELTA_INSERT, bind_delta, d, "insert delta", &n);
+    *inserted = n > 0;
     return err;
 }
 

@@ -181,6 +181,10 @@ fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const vo
 fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
                         const char *what);
 
+/* The same on the writer, taken and given back; *changed (when not NULL) the rows it changed. */
+fota_err_t sq_write(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                    const char *what, uint64_t *changed);
+
 /* Deltas (store_sqlite_deltas.c). */
 fota_err_t sq_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted);
 fota_err_t sq_delta_get(void *ctx, const char *id, fotad_delta_rec_t *out);

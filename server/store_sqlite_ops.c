@@ -464,6 +464,18 @@ fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const vo
     return step_done(c, st, what);
 }
 
+fota_err_t sq_write(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                    const char *what, uint64_t *changed)
+{
+    sq_conn_t *c = sq_writer_get(s);
+    fota_err_t err = write_one(c, id, bind, arg, what);
+    if (changed != NULL) {
+        *changed = err == FOTA_OK ? (uint64_t)sqlite3_changes(c->db) : 0;
+    }
+    sq_writer_put(s);
+    return err;
+}
+
 static void bind_release(sqlite3_stmt *st, const void *arg)
 {
     const fotad_release_rec_t *r = arg;
@@ -487,10 +499,9 @@ static void bind_release(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_release_insert(void *ctx, const fotad_release_rec_t *r, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_REL_INSERT, bind_release, r, "insert release");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_REL_INSERT, bind_release, r, "insert release", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -510,11 +521,9 @@ static void bind_chip(sqlite3_stmt *st, const void *arg)
 static fota_err_t sq_release_set_chip(void *ctx, const char *id, uint16_t chip_id)
 {
     chip_args_t a = {id, chip_id};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_REL_SET_CHIP, bind_chip, &a, "set release chip");
-    bool changed = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
-    if (err != FOTA_OK || changed) {
+    uint64_t changed = 0;
+    fota_err_t err = sq_write(ctx, SQ_REL_SET_CHIP, bind_chip, &a, "set release chip", &changed);
+    if (err != FOTA_OK || changed > 0) {
         return err;
     }
     fotad_release_rec_t r;
@@ -531,10 +540,9 @@ static void bind_product(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_product_insert(void *ctx, const fotad_product_rec_t *p, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_PROD_INSERT, bind_product, p, "insert product");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_PROD_INSERT, bind_product, p, "insert product", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -556,10 +564,7 @@ static void bind_touch(sqlite3_stmt *st, const void *arg)
 static fota_err_t sq_device_touch(void *ctx, const char *id, int64_t now)
 {
     device_args_t a = {id, NULL, NULL, NULL, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_DEV_TOUCH, bind_touch, &a, "touch device");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_DEV_TOUCH, bind_touch, &a, "touch device", NULL);
 }
 
 static void bind_check(sqlite3_stmt *st, const void *arg)
@@ -576,10 +581,7 @@ static fota_err_t sq_device_check(void *ctx, const char *id, const char *product
                                   const char *version, const char *offered, int64_t now)
 {
     device_args_t a = {id, product, version, offered, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_DEV_CHECK, bind_check, &a, "record check");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_DEV_CHECK, bind_check, &a, "record check", NULL);
 }
 
 typedef struct {
@@ -652,10 +654,7 @@ static void bind_assignment(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_assignment_set(void *ctx, const fotad_assignment_rec_t *a)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ASSIGN_SET, bind_assignment, a, "set assignment");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_ASSIGN_SET, bind_assignment, a, "set assignment", NULL);
 }
 
 /* ---- the legacy bridge ----------------------------------------------------------------------- */
@@ -702,12 +701,8 @@ static void bind_legacy(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_legacy_set(void *ctx, const fotad_legacy_rec_t *rec)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = rec != NULL
-                         ? write_one(c, SQ_LEGACY_SET, bind_legacy, rec, "set legacy")
-                         : write_one(c, SQ_LEGACY_CLEAR, bind_nothing, NULL, "clear legacy");
-    sq_writer_put(ctx);
-    return err;
+    return rec != NULL ? sq_write(ctx, SQ_LEGACY_SET, bind_legacy, rec, "set legacy", NULL)
+                       : sq_write(ctx, SQ_LEGACY_CLEAR, bind_nothing, NULL, "clear legacy", NULL);
 }
 
 static void bind_enrollment(sqlite3_stmt *st, const void *arg)
@@ -724,10 +719,9 @@ static void bind_enrollment(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_enrollment_insert(void *ctx, const fotad_enrollment_rec_t *e, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ENROLL_INSERT, bind_enrollment, e, "insert enrollment");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_ENROLL_INSERT, bind_enrollment, e, "insert enrollment", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -759,12 +753,8 @@ static fota_err_t sq_enrollment_move(void *ctx, const char *device_id, const cha
                                      const char *to, int64_t now, uint64_t *changed)
 {
     move_args_t a = {device_id, from, to, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, device_id != NULL ? SQ_ENROLL_MOVE : SQ_ENROLL_MOVE_ALL,
-                               bind_move, &a, "update enrollment");
-    *changed = err == FOTA_OK ? (uint64_t)sqlite3_changes(c->db) : 0;
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, device_id != NULL ? SQ_ENROLL_MOVE : SQ_ENROLL_MOVE_ALL, bind_move, &a,
+                    "update enrollment", changed);
 }
 
 static void bind_id(sqlite3_stmt *st, const void *arg)
@@ -774,11 +764,10 @@ static void bind_id(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_enrollment_delete(void *ctx, const char *device_id)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ENROLL_DELETE, bind_id, device_id, "delete enrollment");
-    bool gone = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
-    return err != FOTA_OK ? err : gone ? FOTA_OK : FOTA_ERR_NOT_FOUND;
+    uint64_t gone = 0;
+    fota_err_t err =
+        sq_write(ctx, SQ_ENROLL_DELETE, bind_id, device_id, "delete enrollment", &gone);
+    return err != FOTA_OK ? err : gone > 0 ? FOTA_OK : FOTA_ERR_NOT_FOUND;
 }
 
 STORE_VISITOR(enrollment, fotad_enrollment_rec_t, fotad_enrollment_fn)

@@ -38,19 +38,6 @@ static void row_audit(sqlite3_stmt *st, void *out)
     a->status = (uint32_t)sqlite3_column_int64(st, 7);
 }
 
-/* One statement on the writer; *changed (when not NULL) the rows it changed. */
-static fota_err_t write_stmt(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
-                             const char *what, int *changed)
-{
-    sq_conn_t *c = sq_writer_get(s);
-    fota_err_t err = sq_write_one(c, id, bind, arg, what);
-    if (changed != NULL) {
-        *changed = err == FOTA_OK ? sqlite3_changes(c->db) : 0;
-    }
-    sq_writer_put(s);
-    return err;
-}
-
 static void bind_token(sqlite3_stmt *st, const void *arg)
 {
     const fotad_token_rec_t *t = arg;
@@ -65,8 +52,8 @@ static void bind_token(sqlite3_stmt *st, const void *arg)
 
 fota_err_t sq_token_insert(void *ctx, const fotad_token_rec_t *t)
 {
-    int changed = 0;
-    fota_err_t err = write_stmt(ctx, SQ_TOKEN_INSERT, bind_token, t, "insert token", &changed);
+    uint64_t changed = 0;
+    fota_err_t err = sq_write(ctx, SQ_TOKEN_INSERT, bind_token, t, "insert token", &changed);
     return err == FOTA_OK && changed == 0 ? FOTA_ERR_STATE : err;
 }
 
@@ -85,8 +72,8 @@ static void bind_revoke(sqlite3_stmt *st, const void *arg)
 fota_err_t sq_token_revoke(void *ctx, const char *id, int64_t now, bool *changed)
 {
     revoke_args_t a = {id, now};
-    int n = 0;
-    fota_err_t err = write_stmt(ctx, SQ_TOKEN_REVOKE, bind_revoke, &a, "revoke token", &n);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_TOKEN_REVOKE, bind_revoke, &a, "revoke token", &n);
     *changed = n > 0;
     if (err == FOTA_OK && n == 0) {
         fotad_token_rec_t t;
@@ -109,7 +96,7 @@ static void bind_audit(sqlite3_stmt *st, const void *arg)
 
 fota_err_t sq_audit_insert(void *ctx, const fotad_audit_rec_t *a)
 {
-    return write_stmt(ctx, SQ_AUDIT_INSERT, bind_audit, a, "insert audit row", NULL);
+    return sq_write(ctx, SQ_AUDIT_INSERT, bind_audit, a, "insert audit row", NULL);
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */
