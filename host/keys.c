@@ -380,27 +380,88 @@ static fota_err_t sign_body(fota_key_t *key, const uint8_t *body, size_t body_le
     return err;
 }
 
-static fota_err_t sign_checked(const fota_manifest_t *m, fota_key_t *key,
-                               uint8_t out[FOTA_MANIFEST_LEN])
+/* A kind of signed manifest: the release's (FOTA) or a delta's (FOTD). Both are a body carrying
+ * the signing key's id, the signature of the body, and padding; each has its own layout. */
+typedef struct {
+    size_t len;      /* the whole manifest */
+    size_t body_len; /* its signed body */
+    /* The body of manifest m (a fota_manifest_t or fota_delta_manifest_t) with key_id in it. */
+    fota_err_t (*encode)(const void *m, const uint8_t *key_id, uint8_t *body);
+    fota_err_t (*assemble)(const uint8_t *body, const uint8_t *sig, size_t sig_len, uint8_t *out);
+    /* FOTA_OK when a device holding key's public half accepts the manifest in buf. */
+    fota_err_t (*verify)(const uint8_t *buf, const fota_key_t *key);
+} manifest_kind_t;
+
+#define MANIFEST_BODY_MAX                                                                          \
+    (FOTA_MANIFEST_BODY_LEN > FOTA_DELTA_MANIFEST_BODY_LEN ? FOTA_MANIFEST_BODY_LEN                \
+                                                           : FOTA_DELTA_MANIFEST_BODY_LEN)
+
+static fota_err_t encode_release(const void *m, const uint8_t *key_id, uint8_t *body)
 {
-    fota_manifest_t copy = *m;
-    memcpy(copy.key_id, key->id, sizeof key->id);
-    uint8_t body[FOTA_MANIFEST_BODY_LEN];
-    fota_err_t err = fota_manifest_encode_body(&copy, body);
+    fota_manifest_t copy = *(const fota_manifest_t *)m;
+    memcpy(copy.key_id, key_id, sizeof copy.key_id);
+    return fota_manifest_encode_body(&copy, body);
+}
+
+static fota_err_t verify_release(const uint8_t *buf, const fota_key_t *key)
+{
+    fota_manifest_t check;
+    return fota_manifest_verify(buf, FOTA_MANIFEST_LEN, key->der, sizeof key->der, &check);
+}
+
+static const manifest_kind_t release_kind = {FOTA_MANIFEST_LEN, FOTA_MANIFEST_BODY_LEN,
+                                             encode_release, fota_manifest_assemble,
+                                             verify_release};
+
+static fota_err_t encode_delta(const void *m, const uint8_t *key_id, uint8_t *body)
+{
+    fota_delta_manifest_t copy = *(const fota_delta_manifest_t *)m;
+    memcpy(copy.m.key_id, key_id, sizeof copy.m.key_id);
+    return fota_delta_manifest_encode_body(&copy, body);
+}
+
+static fota_err_t verify_delta(const uint8_t *buf, const fota_key_t *key)
+{
+    fota_delta_manifest_t check;
+    return fota_delta_manifest_verify(buf, FOTA_DELTA_MANIFEST_LEN, key->der, sizeof key->der,
+                                      &check);
+}
+
+static const manifest_kind_t delta_kind = {FOTA_DELTA_MANIFEST_LEN, FOTA_DELTA_MANIFEST_BODY_LEN,
+                                           encode_delta, fota_delta_manifest_assemble,
+                                           verify_delta};
+
+static fota_err_t sign_checked(const manifest_kind_t *kind, const void *m, fota_key_t *key,
+                               uint8_t *out)
+{
+    uint8_t body[MANIFEST_BODY_MAX];
+    fota_err_t err = kind->encode(m, key->id, body);
     if (err != FOTA_OK) {
         return err;
     }
     uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     size_t sig_len = 0;
-    err = sign_body(key, body, sizeof body, sig, &sig_len);
+    err = sign_body(key, body, kind->body_len, sig, &sig_len);
     if (err == FOTA_OK) {
-        err = fota_manifest_assemble(body, sig, sig_len, out);
+        err = kind->assemble(body, sig, sig_len, out);
     }
     /* What we hand out must be what a device accepts. */
-    fota_manifest_t check;
-    if (err == FOTA_OK && fota_manifest_verify(out, FOTA_MANIFEST_LEN, key->der, sizeof key->der,
-                                               &check) != FOTA_OK) {
+    if (err == FOTA_OK && kind->verify(out, key) != FOTA_OK) {
         err = FOTA_ERR_CRYPTO;
+    }
+    return err;
+}
+
+/* Sign m as a manifest of its kind into out (kind->len bytes, all zero on failure). */
+static fota_err_t sign_manifest(const manifest_kind_t *kind, const void *m, fota_key_t *key,
+                                uint8_t *out)
+{
+    if (m == NULL || key == NULL || out == NULL) {
+        return FOTA_ERR_ARG;
+    }
+    fota_err_t err = key->priv ? sign_checked(kind, m, key, out) : FOTA_ERR_KEY;
+    if (err != FOTA_OK) {
+        memset(out, 0, kind->len);
     }
     return err;
 }
@@ -408,53 +469,11 @@ static fota_err_t sign_checked(const fota_manifest_t *m, fota_key_t *key,
 fota_err_t fota_manifest_sign(const fota_manifest_t *m, fota_key_t *key,
                               uint8_t out[FOTA_MANIFEST_LEN])
 {
-    if (m == NULL || key == NULL || out == NULL) {
-        return FOTA_ERR_ARG;
-    }
-    if (!key->priv) {
-        memset(out, 0, FOTA_MANIFEST_LEN);
-        return FOTA_ERR_KEY;
-    }
-    fota_err_t err = sign_checked(m, key, out);
-    if (err != FOTA_OK) {
-        memset(out, 0, FOTA_MANIFEST_LEN);
-    }
-    return err;
-}
-
-static fota_err_t sign_delta_checked(const fota_delta_manifest_t *d, fota_key_t *key,
-                                     uint8_t out[FOTA_DELTA_MANIFEST_LEN])
-{
-    fota_delta_manifest_t copy = *d;
-    memcpy(copy.m.key_id, key->id, sizeof key->id);
-    uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN];
-    fota_err_t err = fota_delta_manifest_encode_body(&copy, body);
-    if (err != FOTA_OK) {
-        return err;
-    }
-    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-    size_t sig_len = 0;
-    err = sign_body(key, body, sizeof body, sig, &sig_len);
-    if (err == FOTA_OK) {
-        err = fota_delta_manifest_assemble(body, sig, sig_len, out);
-    }
-    fota_delta_manifest_t check;
-    if (err == FOTA_OK && fota_delta_manifest_verify(out, FOTA_DELTA_MANIFEST_LEN, key->der,
-                                                     sizeof key->der, &check) != FOTA_OK) {
-        err = FOTA_ERR_CRYPTO;
-    }
-    return err;
+    return sign_manifest(&release_kind, m, key, out);
 }
 
 fota_err_t fota_delta_manifest_sign(const fota_delta_manifest_t *d, fota_key_t *key,
                                     uint8_t out[FOTA_DELTA_MANIFEST_LEN])
 {
-    if (d == NULL || key == NULL || out == NULL) {
-        return FOTA_ERR_ARG;
-    }
-    fota_err_t err = key->priv ? sign_delta_checked(d, key, out) : FOTA_ERR_KEY;
-    if (err != FOTA_OK) {
-        memset(out, 0, FOTA_DELTA_MANIFEST_LEN);
-    }
-    return err;
+    return sign_manifest(&delta_kind, d, key, out);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
 static void fill_delta(const PGresult *res, void *out)
 {
@@ -27,17 +28,7 @@ static void fill_delta(const PGresult *res, void *out)
     pg_col_bytes(res, 0, 11, d->manifest, FOTA_DELTA_MANIFEST_LEN);
 }
 
-typedef struct {
-    fotad_delta_rec_t rec;
-    fotad_delta_fn fn;
-    void *arg;
-} delta_visit_t;
-
-static fota_err_t delta_emit(void *v)
-{
-    delta_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(delta, fotad_delta_rec_t, fotad_delta_fn)
 
 fota_err_t pg_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted)
 {

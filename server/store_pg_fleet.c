@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
 /* $1..$6 of DEV_FILTER (store_pg_sql.c). */
 static pg_params_t filter_params(const fotad_device_filter_t *f)
@@ -22,33 +23,9 @@ static pg_params_t filter_params(const fotad_device_filter_t *f)
     return p;
 }
 
-static fota_err_t walk(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn row,
-                       void *arg)
-{
-    pg_conn_t *c = pg_conn_get(s);
-    fota_err_t err = c != NULL ? pg_walk(c, id, p, "fleet query", row, arg) : FOTA_ERR_IO;
-    pg_conn_put(s, c);
-    return err;
-}
-
-typedef struct {
-    fotad_device_rec_t rec;
-    fotad_device_fn fn;
-    void *arg;
-} device_visit_t;
-
-static fota_err_t device_row(const PGresult *res, void *arg)
-{
-    device_visit_t *v = arg;
-    pg_fill_device(res, &v->rec);
-    return v->fn(v->arg, &v->rec);
-}
-
-static fota_err_t count_row(const PGresult *res, void *arg)
-{
-    *(uint64_t *)arg = (uint64_t)pg_col_int(res, 0, 0);
-    return FOTA_OK;
-}
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(group, fotad_device_group_t, fotad_device_group_fn)
+STORE_VISITOR(outcome, fotad_outcome_rec_t, fotad_outcome_fn)
 
 fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *total,
                           fotad_device_fn fn, void *arg)
@@ -57,25 +34,19 @@ fota_err_t pg_device_page(void *ctx, const fotad_device_filter_t *f, uint64_t *t
     pg_param_text(&p, f->after != NULL ? f->after : "");
     pg_param_int(&p, f->limit);
     device_visit_t v = {.fn = fn, .arg = arg};
-    fota_err_t err = walk(ctx, PG_DEV_PAGE, &p, device_row, &v);
+    pg_walk_t w = {pg_fill_device, device_emit, &v};
+    fota_err_t err = pg_get_all(ctx, PG_DEV_PAGE, &p, &w);
     if (err == FOTA_OK && total != NULL) {
         pg_params_t q = filter_params(f);
         *total = 0;
-        err = walk(ctx, PG_DEV_PAGE_COUNT, &q, count_row, total);
+        err = pg_get_one(ctx, PG_DEV_PAGE_COUNT, &q, pg_fill_count, total);
     }
     return err;
 }
 
-typedef struct {
-    fotad_device_group_t rec;
-    fotad_device_group_fn fn;
-    void *arg;
-} group_visit_t;
-
-static fota_err_t group_row(const PGresult *res, void *arg)
+static void fill_group(const PGresult *res, void *out)
 {
-    group_visit_t *v = arg;
-    fotad_device_group_t *g = &v->rec;
+    fotad_device_group_t *g = out;
     memset(g, 0, sizeof *g);
     pg_col_text(res, 0, 0, g->product, sizeof g->product);
     pg_col_text(res, 0, 1, g->version, sizeof g->version);
@@ -83,7 +54,6 @@ static fota_err_t group_row(const PGresult *res, void *arg)
     g->last_error = (int32_t)pg_col_int(res, 0, 3);
     g->devices = (uint64_t)pg_col_int(res, 0, 4);
     g->online = (uint64_t)pg_col_int(res, 0, 5);
-    return v->fn(v->arg, g);
 }
 
 fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_fn fn, void *arg)
@@ -91,24 +61,17 @@ fota_err_t pg_device_groups(void *ctx, int64_t online_since, fotad_device_group_
     pg_params_t p = {0};
     pg_param_int(&p, online_since);
     group_visit_t v = {.fn = fn, .arg = arg};
-    return walk(ctx, PG_DEV_GROUPS, &p, group_row, &v);
+    pg_walk_t w = {fill_group, group_emit, &v};
+    return pg_get_all(ctx, PG_DEV_GROUPS, &p, &w);
 }
 
-typedef struct {
-    fotad_outcome_rec_t rec;
-    fotad_outcome_fn fn;
-    void *arg;
-} outcome_visit_t;
-
-static fota_err_t outcome_row(const PGresult *res, void *arg)
+static void fill_outcome(const PGresult *res, void *out)
 {
-    outcome_visit_t *v = arg;
-    fotad_outcome_rec_t *o = &v->rec;
+    fotad_outcome_rec_t *o = out;
     memset(o, 0, sizeof *o);
     o->bucket = (uint32_t)pg_col_int(res, 0, 0);
     pg_col_text(res, 0, 1, o->state, sizeof o->state);
     o->count = (uint64_t)pg_col_int(res, 0, 2);
-    return v->fn(v->arg, o);
 }
 
 fota_err_t pg_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad_outcome_fn fn,
@@ -118,7 +81,8 @@ fota_err_t pg_report_outcomes(void *ctx, int64_t since, uint32_t bucket_s, fotad
     pg_param_int(&p, since);
     pg_param_int(&p, bucket_s > 0 ? bucket_s : 1);
     outcome_visit_t v = {.fn = fn, .arg = arg};
-    return walk(ctx, PG_OUTCOMES, &p, outcome_row, &v);
+    pg_walk_t w = {fill_outcome, outcome_emit, &v};
+    return pg_get_all(ctx, PG_OUTCOMES, &p, &w);
 }
 
 fota_err_t pg_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void *arg)
@@ -126,5 +90,6 @@ fota_err_t pg_device_errors(void *ctx, uint32_t limit, fotad_device_fn fn, void 
     pg_params_t p = {0};
     pg_param_int(&p, limit);
     device_visit_t v = {.fn = fn, .arg = arg};
-    return walk(ctx, PG_DEV_ERRORS, &p, device_row, &v);
+    pg_walk_t w = {pg_fill_device, device_emit, &v};
+    return pg_get_all(ctx, PG_DEV_ERRORS, &p, &w);
 }

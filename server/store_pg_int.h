@@ -210,6 +210,8 @@ typedef void (*pg_fill_fn)(const PGresult *res, void *rec);
 /* A query of one row at most: into rec, or FOTA_ERR_NOT_FOUND. */
 fota_err_t pg_get_one(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_fill_fn fill,
                       void *rec);
+/* A row of one number (a count) into the uint64_t at out. */
+void pg_fill_count(const PGresult *res, void *out);
 /* A listing: each row filled into the visitor's record (its first member) and handed to the
  * caller's typed function by emit. */
 typedef struct {

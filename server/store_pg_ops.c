@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
 /* ---- running one statement ------------------------------------------------------------------ */
 
@@ -141,31 +142,19 @@ static void fill_assignment(const PGresult *res, void *out)
     a->updated = pg_col_int(res, 0, 3);
 }
 
-static void fill_count(const PGresult *res, void *out)
+void pg_fill_count(const PGresult *res, void *out)
 {
     *(uint64_t *)out = (uint64_t)pg_col_int(res, 0, 0);
 }
 
 /* ---- visitors: a record and the caller's function ------------------------------------------- */
 
-#define VISITOR(name, rec_t, fn_t)                                                                 \
-    typedef struct {                                                                               \
-        rec_t rec;                                                                                 \
-        fn_t fn;                                                                                   \
-        void *arg;                                                                                 \
-    } name##_visit_t;                                                                              \
-    static fota_err_t name##_emit(void *v)                                                         \
-    {                                                                                              \
-        name##_visit_t *x = v;                                                                     \
-        return x->fn(x->arg, &x->rec);                                                             \
-    }
-
-VISITOR(release, fotad_release_rec_t, fotad_release_fn)
-VISITOR(product, fotad_product_rec_t, fotad_product_fn)
-VISITOR(device, fotad_device_rec_t, fotad_device_fn)
-VISITOR(report, fotad_report_rec_t, fotad_report_fn)
-VISITOR(assignment, fotad_assignment_rec_t, fotad_assignment_fn)
-VISITOR(enrollment, fotad_enrollment_rec_t, fotad_enrollment_fn)
+STORE_VISITOR(release, fotad_release_rec_t, fotad_release_fn)
+STORE_VISITOR(product, fotad_product_rec_t, fotad_product_fn)
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(report, fotad_report_rec_t, fotad_report_fn)
+STORE_VISITOR(assignment, fotad_assignment_rec_t, fotad_assignment_fn)
+STORE_VISITOR(enrollment, fotad_enrollment_rec_t, fotad_enrollment_fn)
 
 /* ---- reads ---------------------------------------------------------------------------------- */
 
@@ -501,7 +490,7 @@ static fota_err_t pg_enrollment_list(void *ctx, const char *state, fotad_enrollm
 static fota_err_t pg_enrollment_count(void *ctx, const char *state, uint64_t *n)
 {
     pg_params_t p = key_params(state);
-    return get_one(ctx, PG_ENROLL_COUNT, &p, fill_count, n);
+    return get_one(ctx, PG_ENROLL_COUNT, &p, pg_fill_count, n);
 }
 
 const fotad_store_ops_t pg_ops = {

@@ -7,19 +7,11 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "store_visit.h"
 
-/* One statement of no rows on a pooled connection; *changed the rows it changed. */
-static fota_err_t run_cmd(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, const char *what,
-                          uint64_t *changed)
+static void fill_token(const PGresult *res, void *out)
 {
-    pg_conn_t *c = pg_conn_get(s);
-    fota_err_t err = c != NULL ? pg_cmd(c, id, p, what, changed) : FOTA_ERR_IO;
-    pg_conn_put(s, c);
-    return err;
-}
-
-static void fill_token(const PGresult *res, fotad_token_rec_t *t)
-{
+    fotad_token_rec_t *t = out;
     memset(t, 0, sizeof *t);
     pg_col_text(res, 0, 0, t->id, sizeof t->id);
     pg_col_text(res, 0, 1, t->name, sizeof t->name);
@@ -30,8 +22,9 @@ static void fill_token(const PGresult *res, fotad_token_rec_t *t)
     t->revoked = pg_col_int(res, 0, 6);
 }
 
-static void fill_audit(const PGresult *res, fotad_audit_rec_t *a)
+static void fill_audit(const PGresult *res, void *out)
 {
+    fotad_audit_rec_t *a = out;
     memset(a, 0, sizeof *a);
     a->seq = pg_col_int(res, 0, 0);
     a->time = pg_col_int(res, 0, 1);
@@ -54,48 +47,25 @@ fota_err_t pg_token_insert(void *ctx, const fotad_token_rec_t *t)
     pg_param_text(&p, t->created_by);
     pg_param_int(&p, t->revoked);
     uint64_t n = 0;
-    fota_err_t err = run_cmd(ctx, PG_TOKEN_INSERT, &p, "insert token", &n);
+    fota_err_t err = pg_run_cmd(ctx, PG_TOKEN_INSERT, &p, "insert token", &n);
     return err == FOTA_OK && n == 0 ? FOTA_ERR_STATE : err;
 }
 
-typedef struct {
-    fotad_token_rec_t *one; /* token_get: the row, else the list's fn */
-    fotad_token_fn fn;
-    void *arg;
-} token_walk_t;
-
-static fota_err_t token_row(const PGresult *res, void *arg)
-{
-    token_walk_t *w = arg;
-    fotad_token_rec_t t;
-    fill_token(res, w->one != NULL ? w->one : &t);
-    return w->one != NULL ? FOTA_OK : w->fn(w->arg, &t);
-}
-
-static fota_err_t walk(pg_store_t *s, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn row,
-                       void *arg)
-{
-    pg_conn_t *c = pg_conn_get(s);
-    fota_err_t err = c != NULL ? pg_walk(c, id, p, "list", row, arg) : FOTA_ERR_IO;
-    pg_conn_put(s, c);
-    return err;
-}
+STORE_VISITOR(token, fotad_token_rec_t, fotad_token_fn)
 
 fota_err_t pg_token_get(void *ctx, const char *id, fotad_token_rec_t *out)
 {
     pg_params_t p = {0};
     pg_param_text(&p, id);
-    out->id[0] = '\0';
-    token_walk_t w = {.one = out};
-    fota_err_t err = walk(ctx, PG_TOKEN_GET, &p, token_row, &w);
-    return err == FOTA_OK && out->id[0] == '\0' ? FOTA_ERR_NOT_FOUND : err;
+    return pg_get_one(ctx, PG_TOKEN_GET, &p, fill_token, out);
 }
 
 fota_err_t pg_token_list(void *ctx, fotad_token_fn fn, void *arg)
 {
     pg_params_t p = {0};
-    token_walk_t w = {.fn = fn, .arg = arg};
-    return walk(ctx, PG_TOKEN_LIST, &p, token_row, &w);
+    token_visit_t v = {.fn = fn, .arg = arg};
+    pg_walk_t w = {fill_token, token_emit, &v};
+    return pg_get_all(ctx, PG_TOKEN_LIST, &p, &w);
 }
 
 fota_err_t pg_token_revoke(void *ctx, const char *id, int64_t now, bool *changed)
@@ -104,7 +74,7 @@ fota_err_t pg_token_revoke(void *ctx, const char *id, int64_t now, bool *changed
     pg_param_text(&p, id);
     pg_param_int(&p, now);
     uint64_t n = 0;
-    fota_err_t err = run_cmd(ctx, PG_TOKEN_REVOKE, &p, "revoke token", &n);
+    fota_err_t err = pg_run_cmd(ctx, PG_TOKEN_REVOKE, &p, "revoke token", &n);
     *changed = n > 0;
     if (err == FOTA_OK && n == 0) {
         fotad_token_rec_t t;
@@ -123,21 +93,10 @@ fota_err_t pg_audit_insert(void *ctx, const fotad_audit_rec_t *a)
     pg_param_text(&p, a->target);
     pg_param_text(&p, a->client);
     pg_param_int(&p, a->status);
-    return run_cmd(ctx, PG_AUDIT_INSERT, &p, "insert audit row", NULL);
+    return pg_run_cmd(ctx, PG_AUDIT_INSERT, &p, "insert audit row", NULL);
 }
 
-typedef struct {
-    fotad_audit_fn fn;
-    void *arg;
-} audit_walk_t;
-
-static fota_err_t audit_row(const PGresult *res, void *arg)
-{
-    audit_walk_t *w = arg;
-    fotad_audit_rec_t a;
-    fill_audit(res, &a);
-    return w->fn(w->arg, &a);
-}
+STORE_VISITOR(audit, fotad_audit_rec_t, fotad_audit_fn)
 
 fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn fn, void *arg)
 {
@@ -148,6 +107,7 @@ fota_err_t pg_audit_list(void *ctx, const fotad_audit_query_t *q, fotad_audit_fn
     pg_param_text(&p, q->action != NULL ? q->action : "");
     pg_param_int(&p, q->since);
     pg_param_int(&p, q->limit);
-    audit_walk_t w = {fn, arg};
-    return walk(ctx, q->after > 0 ? PG_AUDIT_LIST_OLDEST : PG_AUDIT_LIST_NEWEST, &p, audit_row, &w);
+    audit_visit_t v = {.fn = fn, .arg = arg};
+    pg_walk_t w = {fill_audit, audit_emit, &v};
+    return pg_get_all(ctx, q->after > 0 ? PG_AUDIT_LIST_OLDEST : PG_AUDIT_LIST_NEWEST, &p, &w);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 static void row_delta(sqlite3_stmt *st, void *out)
 {
@@ -29,35 +30,20 @@ static void row_delta(sqlite3_stmt *st, void *out)
     }
 }
 
-typedef struct {
-    fotad_delta_rec_t rec;
-    fotad_delta_fn fn;
-    void *arg;
-} delta_visit_t;
-
-static fota_err_t delta_emit(void *v)
-{
-    delta_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
+STORE_VISITOR(delta, fotad_delta_rec_t, fotad_delta_fn)
 
 static void bind_delta(sqlite3_stmt *st, const void *arg)
 {
     const fotad_delta_rec_t *d = arg;
-    bind_text(st, 1, d->id);
-    bind_text(st, 2, d->release);
-    bind_text(st, 3, d->source_sha256);
+    sq_bind_text(st, 1, d->id);
+    sq_bind_text(st, 2, d->release);
+    sq_bind_text(st, 3, d->source_sha256);
     sqlite3_bind_int64(st, 4, d->source_size);
     sqlite3_bind_int64(st, 5, d->patch_size);
     sqlite3_bind_int64(st, 6, d->chunk_size);
     sqlite3_bind_int64(st, 7, d->chunk_count);
     sqlite3_bind_int64(st, 8, d->blob_size);
-    bind_text(st, 9, d->blob_sha256);
+    sq_bind_text(st, 9, d->blob_sha256);
     sqlite3_bind_int64(st, 10, d->created);
     sqlite3_bind_int64(st, 11, d->uploaded);
     sqlite3_bind_blob(st, 12, d->manifest, (int)FOTA_DELTA_MANIFEST_LEN, SQLITE_STATIC);
@@ -65,10 +51,9 @@ static void bind_delta(sqlite3_stmt *st, const void *arg)
 
 fota_err_t sq_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = sq_write_one(c, SQ_DELTA_INSERT, bind_delta, d, "insert delta");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_DELTA_INSERT, bind_delta, d, "insert delta", &n);
+    *inserted = n > 0;
     return err;
 }
 

@@ -128,6 +128,11 @@ void sq_writer_put(sq_store_t *s);
 /* Log "store: what: <sqlite message>" and return FOTA_ERR_IO (FOTA_ERR_NO_MEM for SQLITE_NOMEM). */
 fota_err_t sq_fail(sq_conn_t *c, const char *what);
 
+/* Bind text s as parameter i of st, not copied (it must stay until the statement is reset); NULL
+ * as SQL NULL, or with _or_empty as "" (a filter's or query's absent text). */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+void sq_bind_text_or_empty(sqlite3_stmt *st, int i, const char *s);
+
 /* Copy column i as text into out (cap bytes, cut if longer; "" for NULL). */
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
 
@@ -150,16 +155,35 @@ typedef struct {
     const char *key2;
 } sq_query_t;
 
+/* Binds the parameters of a statement from arg. */
+typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
+
 /* One row into rec on a reader, or FOTA_ERR_NOT_FOUND. */
 fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec);
+
+/* The same for statement `id`, bound by `bind` from arg (a query whose parameters are more than
+ * sq_query_t's keys). */
+fota_err_t sq_read_one(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       sq_row_fn row, void *rec);
+
+/* A row of one number (a count) into the uint64_t at out. */
+void sq_row_count(sqlite3_stmt *st, void *out);
 
 /* Every row of a query through the walk on a reader; a limit (?2) when limit > 0. */
 fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w);
 
+/* Every row of statement `id`, bound by `bind` from arg, through the walk on a reader (a listing
+ * whose parameters are more than sq_query_t's keys). */
+fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       const sq_walk_t *w);
+
 /* Run one statement on the writer c (held), `bind` binding its parameters from arg. */
-typedef void (*sq_bind_fn)(sqlite3_stmt *st, const void *arg);
 fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
                         const char *what);
+
+/* The same on the writer, taken and given back; *changed (when not NULL) the rows it changed. */
+fota_err_t sq_write(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                    const char *what, uint64_t *changed);
 
 /* Deltas (store_sqlite_deltas.c). */
 fota_err_t sq_delta_insert(void *ctx, const fotad_delta_rec_t *d, bool *inserted);

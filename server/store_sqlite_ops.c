@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "store_visit.h"
 
 #include "store_cols.h"
 
@@ -140,9 +141,14 @@ const char *const sq_sql[SQ_STMT_COUNT] = {
                       " ORDER BY last_seen DESC, id LIMIT ?1",
 };
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+void sq_bind_text_or_empty(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
 }
 
 fota_err_t sq_step_done(sq_conn_t *c, sqlite3_stmt *st, const char *what)
@@ -245,24 +251,25 @@ static void bind_query(sqlite3_stmt *st, const sq_query_t *q)
     if (q->ikey1 >= 0) {
         sqlite3_bind_int64(st, 1, q->ikey1);
     } else if (q->key1 != NULL) {
-        bind_text(st, 1, q->key1);
+        sq_bind_text(st, 1, q->key1);
     }
     if (q->key2 != NULL) {
-        bind_text(st, 2, q->key2);
+        sq_bind_text(st, 2, q->key2);
     }
 }
 
-fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec)
+fota_err_t sq_read_one(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       sq_row_fn row, void *rec)
 {
     sq_conn_t *c = sq_reader_get(s);
-    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, id) : NULL;
     if (st == NULL) {
         if (c != NULL) {
             sq_reader_put(s, c);
         }
         return FOTA_ERR_IO;
     }
-    bind_query(st, q);
+    bind(st, arg);
     int rc = sqlite3_step(st);
     fota_err_t err = rc == SQLITE_ROW    ? FOTA_OK
                      : rc == SQLITE_DONE ? FOTA_ERR_NOT_FOUND
@@ -275,22 +282,30 @@ fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *r
     return err;
 }
 
-fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
+static void bind_query_arg(sqlite3_stmt *st, const void *arg)
+{
+    bind_query(st, arg);
+}
+
+fota_err_t sq_get_one(sq_store_t *s, const sq_query_t *q, sq_row_fn row, void *rec)
+{
+    return sq_read_one(s, q->id, bind_query_arg, q, row, rec);
+}
+
+fota_err_t sq_read_all(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                       const sq_walk_t *w)
 {
     sq_conn_t *c = sq_reader_get(s);
-    sqlite3_stmt *st = c != NULL ? sq_stmt(c, q->id) : NULL;
+    sqlite3_stmt *st = c != NULL ? sq_stmt(c, id) : NULL;
     if (st == NULL) {
         if (c != NULL) {
             sq_reader_put(s, c);
         }
         return FOTA_ERR_IO;
     }
-    bind_query(st, q);
-    if (limit > 0) {
-        sqlite3_bind_int64(st, 2, limit);
-    }
+    bind(st, arg);
     fota_err_t err = FOTA_OK;
-    int rc;
+    int rc = SQLITE_DONE;
     while (err == FOTA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         w->row(st, w->visitor);
         err = w->emit(w->visitor);
@@ -304,64 +319,30 @@ fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const s
 }
 
 typedef struct {
-    fotad_release_rec_t rec;
-    fotad_release_fn fn;
-    void *arg;
-} release_visit_t;
+    const sq_query_t *q;
+    int64_t limit;
+} limited_query_t;
 
-static fota_err_t release_emit(void *v)
+static void bind_limited_query(sqlite3_stmt *st, const void *arg)
 {
-    release_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
+    const limited_query_t *lq = arg;
+    bind_query(st, lq->q);
+    if (lq->limit > 0) {
+        sqlite3_bind_int64(st, 2, lq->limit);
+    }
 }
 
-typedef struct {
-    fotad_product_rec_t rec;
-    fotad_product_fn fn;
-    void *arg;
-} product_visit_t;
-
-static fota_err_t product_emit(void *v)
+fota_err_t sq_get_all(sq_store_t *s, const sq_query_t *q, int64_t limit, const sq_walk_t *w)
 {
-    product_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
+    limited_query_t lq = {q, limit};
+    return sq_read_all(s, q->id, bind_limited_query, &lq, w);
 }
 
-typedef struct {
-    fotad_device_rec_t rec;
-    fotad_device_fn fn;
-    void *arg;
-} device_visit_t;
-
-static fota_err_t device_emit(void *v)
-{
-    device_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_report_rec_t rec;
-    fotad_report_fn fn;
-    void *arg;
-} report_visit_t;
-
-static fota_err_t report_emit(void *v)
-{
-    report_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
-
-typedef struct {
-    fotad_assignment_rec_t rec;
-    fotad_assignment_fn fn;
-    void *arg;
-} assignment_visit_t;
-
-static fota_err_t assignment_emit(void *v)
-{
-    assignment_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(release, fotad_release_rec_t, fotad_release_fn)
+STORE_VISITOR(product, fotad_product_rec_t, fotad_product_fn)
+STORE_VISITOR(device, fotad_device_rec_t, fotad_device_fn)
+STORE_VISITOR(report, fotad_report_rec_t, fotad_report_fn)
+STORE_VISITOR(assignment, fotad_assignment_rec_t, fotad_assignment_fn)
 
 static fota_err_t sq_release_get(void *ctx, const char *id, fotad_release_rec_t *out)
 {
@@ -483,19 +464,31 @@ fota_err_t sq_write_one(sq_conn_t *c, sq_stmt_id_t id, sq_bind_fn bind, const vo
     return step_done(c, st, what);
 }
 
+fota_err_t sq_write(sq_store_t *s, sq_stmt_id_t id, sq_bind_fn bind, const void *arg,
+                    const char *what, uint64_t *changed)
+{
+    sq_conn_t *c = sq_writer_get(s);
+    fota_err_t err = write_one(c, id, bind, arg, what);
+    if (changed != NULL) {
+        *changed = err == FOTA_OK ? (uint64_t)sqlite3_changes(c->db) : 0;
+    }
+    sq_writer_put(s);
+    return err;
+}
+
 static void bind_release(sqlite3_stmt *st, const void *arg)
 {
     const fotad_release_rec_t *r = arg;
-    bind_text(st, 1, r->id);
-    bind_text(st, 2, r->product);
-    bind_text(st, 3, r->version);
+    sq_bind_text(st, 1, r->id);
+    sq_bind_text(st, 2, r->product);
+    sq_bind_text(st, 3, r->version);
     sqlite3_bind_int64(st, 4, r->security_version);
     sqlite3_bind_int64(st, 5, r->image_size);
     sqlite3_bind_int64(st, 6, r->chunk_size);
     sqlite3_bind_int64(st, 7, r->chunk_count);
     sqlite3_bind_int64(st, 8, r->blob_size);
-    bind_text(st, 9, r->image_sha256);
-    bind_text(st, 10, r->blob_sha256);
+    sq_bind_text(st, 9, r->image_sha256);
+    sq_bind_text(st, 10, r->blob_sha256);
     sqlite3_bind_int64(st, 11, r->created);
     sqlite3_bind_int64(st, 12, r->uploaded);
     sqlite3_bind_blob(st, 13, r->manifest, (int)FOTA_MANIFEST_LEN, SQLITE_STATIC);
@@ -506,10 +499,9 @@ static void bind_release(sqlite3_stmt *st, const void *arg)
 
 static fota_err_t sq_release_insert(void *ctx, const fotad_release_rec_t *r, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_REL_INSERT, bind_release, r, "insert release");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_REL_INSERT, bind_release, r, "insert release", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -521,7 +513,7 @@ typedef struct {
 static void bind_chip(sqlite3_stmt *st, const void *arg)
 {
     const chip_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->chip_id);
 }
 
@@ -529,11 +521,9 @@ static void bind_chip(sqlite3_stmt *st, const void *arg)
 static fota_err_t sq_release_set_chip(void *ctx, const char *id, uint16_t chip_id)
 {
     chip_args_t a = {id, chip_id};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_REL_SET_CHIP, bind_chip, &a, "set release chip");
-    bool changed = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
-    if (err != FOTA_OK || changed) {
+    uint64_t changed = 0;
+    fota_err_t err = sq_write(ctx, SQ_REL_SET_CHIP, bind_chip, &a, "set release chip", &changed);
+    if (err != FOTA_OK || changed > 0) {
         return err;
     }
     fotad_release_rec_t r;
@@ -543,17 +533,16 @@ static fota_err_t sq_release_set_chip(void *ctx, const char *id, uint16_t chip_i
 static void bind_product(sqlite3_stmt *st, const void *arg)
 {
     const fotad_product_rec_t *p = arg;
-    bind_text(st, 1, p->id);
+    sq_bind_text(st, 1, p->id);
     sqlite3_bind_int64(st, 2, p->chip_id);
     sqlite3_bind_int64(st, 3, p->created);
 }
 
 static fota_err_t sq_product_insert(void *ctx, const fotad_product_rec_t *p, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_PROD_INSERT, bind_product, p, "insert product");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_PROD_INSERT, bind_product, p, "insert product", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -568,26 +557,23 @@ typedef struct {
 static void bind_touch(sqlite3_stmt *st, const void *arg)
 {
     const device_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->now);
 }
 
 static fota_err_t sq_device_touch(void *ctx, const char *id, int64_t now)
 {
     device_args_t a = {id, NULL, NULL, NULL, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_DEV_TOUCH, bind_touch, &a, "touch device");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_DEV_TOUCH, bind_touch, &a, "touch device", NULL);
 }
 
 static void bind_check(sqlite3_stmt *st, const void *arg)
 {
     const device_args_t *a = arg;
-    bind_text(st, 1, a->id);
-    bind_text(st, 2, a->product);
-    bind_text(st, 3, a->version);
-    bind_text(st, 4, a->offered);
+    sq_bind_text(st, 1, a->id);
+    sq_bind_text(st, 2, a->product);
+    sq_bind_text(st, 3, a->version);
+    sq_bind_text(st, 4, a->offered);
     sqlite3_bind_int64(st, 5, a->now);
 }
 
@@ -595,10 +581,7 @@ static fota_err_t sq_device_check(void *ctx, const char *id, const char *product
                                   const char *version, const char *offered, int64_t now)
 {
     device_args_t a = {id, product, version, offered, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_DEV_CHECK, bind_check, &a, "record check");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_DEV_CHECK, bind_check, &a, "record check", NULL);
 }
 
 typedef struct {
@@ -609,12 +592,12 @@ typedef struct {
 static void bind_report(sqlite3_stmt *st, const void *arg)
 {
     const report_args_t *a = arg;
-    bind_text(st, 1, a->id);
+    sq_bind_text(st, 1, a->id);
     sqlite3_bind_int64(st, 2, a->r->time);
-    bind_text(st, 3, a->r->state);
-    bind_text(st, 4, a->r->release);
-    bind_text(st, 5, a->r->version);
-    bind_text(st, 6, a->r->running);
+    sq_bind_text(st, 3, a->r->state);
+    sq_bind_text(st, 4, a->r->release);
+    sq_bind_text(st, 5, a->r->version);
+    sq_bind_text(st, 6, a->r->running);
     sqlite3_bind_int64(st, 7, a->r->done);
     sqlite3_bind_int64(st, 8, a->r->total);
     sqlite3_bind_int64(st, 9, a->r->error);
@@ -623,10 +606,10 @@ static void bind_report(sqlite3_stmt *st, const void *arg)
 static void bind_device_report(sqlite3_stmt *st, const void *arg)
 {
     const report_args_t *a = arg;
-    bind_text(st, 1, a->id);
-    bind_text(st, 2, a->r->running);
-    bind_text(st, 3, a->r->state);
-    bind_text(st, 4, a->r->release);
+    sq_bind_text(st, 1, a->id);
+    sq_bind_text(st, 2, a->r->running);
+    sq_bind_text(st, 3, a->r->state);
+    sq_bind_text(st, 4, a->r->release);
     sqlite3_bind_int64(st, 5, a->r->done);
     sqlite3_bind_int64(st, 6, a->r->total);
     sqlite3_bind_int64(st, 7, a->r->error);
@@ -664,17 +647,14 @@ static void bind_assignment(sqlite3_stmt *st, const void *arg)
 {
     const fotad_assignment_rec_t *a = arg;
     sqlite3_bind_int(st, 1, (int)a->kind);
-    bind_text(st, 2, a->target);
-    bind_text(st, 3, a->release);
+    sq_bind_text(st, 2, a->target);
+    sq_bind_text(st, 3, a->release);
     sqlite3_bind_int64(st, 4, a->updated);
 }
 
 static fota_err_t sq_assignment_set(void *ctx, const fotad_assignment_rec_t *a)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ASSIGN_SET, bind_assignment, a, "set assignment");
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, SQ_ASSIGN_SET, bind_assignment, a, "set assignment", NULL);
 }
 
 /* ---- the legacy bridge ----------------------------------------------------------------------- */
@@ -713,40 +693,35 @@ static fota_err_t sq_legacy_get(void *ctx, fotad_legacy_rec_t *out)
 static void bind_legacy(sqlite3_stmt *st, const void *arg)
 {
     const fotad_legacy_rec_t *l = arg;
-    bind_text(st, 1, l->product);
-    bind_text(st, 2, l->bridge_release);
-    bind_text(st, 3, l->mac_field);
+    sq_bind_text(st, 1, l->product);
+    sq_bind_text(st, 2, l->bridge_release);
+    sq_bind_text(st, 3, l->mac_field);
     sqlite3_bind_int64(st, 4, l->updated);
 }
 
 static fota_err_t sq_legacy_set(void *ctx, const fotad_legacy_rec_t *rec)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = rec != NULL
-                         ? write_one(c, SQ_LEGACY_SET, bind_legacy, rec, "set legacy")
-                         : write_one(c, SQ_LEGACY_CLEAR, bind_nothing, NULL, "clear legacy");
-    sq_writer_put(ctx);
-    return err;
+    return rec != NULL ? sq_write(ctx, SQ_LEGACY_SET, bind_legacy, rec, "set legacy", NULL)
+                       : sq_write(ctx, SQ_LEGACY_CLEAR, bind_nothing, NULL, "clear legacy", NULL);
 }
 
 static void bind_enrollment(sqlite3_stmt *st, const void *arg)
 {
     const fotad_enrollment_rec_t *e = arg;
-    bind_text(st, 1, e->device_id);
-    bind_text(st, 2, e->product);
+    sq_bind_text(st, 1, e->device_id);
+    sq_bind_text(st, 2, e->product);
     sqlite3_bind_blob(st, 3, e->key_wrapped, (int)sizeof e->key_wrapped, SQLITE_STATIC);
-    bind_text(st, 4, e->state);
-    bind_text(st, 5, e->address);
+    sq_bind_text(st, 4, e->state);
+    sq_bind_text(st, 5, e->address);
     sqlite3_bind_int64(st, 6, e->requested);
     sqlite3_bind_int64(st, 7, e->decided);
 }
 
 static fota_err_t sq_enrollment_insert(void *ctx, const fotad_enrollment_rec_t *e, bool *inserted)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ENROLL_INSERT, bind_enrollment, e, "insert enrollment");
-    *inserted = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
+    uint64_t n = 0;
+    fota_err_t err = sq_write(ctx, SQ_ENROLL_INSERT, bind_enrollment, e, "insert enrollment", &n);
+    *inserted = n > 0;
     return err;
 }
 
@@ -767,10 +742,10 @@ static void bind_move(sqlite3_stmt *st, const void *arg)
 {
     const move_args_t *a = arg;
     if (a->device_id != NULL) {
-        bind_text(st, 1, a->device_id);
+        sq_bind_text(st, 1, a->device_id);
     }
-    bind_text(st, 2, a->from);
-    bind_text(st, 3, a->to);
+    sq_bind_text(st, 2, a->from);
+    sq_bind_text(st, 3, a->to);
     sqlite3_bind_int64(st, 4, a->now);
 }
 
@@ -778,39 +753,24 @@ static fota_err_t sq_enrollment_move(void *ctx, const char *device_id, const cha
                                      const char *to, int64_t now, uint64_t *changed)
 {
     move_args_t a = {device_id, from, to, now};
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, device_id != NULL ? SQ_ENROLL_MOVE : SQ_ENROLL_MOVE_ALL,
-                               bind_move, &a, "update enrollment");
-    *changed = err == FOTA_OK ? (uint64_t)sqlite3_changes(c->db) : 0;
-    sq_writer_put(ctx);
-    return err;
+    return sq_write(ctx, device_id != NULL ? SQ_ENROLL_MOVE : SQ_ENROLL_MOVE_ALL, bind_move, &a,
+                    "update enrollment", changed);
 }
 
 static void bind_id(sqlite3_stmt *st, const void *arg)
 {
-    bind_text(st, 1, arg);
+    sq_bind_text(st, 1, arg);
 }
 
 static fota_err_t sq_enrollment_delete(void *ctx, const char *device_id)
 {
-    sq_conn_t *c = sq_writer_get(ctx);
-    fota_err_t err = write_one(c, SQ_ENROLL_DELETE, bind_id, device_id, "delete enrollment");
-    bool gone = err == FOTA_OK && sqlite3_changes(c->db) > 0;
-    sq_writer_put(ctx);
-    return err != FOTA_OK ? err : gone ? FOTA_OK : FOTA_ERR_NOT_FOUND;
+    uint64_t gone = 0;
+    fota_err_t err =
+        sq_write(ctx, SQ_ENROLL_DELETE, bind_id, device_id, "delete enrollment", &gone);
+    return err != FOTA_OK ? err : gone > 0 ? FOTA_OK : FOTA_ERR_NOT_FOUND;
 }
 
-typedef struct {
-    fotad_enrollment_rec_t rec;
-    fotad_enrollment_fn fn;
-    void *arg;
-} enrollment_visit_t;
-
-static fota_err_t enrollment_emit(void *v)
-{
-    enrollment_visit_t *x = v;
-    return x->fn(x->arg, &x->rec);
-}
+STORE_VISITOR(enrollment, fotad_enrollment_rec_t, fotad_enrollment_fn)
 
 static fota_err_t sq_enrollment_list(void *ctx, const char *state, fotad_enrollment_fn fn,
                                      void *arg)
@@ -821,7 +781,7 @@ static fota_err_t sq_enrollment_list(void *ctx, const char *state, fotad_enrollm
     return get_all(ctx, &q, 0, &w);
 }
 
-static void row_count(sqlite3_stmt *st, void *out)
+void sq_row_count(sqlite3_stmt *st, void *out)
 {
     *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
 }
@@ -829,7 +789,7 @@ static void row_count(sqlite3_stmt *st, void *out)
 static fota_err_t sq_enrollment_count(void *ctx, const char *state, uint64_t *n)
 {
     sq_query_t q = {SQ_ENROLL_COUNT, -1, state, NULL};
-    return get_one(ctx, &q, row_count, n);
+    return get_one(ctx, &q, sq_row_count, n);
 }
 
 const fotad_store_ops_t sq_ops = {

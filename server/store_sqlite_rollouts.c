@@ -10,11 +10,6 @@
 
 #include "store_sqlite_int.h"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 fota_err_t sq_txn_begin(sq_conn_t *c)
 {
     sqlite3_stmt *st = sq_stmt(c, SQ_BEGIN);
@@ -41,8 +36,8 @@ static fota_err_t tag_write(sq_conn_t *c, sq_stmt_id_t id, const char *device, c
     if (st == NULL) {
         return FOTA_ERR_IO;
     }
-    bind_text(st, 1, device);
-    bind_text(st, 2, tag);
+    sq_bind_text(st, 1, device);
+    sq_bind_text(st, 2, tag);
     return sq_step_done(c, st, "device tag");
 }
 
@@ -52,7 +47,7 @@ static fota_err_t tag_count_ok(sq_conn_t *c, const char *device)
     if (st == NULL) {
         return FOTA_ERR_IO;
     }
-    bind_text(st, 1, device);
+    sq_bind_text(st, 1, device);
     fota_err_t err = sqlite3_step(st) == SQLITE_ROW ? FOTA_OK : sq_fail(c, "count tags");
     if (err == FOTA_OK && sqlite3_column_int64(st, 0) > (int64_t)FOTAD_DEVICE_TAGS_MAX) {
         err = FOTA_ERR_TOO_LARGE;
@@ -95,24 +90,24 @@ static void bind_rollout(sqlite3_stmt *st, const fotad_rollout_rec_t *r)
     if (r->id > 0) {
         sqlite3_bind_int64(st, 1, r->id);
     }
-    bind_text(st, 2, r->name);
-    bind_text(st, 3, r->product);
-    bind_text(st, 4, r->release);
-    bind_text(st, 5, r->rollback_release);
-    bind_text(st, 6, r->tags);
+    sq_bind_text(st, 2, r->name);
+    sq_bind_text(st, 3, r->product);
+    sq_bind_text(st, 4, r->release);
+    sq_bind_text(st, 5, r->rollback_release);
+    sq_bind_text(st, 6, r->tags);
     sqlite3_bind_int(st, 7, r->explicit_devices);
-    bind_text(st, 8, r->state);
-    bind_text(st, 9, r->action);
+    sq_bind_text(st, 8, r->state);
+    sq_bind_text(st, 9, r->action);
     sqlite3_bind_int(st, 10, r->rollback_on_failure);
     sqlite3_bind_int(st, 11, r->current_stage);
     sqlite3_bind_int(st, 12, r->rollback_stage);
-    bind_text(st, 13, r->paused_reason);
+    sq_bind_text(st, 13, r->paused_reason);
     const int64_t nums[] = {r->timeout_s, r->rate_per_minute, r->rate_after_successes,
                             r->rate_then_per_minute};
     for (int i = 0; i < 4; i++) {
         sqlite3_bind_int64(st, 14 + i, nums[i]);
     }
-    bind_text(st, 18, r->window_cron);
+    sq_bind_text(st, 18, r->window_cron);
     const int64_t more[] = {r->window_offset_s,
                             r->window_duration_s,
                             r->finish_running,
@@ -225,8 +220,8 @@ static fota_err_t write_event(sq_conn_t *c, const fotad_event_rec_t *ev)
     }
     sqlite3_bind_int64(st, 1, ev->rollout);
     sqlite3_bind_int64(st, 2, ev->time);
-    bind_text(st, 3, ev->kind);
-    bind_text(st, 4, ev->text);
+    sq_bind_text(st, 3, ev->kind);
+    sq_bind_text(st, 4, ev->text);
     return sq_step_done(c, st, "insert event");
 }
 
@@ -237,12 +232,12 @@ static fota_err_t write_member(sq_conn_t *c, const fotad_member_rec_t *m)
         return FOTA_ERR_IO;
     }
     sqlite3_bind_int64(st, 1, m->rollout);
-    bind_text(st, 2, m->device);
+    sq_bind_text(st, 2, m->device);
     sqlite3_bind_int64(st, 3, m->stage);
     sqlite3_bind_int(st, 4, (int)m->status);
     sqlite3_bind_int64(st, 5, m->started);
     sqlite3_bind_int64(st, 6, m->last_activity);
-    bind_text(st, 7, m->reason);
+    sq_bind_text(st, 7, m->reason);
     return sq_step_done(c, st, "put member");
 }
 
@@ -360,7 +355,7 @@ static sqlite3_stmt *read_stmt(sq_conn_t *c, sq_stmt_id_t id, int64_t key, const
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, key);
         if (text2 != NULL) {
-            bind_text(st, 2, text2);
+            sq_bind_text(st, 2, text2);
         }
     }
     return st;

@@ -9,10 +9,12 @@
 #                                            bytes are left to the nginx of cl_nginx)
 #   cl_nginx NAME...                         nginx in front of those nodes; CL_URL
 #   cl_stop                                  stop nginx and every node still running
+# nginx is started and stopped by scripts/lib/nginx.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/nginx.sh"
 declare -A CL_PORT CL_PID
 CL_NGINX_PID=""
 CL_URL=""
-CL_NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+CL_NGINX=$NGX_BIN
 
 cl_node() {
     local n=$1 db=$2
@@ -93,37 +95,23 @@ EOF2
     echo "}"
 }
 
+# nginx.conf for port PORT, from the configuration cl_nginx wrote.
+cl_nginx_port() { # PORT
+    sed "s/NGINX_PORT/$1/" "$W/nginx/nginx.conf.in" >"$W/nginx/nginx.conf"
+}
+
 cl_nginx() {
-    mkdir -p "$W/nginx/tmp"
+    mkdir -p "$W/nginx"
     cl_nginx_conf "$@" >"$W/nginx/nginx.conf.in"
-    local port _
-    for _ in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + RANDOM % 30000))
-        sed "s/NGINX_PORT/$port/" "$W/nginx/nginx.conf.in" >"$W/nginx/nginx.conf"
-        "$CL_NGINX" -c "$W/nginx/nginx.conf" -p "$W/nginx" 2>>"$W/nginx/start.log" &
-        CL_NGINX_PID=$!
-        for _ in $(seq 1 40); do
-            if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
-                CL_URL="http://127.0.0.1:$port"
-                return 0
-            fi
-            kill -0 "$CL_NGINX_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill "$CL_NGINX_PID" 2>/dev/null || true
-        wait "$CL_NGINX_PID" 2>/dev/null || true
-        CL_NGINX_PID=""
-    done
-    cat "$W/nginx/start.log" >&2
-    return 1
+    ngx_start "$W/nginx" cl_nginx_port http || return 1
+    CL_NGINX_PID=$NGX_PID
+    CL_URL=$NGX_URL
 }
 
 cl_stop() {
     local n
-    if [ -n "$CL_NGINX_PID" ]; then
-        kill "$CL_NGINX_PID" 2>/dev/null && wait "$CL_NGINX_PID" 2>/dev/null
-        CL_NGINX_PID=""
-    fi
+    ngx_stop
+    CL_NGINX_PID=""
     for n in "${!CL_PID[@]}"; do
         if [ -n "${CL_PID[$n]}" ]; then
             kill -TERM "${CL_PID[$n]}" 2>/dev/null && wait "${CL_PID[$n]}" 2>/dev/null

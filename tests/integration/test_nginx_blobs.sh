@@ -25,21 +25,17 @@
 # test's private directory), on a free loopback port, with its pid file, logs and temporary
 # files in the test's directory. Run by ctest as: bash test_nginx_blobs.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" nginx-blobs
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || fail "nginx is not installed: run scripts/install-deps"
+source "$(dirname "$0")/lib/nginx.sh"
 for tool in fotactl fota-device fota-flash; do
     [ -x "$BUILD/$tool" ] || fail "$tool not built"
 done
-NGINX_PID=""
 PLAIN_PID=""
 stop_extra() { # nginx and the second fotad, whatever happened
-    local p
-    for p in $NGINX_PID $PLAIN_PID; do
-        kill -TERM "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    NGINX_PID=""
+    ngx_stop
+    if [ -n "$PLAIN_PID" ]; then
+        kill -TERM "$PLAIN_PID" 2>/dev/null || true
+        wait "$PLAIN_PID" 2>/dev/null || true
+    fi
     PLAIN_PID=""
 }
 trap 'stop_extra; t_cleanup' EXIT
@@ -61,65 +57,7 @@ grep -q "X-Accel-Redirect /_fota_objects/" "$W/fotad.log" ||
 
 # ---- nginx with the shipped configuration ------------------------------------------------------
 # The three lines the file marks CHANGE: nginx's port, fotad's address, the data directory.
-nginx_site() { # PORT
-    sed -e "s|^\( *\)listen 80;|\1listen 127.0.0.1:$1;|" \
-        -e "s|^\( *\)server 127.0.0.1:8080;|\1server 127.0.0.1:$PORT;|" \
-        -e "s|alias /var/lib/fotad/objects/;|alias $W/data/objects/;|" \
-        "$SRC/server/nginx/fota.conf" >"$W/nginx/fota.conf"
-    grep -q "listen 127.0.0.1:$1;" "$W/nginx/fota.conf" &&
-        grep -q "server 127.0.0.1:$PORT;" "$W/nginx/fota.conf" &&
-        grep -q "alias $W/data/objects/;" "$W/nginx/fota.conf" ||
-        fail "server/nginx/fota.conf no longer has the lines this test changes"
-}
-nginx_main() {
-    [ "$(id -u)" = 0 ] && echo "user root;"
-    cat <<EOF
-worker_processes 1;
-daemon off;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log notice;
-events { worker_connections 256; }
-http {
-    access_log $W/nginx/access.log;
-    client_body_temp_path $W/nginx/tmp/body;
-    proxy_temp_path $W/nginx/tmp/proxy;
-    fastcgi_temp_path $W/nginx/tmp/fastcgi;
-    uwsgi_temp_path $W/nginx/tmp/uwsgi;
-    scgi_temp_path $W/nginx/tmp/scgi;
-    include $W/nginx/fota.conf;
-}
-EOF
-}
-# A free port is not known in advance: try random ones until nginx answers /healthz through
-# fotad (nginx exits at once when its port is taken).
-nginx_start() {
-    mkdir -p "$W/nginx/tmp"
-    nginx_main >"$W/nginx/nginx.conf"
-    local port
-    for _ in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + RANDOM % 30000))
-        nginx_site "$port"
-        rm -f "$W/nginx/nginx.pid"
-        "$NGINX" -p "$W/nginx/" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" \
-            2>>"$W/nginx/stderr" &
-        NGINX_PID=$!
-        for _ in $(seq 1 100); do
-            kill -0 "$NGINX_PID" 2>/dev/null || break
-            if [ "$(cat "$W/nginx/nginx.pid" 2>/dev/null)" = "$NGINX_PID" ] &&
-                curl -sf "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"ok":true'; then
-                URL_N="http://127.0.0.1:$port"
-                return 0
-            fi
-            sleep 0.05
-        done
-        kill "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-        NGINX_PID=""
-    done
-    cat "$W/nginx/stderr" "$W/nginx/error.log" >&2 2>/dev/null || true
-    fail "nginx did not start"
-}
-nginx_start
+nginx_front
 
 # The operator's tools go through nginx as well: the upload, the assignment.
 URL=$URL_N
@@ -372,9 +310,9 @@ grep "path=\"$DEVTGT/blob/" "$W/fotad.log" | grep "accel=" | grep -qv " bytes=0 
 
 # ---- nothing went wrong in nginx; everything stops cleanly -----------------------------------
 grep -E '\[(crit|alert|emerg|error)\]' "$W/nginx/error.log" && fail "errors in nginx's log"
-kill -TERM "$NGINX_PID"
-wait "$NGINX_PID" || fail "nginx exited with $?"
-NGINX_PID=""
+kill -TERM "$NGX_PID"
+wait "$NGX_PID" || fail "nginx exited with $?"
+NGX_PID=""
 kill -TERM "$PLAIN_PID"
 wait "$PLAIN_PID" || fail "the second fotad exited with $?"
 PLAIN_PID=""

@@ -7,22 +7,12 @@
 # nginx; a device that trusts another CA is refused and keeps its image, unseen by fotad.
 # Run by ctest as: bash test_nginx_tls.sh BUILD_DIR
 source "$(dirname "$0")/lib/fotad.sh" "$1" nginx-tls
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || fail "nginx is not installed: run scripts/install-deps"
+source "$(dirname "$0")/lib/nginx.sh"
 command -v openssl >/dev/null || fail "the openssl command is missing (scripts/install-deps)"
 for tool in fotactl fota-device fota-flash; do
     [ -x "$BUILD/$tool" ] || fail "$tool not built"
 done
-NGINX_PID=""
-stop_nginx() {
-    if [ -n "$NGINX_PID" ]; then
-        kill -TERM "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-    fi
-    NGINX_PID=""
-}
-trap 'stop_nginx; t_cleanup' EXIT
+trap 'ngx_stop; t_cleanup' EXIT
 
 PRODUCT=inv-ngx
 operator_keys
@@ -34,63 +24,8 @@ make_image 2.0.0 "$W/v2.bin" 200K
 REL=$(fotactl_release "$W/v2.bin" "$W/v2.bundle")
 fotad_start --accel-redirect /_fota_objects/
 
-# The shipped file with the lines it marks CHANGE changed: the listen line becomes TLS with the
-# certificate (as its comment says), fotad's address, the data directory.
-nginx_site() { # PORT
-    local tls="listen 127.0.0.1:$1 ssl;\n\1ssl_certificate $W/nginx.pem;"
-    tls="$tls\n\1ssl_certificate_key $W/nginx.key;"
-    sed -e "s|^\( *\)listen 80;.*|\1$tls|" \
-        -e "s|^\( *\)server 127.0.0.1:8080;|\1server 127.0.0.1:$PORT;|" \
-        -e "s|alias /var/lib/fotad/objects/;|alias $W/data/objects/;|" \
-        "$SRC/server/nginx/fota.conf" >"$W/nginx/fota.conf"
-    grep -q "listen 127.0.0.1:$1 ssl;" "$W/nginx/fota.conf" &&
-        grep -q "server 127.0.0.1:$PORT;" "$W/nginx/fota.conf" &&
-        grep -q "alias $W/data/objects/;" "$W/nginx/fota.conf" ||
-        fail "server/nginx/fota.conf no longer has the lines this test changes"
-}
-nginx_main() {
-    [ "$(id -u)" = 0 ] && echo "user root;"
-    cat <<EOF
-worker_processes 1;
-daemon off;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log notice;
-events { worker_connections 256; }
-http {
-    access_log $W/nginx/access.log;
-    client_body_temp_path $W/nginx/tmp/body;
-    proxy_temp_path $W/nginx/tmp/proxy;
-    fastcgi_temp_path $W/nginx/tmp/fastcgi;
-    uwsgi_temp_path $W/nginx/tmp/uwsgi;
-    scgi_temp_path $W/nginx/tmp/scgi;
-    include $W/nginx/fota.conf;
-}
-EOF
-}
-# A free port is not known in advance: try random ones until nginx answers /healthz over TLS.
-mkdir -p "$W/nginx/tmp"
-nginx_main >"$W/nginx/nginx.conf"
-for _ in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 30000))
-    nginx_site "$port"
-    rm -f "$W/nginx/nginx.pid"
-    "$NGINX" -p "$W/nginx/" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" \
-        2>>"$W/nginx/stderr" &
-    NGINX_PID=$!
-    for _ in $(seq 1 100); do
-        kill -0 "$NGINX_PID" 2>/dev/null || break
-        if [ "$(cat "$W/nginx/nginx.pid" 2>/dev/null)" = "$NGINX_PID" ] &&
-            curl -sf --cacert "$W/ca.pem" "https://127.0.0.1:$port/healthz" 2>/dev/null |
-            grep -q '"ok":true'; then
-            URL_N="https://127.0.0.1:$port"
-            break 2
-        fi
-        sleep 0.05
-    done
-    stop_nginx
-done
-[ -n "$NGINX_PID" ] ||
-    { cat "$W/nginx/stderr" "$W/nginx/error.log" >&2; fail "nginx did not start"; }
+# The shipped file with its listen line made TLS with the certificate (as its comment says).
+nginx_front --tls
 
 # fotactl through nginx's TLS.
 "$BUILD/fotactl" release upload "$W/v2.bundle" --server "$URL_N" --ca "$W/ca.pem" \
@@ -126,6 +61,6 @@ device ngx-rogue --ca "$W/rogue-ca.pem" --timeout 3
 admin GET /api/admin/devices/ngx-rogue
 expect 404 "fotad saw the refused device"
 
-stop_nginx
+ngx_stop
 fotad_stop
 pass

@@ -6,10 +6,15 @@
  */
 #include "store_backend.h"
 
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cmocka.h>
 
 #include <libpq-fe.h>
 
@@ -89,6 +94,24 @@ void test_store_remove(const test_store_t *t)
     pg_uri("postgres", admin, sizeof admin);
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->name);
     run_sql(admin, sql, NULL);
+}
+
+void test_store_begin(test_store_t *t, const char *name, fotad_store_t *st)
+{
+    test_store_fresh(t, name);
+    assert_int_equal(test_store_open(t, st), FOTA_OK);
+}
+
+void test_store_end(const test_store_t *t, fotad_store_t *st)
+{
+    fotad_store_close(st);
+    test_store_remove(t);
+}
+
+void test_store_reopen(const test_store_t *t, fotad_store_t *st)
+{
+    fotad_store_close(st);
+    assert_int_equal(test_store_open(t, st), FOTA_OK);
 }
 
 bool test_store_pg_sql(const test_store_t *t, const char *sql)

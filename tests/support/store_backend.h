@@ -31,6 +31,14 @@ fota_err_t test_store_open(const test_store_t *t, fotad_store_t *out);
 /* Remove the place (the file and its WAL; the database). The store must be closed. */
 void test_store_remove(const test_store_t *t);
 
+/* A store test's setup and teardown: a fresh place named after `name` with the store open on it
+ * in *st (the test fails when it cannot be opened); then the store closed and the place removed. */
+void test_store_begin(test_store_t *t, const char *name, fotad_store_t *st);
+void test_store_end(const test_store_t *t, fotad_store_t *st);
+
+/* Close the store in *st and open it again on the same place (the test fails when it cannot). */
+void test_store_reopen(const test_store_t *t, fotad_store_t *st);
+
 /* PostgreSQL runs: SQL without values on the test's database (true when it succeeded), and one
  * number its first row's first column gives (-1 if none). */
 bool test_store_pg_sql(const test_store_t *t, const char *sql);

@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "fota/emu/image_build.h"
@@ -29,6 +27,7 @@
 #include "deltas.h"
 #include "store.h"
 #include "store_backend.h"
+#include "test_dir.h"
 
 typedef struct {
     test_store_t db;
@@ -84,8 +83,7 @@ static fotad_delta_rec_t delta(const char *id, const char *rel, char source, int
 static int setup(void **state)
 {
     static fixture_t f;
-    test_store_fresh(&f.db, "test_fotad_deltas");
-    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_deltas", &f.st);
     bool inserted;
     fotad_release_rec_t a = release(RA), b = release(RB);
     assert_int_equal(f.st.ops->release_insert(f.st.ctx, &a, &inserted), FOTA_OK);
@@ -97,8 +95,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    fotad_store_close(&f->st);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->st);
     return 0;
 }
 
@@ -184,8 +181,7 @@ static void test_list_and_reopen(void **state)
     assert_int_equal(f->st.ops->delta_insert(f->st.ctx, &d1, &inserted), FOTA_OK);
     assert_int_equal(f->st.ops->delta_insert(f->st.ctx, &d2, &inserted), FOTA_OK);
     assert_int_equal(f->st.ops->delta_insert(f->st.ctx, &d3, &inserted), FOTA_OK);
-    fotad_store_close(&f->st);
-    assert_int_equal(test_store_open(&f->db, &f->st), FOTA_OK);
+    test_store_reopen(&f->db, &f->st);
     list_t l = {0};
     assert_int_equal(f->st.ops->delta_list(f->st.ctx, RA, list_delta, &l), FOTA_OK);
     assert_int_equal(l.n, 2);
@@ -264,14 +260,10 @@ static int svc_setup(void **state)
 {
     static svc_t f;
     memset(&f, 0, sizeof f);
-    const char *base = getenv("FOTA_TMPDIR");
-    snprintf(f.dir, sizeof f.dir, "%s/test_fotad_deltas.%ld",
-             base != NULL && *base != '\0' ? base : "/tmp", (long)getpid());
-    assert_int_equal(mkdir(f.dir, 0700), 0);
+    test_dir_make(f.dir, sizeof f.dir, "test_fotad_deltas");
     key_pair(&f, "release", &f.key, true);
     key_pair(&f, "other", &f.other, false);
-    test_store_fresh(&f.db, "test_fotad_deltas_svc");
-    assert_int_equal(test_store_open(&f.db, &f.store), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_deltas_svc", &f.store);
     assert_int_equal(fotad_objstore_open(f.dir, &f.objects), FOTA_OK);
     assert_int_equal(fotad_releases_open(&f.store, f.objects, &f.ring, &f.releases), FOTA_OK);
     assert_int_equal(fotad_deltas_open(&f.store, f.objects, &f.ring, f.releases, &f.deltas),
@@ -288,12 +280,9 @@ static int svc_teardown(void **state)
     fotad_releases_close(f->releases);
     fota_key_free(f->key);
     fota_key_free(f->other);
-    fotad_store_close(&f->store);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->store);
     fotad_objstore_close(f->objects);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_dir_remove(f->dir);
     return 0;
 }
 

@@ -65,8 +65,7 @@ static void make_fleet(fotad_store_t *s)
 static int setup(void **state)
 {
     static fixture_t f;
-    test_store_fresh(&f.db, "test_fotad_fleet");
-    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_fleet", &f.st);
     make_fleet(&f.st);
     *state = &f;
     return 0;
@@ -75,8 +74,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    fotad_store_close(&f->st);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->st);
     return 0;
 }
 

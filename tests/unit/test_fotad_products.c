@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -28,6 +27,7 @@
 #include "releases.h"
 #include "store.h"
 #include "store_backend.h"
+#include "test_dir.h"
 
 #define S3 FOTA_ESP_CHIP_ID_ESP32S3
 #define ESP32 FOTA_ESP_CHIP_ID_ESP32
@@ -45,18 +45,14 @@ static int setup(void **state)
 {
     static fixture_t f;
     memset(&f, 0, sizeof f);
-    const char *base = getenv("FOTA_TMPDIR");
-    snprintf(f.dir, sizeof f.dir, "%s/test_fotad_products.%ld",
-             base != NULL && *base != '\0' ? base : "/tmp", (long)getpid());
-    assert_int_equal(mkdir(f.dir, 0700), 0);
+    test_dir_make(f.dir, sizeof f.dir, "test_fotad_products");
     char priv[512], pub[512];
     snprintf(priv, sizeof priv, "%s/r.pem", f.dir);
     snprintf(pub, sizeof pub, "%s/r.pub", f.dir);
     assert_int_equal(fota_key_generate(priv, pub), FOTA_OK);
     assert_int_equal(fota_key_load_private(priv, &f.key), FOTA_OK);
     assert_int_equal(fotad_keyring_add_file(&f.ring, pub), FOTA_OK);
-    test_store_fresh(&f.db, "test_fotad_products");
-    assert_int_equal(test_store_open(&f.db, &f.store), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_products", &f.store);
     assert_int_equal(fotad_objstore_open(f.dir, &f.objects), FOTA_OK);
     *state = &f;
     return 0;
@@ -66,12 +62,9 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     fota_key_free(f->key);
-    fotad_store_close(&f->store);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->store);
     fotad_objstore_close(f->objects);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_dir_remove(f->dir);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "admin_auth.h"
 #include "ident.h"
 #include "router.h"
+#include "resp_body.h"
 #include "store_backend.h"
 #include "tokens.h"
 
@@ -30,8 +31,7 @@ static int setup(void **state)
 {
     static fixture_t f;
     memset(&f, 0, sizeof f);
-    test_store_fresh(&f.db, "test_fotad_roles");
-    assert_int_equal(test_store_open(&f.db, &f.app.store), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_roles", &f.app.store);
     f.cfg.max_upload = 5000;
     f.app.cfg = &f.cfg;
     fotad_sha256("boot", 4, f.app.admin_token_sha256);
@@ -42,8 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    fotad_store_close(&f->app.store);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->app.store);
     return 0;
 }
 
@@ -258,9 +257,7 @@ static void test_token_store(void **state)
     assert_int_equal(ops->token_insert(f->app.store.ctx, &again), FOTA_ERR_STATE);
     bool changed;
     assert_int_equal(ops->token_revoke(f->app.store.ctx, "bbbbbbbbbbbb", 25, &changed), FOTA_OK);
-    test_store_t db = f->db;
-    fotad_store_close(&f->app.store);
-    assert_int_equal(test_store_open(&db, &f->app.store), FOTA_OK);
+    test_store_reopen(&f->db, &f->app.store);
     ops = f->app.store.ops;
     seen_t s = {.n = 0};
     assert_int_equal(ops->token_list(f->app.store.ctx, list_token, &s), FOTA_OK);
@@ -271,17 +268,6 @@ static void test_token_store(void **state)
 }
 
 /* ---- the router: a token's role against the route's ---------------------------------------- */
-
-static bool body_has(const fotad_resp_t *r, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i + n <= r->body_len; i++) {
-        if (memcmp(r->body + i, s, n) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 static unsigned begin(fixture_t *f, const char *method, const char *path, const char *token,
                       fotad_match_t *m, fotad_resp_t *resp)
@@ -307,16 +293,16 @@ static void test_router_roles(void **state)
     assert_int_equal(m.who.role, FOTAD_ROLE_VIEWER);
     assert_false(fotad_router_audited(&m, "GET"));
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", viewer, &m, &r), 403);
-    assert_true(body_has(&r, "\"required_role\":\"operator\""));
-    assert_true(body_has(&r, "\"code\":\"forbidden\""));
+    assert_true(test_resp_has(&r, "\"required_role\":\"operator\""));
+    assert_true(test_resp_has(&r, "\"code\":\"forbidden\""));
     assert_true(fotad_router_audited(&m, "POST")); /* a refusal for the role is recorded */
     assert_int_equal(begin(f, "GET", "/api/admin/audit", viewer, &m, &r), 403);
-    assert_true(body_has(&r, "\"required_role\":\"admin\""));
+    assert_true(test_resp_has(&r, "\"required_role\":\"admin\""));
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", "boot", &m, &r), 0);
     assert_string_equal(m.who.token, "bootstrap");
     assert_int_equal(begin(f, "POST", "/api/admin/rollouts/3/pause", "nope", &m, &r), 403);
     assert_false(fotad_router_audited(&m, "POST")); /* an unknown token is not */
-    assert_false(body_has(&r, "required_role"));
+    assert_false(test_resp_has(&r, "required_role"));
     fotad_resp_free(&r);
 }
 
@@ -352,9 +338,7 @@ static void test_audit_store(void **state)
         snprintf(a.client, sizeof a.client, "127.0.0.1");
         assert_int_equal(fotad_audit_record(&f->app.store, &a), FOTA_OK);
     }
-    test_store_t db = f->db;
-    fotad_store_close(&f->app.store);
-    assert_int_equal(test_store_open(&db, &f->app.store), FOTA_OK);
+    test_store_reopen(&f->db, &f->app.store);
 
     seen_t s = audit(f, (fotad_audit_query_t){.limit = 10});
     assert_int_equal(s.n, 5); /* newest first */

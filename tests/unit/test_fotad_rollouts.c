@@ -233,8 +233,7 @@ static void put_release(fixture_t *f, const char *id, const char *version)
 static int setup(void **state)
 {
     static fixture_t f;
-    test_store_fresh(&f.db, "test_fotad_rollouts");
-    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_rollouts", &f.st);
     f.now = MON + 12 * 3600;
     fotad_clock_t clock = {fake_now, &f};
     assert_int_equal(fotad_rollouts_open(&f.st, clock, &f.ro), FOTA_OK);
@@ -249,8 +248,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     fotad_rollouts_close(f->ro);
-    fotad_store_close(&f->st);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->st);
     return 0;
 }
 

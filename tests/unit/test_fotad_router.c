@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ident.h"
+#include "resp_body.h"
 #include "router.h"
 
 static void expect_match(const char *method, const char *path, unsigned status, const char *allow,
@@ -104,24 +105,13 @@ static unsigned begin(fixture_t *f, const char *method, const char *path, const 
     return fotad_router_begin(&f->app, method, path, path, len, auth, &m, resp);
 }
 
-static bool body_contains(const fotad_resp_t *r, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i + n <= r->body_len; i++) {
-        if (memcmp(r->body + i, s, n) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void assert_error_body(const fotad_resp_t *r, const char *code)
 {
     char want[64];
     snprintf(want, sizeof want, "\"code\":\"%s\"", code);
     assert_non_null(r->body);
-    assert_true(body_contains(r, want));
-    assert_true(body_contains(r, "\"error\":\""));
+    assert_true(test_resp_has(r, want));
+    assert_true(test_resp_has(r, "\"error\":\""));
     assert_string_equal(r->content_type, "application/json");
 }
 

@@ -40,8 +40,7 @@ typedef struct {
 static int setup(void **state)
 {
     static fixture_t f;
-    test_store_fresh(&f.db, "test_fotad_store");
-    assert_int_equal(test_store_open(&f.db, &f.st), FOTA_OK);
+    test_store_begin(&f.db, "test_fotad_store", &f.st);
     *state = &f;
     return 0;
 }
@@ -49,16 +48,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    fotad_store_close(&f->st);
-    test_store_remove(&f->db);
+    test_store_end(&f->db, &f->st);
     return 0;
 }
 
 /* Close the store and open it again on the same data. */
 static void reopen(fixture_t *f)
 {
-    fotad_store_close(&f->st);
-    assert_int_equal(test_store_open(&f->db, &f->st), FOTA_OK);
+    test_store_reopen(&f->db, &f->st);
 }
 
 static fotad_release_rec_t release(const char *id, const char *version, int64_t uploaded)
