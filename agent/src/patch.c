@@ -177,7 +177,9 @@ static fota_err_t check_delta(fota_agent_t *a, fota_delta_manifest_t *dm, uint8_
     return err;
 }
 
-fota_err_t fota_patch_on_manifest(fota_agent_t *a)
+/* The delta manifest taken: true when the download is to start. Kept out of the caller, so the
+ * decoded manifest's frame is gone before the download starts (the journal's goes deeper). */
+FOTA_NOINLINE static bool take_manifest(fota_agent_t *a)
 {
     fota_delta_manifest_t dm;
     uint8_t digest[32];
@@ -188,18 +190,23 @@ fota_err_t fota_patch_on_manifest(fota_agent_t *a)
     }
     if (err != FOTA_OK) {
         take_fallback(a, err); /* refused before anything is written */
-        return FOTA_OK;
+        return false;
     }
     if (a->offer.action != FOTA_OFFER_FORCED && a->cfg.may_download != NULL &&
         !a->cfg.may_download(a->cfg.hook_ctx, &dm.m)) {
         fota_agent_go_idle(a);
-        return FOTA_OK;
+        return false;
     }
     fota_delta_manifest_chain(&dm, &a->manifest); /* the download fetches the patch's records */
     a->part_size = part_size;
     a->image_verified = false;
     memcpy(a->manifest_digest, digest, 32);
-    return fota_download_start(a);
+    return true;
+}
+
+fota_err_t fota_patch_on_manifest(fota_agent_t *a)
+{
+    return take_manifest(a) ? fota_download_start(a) : FOTA_OK;
 }
 
 /* ---- where to start ----------------------------------------------------------------------- */
