@@ -19,7 +19,7 @@
  * that exactly the cut points in that window roll back, names them, and that they too end
  * confirmed with nothing fetched again.
  *
- * A delta update (64 KB from 60,000 bytes, a patch made by host/delta_create.c) is swept the
+ * A delta update (64 KB from 40,000 bytes, a patch made by host/delta_create.c) is swept the
  * same way: its download resumes at the segment start the journal names (segments start at
  * sector boundaries of the new image), so a cut costs at most the records of one segment and
  * the one it fell in; and every run ends by the delta, never by the full image.
@@ -646,8 +646,8 @@ static void sweep(const scenario_t *sc)
 
 static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true, false, 0};
 static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true, false, 0};
-/* 60,000 bytes to 64 KB: a patch of a few records, two to a segment */
-static const scenario_t small_delta = {FOTA_MODE_CHAIN, 64u * 1024u, 60000u, true, false, 2};
+/* 40,000 bytes to 64 KB: a patch of some thirty records, segments of two or more */
+static const scenario_t small_delta = {FOTA_MODE_CHAIN, 64u * 1024u, 40000u, true, false, 2};
 
 static void test_every_cut_seed(void **state)
 {
