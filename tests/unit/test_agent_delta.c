@@ -213,6 +213,24 @@ static void test_delta_patch_refused(void **state)
     close_delta(&d);
 }
 
+/* An offer whose "delta" is not a delta id (32 lowercase hex digits: it goes into request
+ * targets) is refused like any malformed offer: nothing is fetched. */
+static void test_delta_id_malformed(void **state)
+{
+    (void)state;
+    delta_rig_t d;
+    open_delta(&d, FOTA_MODE_CHAIN);
+    fake_delta_spec_t ds = delta_from_running(&d);
+    fake_server_delta(&d.r.srv, &ds);
+    d.r.srv.delta_id[5] = 'G';
+    run_device(&d.r);
+    assert_running(&d.r, OLD_VERSION);
+    assert_int_equal(fota_agent_last_error(&d.r.dev.agent), FOTA_ERR_OFFER_JSON);
+    assert_int_equal(d.r.srv.data_requests, 0);
+    assert_int_equal(d.r.srv.delta_manifests, 0);
+    close_delta(&d);
+}
+
 /* A seed-mode device, and one whose boot port cannot name its running partition, send no image
  * id: a delta is never tried. */
 static void test_no_image_id(void **state)
@@ -273,7 +291,7 @@ int main(void)
         cmocka_unit_test(test_delta_update),         cmocka_unit_test(test_delta_other_source),
         cmocka_unit_test(test_delta_record_spoiled), cmocka_unit_test(test_delta_wrong_image),
         cmocka_unit_test(test_delta_patch_refused),  cmocka_unit_test(test_no_image_id),
-        cmocka_unit_test(test_delta_power_cut),
+        cmocka_unit_test(test_delta_power_cut),      cmocka_unit_test(test_delta_id_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
