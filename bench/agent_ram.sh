@@ -9,6 +9,8 @@
 #   mbedTLS heap   peak heap mbedTLS takes on the agent's behalf during a whole 1 MB update
 #                  (bench_agent_heap, host build, Debian's mbedTLS configuration)
 #   code           .text+.rodata of the core objects: shared, seed-only and chain-only parts
+#   delta          what FOTA_CONFIG_DELTA adds to the state struct and to the linked code (the
+#                  build with it against the build with FOTA_CONFIG_DELTA=0)
 #
 # A second table: the ESP-IDF component (ports/esp-idf) with the agent core, compiled against
 # ESP-IDF v5.5.5's headers (../shared/third_party/esp-idf beside the repository; skipped when
@@ -51,6 +53,7 @@ probe() {
 }
 size_both=$(probe)
 size_chain=$(probe -DFOTA_CONFIG_MODE_SEED=0)
+size_nodelta=$(probe -DFOTA_CONFIG_DELTA=0)
 
 # Worst stack: longest path in the call graph, weights from the .ci node labels. Reads the .ci
 # files on stdin; prints "bytes<TAB>path" for the deepest of the entry points ($1), then each
@@ -117,9 +120,11 @@ linked() {
     arm-none-eabi-ld -r --gc-sections "${api_roots[@]}" -o "$work/lk/linked.o" "$work"/lk/obj/*.o
     arm-none-eabi-size "$work/lk/linked.o" | awk 'NR == 2 { print $1 + $2 }'
 }
-linked_both=$(linked)
+linked_both=$(linked -DFOTA_CONFIG_DELTA=0)
 linked_seed=$(linked -DFOTA_CONFIG_MODE_CHAIN=0)
-linked_chain=$(linked -DFOTA_CONFIG_MODE_SEED=0)
+linked_chain=$(linked -DFOTA_CONFIG_MODE_SEED=0 -DFOTA_CONFIG_DELTA=0)
+linked_delta=$(linked)
+linked_chain_delta=$(linked -DFOTA_CONFIG_MODE_SEED=0)
 
 heap_table=""
 if [ -x "$build/bench_agent_heap" ]; then
@@ -150,7 +155,15 @@ printf '%-30s %10s %10s\n' "build" "code (B)" "goal"
 printf '%-30s %10s %10s\n' "linked, both modes" "$linked_both" "<= 12288"
 printf '%-30s %10s %10s\n' "linked, seed-only build" "$linked_seed" "<= 9216"
 printf '%-30s %10s %10s\n' "linked, chain-only build" "$linked_chain" "<= 9216"
-echo "(fota_err_name and its table are linked only when the application calls it)"
+printf '%-30s %10s %10s\n' "with delta, both modes" "$linked_delta" "-"
+printf '%-30s %10s %10s\n' "with delta, chain-only" "$linked_chain_delta" "-"
+echo "(fota_err_name and its table are linked only when the application calls it; the rows"
+echo "without delta are builds with FOTA_CONFIG_DELTA=0, the default has it with chain mode)"
+echo
+echo "what delta updates add (FOTA_CONFIG_DELTA 1 against 0, both modes):"
+printf '%-30s %10s %10s\n' "figure" "added (B)" "goal"
+printf '%-30s %10s %10s\n' "delta: state struct" "$((size_both - size_nodelta))" "< 8192"
+printf '%-30s %10s %10s\n' "delta: code linked" "$((linked_delta - linked_both))" "< 8192"
 echo
 echo "worst stack path: $worst_path"
 echo "not in the stack figure (library code and port callbacks): mbedTLS:$mbed_calls"

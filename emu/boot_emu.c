@@ -54,6 +54,15 @@ static fota_err_t confirm(void *ctx)
     return err;
 }
 
+/* The partition the emulated bootloader booted (esp_ota_get_running_partition). */
+static fota_err_t running_partition(void *ctx, uint32_t *offset, uint32_t *size)
+{
+    const fota_emu_boot_t *b = ctx;
+    *offset = b->running.partition.offset;
+    *size = b->running.partition.size;
+    return *size != 0 ? FOTA_OK : FOTA_ERR_BOOT_NO_PART;
+}
+
 static fota_err_t reboot(void *ctx)
 {
     fota_emu_boot_t *b = ctx;
@@ -64,6 +73,7 @@ static fota_err_t reboot(void *ctx)
 fota_boot_t fota_emu_boot_port(fota_emu_boot_t *b)
 {
     b->update_slot = -1;
-    fota_boot_t p = {b, update_partition, set_boot, running_state, confirm, reboot};
+    fota_boot_t p = {b,       update_partition, set_boot,         running_state,
+                     confirm, reboot,           running_partition};
     return p;
 }

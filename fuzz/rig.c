@@ -112,6 +112,12 @@ static fota_err_t boot_update_partition(void *ctx, uint32_t *offset, uint32_t *s
     return r->boot_inner.update_partition(r->boot_inner.ctx, offset, size);
 }
 
+static fota_err_t boot_running_partition(void *ctx, uint32_t *offset, uint32_t *size)
+{
+    rig_t *r = ctx;
+    return r->boot_inner.running_partition(r->boot_inner.ctx, offset, size);
+}
+
 static fota_err_t boot_set(void *ctx)
 {
     rig_t *r = ctx;
@@ -260,7 +266,8 @@ fota_err_t rig_agent_start(rig_t *r)
     fota_ports_t p;
     p.flash = r->flash;
     p.boot = (fota_boot_t){
-        r, boot_update_partition, boot_set, boot_running_state, boot_confirm, boot_reboot};
+        r,           boot_update_partition, boot_set, boot_running_state, boot_confirm,
+        boot_reboot, boot_running_partition};
     p.store = (fota_store_t){&r->st.store, store_load, store_save, store_clear};
     p.clock = fota_manual_clock_port(&r->st.clock);
     fota_err_t err = fota_agent_init(&r->st.agent, &ac, &p);

@@ -403,10 +403,27 @@ static void step(maker_t *k, pending_t *p)
     k->new_pos++;
 }
 
-/* A step in the open record if it fits, else in a new one, which starts a segment after
- * segment_records records (the rest of the operation under way is then coded again). */
+/* A segment is due: the open record is at least the segment's segment_records-th, and the new
+ * image is at a sector boundary, which the open record has passed. */
+static bool segment_due(const maker_t *k)
+{
+    uint32_t sector = k->o.sector_size != 0u ? k->o.sector_size : 4096u;
+    return k->seg_records + 1u >= k->o.segment_records && k->new_pos % sector == 0u &&
+           k->new_pos > k->rec_new;
+}
+
+/* A step in the open record if it fits, else in a new one. A segment starts at the first sector
+ * boundary of the new image once segment_records records have been begun: the open record is
+ * closed there, early (the rest of the operation under way is then coded again). So a device
+ * that resumes at a segment start after a power cut finds every byte before it in whole sectors
+ * already written (delta.h). */
 static void step_fitted(maker_t *k, pending_t *p)
 {
+    if (segment_due(k)) {
+        record_close(k, false);
+        record_open(k, true);
+        p->header = true;
+    }
     if (renc_size(&k->c.rc) + 64u <= k->cap) {
         step(k, p);
         return;
@@ -423,9 +440,7 @@ static void step_fitted(maker_t *k, pending_t *p)
     k->new_pos = new_pos;
     k->old_pos = old_pos;
     record_close(k, false);
-    bool seg = k->seg_records >= k->o.segment_records;
-    record_open(k, seg);
-    p->header = p->header || seg;
+    record_open(k, false);
     step(k, p);
 }
 
@@ -438,7 +453,7 @@ static void write_u32le(uint8_t *p, uint32_t v)
 
 fota_delta_opts_t fota_delta_opts_default(void)
 {
-    return (fota_delta_opts_t){.record_size = 1024, .segment_records = 4};
+    return (fota_delta_opts_t){.record_size = 1024, .segment_records = 4, .sector_size = 4096};
 }
 
 fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_img,
@@ -447,7 +462,7 @@ fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *
 {
     if (old == NULL || new_img == NULL || opts == NULL || patch == NULL || patch_len == NULL ||
         old_len < 2u || new_len == 0u || opts->record_size > 65536u || opts->record_size < 256u ||
-        opts->segment_records == 0u) {
+        opts->segment_records == 0u || opts->sector_size % 16u != 0u) {
         return FOTA_ERR_ARG;
     }
     if (old_len >= INT32_MAX || new_len >= INT32_MAX) {

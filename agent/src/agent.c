@@ -24,11 +24,12 @@
 
 /* The names in fota_state_t's order, each ended by its NUL: no table of pointers. */
 static const char state_names[] = "idle\0checking\0manifest\0downloading\0verifying\0installed\0"
-                                  "rebooting\0booted\0confirmed\0rolled_back\0error\0downloaded";
+                                  "rebooting\0booted\0confirmed\0rolled_back\0error\0downloaded\0"
+                                  "delta_failed";
 
 const char *fota_state_name(fota_state_t s)
 {
-    if ((unsigned)s > FOTA_STATE_DOWNLOADED) {
+    if ((unsigned)s > FOTA_STATE_DELTA_FAILED) {
         return "unknown";
     }
     const char *name = state_names;
@@ -177,6 +178,11 @@ void fota_agent_wipe_poll(fota_agent_t *a)
 
 void fota_agent_on_failure(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err)
 {
+#if FOTA_CONFIG_DELTA
+    if (fota_patch_fallback(a, kind, err)) {
+        return; /* a delta that cannot be applied: the full image follows (patch.c) */
+    }
+#endif
     a->last_err = err;
     fota_agent_emit(a, FOTA_EVENT_ERROR, err);
     bool updating = a->state >= FOTA_STATE_MANIFEST && a->state <= FOTA_STATE_VERIFYING;
@@ -299,6 +305,13 @@ static fota_err_t resume_from_journal(fota_agent_t *a)
     memcpy(a->manifest.version, j + FOTA_J_VERSION, FOTA_MANIFEST_STR_MAX);
     memcpy(a->manifest_digest, j + FOTA_J_DIGEST, 32);
     a->part_offset = fota_get_le32(j + FOTA_J_PART_OFFSET);
+#if FOTA_CONFIG_DELTA
+    if (j[FOTA_J_MODE] == FOTA_JOURNAL_MODE_DELTA) {
+        /* a delta: its manifest is fetched again by its id, the digest's first 16 bytes */
+        a->delta.on = 1;
+        fota_auth_hex(a->manifest_digest, FOTA_RELEASE_ID_LEN / 2, a->offer.delta);
+    }
+#endif
     if (state == FOTA_JOURNAL_DOWNLOADING) {
         /* the manifest is fetched again by its release id; choose_start() goes on where the
          * download stopped if it is this record's (the same digest) */

@@ -33,6 +33,13 @@ typedef enum {
 #define FOTA_IS_SEED(a)                                                                            \
     (FOTA_CONFIG_MODE_SEED && (!FOTA_CONFIG_MODE_CHAIN || (a)->cfg.mode == FOTA_MODE_SEED))
 
+/* The download in progress applies a delta patch (patch.c): a constant 0 in a build without. */
+#if FOTA_CONFIG_DELTA
+#define FOTA_DELTA_ON(a) ((a)->delta.on != 0)
+#else
+#define FOTA_DELTA_ON(a) 0
+#endif
+
 /* A build with one mode only checks the image's bounds once its bytes are proved to be the signed
  * ones (verify.c): the checksum and the appended hash are the boot port's. */
 #define FOTA_ONE_MODE (!FOTA_CONFIG_MODE_SEED || !FOTA_CONFIG_MODE_CHAIN)
@@ -115,6 +122,40 @@ fota_err_t fota_records_feed(fota_agent_t *a, const uint8_t *data, size_t len);
 
 /* ---- writer.c: verified chunks to flash, journal at sector boundaries ---------------------- */
 fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len);
+/* Write len bytes at rel in the update partition, the next bytes of the image: each sector that
+ * starts in [rel, rel + len) erased first, the bytes read back and compared. */
+fota_err_t fota_writer_flash(fota_agent_t *a, uint32_t rel, const uint8_t *data, size_t len);
+/* A chunk or record was taken: the progress event, and a report every progress_every. */
+void fota_writer_progress(fota_agent_t *a);
+
+/* ---- patch.c: a delta update (FOTA_CONFIG_DELTA) --------------------------------------------- */
+#if FOTA_CONFIG_DELTA
+/* The running image's id and length, looked for once (running_known). */
+void fota_patch_find_running(fota_agent_t *a);
+/* Whether the offer's delta is to be tried: it names one and the running image has an id. */
+bool fota_patch_wanted(fota_agent_t *a);
+/* The delta manifest in a->io: verified against the offer and the running image, and the
+ * download set up (FOTA_OK), or the fallback to the full image taken (FOTA_OK as well). */
+fota_err_t fota_patch_on_manifest(fota_agent_t *a);
+/* One record of the patch (its chunk of len bytes, then its next hash): accepted by the chain,
+ * applied, journaled at sector boundaries. */
+fota_err_t fota_patch_record(fota_agent_t *a, const uint8_t *rec, uint32_t len);
+/* Where choose_start() resumes: a journal record of this delta (mode byte 2) or none. */
+void fota_patch_start(fota_agent_t *a, const uint8_t *journal);
+/* An error the full image is the answer to (contract: delta_failed, then the full image): taken
+ * and true, else false. */
+bool fota_patch_fallback(fota_agent_t *a, fota_req_kind_t kind, fota_err_t err);
+#endif
+/* The size of the image being installed (a delta's manifest holds the patch's in a->manifest). */
+static inline uint32_t fota_image_size(const fota_agent_t *a)
+{
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        return a->delta.applier.new_size;
+    }
+#endif
+    return a->manifest.image_size;
+}
 
 /* ---- journal.c ---------------------------------------------------------------------------- */
 typedef enum {
@@ -143,6 +184,9 @@ enum {
     FOTA_J_EXTENT = 144, /* downloading: bytes the download may have written; wiping: to erase */
     FOTA_J_ERROR = 148,  /* wiping: the error to report once the slot is erased */
 };
+/* The journal's mode byte: fota_mode_t, or this for a delta download. */
+#define FOTA_JOURNAL_MODE_DELTA 2u
+
 /* Save the agent's current position with the given state. */
 fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state);
 /* Load the record into rec and check it; FOTA_ERR_JOURNAL_CORRUPT if it fails a check. */
@@ -191,5 +235,10 @@ fota_err_t fota_agent_install(fota_agent_t *a);
 /* ---- response.c: what a completed response means ----------------------------------------- */
 fota_err_t fota_on_offer(fota_agent_t *a);
 fota_err_t fota_on_manifest(fota_agent_t *a);
+/* a->manifest, its digest and the partition are set: where to start (the journal), then
+ * downloading, journaled. */
+fota_err_t fota_download_start(fota_agent_t *a);
+/* A release's (or a delta's) hex id names this manifest digest. */
+bool fota_id_matches(const char *id, const uint8_t digest[32]);
 
 #endif /* FOTA_AGENT_INTERNAL_H */

@@ -5,11 +5,17 @@
  *   0   4  magic "FOTJ"          72  32 SHA-256 of the manifest
  *   4   1  format (1)            104  4 next chunk to write
  *   5   1  state                 108 32 chain: hash the next record must have
- *   6   1  mode                  140  4 update partition offset
+ *   6   1  mode (0 seed,         140  4 update partition offset
+ *          1 chain, 2 delta)
  *   7   1  install attempts      144  4 extent (below)
  *   8  32  release id (hex)      148  4 wiping: error to report (fota_err_t)
  *   40 32  target version        152  4 zero
  *          (NUL-padded)          156  4 CRC-32 (fota_crc32_le(0, bytes 0..155))
+ *
+ * A delta download (mode 2, patch.c) journals the delta manifest's SHA-256 as the digest, the
+ * record index of the segment start to resume from as the next chunk, the chain hash that record
+ * must have, and as the extent the bytes of the new image written and read back (a sector
+ * boundary, or the image's end once the last record is in).
  *
  * States: 1 downloading, 2 installing, 3 installed, 4 rolled back, 5 wiping. The extent counts
  * bytes from the start of the update partition, in whole sectors: while downloading (seed mode),
@@ -53,10 +59,12 @@ static fota_err_t check(const uint8_t *buf, size_t len)
         return FOTA_ERR_JOURNAL_CORRUPT;
     }
     uint8_t state = buf[FOTA_J_STATE];
-    /* a wiping record comes only from a seed-mode agent: corrupt to a chain-only one */
+    /* a wiping record comes only from a seed-mode agent: corrupt to a chain-only one; a delta
+     * download's only from a delta build */
     bool wiping_ok = FOTA_CONFIG_MODE_SEED;
+    uint8_t mode_max = FOTA_CONFIG_DELTA ? FOTA_JOURNAL_MODE_DELTA : FOTA_MODE_CHAIN;
     if (state < FOTA_JOURNAL_DOWNLOADING || state > FOTA_JOURNAL_DOWNLOADED ||
-        (state == FOTA_JOURNAL_WIPING && !wiping_ok) || buf[FOTA_J_MODE] > FOTA_MODE_CHAIN ||
+        (state == FOTA_JOURNAL_WIPING && !wiping_ok) || buf[FOTA_J_MODE] > mode_max ||
         buf[FOTA_J_RELEASE] == 0 || buf[FOTA_J_VERSION] == 0) {
         return FOTA_ERR_JOURNAL_CORRUPT;
     }
@@ -71,7 +79,7 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     memcpy(buf, "FOTJ", 4);
     buf[4] = J_FORMAT;
     buf[FOTA_J_STATE] = (uint8_t)state;
-    buf[FOTA_J_MODE] = (uint8_t)a->cfg.mode;
+    buf[FOTA_J_MODE] = FOTA_DELTA_ON(a) ? FOTA_JOURNAL_MODE_DELTA : (uint8_t)a->cfg.mode;
     buf[FOTA_J_ATTEMPTS] = a->attempts;
     put_str(buf + FOTA_J_RELEASE, a->offer.release);
     put_str(buf + FOTA_J_VERSION, a->manifest.version);
@@ -79,6 +87,14 @@ fota_err_t fota_journal_save(fota_agent_t *a, fota_journal_state_t state)
     fota_put_le32(buf + FOTA_J_NEXT_CHUNK, a->next_chunk);
     memcpy(buf + FOTA_J_EXPECTED, a->chain.expected, 32);
     fota_put_le32(buf + FOTA_J_PART_OFFSET, a->part_offset);
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on && state == FOTA_JOURNAL_DOWNLOADING) {
+        /* a delta: the segment start to resume from and the bytes in flash below it (patch.c) */
+        fota_put_le32(buf + FOTA_J_NEXT_CHUNK, a->delta.resume.record);
+        memcpy(buf + FOTA_J_EXPECTED, a->delta.resume.expected, 32);
+        fota_put_le32(buf + FOTA_J_EXTENT, a->delta.extent);
+    }
+#endif
     if (FOTA_CONFIG_MODE_SEED && state == FOTA_JOURNAL_WIPING) {
         fota_put_le32(buf + FOTA_J_EXTENT, a->wipe_end);
         fota_put_le32(buf + FOTA_J_ERROR, a->refused);

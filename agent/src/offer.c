@@ -6,7 +6,9 @@
  *
  * With "manifest_data":"<base64>" (asked for with &manifest=1 on the check) the offer carries the
  * signed manifest itself, which saves the manifest request ("manifest" is its URL). "action" is
- * "soft" (the default), "forced" or "download_only" (fota_offer_action_t). The release id is
+ * "soft" (the default), "forced" or "download_only" (fota_offer_action_t). "delta":"<32 hex>"
+ * names a delta patch from the image the device runs (a delta build; docs/AGENT.md), whose
+ * manifest and blob take the release id's place; "delta_size" is not read. The release id is
  * checked to be 32 lowercase hex digits because it goes into request targets; the version says
  * whether the offer is the image already running. The other keys (the sizes and SHA-256 are a
  * preview of the manifest, URLs for other clients) are not read: the signed manifest is what the
@@ -31,7 +33,15 @@ static bool is_release_id(const char *s)
 fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_t *manifest_at,
                             size_t *manifest_len)
 {
-    static const char *const keys[] = {"release", "version", "manifest_data", "action"};
+    static const char *const keys[] = {
+        "release",
+        "version",
+        "manifest_data",
+        "action",
+#if FOTA_CONFIG_DELTA
+        "delta"
+#endif
+    };
     fota_json_field_t f[sizeof keys / sizeof keys[0]];
     memset(out, 0, sizeof *out);
     bool ok = fota_json_scan(js, len, keys, f, sizeof f / sizeof f[0]) == FOTA_OK &&
@@ -58,6 +68,13 @@ fota_err_t fota_offer_parse(const char *js, size_t len, fota_offer_t *out, size_
             return FOTA_ERR_OFFER_JSON;
         }
     }
+#if FOTA_CONFIG_DELTA
+    /* Optional: a delta patch from the image this device runs (its id, as a release's). */
+    if (f[4].kind != 0 &&
+        (!fota_json_str(js, &f[4], out->delta, sizeof out->delta) || !is_release_id(out->delta))) {
+        return FOTA_ERR_OFFER_JSON;
+    }
+#endif
     /* Optional: without it *manifest_at and *manifest_len are 0. */
     const char *m = js;
     *manifest_len = 0;

@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include "fota/auth.h"
+
 #include "agent_internal.h"
 
 static void want_http(fota_agent_t *a, fota_action_t *act)
@@ -24,14 +26,36 @@ static fota_err_t request_check(fota_agent_t *a)
     if (sizeof a->io >= FOTA_OFFER_WITH_MANIFEST_MAX) {
         fota_text_str(&t, "&manifest=1"); /* the signed manifest in the answer: one request less */
     }
+#if FOTA_CONFIG_DELTA
+    if (a->cfg.mode == FOTA_MODE_CHAIN) {
+        fota_patch_find_running(a);
+    }
+    if (a->cfg.mode == FOTA_MODE_CHAIN && a->delta.running_known == 1) {
+        char hex[65];
+        fota_auth_hex(a->delta.running_id, 32, hex); /* a delta from it may be offered */
+        fota_text_str(&t, "&image=");
+        fota_text_str(&t, hex);
+    }
+#endif
     return fota_req_finish(a, &t);
+}
+
+/* The id the manifest and blob requests name: the release's, or the delta's. */
+static const char *download_id(const fota_agent_t *a)
+{
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        return a->offer.delta;
+    }
+#endif
+    return a->offer.release;
 }
 
 static fota_err_t request_manifest(fota_agent_t *a)
 {
     fota_text_t t;
     fota_req_begin(a, FOTA_REQ_MANIFEST, "GET", "manifest?release=", &t);
-    fota_text_str(&t, a->offer.release);
+    fota_text_str(&t, download_id(a));
     return fota_req_finish(a, &t);
 }
 
@@ -59,7 +83,7 @@ static fota_err_t request_blob(fota_agent_t *a)
         fota_manifest_record_offset(m, a->batch_end) - 1u; /* the blob's end at the end */
     fota_text_t t;
     fota_req_begin(a, FOTA_REQ_BLOB, "GET", "blob/", &t);
-    fota_text_str(&t, a->offer.release);
+    fota_text_str(&t, download_id(a));
     fota_text_t r;
     fota_text_init(&r, a->hdr_range, sizeof a->hdr_range);
     fota_text_str(&r, "bytes=");

@@ -19,6 +19,11 @@ static uint32_t record_len(const fota_agent_t *a)
 static fota_err_t take_record(fota_agent_t *a, const uint8_t *rec, uint32_t len)
 {
     uint32_t chunk_len = len - 32u;
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        return fota_patch_record(a, rec, chunk_len); /* a patch record: applied, not copied */
+    }
+#endif
     fota_err_t err = fota_chain_accept_md(&a->chain, &a->md, rec, chunk_len, rec + chunk_len);
     if (err != FOTA_OK) {
         return err;

@@ -197,6 +197,9 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     }
     size_t at = 0, len = 0;
     fota_err_t err = fota_offer_parse((const char *)a->io, a->io_len, &a->offer, &at, &len);
+#if FOTA_CONFIG_DELTA
+    a->delta.on = 0;
+#endif
     if (err != FOTA_OK) {
         return err;
     }
@@ -207,6 +210,12 @@ fota_err_t fota_on_offer(fota_agent_t *a)
     a->have_offer = true;
     fota_agent_wait(a, 0); /* the manifest is wanted now, not after the check interval */
     fota_agent_set_state(a, FOTA_STATE_MANIFEST);
+#if FOTA_CONFIG_DELTA
+    if (fota_patch_wanted(a)) {
+        a->delta.on = 1; /* the delta's manifest is asked for next, not the release's */
+        return FOTA_OK;
+    }
+#endif
     if (len == 0) {
         return FOTA_OK; /* asked for next */
     }
@@ -229,8 +238,8 @@ static bool offer_agrees(const fota_agent_t *a, const fota_manifest_t *m)
     return !a->have_offer || strcmp(a->offer.version, m->version) == 0;
 }
 
-/* The release id is the first 16 bytes of SHA-256(manifest), in hex. */
-static bool id_matches(const char *release, const uint8_t digest[32])
+/* The release id is the first 16 bytes of SHA-256(manifest), in hex (a delta's id too). */
+bool fota_id_matches(const char *release, const uint8_t digest[32])
 {
     char hex[FOTA_RELEASE_ID_LEN + 1];
     fota_auth_hex(digest, FOTA_RELEASE_ID_LEN / 2, hex);
@@ -251,13 +260,19 @@ static fota_err_t check_manifest(fota_agent_t *a, fota_manifest_t *m, uint8_t di
     if (mbedtls_md(sha, a->io, a->io_len, digest) != 0) {
         return FOTA_ERR_CRYPTO;
     }
-    if (!id_matches(a->offer.release, digest) || !offer_agrees(a, m)) {
+    if (!fota_id_matches(a->offer.release, digest) || !offer_agrees(a, m)) {
         return FOTA_ERR_MANIFEST_CHANGED;
     }
     if (m->security_version < a->cfg.security_floor) {
         return FOTA_ERR_SECURITY_VERSION;
     }
     return m->chunk_size > FOTA_CONFIG_MAX_CHUNK_SIZE ? FOTA_ERR_UNSUPPORTED : FOTA_OK;
+}
+
+/* The journal's mode byte for the download in progress. */
+static uint8_t mode_byte(const fota_agent_t *a)
+{
+    return FOTA_DELTA_ON(a) ? (uint8_t)FOTA_JOURNAL_MODE_DELTA : (uint8_t)a->cfg.mode;
 }
 
 /* Where to start: where the journal of this very release stopped, else at chunk 0. A release
@@ -276,7 +291,13 @@ static fota_err_t choose_start(fota_agent_t *a)
     }
     a->next_chunk = 0;
     a->attempts = 0;
+    const uint8_t *resumed = NULL; /* the journal record a download goes on from */
     if (!same) {
+#if FOTA_CONFIG_DELTA
+        if (a->delta.on) {
+            fota_patch_start(a, NULL);
+        }
+#endif
         return FOTA_OK;
     }
     uint8_t state = j[FOTA_J_STATE];
@@ -288,19 +309,31 @@ static fota_err_t choose_start(fota_agent_t *a)
         }
         a->attempts = attempts;
         a->next_chunk = a->manifest.chunk_count;
-    } else if (state == FOTA_JOURNAL_DOWNLOADING && j[FOTA_J_MODE] == (uint8_t)a->cfg.mode) {
+    } else if (state == FOTA_JOURNAL_DOWNLOADING && j[FOTA_J_MODE] == mode_byte(a)) {
         a->attempts = attempts;
         a->next_chunk = next;
         if (FOTA_CONFIG_MODE_CHAIN) {
             memcpy(a->chain.expected, j + FOTA_J_EXPECTED, 32);
             a->chain.index = next;
         }
+        resumed = j;
     }
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        fota_patch_start(a, resumed);
+    }
+#endif
+    (void)resumed;
     return FOTA_OK;
 }
 
 fota_err_t fota_on_manifest(fota_agent_t *a)
 {
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        return fota_patch_on_manifest(a);
+    }
+#endif
     fota_manifest_t m;
     uint8_t digest[32];
     fota_err_t err = check_manifest(a, &m, digest);
@@ -323,11 +356,16 @@ fota_err_t fota_on_manifest(fota_agent_t *a)
     a->part_size = part_size;
     a->image_verified = false;
     memcpy(a->manifest_digest, digest, 32);
-    err = choose_start(a);
+    return fota_download_start(a);
+}
+
+fota_err_t fota_download_start(fota_agent_t *a)
+{
+    fota_err_t err = choose_start(a);
     if (err != FOTA_OK) {
         return err;
     }
-    if (a->next_chunk == m.chunk_count && a->offer.action == FOTA_OFFER_DOWNLOAD_ONLY) {
+    if (a->next_chunk == a->manifest.chunk_count && a->offer.action == FOTA_OFFER_DOWNLOAD_ONLY) {
         fota_agent_go_idle(a); /* the image waits in the slot already: nothing to do yet */
         return FOTA_OK;
     }

@@ -11,7 +11,8 @@
  * to the boot port: ESP-IDF's esp_ota_set_boot_partition verifies the image with it before it
  * switches, and the bootloader again at boot (docs/AGENT.md has the whole argument).
  *
- * Otherwise (seed mode, or a chain-mode image verified again from the slot after a rollback,
+ * Otherwise (seed mode, a delta update, whose chain proves the patch and not the image it made,
+ * or a chain-mode image verified again from the slot after a rollback,
  * whose bytes were compared in an earlier attempt) the partition is read back: a bounded step
  * per poll hashes FOTA_CONFIG_VERIFY_STEP bytes; when the whole image is hashed its SHA-256 must
  * equal the manifest's; then the ESP32 image itself is validated (header, segments, checksum,
@@ -93,7 +94,7 @@ FOTA_NOINLINE static fota_err_t hash_tail(fota_agent_t *a, fota_esp_image_digest
         mbedtls_md_free(&copy);
         prefix->len = a->verify_offset;
     }
-    fota_err_t err = rc == 0 ? hash_to(a, a->manifest.image_size) : FOTA_ERR_CRYPTO;
+    fota_err_t err = rc == 0 ? hash_to(a, fota_image_size(a)) : FOTA_ERR_CRYPTO;
     if (err == FOTA_OK && mbedtls_md_finish(&a->md, digest) != 0) {
         err = FOTA_ERR_CRYPTO;
     }
@@ -111,7 +112,7 @@ static fota_err_t check_claims(const fota_agent_t *a, uint16_t chip_id, uint32_t
     if (chip_id != a->cfg.chip_id) {
         return FOTA_ERR_IMAGE_CHIP;
     }
-    if (image_len > a->manifest.image_size) {
+    if (image_len > fota_image_size(a)) {
         return FOTA_ERR_IMAGE_TRUNCATED;
     }
     return secure_version < a->cfg.security_floor ? FOTA_ERR_SECURITY_VERSION : FOTA_OK;
@@ -155,7 +156,7 @@ static fota_err_t judge(fota_agent_t *a)
  * never passes for one. */
 static bool chain_proved(const fota_agent_t *a)
 {
-    return !FOTA_IS_SEED(a) && fota_chain_at_end(&a->chain);
+    return !FOTA_IS_SEED(a) && !FOTA_DELTA_ON(a) && fota_chain_at_end(&a->chain);
 }
 
 fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
@@ -166,7 +167,7 @@ fota_err_t fota_verify_step(fota_agent_t *a, bool *done)
         *done = err == FOTA_OK;
         return err;
     }
-    uint32_t size = a->manifest.image_size;
+    uint32_t size = fota_image_size(a);
     uint32_t mark = size > TAIL_LEN ? size - TAIL_LEN : 0u;
     if (a->verify_offset == 0 && mbedtls_md_starts(&a->md) != 0) {
         return FOTA_ERR_CRYPTO;

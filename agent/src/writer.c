@@ -52,7 +52,7 @@ static fota_err_t read_back(const fota_agent_t *a, uint32_t rel, const uint8_t *
     return FOTA_OK;
 }
 
-static void note_progress(fota_agent_t *a)
+void fota_writer_progress(fota_agent_t *a)
 {
     fota_agent_emit(a, FOTA_EVENT_PROGRESS, FOTA_OK);
     uint32_t every = a->cfg.progress_every;
@@ -63,19 +63,25 @@ static void note_progress(fota_agent_t *a)
     }
 }
 
-fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len)
+fota_err_t fota_writer_flash(fota_agent_t *a, uint32_t rel, const uint8_t *data, size_t len)
 {
-    uint32_t rel = a->next_chunk * a->manifest.chunk_size;
-    if (a->next_chunk >= a->manifest.chunk_count || rel + len > a->part_size) {
+    if (rel > a->part_size || len > a->part_size - rel) {
         return FOTA_ERR_RANGE;
     }
     fota_err_t err = erase_new_sectors(a, rel, (uint32_t)len);
     if (err == FOTA_OK) {
-        err = fota_flash_write(&a->port.flash, a->part_offset + rel, chunk, len);
+        err = fota_flash_write(&a->port.flash, a->part_offset + rel, data, len);
     }
-    if (err == FOTA_OK) {
-        err = read_back(a, rel, chunk, len);
+    return err == FOTA_OK ? read_back(a, rel, data, len) : err;
+}
+
+fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len)
+{
+    uint32_t rel = a->next_chunk * a->manifest.chunk_size;
+    if (a->next_chunk >= a->manifest.chunk_count) {
+        return FOTA_ERR_RANGE;
     }
+    fota_err_t err = fota_writer_flash(a, rel, chunk, len);
     if (err != FOTA_OK) {
         return err;
     }
@@ -84,6 +90,6 @@ fota_err_t fota_writer_put(fota_agent_t *a, const uint8_t *chunk, size_t len)
     if (end % a->port.flash.sector_size == 0 || a->next_chunk == a->manifest.chunk_count) {
         err = fota_journal_save(a, FOTA_JOURNAL_DOWNLOADING);
     }
-    note_progress(a);
+    fota_writer_progress(a);
     return err;
 }

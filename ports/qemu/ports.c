@@ -124,6 +124,14 @@ static fota_err_t boot_confirm(void *ctx)
     return FOTA_OK;
 }
 
+static fota_err_t boot_running_partition(void *ctx, uint32_t *offset, uint32_t *size)
+{
+    (void)ctx;
+    *offset = harness_slot_offset(harness_machine.running);
+    *size = HARNESS_SLOT_SIZE;
+    return FOTA_OK;
+}
+
 static fota_err_t boot_reboot(void *ctx)
 {
     (void)ctx;
@@ -194,7 +202,8 @@ fota_ports_t harness_ports(void)
 {
     fota_ports_t p = {
         .flash = {NULL, flash_read, flash_write, flash_erase, BOARD_FLASH_SIZE, HARNESS_SECTOR},
-        .boot = {NULL, boot_update_partition, boot_set, boot_state, boot_confirm, boot_reboot},
+        .boot = {NULL, boot_update_partition, boot_set, boot_state, boot_confirm, boot_reboot,
+                 boot_running_partition},
         .store = {NULL, store_load, store_save, store_clear},
         .clock = {NULL, clock_now_ms, clock_unix, clock_random},
     };

@@ -18,12 +18,17 @@
 
 void rig_open(rig_t *r, fota_mode_t mode, uint32_t old_size)
 {
+    rig_open_seed(r, mode, old_size, 0);
+}
+
+void rig_open_seed(rig_t *r, fota_mode_t mode, uint32_t old_size, uint32_t seed)
+{
     memset(r, 0, sizeof *r);
     assert_int_equal(
         fota_flash_emu_open(NULL, FOTA_FLASH_EMU_DEFAULT_SIZE, FOTA_FLASH_EMU_STRICT, &r->emu),
         FOTA_OK);
     size_t len = 0;
-    uint8_t *old = fake_image(OLD_VERSION, old_size, 0, &len);
+    uint8_t *old = fake_image_seed(OLD_VERSION, old_size, seed, &len);
     fota_flash_t flash = fota_flash_emu_port(r->emu);
     assert_int_equal(fota_device_provision(&flash, NULL, old, len), FOTA_OK);
     free(old);

@@ -26,7 +26,7 @@ typedef struct {
     fota_flash_emu_t *emu;
     fota_emu_device_t dev;
     fake_server_t srv;
-    hostile_t hostile; /* test_hostile_agent.c: set up by hostile_init, freed by rig_close */
+    hostile_t hostile;   /* test_hostile_agent.c: set up by hostile_init, freed by rig_close */
     fota_transport_t tr; /* the honest server's, unless a test puts another in */
     uint8_t device_key[32];
     unsigned reboots;
@@ -36,6 +36,8 @@ typedef struct {
 /* A device of `mode` running OLD_VERSION (an image of old_size bytes), powered on, and the
  * honest server with no release yet. */
 void rig_open(rig_t *r, fota_mode_t mode, uint32_t old_size);
+/* The same with an image of this content (image_build.h's seed; 0: from the version). */
+void rig_open_seed(rig_t *r, fota_mode_t mode, uint32_t old_size, uint32_t seed);
 void rig_close(rig_t *r);
 /* The server offers a release of `version`, size bytes, chunk-byte chunks. */
 void publish(rig_t *r, const char *version, uint32_t size, uint32_t chunk);

@@ -11,11 +11,17 @@
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/version.h>
 
 #include "fota/auth.h"
 #include "fota/chain.h"
+#include "fota/delta.h"
 #include "fota/emu/image_build.h"
+#include "fota/host/delta_create.h"
 #include "fota/host/keys.h"
 
 #define TEST_KEY_DIR_ENV "FOTA_TMPDIR"
@@ -71,6 +77,20 @@ uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size
     return img;
 }
 
+uint8_t *fake_image_seed(const char *version, uint32_t size, uint32_t seed, size_t *len)
+{
+    fota_image_spec_t spec = {0};
+    spec.version = version;
+    spec.project_name = "inverter-fw";
+    spec.size = size;
+    spec.seed = seed;
+    uint8_t *img = NULL;
+    if (fota_image_build(&spec, &img, len) != FOTA_OK) {
+        abort();
+    }
+    return img;
+}
+
 void fake_server_init(fake_server_t *s, const char *device_id, const uint8_t device_key[32])
 {
     memset(s, 0, sizeof *s);
@@ -83,8 +103,11 @@ void fake_server_free(fake_server_t *s)
 {
     free(s->image);
     free(s->blob);
+    free(s->delta_blob);
     s->image = NULL;
     s->blob = NULL;
+    s->delta_blob = NULL;
+    s->delta = false;
 }
 
 static uint8_t *build_image(const fake_release_spec_t *spec, size_t *len)
@@ -96,6 +119,7 @@ static uint8_t *build_image(const fake_release_spec_t *spec, size_t *len)
     is.secure_version = spec->secure_version;
     is.emu_flags = spec->emu_flags;
     is.chip_id = spec->chip_id;
+    is.seed = spec->seed;
     uint8_t *img = NULL;
     if (fota_image_build(&is, &img, len) != FOTA_OK) {
         abort();
@@ -148,6 +172,103 @@ void fake_server_release(fake_server_t *s, const fake_release_spec_t *spec)
     mbedtls_md(sha, s->manifest, 256, digest);
     to_hex(digest, 16, s->release);
     s->offer = true;
+}
+
+/* ---- deltas --------------------------------------------------------------------------------- */
+
+static void sign_delta(fake_server_t *s)
+{
+    fota_delta_manifest_t *d = &s->dm;
+    if (fota_key_id(signing_key, d->m.key_id) != FOTA_OK) {
+        abort();
+    }
+    uint8_t body[FOTA_DELTA_MANIFEST_BODY_LEN];
+    uint8_t hash[32];
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    size_t sig_len = 0;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    int rc = fota_delta_manifest_encode_body(d, body) != FOTA_OK;
+    rc = rc || mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0) != 0;
+    rc = rc || mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), body, sizeof body, hash);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    rc = rc || mbedtls_pk_sign(fota_key_pk(signing_key), MBEDTLS_MD_SHA256, hash, 32, sig,
+                               sizeof sig, &sig_len, mbedtls_ctr_drbg_random, &drbg) != 0;
+#else
+    rc = rc || mbedtls_pk_sign(fota_key_pk(signing_key), MBEDTLS_MD_SHA256, hash, 32, sig, &sig_len,
+                               mbedtls_ctr_drbg_random, &drbg) != 0;
+#endif
+    rc = rc || fota_delta_manifest_assemble(body, sig, sig_len, s->delta_manifest) != FOTA_OK;
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+    if (rc) {
+        fprintf(stderr, "fake server: cannot sign the delta manifest\n");
+        abort();
+    }
+}
+
+void fake_server_delta(fake_server_t *s, const fake_delta_spec_t *spec)
+{
+    load_keys();
+    free(s->delta_blob);
+    const uint8_t *to = spec->patch_to != NULL ? spec->patch_to : s->image;
+    size_t to_len = spec->patch_to != NULL ? spec->patch_to_len : s->image_len;
+    fota_delta_opts_t o = fota_delta_opts_default();
+    o.record_size = s->m.chunk_size;
+    if (spec->segment_records != 0) {
+        o.segment_records = spec->segment_records;
+    }
+    uint8_t *patch = NULL;
+    size_t patch_len = 0;
+    if (fota_delta_create(spec->old, spec->old_len, to, to_len, &o, &patch, &patch_len) !=
+        FOTA_OK) {
+        abort();
+    }
+    const uint8_t *records = patch + FOTA_DELTA_HEADER_LEN; /* served without the header */
+    size_t records_len = patch_len - FOTA_DELTA_HEADER_LEN;
+    fota_delta_manifest_t *d = &s->dm;
+    memset(d, 0, sizeof *d);
+    d->m = s->m;
+    d->patch_size = (uint32_t)records_len;
+    d->m.chunk_count = (uint32_t)((records_len + o.record_size - 1) / o.record_size);
+    const uint8_t *src = spec->claim_old != NULL ? spec->claim_old : spec->old;
+    size_t src_len = spec->claim_old != NULL ? spec->claim_old_len : spec->old_len;
+    d->source_size = (uint32_t)src_len;
+    memcpy(d->source_sha256, src + src_len - 32, 32); /* the image's id: its appended hash */
+    memcpy(s->delta_source, spec->old + spec->old_len - 32, 32);
+    s->delta_blob_len = records_len + 32u * d->m.chunk_count;
+    s->delta_blob = malloc(s->delta_blob_len);
+    if (s->delta_blob == NULL ||
+        fota_chain_build(records, records_len, o.record_size, s->delta_blob, s->delta_blob_len,
+                         d->m.chain_head) != FOTA_OK) {
+        abort();
+    }
+    free(patch);
+    sign_delta(s);
+    uint8_t digest[32];
+    mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), s->delta_manifest,
+               FOTA_DELTA_MANIFEST_LEN, digest);
+    to_hex(digest, 16, s->delta_id);
+    s->delta_offer_always = spec->offer_always;
+    s->delta = true;
+}
+
+/* The check names an image the delta is from (or the server offers it to anyone). */
+static bool delta_for(fake_server_t *s, const char *target)
+{
+    const char *p = strstr(target, "&image=");
+    s->image_seen[0] = '\0';
+    if (p != NULL) {
+        snprintf(s->image_seen, sizeof s->image_seen, "%.64s", p + 7);
+    }
+    if (!s->delta) {
+        return false;
+    }
+    char want[65];
+    to_hex(s->delta_source, 32, want);
+    return s->delta_offer_always || strcmp(s->image_seen, want) == 0;
 }
 
 bool fake_server_got_report(const fake_server_t *s, const char *state)
@@ -251,6 +372,11 @@ static void answer_check(fake_server_t *s, const char *target, reply_t *r)
         size_t used = strlen(manifest);
         snprintf(manifest + used, sizeof manifest - used, ",\"action\":\"%s\"", s->action);
     }
+    if (delta_for(s, target)) {
+        size_t used = strlen(manifest);
+        snprintf(manifest + used, sizeof manifest - used, ",\"delta\":\"%s\",\"delta_size\":%zu",
+                 s->delta_id, s->delta_blob_len);
+    }
     char js[1024];
     int n = snprintf(js, sizeof js,
                      "{\"release\":\"%s\",\"version\":\"%s\",\"size\":%u,\"chunk_size\":%u,"
@@ -261,8 +387,13 @@ static void answer_check(fake_server_t *s, const char *target, reply_t *r)
     reply_copy(r, 200, js, (size_t)n);
 }
 
-static void answer_manifest(fake_server_t *s, reply_t *r)
+static void answer_manifest(fake_server_t *s, const char *target, reply_t *r)
 {
+    if (s->delta && strstr(target, s->delta_id) != NULL) {
+        s->delta_manifests++;
+        reply_copy(r, 200, s->delta_manifest, sizeof s->delta_manifest);
+        return;
+    }
     uint8_t m[sizeof s->manifest];
     manifest_as_sent(s, m);
     reply_copy(r, 200, m, sizeof m);
@@ -363,26 +494,39 @@ static void spoil_blob(fake_server_t *s, reply_t *r, size_t first)
     }
 }
 
+static bool is_delta_blob(const fake_server_t *s, const fota_http_request_t *req)
+{
+    return s->delta && strstr(req->target, "/blob/") != NULL &&
+           strstr(req->target, s->delta_id) != NULL;
+}
+
 static void answer_blob(fake_server_t *s, const fota_http_request_t *req, reply_t *r)
 {
     const char *range = header(req, "Range");
     unsigned long first = 0, last = 0;
+    bool delta = is_delta_blob(s, req);
+    const uint8_t *blob = delta ? s->delta_blob : s->blob;
+    size_t blob_len = delta ? s->delta_blob_len : s->blob_len;
     if (range == NULL || sscanf(range, "bytes=%lu-%lu", &first, &last) != 2 || last < first) {
         reply_copy(r, 400, "{}", 2);
         return;
     }
-    if (first >= s->blob_len) {
+    if (first >= blob_len) {
         reply_copy(r, 416, "", 0);
         return;
     }
-    if (last >= s->blob_len) {
-        last = s->blob_len - 1;
+    if (last >= blob_len) {
+        last = blob_len - 1;
     }
     if (fault_on(s, FAKE_BLOB_200)) {
-        reply_copy(r, 200, s->blob, s->blob_len);
+        reply_copy(r, 200, blob, blob_len);
         return;
     }
-    reply_copy(r, 206, s->blob + first, last - first + 1);
+    reply_copy(r, 206, blob + first, last - first + 1);
+    if (delta) {
+        s->delta_requests++;
+        s->delta_bytes += r->len;
+    }
     spoil_blob(s, r, first);
 }
 
@@ -414,7 +558,7 @@ static void route(fake_server_t *s, const fota_http_request_t *req, reply_t *r)
     if (strncmp(t, "check?", 6) == 0) {
         answer_check(s, t, r);
     } else if (strncmp(t, "manifest?", 9) == 0) {
-        answer_manifest(s, r);
+        answer_manifest(s, t, r);
     } else if (strncmp(t, "chunk?", 6) == 0) {
         s->data_requests++;
         answer_chunk(s, req, r);

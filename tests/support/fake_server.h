@@ -48,7 +48,21 @@ typedef struct {
     bool wrong_sha;         /* manifest carries a wrong image SHA-256 */
     uint32_t claim_size;    /* manifest claims this image size (0: the real one) */
     uint16_t chip_id;       /* the image's chip (FOTA_ESP_CHIP_ID_ESP32 when 0) */
+    uint32_t seed;          /* the image's content (image_build.h; 0: from the version) */
 } fake_release_spec_t;
+
+/* A delta patch to the published release (fake_server_delta). */
+typedef struct {
+    const uint8_t *old; /* the source image (a delta is offered to a device that runs it) */
+    size_t old_len;
+    uint32_t segment_records; /* 0: the maker's default */
+    const uint8_t *claim_old; /* the manifest names this source instead (NULL: old) */
+    size_t claim_old_len;
+    bool offer_always;       /* offered whatever image the device says it runs */
+    const uint8_t *patch_to; /* the patch makes this image, signed as the release's (NULL: the
+                                release's image) */
+    size_t patch_to_len;
+} fake_delta_spec_t;
 
 typedef struct {
     /* the release */
@@ -80,11 +94,24 @@ typedef struct {
     unsigned requests;
     unsigned data_requests;
     unsigned auth_failures;
-    uint64_t body_bytes;  /* response body bytes sent */
-    uint64_t data_bytes;  /* chunk/blob body bytes sent */
-    uint32_t high_chunk;  /* chunks (seed) or records (chain) delivered whole, highest index + 1 */
-    uint32_t refetched;   /* chunks or records asked for again below high_chunk */
-    char reports[64][24]; /* report states, in order */
+    uint64_t body_bytes; /* response body bytes sent */
+    uint64_t data_bytes; /* chunk/blob body bytes sent */
+    uint32_t high_chunk; /* chunks (seed) or records (chain) delivered whole, highest index + 1 */
+    uint32_t refetched;  /* chunks or records asked for again below high_chunk */
+    /* a delta to the release (fake_server_delta): its manifest, id and blob */
+    bool delta;
+    uint8_t delta_source[32]; /* offered when the check's image= is this */
+    bool delta_offer_always;
+    uint8_t delta_manifest[320];
+    fota_delta_manifest_t dm;
+    char delta_id[FOTA_RELEASE_ID_LEN + 1];
+    uint8_t *delta_blob;
+    size_t delta_blob_len;
+    char image_seen[65];      /* the last check's image= ("" without one) */
+    unsigned delta_manifests; /* delta manifest requests answered */
+    unsigned delta_requests;  /* Range requests on the delta's blob */
+    uint64_t delta_bytes;     /* delta blob bytes sent */
+    char reports[64][24];     /* report states, in order */
     int report_errors[64];
     unsigned report_count;
 } fake_server_t;
@@ -97,11 +124,16 @@ void fake_server_init(fake_server_t *s, const char *device_id, const uint8_t dev
 /* Build and publish a release (replaces the previous one). */
 void fake_server_release(fake_server_t *s, const fake_release_spec_t *spec);
 void fake_server_free(fake_server_t *s);
+/* Make a delta (host/delta_create.c) from spec->old to the published release, sign its
+ * manifest, build its blob and offer it to devices that run spec->old. */
+void fake_server_delta(fake_server_t *s, const fake_delta_spec_t *spec);
 
 fota_transport_t fake_server_transport(fake_server_t *s);
 
 /* The image of a version as built by fake_server_release (for provisioning devices). */
 uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size_t *len);
+/* The same with the content of `seed` (0: from the version). */
+uint8_t *fake_image_seed(const char *version, uint32_t size, uint32_t seed, size_t *len);
 
 /* Whether a report with this state was received. */
 bool fake_server_got_report(const fake_server_t *s, const char *state);

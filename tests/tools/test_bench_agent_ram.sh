@@ -21,6 +21,12 @@ for row in "linked, seed-only build" "linked, chain-only build"; do
     one=$(echo "$out" | grep -F "$row" | awk '{ print $(NF-2) }')
     [ "$one" -lt "$both" ] || { echo "$row ($one) not smaller than both modes ($both)"; exit 1; }
 done
+# Delta updates add under 8 KB of state and under 8 KB of linked code.
+for row in "delta: state struct" "delta: code linked"; do
+    added=$(echo "$out" | grep -F "$row" | awk '{ print $(NF-2) }')
+    [[ "$added" =~ ^[0-9]+$ ]] || { echo "no figure in row: $row"; exit 1; }
+    [ "$added" -lt 8192 ] || { echo "$row: $added B, not under 8 KB"; exit 1; }
+done
 # The struct must be smaller in a chain-only build than with the seed JSON buffer.
 seed=$(echo "$out" | grep -F "state struct (B)" | awk '{ print $(NF-2) }')
 chain=$(echo "$out" | grep -F "state struct (B)" | awk '{ print $(NF-1) }')

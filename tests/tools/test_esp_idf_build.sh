@@ -84,6 +84,8 @@ compile() {
         modes=-DFOTA_CONFIG_MODE_SEED=0
     [ -z "$(define_of CONFIG_FOTA_BUILD_SEED_ONLY "$dir/sdkconfig.h")" ] ||
         modes=-DFOTA_CONFIG_MODE_CHAIN=0
+    [ -n "$(define_of CONFIG_FOTA_DELTA "$dir/sdkconfig.h")" ] ||
+        modes="$modes -DFOTA_CONFIG_DELTA=0"
     local -a flags
     read -r -a flags <<<"$(sh "$bundle/idf-cflags" "$idf" "$dir")"
     flags=(-mlongcalls -std=gnu17 -Wall -Wextra -Werror -Os -DFOTA_CONFIG_MAX_CHUNK_SIZE="$chunk"
@@ -146,6 +148,12 @@ grep -q FOTA_ERR_IMAGE_MAGIC "$out/names/agent/err.o" ||
 ! grep -q FOTA_ERR_IMAGE_MAGIC "$out/rollback/agent/err.o" ||
     { echo "rollback: the error names are in err.o without FOTA_ERROR_NAMES"; exit 1; }
 # One mode built in: the other one's code is left out, and its run-time choice is not offered.
+# Delta updates: on by default, and left out of the agent with FOTA_DELTA=n.
+compile no-delta BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_DELTA=n
+xtensa-lx106-elf-nm "$out/rollback/agent/patch.o" | grep -q ' T fota_patch_record$' ||
+    { echo "rollback: no delta updates in patch.o"; exit 1; }
+! xtensa-lx106-elf-nm "$out/no-delta/agent/patch.o" | grep -q 'fota_patch_record' ||
+    { echo "no-delta: delta updates compiled in with FOTA_DELTA=n"; exit 1; }
 compile chain-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_CHAIN_ONLY=y
 compile seed-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_SEED_ONLY=y
 # What a link keeps from the public calls (--gc-sections, as ESP-IDF links): "T name" lines.

@@ -1614,14 +1614,15 @@ static void test_state_names(void **state)
 {
     (void)state;
     static const char *const want[] = {
-        "idle",      "checking", "manifest",  "downloading", "verifying", "installed",
-        "rebooting", "booted",   "confirmed", "rolled_back", "error",     "downloaded",
+        "idle",      "checking",   "manifest",     "downloading", "verifying",
+        "installed", "rebooting",  "booted",       "confirmed",   "rolled_back",
+        "error",     "downloaded", "delta_failed",
     };
     for (unsigned s = 0; s < sizeof want / sizeof want[0]; s++) {
         assert_string_equal(fota_state_name((fota_state_t)s), want[s]);
     }
-    assert_int_equal(FOTA_STATE_DOWNLOADED + 1, sizeof want / sizeof want[0]);
-    assert_string_equal(fota_state_name((fota_state_t)12), "unknown");
+    assert_int_equal(FOTA_STATE_DELTA_FAILED + 1, sizeof want / sizeof want[0]);
+    assert_string_equal(fota_state_name((fota_state_t)13), "unknown");
     assert_string_equal(fota_state_name((fota_state_t)-1), "unknown");
 }
 

@@ -19,6 +19,11 @@
  * that exactly the cut points in that window roll back, names them, and that they too end
  * confirmed with nothing fetched again.
  *
+ * A delta update (64 KB from 40,000 bytes, a patch made by host/delta_create.c) is swept the
+ * same way: its download resumes at the segment start the journal names (segments start at
+ * sector boundaries of the new image), so a cut costs at most the records of one segment and
+ * the one it fell in; and every run ends by the delta, never by the full image.
+ *
  * Torn cuts are only run on writes and erases: flash_emu tears nothing on a read, so a torn cut
  * at a read is the clean cut at that read, which the clean sweep already runs.
  *
@@ -40,6 +45,7 @@
 
 #include "fake_server.h"
 #include "fota/agent.h"
+#include "fota/delta.h"
 #include "fota/emu/bootloader.h"
 #include "fota/emu/compact_layout.h"
 #include "fota/emu/emu_device.h"
@@ -62,7 +68,11 @@ typedef struct {
     uint32_t old_size;
     bool compact; /* compact layout sized to the image, else Arduino's 4 MB table */
     bool shared;  /* each run's flash opened from one provisioned template (copy-on-write) */
+    uint32_t delta_segment; /* chain mode by a delta of segments of this many records (0: the
+                               full image); both images made from one content stream */
 } scenario_t;
+
+#define DELTA_SEED 0x5eed1234u
 
 typedef struct {
     const scenario_t *sc;
@@ -72,6 +82,7 @@ typedef struct {
     fota_part_table_t table;
     uint32_t flash_size;
     uint8_t key[32];
+    uint32_t max_refetch;           /* what one cut may cost again (records_max_refetch) */
     fota_flash_template_t *factory; /* shared scenarios: the provisioned flash, frozen */
     uint8_t *factory_bytes;         /* ... and its bytes, to prove nothing wrote it */
 } release_t;
@@ -92,6 +103,27 @@ static void factory_make(release_t *rel)
     fota_flash_emu_close(emu);
 }
 
+/* What one cut may cost again: a sector's chunks or records; a delta's download resumes at the
+ * start of the segment the cut fell in (segments start at sector boundaries), so that segment's
+ * records and the one the cut fell in: the longest segment of the patch, plus one. */
+static uint32_t delta_max_refetch(const fake_server_t *s)
+{
+    fota_manifest_t chain;
+    fota_delta_manifest_chain(&s->dm, &chain);
+    uint32_t longest = 0, run = 0;
+    for (uint32_t i = 0; i < chain.chunk_count; i++) {
+        const uint8_t *rec = s->delta_blob + fota_manifest_record_offset(&chain, i);
+        if (fota_delta_is_segment_start(rec, fota_manifest_chunk_len(&chain, i))) {
+            run = 0;
+        }
+        run++;
+        longest = run > longest ? run : longest;
+    }
+    printf("# delta: %u records, segments of at most %u\n", (unsigned)chain.chunk_count,
+           (unsigned)longest);
+    return longest + 1u;
+}
+
 static void release_make(release_t *rel, const scenario_t *sc)
 {
     memset(rel, 0, sizeof *rel);
@@ -104,8 +136,17 @@ static void release_make(release_t *rel, const scenario_t *sc)
     spec.version = NEW_VERSION;
     spec.size = sc->new_size;
     spec.chunk_size = CHUNK;
+    spec.seed = sc->delta_segment != 0 ? DELTA_SEED : 0u;
     fake_server_release(&rel->tmpl, &spec);
-    rel->old_image = fake_image(OLD_VERSION, sc->old_size, 0, &rel->old_len);
+    rel->old_image = fake_image_seed(OLD_VERSION, sc->old_size, spec.seed, &rel->old_len);
+    if (sc->delta_segment != 0) {
+        fake_delta_spec_t ds = {0};
+        ds.old = rel->old_image;
+        ds.old_len = rel->old_len;
+        ds.segment_records = sc->delta_segment;
+        fake_server_delta(&rel->tmpl, &ds);
+    }
+    rel->max_refetch = sc->delta_segment != 0 ? delta_max_refetch(&rel->tmpl) : MAX_REFETCH;
     if (sc->compact) {
         assert_int_equal(fota_part_table_compact(sc->new_size, &rel->table, &rel->flash_size),
                          FOTA_OK);
@@ -268,6 +309,8 @@ static void server_copy(rig_t *r)
     r->srv.body_bytes = r->srv.data_bytes = 0;
     r->srv.high_chunk = r->srv.refetched = 0;
     r->srv.report_count = 0;
+    r->srv.delta_manifests = r->srv.delta_requests = 0;
+    r->srv.delta_bytes = 0;
 }
 
 static void rig_open(rig_t *r, const release_t *rel)
@@ -418,6 +461,10 @@ static void assert_confirmed(rig_t *r, const char *what)
     if (!fake_server_got_report(&r->srv, "confirmed")) {
         fail_msg("%s: no confirmed report", what);
     }
+    if (r->rel->sc->delta_segment != 0 && r->srv.data_requests != r->srv.delta_requests) {
+        fail_msg("%s: the full image was fetched (%u of %u requests for the delta)", what,
+                 r->srv.delta_requests, r->srv.data_requests);
+    }
 }
 
 /* ---- the clean run ------------------------------------------------------------------------- */
@@ -495,9 +542,9 @@ typedef struct {
     uint32_t max_refetch;
 } tally_t;
 
-static const char *mode_name(fota_mode_t m)
+static const char *mode_name(const scenario_t *sc)
 {
-    return m == FOTA_MODE_SEED ? "seed" : "chain";
+    return sc->delta_segment != 0 ? "delta" : sc->mode == FOTA_MODE_SEED ? "seed" : "chain";
 }
 
 static const char *cut_name(fota_cut_mode_t how)
@@ -522,9 +569,8 @@ static void cut_once(const release_t *rel, const clean_t *c, uint64_t k, fota_cu
                      uint64_t seed, tally_t *t)
 {
     char what[96];
-    snprintf(what, sizeof what, "%s, %s cut at flash operation %llu of %llu",
-             mode_name(rel->sc->mode), cut_name(how), (unsigned long long)k,
-             (unsigned long long)c->total);
+    snprintf(what, sizeof what, "%s, %s cut at flash operation %llu of %llu", mode_name(rel->sc),
+             cut_name(how), (unsigned long long)k, (unsigned long long)c->total);
     rig_t r;
     rig_open(&r, rel);
     fota_flash_emu_plan_cut(r.emu, k, how, seed);
@@ -545,8 +591,9 @@ static void cut_once(const release_t *rel, const clean_t *c, uint64_t k, fota_cu
         t->last_rollback = k > t->last_rollback ? k : t->last_rollback;
         t->rollbacks++;
     }
-    if (r.refetched > MAX_REFETCH) {
-        fail_msg("%s: %u chunks fetched again, more than one sector", what, (unsigned)r.refetched);
+    if (r.refetched > rel->max_refetch) {
+        fail_msg("%s: %u chunks fetched again, more than %u", what, (unsigned)r.refetched,
+                 (unsigned)rel->max_refetch);
     } else if (r.refetched > t->max_refetch) {
         t->max_refetch = r.refetched;
     }
@@ -562,7 +609,7 @@ static void print_tally(const release_t *rel, const clean_t *c, fota_cut_mode_t 
         "all confirmed, none bricked; rolled back, then reinstalled from the slot, at operations "
         "%llu..%llu (%u: first boot "
         "of the new image before its confirm); at most %u chunks fetched again\n",
-        mode_name(rel->sc->mode), cut_name(how), t->runs, (unsigned long long)c->total,
+        mode_name(rel->sc), cut_name(how), t->runs, (unsigned long long)c->total,
         (unsigned long long)c->writes, (unsigned long long)t->first_rollback,
         (unsigned long long)t->last_rollback, t->rollbacks, (unsigned)t->max_refetch);
 }
@@ -597,8 +644,10 @@ static void sweep(const scenario_t *sc)
     release_free(&rel);
 }
 
-static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true, false};
-static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true, false};
+static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true, false, 0};
+static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true, false, 0};
+/* 40,000 bytes to 64 KB: a patch of some thirty records, segments of two or more */
+static const scenario_t small_delta = {FOTA_MODE_CHAIN, 64u * 1024u, 40000u, true, false, 2};
 
 static void test_every_cut_seed(void **state)
 {
@@ -610,6 +659,12 @@ static void test_every_cut_chain(void **state)
 {
     (void)state;
     sweep(&small_chain);
+}
+
+static void test_every_cut_delta(void **state)
+{
+    (void)state;
+    sweep(&small_delta);
 }
 
 /* ---- the sampled sweep ----------------------------------------------------------------------- */
@@ -652,8 +707,9 @@ static uint64_t sample_seed(void)
 static void test_sampled_cuts_1mb(void **state)
 {
     (void)state;
-    static const scenario_t big_seed = {FOTA_MODE_SEED, 1024u * 1024u, 64u * 1024u, false, true};
-    static const scenario_t big_chain = {FOTA_MODE_CHAIN, 1024u * 1024u, 64u * 1024u, false, true};
+    static const scenario_t big_seed = {FOTA_MODE_SEED, 1024u * 1024u, 64u * 1024u, false, true, 0};
+    static const scenario_t big_chain = {FOTA_MODE_CHAIN, 1024u * 1024u, 64u * 1024u,
+                                         false,           true,          0};
     uint64_t seed = sample_seed();
     sample(&big_seed, seed, SAMPLED_CUTS / 2u);
     sample(&big_chain, seed ^ 0x5555u, SAMPLED_CUTS / 2u);
@@ -664,7 +720,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_cut_seed),
         cmocka_unit_test(test_every_cut_chain),
+        cmocka_unit_test(test_every_cut_delta),
         cmocka_unit_test(test_sampled_cuts_1mb),
     };
+    /* FOTA_POWER_TESTS=test_every_cut_delta runs the tests the pattern names (cmocka's filter) */
+    const char *only = getenv("FOTA_POWER_TESTS");
+    if (only != NULL && only[0] != '\0') {
+        cmocka_set_test_filter(only);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

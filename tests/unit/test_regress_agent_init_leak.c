@@ -216,7 +216,7 @@ static void test_failed_init_releases_everything(void **state)
     cfg.release_key_len = sizeof release_key;
     fota_ports_t ports = {
         {NULL, flash_read, flash_write, flash_erase, 4u * 1024u * 1024u, 4096u},
-        {NULL, boot_part, boot_ok, boot_state, boot_ok, boot_ok},
+        {NULL, boot_part, boot_ok, boot_state, boot_ok, boot_ok, NULL},
         {NULL, store_load, store_save_fails, store_clear},
         {NULL, now_ms, unix_time, random_bytes},
     };

@@ -35,6 +35,7 @@
 #include "fota/fota_config.h"
 #include "fota/http.h"
 #include "fota/chain.h"
+#include "fota/delta.h"
 #include "fota/manifest.h"
 #include "fota/port.h"
 
@@ -65,6 +66,8 @@ typedef enum {
     FOTA_STATE_ROLLED_BACK = 9,
     FOTA_STATE_ERROR = 10,
     FOTA_STATE_DOWNLOADED = 11, /* download_only: the verified image waits for an install offer */
+    FOTA_STATE_DELTA_FAILED =
+        12, /* reported only: the delta patch failed, the full image follows */
 } fota_state_t;
 
 /* What an offer asks of the device (its "action", docs/PROTOCOL.md "check"). */
@@ -148,7 +151,35 @@ typedef struct {
     char release[FOTA_RELEASE_ID_LEN + 1]; /* hex id */
     char version[FOTA_VERSION_MAX + 1];
     uint8_t action; /* fota_offer_action_t */
+#if FOTA_CONFIG_DELTA
+    char delta[FOTA_RELEASE_ID_LEN + 1]; /* the offer's "delta" (hex id), "" without one */
+#endif
 } fota_offer_t;
+
+#if FOTA_CONFIG_DELTA
+/* A place in a delta download to resume from: a segment start (docs/AGENT.md, "Delta updates"). */
+typedef struct {
+    uint32_t record;                       /* its record index */
+    uint32_t pos;                          /* where it starts in the new image */
+    uint8_t expected[FOTA_CHAIN_HASH_LEN]; /* the chain hash that record must have */
+} fota_delta_mark_t;
+
+/* What a delta update adds to the agent's state. */
+typedef struct {
+    uint8_t on;            /* the download in progress is the delta's */
+    uint8_t running_known; /* the running image's id: 0 not looked for yet, 1 known, 2 none */
+    uint8_t pending_valid; /* pending holds a segment start not yet journaled */
+    uint8_t running_id[32];
+    uint32_t running_offset;   /* the running partition */
+    uint32_t running_len;      /* the running image's length, its appended hash included */
+    uint32_t keep;             /* bytes of the new image in flash when the applier restarted */
+    uint32_t written;          /* bytes of the new image written and read back */
+    uint32_t extent;           /* the journaled extent: a sector boundary (or the image's end) */
+    fota_delta_mark_t resume;  /* the segment start the journal names */
+    fota_delta_mark_t pending; /* the last segment start, journaled once `extent` reaches it */
+    fota_delta_t applier;
+} fota_agent_delta_t;
+#endif
 
 typedef struct fota_agent {
     fota_agent_config_t cfg;
@@ -173,7 +204,7 @@ typedef struct fota_agent {
     /* the release being installed */
     fota_offer_t offer;
     fota_manifest_t manifest;
-    uint8_t manifest_digest[32];
+    uint8_t manifest_digest[32]; /* a delta download: the delta manifest's */
     uint32_t part_offset;
     uint32_t part_size;
     /* download position */
@@ -198,6 +229,9 @@ typedef struct fota_agent {
     fota_report_entry_t reports[FOTA_CONFIG_REPORT_QUEUE];
     uint8_t report_count;
     uint8_t auth_key[32];
+#if FOTA_CONFIG_DELTA
+    fota_agent_delta_t delta; /* a->manifest holds the patch's chain while `delta.on` */
+#endif
     /* one buffer for every body held whole: offer JSON, manifest, seed chunk JSON (decoded in
      * place), a chain record split across pieces */
     uint8_t io[FOTA_CONFIG_IO_BUF];

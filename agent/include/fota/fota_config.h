@@ -23,6 +23,16 @@
 #error "fota: build at least one mode (FOTA_CONFIG_MODE_SEED, FOTA_CONFIG_MODE_CHAIN)"
 #endif
 
+/* Delta updates (docs/AGENT.md, "Delta updates"): an offer that names a delta patch from the
+ * running image is applied in place of the full download, with the full image as the fallback.
+ * Chain mode only; 0 leaves every piece of delta code and state out of the agent. */
+#ifndef FOTA_CONFIG_DELTA
+#define FOTA_CONFIG_DELTA FOTA_CONFIG_MODE_CHAIN
+#endif
+#if FOTA_CONFIG_DELTA && !FOTA_CONFIG_MODE_CHAIN
+#error "fota: FOTA_CONFIG_DELTA needs FOTA_CONFIG_MODE_CHAIN"
+#endif
+
 /* Seed-mode chunk JSON for a chunk of c bytes: base64 text plus keys, number, MAC and slack. */
 #define FOTA_SEED_JSON_MAX(c) (4 * (((c) + 2) / 3) + 192)
 #define FOTA_CONFIG_MAX_(a, b) ((a) > (b) ? (a) : (b))
@@ -42,9 +52,10 @@
 #define FOTA_CONFIG_MAX_INSTALL_ATTEMPTS 2
 #endif
 
-/* Request target (path and query). */
+/* Request target (path and query); a delta build's check carries the running image's id too
+ * ("&image=" and 64 hex digits). */
 #ifndef FOTA_CONFIG_TARGET_MAX
-#define FOTA_CONFIG_TARGET_MAX 192
+#define FOTA_CONFIG_TARGET_MAX (192 + (FOTA_CONFIG_DELTA ? 72 : 0))
 #endif
 
 /* Report body (JSON). */

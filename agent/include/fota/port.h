@@ -32,6 +32,10 @@ typedef struct fota_boot {
     /* Restart the device. On a real device it does not return; the emulator returns FOTA_OK
      * and the simulation reboots the device itself. */
     fota_err_t (*reboot)(void *ctx);
+    /* Optional (NULL: no delta updates): the partition the running image was booted from,
+     * absolute offset and size. The agent reads the running image there through the flash port
+     * (read only) as the source of a delta patch, and its appended SHA-256 as its id. */
+    fota_err_t (*running_partition)(void *ctx, uint32_t *offset, uint32_t *size);
 } fota_boot_t;
 
 /* The journal store: one small record, saved and loaded whole. The platform makes a save

@@ -60,8 +60,22 @@ static fota_err_t reboot(void *ctx)
     return FOTA_OK;
 }
 
+/* The app partition running now: the source of a delta patch (read through the flash port). */
+static fota_err_t running_partition(void *ctx, uint32_t *offset, uint32_t *size)
+{
+    (void)ctx;
+    const esp_partition_t *p = esp_ota_get_running_partition();
+    if (p == NULL) {
+        return FOTA_ERR_BOOT_NO_PART;
+    }
+    *offset = p->address;
+    *size = p->size;
+    return FOTA_OK;
+}
+
 fota_boot_t fota_esp_boot_port(fota_esp_t *h)
 {
-    fota_boot_t b = {h, update_partition, set_boot, running_state, confirm, reboot};
+    fota_boot_t b = {h,       update_partition, set_boot,         running_state,
+                     confirm, reboot,           running_partition};
     return b;
 }

@@ -7,7 +7,8 @@
  * at least half its bytes agree; between two such stretches the new bytes are inserted as they
  * are. The operations are then coded record by record with an adaptive binary range coder
  * (the applier's models, mirrored), each record filled to record_size bytes, a segment (the
- * models reset, the positions restated) every segment_records records.
+ * models reset, the positions restated) at the first sector boundary of the new image after
+ * segment_records records, where a device resumes after a power cut.
  */
 #ifndef FOTA_HOST_DELTA_CREATE_H
 #define FOTA_HOST_DELTA_CREATE_H
@@ -19,15 +20,18 @@
 
 typedef struct {
     uint32_t record_size;     /* bytes per record: the release's chunk size (1024) */
-    uint32_t segment_records; /* records per segment: what a power cut may cost again */
+    uint32_t segment_records; /* records per segment, at least: what a power cut may cost again */
+    uint32_t sector_size;     /* the device's flash sector: segments start at its multiples (0:
+                                 4096, an ESP32's) */
 } fota_delta_opts_t;
 
-/* The defaults: 1 KB records, segments of 4 records. */
+/* The defaults: 1 KB records, segments of 4 records or more, starting at 4 KB boundaries. */
 fota_delta_opts_t fota_delta_opts_default(void);
 
 /*
  * The patch from old to new, malloc'd into *patch (the caller frees). FOTA_ERR_ARG for empty
- * images or options out of range (record_size 256..65536, segment_records 0),
+ * images or options out of range (record_size 256..65536, segment_records 0, sector_size not a
+ * multiple of 16),
  * FOTA_ERR_TOO_LARGE for an image of 2 GB or more, FOTA_ERR_NO_MEM.
  */
 fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_img,
