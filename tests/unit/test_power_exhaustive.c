@@ -20,9 +20,10 @@
  * confirmed with nothing fetched again.
  *
  * A delta update (64 KB from 40,000 bytes, a patch made by host/delta_create.c) is swept the
- * same way: its download resumes at the segment start the journal names (segments start at
- * sector boundaries of the new image), so a cut costs at most the records of one segment and
- * the one it fell in; and every run ends by the delta, never by the full image.
+ * same way: its download resumes at the segment start the journal names, the last one at or
+ * below the last sector boundary written, so a cut costs at most the records of the segment it
+ * fell in, the one before and one more; and every run ends by the delta, never by the full
+ * image.
  *
  * Torn cuts are only run on writes and erases: flash_emu tears nothing on a read, so a torn cut
  * at a read is the clean cut at that read, which the clean sweep already runs.
@@ -104,23 +105,24 @@ static void factory_make(release_t *rel)
 }
 
 /* What one cut may cost again: a sector's chunks or records; a delta's download resumes at the
- * start of the segment the cut fell in (segments start at sector boundaries), so that segment's
- * records and the one the cut fell in: the longest segment of the patch, plus one. */
+ * last segment start at or below the last sector boundary written, in the segment the cut fell
+ * in or the one before: the longest two segments in a row, plus one record. */
 static uint32_t delta_max_refetch(const fake_server_t *s)
 {
     fota_manifest_t chain;
     fota_delta_manifest_chain(&s->dm, &chain);
-    uint32_t longest = 0, run = 0;
+    uint32_t longest = 0, run = 0, before = 0;
     for (uint32_t i = 0; i < chain.chunk_count; i++) {
         const uint8_t *rec = s->delta_blob + fota_manifest_record_offset(&chain, i);
         if (fota_delta_is_segment_start(rec, fota_manifest_chunk_len(&chain, i))) {
+            before = run;
             run = 0;
         }
         run++;
-        longest = run > longest ? run : longest;
+        longest = before + run > longest ? before + run : longest;
     }
-    printf("# delta: %u records, segments of at most %u\n", (unsigned)chain.chunk_count,
-           (unsigned)longest);
+    printf("# delta: %u records, two segments in a row of at most %u\n",
+           (unsigned)chain.chunk_count, (unsigned)longest);
     return longest + 1u;
 }
 

@@ -90,7 +90,9 @@ static int make_delta(const delta_opts_t *o, fota_key_t *key, uint32_t segment)
     rc = rc == 0 ? load_source(o->from, &old, &old_len, spec.source_sha256) : rc;
     fota_err_t err = FOTA_OK;
     if (rc == 0) {
-        fota_delta_opts_t opts = {m.chunk_size, segment};
+        fota_delta_opts_t opts = fota_delta_opts_default();
+        opts.record_size = m.chunk_size;
+        opts.segment_records = segment;
         spec.source_size = (uint32_t)old_len;
         err = fota_delta_create(old, old_len, image, m.image_size, &opts, &patch, &patch_len);
         if (err == FOTA_OK) {

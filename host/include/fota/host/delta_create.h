@@ -7,8 +7,8 @@
  * at least half its bytes agree; between two such stretches the new bytes are inserted as they
  * are. The operations are then coded record by record with an adaptive binary range coder
  * (the applier's models, mirrored), each record filled to record_size bytes, a segment (the
- * models reset, the positions restated) at the first sector boundary of the new image after
- * segment_records records, where a device resumes after a power cut.
+ * models reset, the positions restated, where a device resumes after a power cut) every
+ * segment_records records, or at the first sector boundary of the new image after them.
  */
 #ifndef FOTA_HOST_DELTA_CREATE_H
 #define FOTA_HOST_DELTA_CREATE_H
@@ -20,12 +20,12 @@
 
 typedef struct {
     uint32_t record_size;     /* bytes per record: the release's chunk size (1024) */
-    uint32_t segment_records; /* records per segment, at least: what a power cut may cost again */
-    uint32_t sector_size;     /* the device's flash sector: segments start at its multiples (0:
-                                 4096, an ESP32's) */
+    uint32_t segment_records; /* records per segment: a power cut costs at most two segments */
+    uint32_t sector_size;     /* 0: segments start wherever segment_records records end; else at
+                                 multiples of it (whole sectors before each, padded records) */
 } fota_delta_opts_t;
 
-/* The defaults: 1 KB records, segments of 4 records or more, starting at 4 KB boundaries. */
+/* The defaults: 1 KB records, a segment every 2 records. */
 fota_delta_opts_t fota_delta_opts_default(void);
 
 /*
