@@ -331,7 +331,7 @@ if [ "$QUICK" = 0 ]; then
             --segment-records "$sr" >/dev/null || bench_fail "fota-delta create --segment-records $sr"
         label=$sr
         [ "$sr" = 1000000 ] && label="one segment"
-        [ "$sr" = 4 ] && label="4 (the default)"
+        [ "$sr" = 2 ] && label="2 (the default)"
         printf '%-44s %8s\n' "$label" "$(size_of "$W/seg.fdp")" >>"$W/segments"
     done
 fi
