@@ -568,6 +568,15 @@ async function rolloutAction(id, action) {
   refresh();
 }
 
+/* The failure thresholds of a rollout or a stage as the stage table and the summary show them:
+ * "10 %", "3 failed", "10 % or 3 failed", or "" for none (0 means none in the API). */
+function thresholdText(o) {
+  const t = [];
+  if (o.max_failure_percent) t.push(`${o.max_failure_percent} %`);
+  if (o.max_failures) t.push(`${o.max_failures} failed`);
+  return t.join(" or ");
+}
+
 function rolloutCard(r, releases) {
   const rel = releases[r.release];
   const c = r.counts || {};
@@ -580,7 +589,11 @@ function rolloutCard(r, releases) {
       if (confirm(`Cancel rollout ${r.id}? Devices will not be offered its release any more.`)) rolloutAction(r.id, "cancel");
     } }, "Cancel"));
   }
-  const threshold = r.max_failure_percent ? `${r.max_failure_percent} %` : "none";
+  const open = (r.stages || []).find((s) => s.number === r.current_stage);
+  const limits = [];
+  if (thresholdText(r)) limits.push(`rollout: ${thresholdText(r)}`);
+  if (open && thresholdText(open)) limits.push(`stage ${open.number}: ${thresholdText(open)}`);
+  const threshold = limits.length ? limits.join(", ") : "none";
   const stages = (r.stages || []).map((s) => {
     const sc = s.counts || { total: 0, succeeded: 0, failed: 0 };
     const t = sc.total || 0;
@@ -593,7 +606,7 @@ function rolloutCard(r, releases) {
       el("td", { class: "num", "data-k": "failed" }, fmt(sc.failed)),
       el("td", { class: "num", "data-k": "total" }, fmt(t)),
       el("td", { class: "num" }, pct(s.failure_percent)),
-      el("td", { class: "num" }, s.max_failure_percent ? `${s.max_failure_percent} %` : s.max_failures ? `${s.max_failures} failed` : "–"));
+      el("td", { class: "num", "data-k": "threshold" }, thresholdText(s) || "–"));
   });
   return el("div", { class: "panel rollout", "data-rollout": r.id, "data-state": r.state },
     el("div", { class: "rollout-head" },
@@ -604,7 +617,7 @@ function rolloutCard(r, releases) {
     el("div", { class: "counts" },
       MEMBER_STATES.map((k) => el("div", {}, el("div", { class: "n", "data-k": k }, fmt(c[k] || 0)), el("div", { class: "l" }, k))),
       el("div", {}, el("div", { class: "n", "data-k": "total" }, fmt(c.total || 0)), el("div", { class: "l" }, "members")),
-      el("div", {}, el("div", { class: "n", "data-k": "failure_percent" }, pct(r.failure_percent)), el("div", { class: "l" }, `failure rate (threshold ${threshold})`))),
+      el("div", {}, el("div", { class: "n", "data-k": "failure_percent" }, pct(r.failure_percent)), el("div", { class: "l", "data-k": "threshold" }, `failure rate (threshold ${threshold})`))),
     table(["Stage", "Size", "Progress", ["Succeeded", "num"], ["Failed", "num"], ["Members", "num"], ["Failure rate", "num"], ["Threshold", "num"]], stages, "No stage."));
 }
 
