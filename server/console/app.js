@@ -1,11 +1,13 @@
 /*
  * app.js - the operator console of fotad (docs/CONSOLE.md). One page, views chosen by the URL's
- * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/rollouts, #/assignments), each
+ * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/rollouts, #/assignments, and for
+ * admins #/audit and #/tokens, drawn by admin.js), each
  * drawn from the admin API (docs/ADMIN_API.md) with the operator's bearer token, kept in this tab's
  * sessionStorage. Every view reloads its data every few seconds. Lists are paged by fotad, and
  * the overview is one aggregate request whatever the size of the fleet. Write controls are shown
  * only to the roles that may use them (GET /api/admin/whoami): viewer none; operator assignments
- * and rollout pause, resume, cancel; admin everything.
+ * and rollout pause, resume, cancel; admin everything, and the audit log and tokens views (a view
+ * with `admin: true` is neither linked nor loaded for the other roles).
  */
 "use strict";
 
@@ -162,6 +164,7 @@ async function signIn(token) {
   $("#who-name").textContent = state.me.name;
   $("#who-role").textContent = state.me.role;
   $("#who-role").setAttribute("data-role", state.me.role);
+  for (const a of document.querySelectorAll('#nav a[data-role="admin"]')) a.hidden = !can.admin();
   $("#login").hidden = true;
   $("#nav").hidden = false;
   $("#who").hidden = false;
@@ -206,6 +209,13 @@ function show() {
   $("#toast").hidden = true;
   const root = $("#view");
   root.replaceChildren();
+  clearInterval(state.timer);
+  if (v.admin && !can.admin()) {
+    root.append(el("h1", {}, "Not for your role"),
+      el("div", { class: "panel", id: "denied" }, `This view is for admins; this token is a ${state.me.role}.`));
+    document.body.setAttribute("data-loaded", "denied");
+    return;
+  }
   v.frame(root, route);
   refresh();
   clearInterval(state.timer);
@@ -216,16 +226,19 @@ async function refresh() {
   if (!state.me || state.busy) return;
   const route = state.route;
   const v = views[route.view] || views.overview;
+  if (v.admin && !can.admin()) return;
   state.busy = true;
   try {
     await v.load($("#view"), route);
-    document.body.setAttribute("data-loaded", route.view);
+    if (state.route === route) document.body.setAttribute("data-loaded", route.view);
   } catch (e) {
     $("#live").classList.add("stale");
     if (e instanceof ApiError) toast(`${e.message}`, true);
     else throw e;
   } finally {
     state.busy = false;
+    /* Navigated while this load ran (its refresh was skipped): load the new route now. */
+    if (state.me && state.route !== route) refresh();
   }
 }
 
