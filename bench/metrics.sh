@@ -1,23 +1,25 @@
 #!/bin/bash
 # metrics.sh - what watching fotad costs its devices: device-API requests per second with
 # nothing else, side by side with the same load while Prometheus scrapes GET /metrics every
-# second, and while it does and an open dashboard also polls the admin API every 2 s
-# (GET /api/admin/devices and GET /api/admin/rollouts, what an overview page shows). Two kinds
-# of device request: a chain-mode blob Range (no store access) and a check (the store's device
-# row written: the census query of a scrape competes with it).
+# second, and while it does and the operator console is open on its overview as well (docs/CONSOLE.md:
+# the page and its files and GET /api/admin/whoami once, then what server/console/app.js's overview
+# view requests every 5 s, GET /api/admin/overview?bucket_s=60&buckets=60 and GET
+# /api/admin/rollouts). Two kinds of device request: a chain-mode blob Range (no store access) and
+# a check (the store's device row written: the census query of a scrape competes with it).
 #
 # The client is bench_load (64 keep-alive connections, each request signed as a device signs
-# it), pinned to CPU 0 with the scraper and the dashboard (curl); fotad --threads 2 is pinned to
+# it), pinned to CPU 0 with the scraper and the console (curl); fotad --threads 2 is pinned to
 # CPU 1 (taskset), as in bench/server_rps.sh. Before the runs, 1,024 devices check in, so a
-# scrape's census and the dashboard's device list have a fleet to read. The runs alternate
-# quiet, scraped and watched (scraped + dashboard), in rounds; the median round counts.
+# scrape's census and the console's overview have a fleet to read. The runs alternate quiet,
+# scraped and watched (scraped + console), in rounds; the median round counts.
 #
 #   columns: rps = device responses per second quiet, scraped and watched (the rounds' range
 #   below the table); /quiet = the ratio to quiet; p99 latency of each; srv_us = fotad's own CPU
 #   time (user + system, /proc/PID/stat) per device response, the watchers' requests included.
-#   Below the table: the size of a /metrics answer and a device list, their median and largest
-#   latency, and how many were made during the watched runs; then fotad's own CPU time per
-#   /metrics answer and per device list, each requested many times in a row with no other load.
+#   Below the table: the size of a /metrics answer and of the console's requests, their median and
+#   largest latency, and how many were made during the runs; then fotad's own CPU time per
+#   /metrics answer and per overview poll of the console (its two requests), each made many times
+#   in a row with no other load, and for reference per unpaged device list.
 #
 # Usage: bench/metrics.sh [--quick] [--no-doc] [BUILD_DIR]   (quick: one round of 2 s runs)
 source "$(dirname "$0")/lib.sh" metrics "$@"
@@ -56,20 +58,32 @@ load() {
 # The fleet: 1,024 devices (load-0000 ...) check in once.
 load check 1024 1 0 "$W/fleet.out" || bench_fail "bench_load: the fleet's checks"
 
-# The watchers, as a script of their own: OUT_PREFIX DASHBOARD. Prometheus every second, and when
-# DASHBOARD is 1 the dashboard every other second; each answer's time, size and status appended
-# to OUT_PREFIX.scrapes / OUT_PREFIX.polls.
+# The console's overview poll (server/console/app.js, views.overview.load, every REFRESH_MS = 5 s).
+overview_poll=("/api/admin/overview?bucket_s=60&buckets=60" /api/admin/rollouts)
+# The watchers, as a script of their own: OUT_PREFIX CONSOLE. Prometheus every second, and when
+# CONSOLE is 1 the console opened (its page and files without a token, then whoami) and its
+# overview polled every 5 s; each answer's time, size, status and name appended to
+# OUT_PREFIX.scrapes / OUT_PREFIX.polls.
 cat >"$W/watch.sh" <<WATCH
 #!/bin/bash
+get() { # FILE NAME PATH [CURL ARGS]
+    local f=\$1 n=\$2 p=\$3
+    shift 3
+    curl -s -o /dev/null -w "%{time_total} %{size_download} %{http_code} \$n\n" "\$@" "$url\$p" >>"\$f"
+}
+if [ "\$2" = 1 ]; then
+    for f in / /console/app.js /console/admin.js /console/style.css /console/uPlot.min.js \
+        /console/uPlot.min.css /console/favicon.svg; do
+        get "\$1.polls" page "\$f"
+    done
+    get "\$1.polls" whoami /api/admin/whoami -H "$auth"
+fi
 t=0
 while :; do
-    curl -s -o /dev/null -w '%{time_total} %{size_download} %{http_code}\n' -H "$auth" \
-        "$url/metrics" >>"\$1.scrapes"
-    if [ "\$2" = 1 ] && [ \$((t % 2)) = 0 ]; then
-        for p in devices rollouts; do
-            curl -s -o /dev/null -w "%{time_total} %{size_download} %{http_code} \$p\n" \
-                -H "$auth" "$url/api/admin/\$p" >>"\$1.polls"
-        done
+    get "\$1.scrapes" metrics /metrics -H "$auth"
+    if [ "\$2" = 1 ] && [ \$((t % 5)) = 0 ]; then
+        get "\$1.polls" overview "${overview_poll[0]}" -H "$auth"
+        get "\$1.polls" rollouts "${overview_poll[1]}" -H "$auth"
     fi
     t=\$((t + 1))
     sleep 1
@@ -122,22 +136,26 @@ cat "$W"/*.polls >"$W/all.polls" 2>/dev/null || true
 bad=$(awk '$3 != 200' "$W/all.scrapes" "$W/all.polls" | wc -l)
 [ "$bad" = 0 ] || bench_fail "$bad watcher requests did not get 200"
 
-# cpu_per_answer PATH N: fotad's CPU time (ms) per answer over N requests of PATH in a row, with
-# no other load (CPU time: what other work on the machine does not change much).
+# cpu_per_answer N PATH...: fotad's CPU time (ms) per round of the PATHs over N rounds in a row,
+# with no other load (CPU time: what other work on the machine does not change much).
 cpu_per_answer() {
-    local t0 t1 i
+    local t0 t1 i p n=$1
+    shift
     t0=$(server_ticks "$FOTAD_PID")
-    for i in $(seq 1 "$2"); do
-        curl -sf -o /dev/null -H "$auth" "$url$1" || bench_fail "GET $1"
+    for i in $(seq 1 "$n"); do
+        for p in "$@"; do
+            curl -sf -o /dev/null -H "$auth" "$url$p" || bench_fail "GET $p"
+        done
     done
     t1=$(server_ticks "$FOTAD_PID")
-    awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$2" \
+    awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$n" \
         'BEGIN { printf "%.2f", t * 1000 / hz / n }'
 }
 n_cpu=200
 [ "$QUICK" = 1 ] && n_cpu=20
-metrics_cpu=$(cpu_per_answer /metrics "$n_cpu")
-devices_cpu=$(cpu_per_answer /api/admin/devices $((n_cpu / 4)))
+metrics_cpu=$(cpu_per_answer "$n_cpu" /metrics)
+console_cpu=$(cpu_per_answer "$n_cpu" "${overview_poll[@]}")
+devices_cpu=$(cpu_per_answer $((n_cpu / 4)) /api/admin/devices)
 
 # latency FILE [WHAT]: "N answers of B bytes, median X ms, max Y ms" (WHAT: the polls' 4th field).
 latency() {
@@ -170,11 +188,17 @@ latency() {
     echo
     echo "GET /metrics every second: $(latency "$W/all.scrapes")"
     echo "fotad CPU per answer, alone: /metrics $metrics_cpu ms ($n_cpu in a row)," \
-        "/api/admin/devices $devices_cpu ms ($((n_cpu / 4)) in a row)"
-    echo "GET /api/admin/devices every 2 s: $(latency "$W/all.polls" devices)"
-    echo "GET /api/admin/rollouts every 2 s: $(latency "$W/all.polls" rollouts)"
+        "the console's overview poll (overview + rollouts) $console_cpu ms ($n_cpu in a row)"
+    echo "for reference, alone: the whole device list (GET /api/admin/devices, $((n_cpu / 4)) in a" \
+        "row) $devices_cpu ms, $(ratio "$devices_cpu" "$console_cpu" 1) x the overview poll"
+    echo "the console opened at each watched run: $(awk '$4 == "whoami"' "$W/all.polls" | wc -l)" \
+        "times, $(awk '$4 == "page" || $4 == "whoami" { b += $2 } $4 == "whoami" { n++ }
+            END { printf "%d", n ? b / n : 0 }' "$W/all.polls") bytes each (the page, 6 files," \
+        "whoami)"
+    echo "GET /api/admin/overview?bucket_s=60&buckets=60 every 5 s: $(latency "$W/all.polls" overview)"
+    echo "GET /api/admin/rollouts every 5 s: $(latency "$W/all.polls" rollouts)"
     echo "fotad --threads 2 pinned to CPU $server_cpu; bench_load (64 connections), the scraper" \
-        "and the dashboard on CPU $client_cpu; 1,024 devices known; ${seconds} s runs after" \
-        "${warmup} s of warm-up, median of $rounds rounds"
+        "and the console's requests on CPU $client_cpu; 1,024 devices known; ${seconds} s runs" \
+        "after ${warmup} s of warm-up, median of $rounds rounds"
 } >"$W/table"
 bench_report "Server: the cost of /metrics and an open dashboard" "$W/table"

@@ -1,11 +1,13 @@
 /*
  * app.js - the operator console of fotad (docs/CONSOLE.md). One page, views chosen by the URL's
- * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/rollouts, #/assignments), each
+ * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/rollouts, #/assignments, and for
+ * admins #/audit and #/tokens, drawn by admin.js), each
  * drawn from the admin API (docs/ADMIN_API.md) with the operator's bearer token, kept in this tab's
  * sessionStorage. Every view reloads its data every few seconds. Lists are paged by fotad, and
  * the overview is one aggregate request whatever the size of the fleet. Write controls are shown
  * only to the roles that may use them (GET /api/admin/whoami): viewer none; operator assignments
- * and rollout pause, resume, cancel; admin everything.
+ * and rollout pause, resume, cancel; admin everything, and the audit log and tokens views (a view
+ * with `admin: true` is neither linked nor loaded for the other roles).
  */
 "use strict";
 
@@ -162,6 +164,7 @@ async function signIn(token) {
   $("#who-name").textContent = state.me.name;
   $("#who-role").textContent = state.me.role;
   $("#who-role").setAttribute("data-role", state.me.role);
+  for (const a of document.querySelectorAll('#nav a[data-role="admin"]')) a.hidden = !can.admin();
   $("#login").hidden = true;
   $("#nav").hidden = false;
   $("#who").hidden = false;
@@ -206,6 +209,13 @@ function show() {
   $("#toast").hidden = true;
   const root = $("#view");
   root.replaceChildren();
+  clearInterval(state.timer);
+  if (v.admin && !can.admin()) {
+    root.append(el("h1", {}, "Not for your role"),
+      el("div", { class: "panel", id: "denied" }, `This view is for admins; this token is a ${state.me.role}.`));
+    document.body.setAttribute("data-loaded", "denied");
+    return;
+  }
   v.frame(root, route);
   refresh();
   clearInterval(state.timer);
@@ -216,16 +226,20 @@ async function refresh() {
   if (!state.me || state.busy) return;
   const route = state.route;
   const v = views[route.view] || views.overview;
+  if (v.admin && !can.admin()) return;
   state.busy = true;
   try {
     await v.load($("#view"), route);
-    document.body.setAttribute("data-loaded", route.view);
+    /* The view drawn (an unknown one falls back to the overview), for the browser test. */
+    if (state.route === route) document.body.setAttribute("data-loaded", views[route.view] ? route.view : "overview");
   } catch (e) {
     $("#live").classList.add("stale");
     if (e instanceof ApiError) toast(`${e.message}`, true);
     else throw e;
   } finally {
     state.busy = false;
+    /* Navigated while this load ran (its refresh was skipped): load the new route now. */
+    if (state.me && state.route !== route) refresh();
   }
 }
 
@@ -568,6 +582,15 @@ async function rolloutAction(id, action) {
   refresh();
 }
 
+/* The failure thresholds of a rollout or a stage as the stage table and the summary show them:
+ * "10 %", "3 failed", "10 % or 3 failed", or "" for none (0 means none in the API). */
+function thresholdText(o) {
+  const t = [];
+  if (o.max_failure_percent) t.push(`${o.max_failure_percent} %`);
+  if (o.max_failures) t.push(`${o.max_failures} failed`);
+  return t.join(" or ");
+}
+
 function rolloutCard(r, releases) {
   const rel = releases[r.release];
   const c = r.counts || {};
@@ -580,7 +603,11 @@ function rolloutCard(r, releases) {
       if (confirm(`Cancel rollout ${r.id}? Devices will not be offered its release any more.`)) rolloutAction(r.id, "cancel");
     } }, "Cancel"));
   }
-  const threshold = r.max_failure_percent ? `${r.max_failure_percent} %` : "none";
+  const open = (r.stages || []).find((s) => s.number === r.current_stage);
+  const limits = [];
+  if (thresholdText(r)) limits.push(`rollout: ${thresholdText(r)}`);
+  if (open && thresholdText(open)) limits.push(`stage ${open.number}: ${thresholdText(open)}`);
+  const threshold = limits.length ? limits.join(", ") : "none";
   const stages = (r.stages || []).map((s) => {
     const sc = s.counts || { total: 0, succeeded: 0, failed: 0 };
     const t = sc.total || 0;
@@ -593,7 +620,7 @@ function rolloutCard(r, releases) {
       el("td", { class: "num", "data-k": "failed" }, fmt(sc.failed)),
       el("td", { class: "num", "data-k": "total" }, fmt(t)),
       el("td", { class: "num" }, pct(s.failure_percent)),
-      el("td", { class: "num" }, s.max_failure_percent ? `${s.max_failure_percent} %` : s.max_failures ? `${s.max_failures} failed` : "–"));
+      el("td", { class: "num", "data-k": "threshold" }, thresholdText(s) || "–"));
   });
   return el("div", { class: "panel rollout", "data-rollout": r.id, "data-state": r.state },
     el("div", { class: "rollout-head" },
@@ -604,7 +631,7 @@ function rolloutCard(r, releases) {
     el("div", { class: "counts" },
       MEMBER_STATES.map((k) => el("div", {}, el("div", { class: "n", "data-k": k }, fmt(c[k] || 0)), el("div", { class: "l" }, k))),
       el("div", {}, el("div", { class: "n", "data-k": "total" }, fmt(c.total || 0)), el("div", { class: "l" }, "members")),
-      el("div", {}, el("div", { class: "n", "data-k": "failure_percent" }, pct(r.failure_percent)), el("div", { class: "l" }, `failure rate (threshold ${threshold})`))),
+      el("div", {}, el("div", { class: "n", "data-k": "failure_percent" }, pct(r.failure_percent)), el("div", { class: "l", "data-k": "threshold" }, `failure rate (threshold ${threshold})`))),
     table(["Stage", "Size", "Progress", ["Succeeded", "num"], ["Failed", "num"], ["Members", "num"], ["Failure rate", "num"], ["Threshold", "num"]], stages, "No stage."));
 }
 

@@ -287,6 +287,14 @@ async function rollouts(page) {
   });
   assert.equal(await page.$eval(`[data-rollout="${id}"] [data-k="reason"]`, (e) => e.textContent), r.paused_reason);
   ok(`rollout ${id}: state, counts per status and stage, failure rate and reason as the API's`);
+  // The summary's threshold is the open stage's (the rollout itself has none), as its stage row says.
+  const open = r.stages.find((s) => s.number === r.current_stage);
+  assert.ok(open && open.max_failures === 1 && !r.max_failures && !r.max_failure_percent, "stage thresholds only");
+  const cell = await page.$eval(`[data-rollout="${id}"] tr[data-stage="${open.number}"] [data-k="threshold"]`, (e) => e.textContent);
+  assert.equal(cell, "1 failed");
+  assert.equal(await page.$eval(`[data-rollout="${id}"] .counts [data-k="threshold"]`, (e) => e.textContent),
+    `failure rate (threshold stage ${open.number}: ${cell})`);
+  ok(`rollout ${id}: the failure rate's threshold is the open stage's, as in the stage table`);
   await shot(page, "rollouts");
 
   // Resume and pause from the page change the rollout in the API, and the page follows.
@@ -351,6 +359,142 @@ async function live(page) {
   ok("live: an assignment made through the API appears without a reload");
 }
 
+/* A request with another token, as a script would send it. */
+async function whoami(token) {
+  return api("whoami", {}, token);
+}
+
+/* The tokens view: the API's list; a token made on the page (its secret shown once, copied) works
+ * and is listed; revoking it on the page, confirmed, makes fotad refuse it. */
+async function tokens(page, browser) {
+  await view(page, "#/tokens", "tokens");
+  let tl = (await get("tokens")).tokens;
+  let tr = await rows(page, "#tokens-table", "data-token");
+  assert.deepEqual(tr.map((r) => [r.key, r.role, r.created_by]), tl.map((t) => [t.id, t.role, t.created_by]));
+  ok(`tokens: the ${tl.length} tokens of the API, with role and creator`);
+
+  await page.type("#token-name", "made on the page");
+  await page.select("#token-role", "operator");
+  await page.click("#token-form button[type=submit]");
+  await page.waitForSelector("#token-secret");
+  const secret = await page.$eval("#token-secret", (e) => e.value);
+  assert.match(secret, /^fota_[0-9a-f]{12}_[0-9a-f]{64}$/);
+  assert.match(await page.$eval("#token-new", (e) => e.textContent), /shown only now/i);
+  const id = secret.split("_")[1];
+  await browser.defaultBrowserContext().overridePermissions(URL, ["clipboard-read", "clipboard-write", "clipboard-sanitized-write"]);
+  await page.click("#token-copy");
+  await page.waitForFunction(() => document.querySelector("#token-copy").textContent === "Copied");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  const me = await whoami(secret);
+  assert.equal(me.status, 200);
+  assert.deepEqual([me.body.token, me.body.name, me.body.role], [id, "made on the page", "operator"]);
+  tl = (await get("tokens")).tokens;
+  assert.ok(tl.some((t) => t.id === id && t.role === "operator" && !t.revoked), "listed by the API");
+  await page.waitForSelector(`#tokens-table tr[data-token="${id}"] [data-action="revoke"]`);
+  ok(`tokens: ${id} made on the page, its secret shown once and copied; whoami answers operator; listed by the API`);
+  await shot(page, "tokens");
+
+  // Revoke: dismissed, nothing happens; confirmed, fotad refuses the token.
+  page.once("dialog", (d) => d.dismiss());
+  await page.click(`#tokens-table tr[data-token="${id}"] [data-action="revoke"]`);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal((await whoami(secret)).status, 200, "a dismissed revocation revokes nothing");
+  page.once("dialog", (d) => d.accept());
+  await page.click(`#tokens-table tr[data-token="${id}"] [data-action="revoke"]`);
+  await page.waitForSelector(`#tokens-table tr[data-token="${id}"].revoked`);
+  assert.equal((await whoami(secret)).status, 403);
+  const t = (await get("tokens")).tokens.find((x) => x.id === id);
+  assert.ok(t.revoked > 0);
+  assert.equal(await page.$eval(`#tokens-table tr[data-token="${id}"] [data-k="revoked"]`, (e) => Number(e.getAttribute("data-v"))), t.revoked);
+  assert.equal(await page.$(`#tokens-table tr[data-token="${id}"] [data-action]`), null);
+  ok(`tokens: revoking ${id} on the page, confirmed (not when dismissed), and fotad refuses it (403)`);
+  return id;
+}
+
+/* The rows of the audit view: seq, action, status and its colour class. */
+async function auditRows(page) {
+  return page.$$eval("#audit-table tbody tr[data-seq]", (t) => t.map((r) => ({
+    seq: Number(r.querySelector('[data-k="seq"]').textContent),
+    action: r.querySelector('[data-k="action"]').textContent,
+    token: r.querySelector('[data-k="token"]').textContent,
+    status: Number(r.querySelector('[data-k="status"]').textContent),
+    cls: r.querySelector('[data-k="status"]').className,
+  })));
+}
+
+function sameAudit(shown, rows) {
+  assert.deepEqual(shown.map((r) => [r.seq, r.action, r.token, r.status]),
+    rows.map((a) => [a.seq, a.action, a.token, a.status]));
+  const colour = (s) => (s >= 500 ? "bad" : s >= 400 ? "warn" : "ok");
+  for (const r of shown) assert.ok(r.cls.split(" ").includes(colour(r.status)), `status ${r.status}: ${r.cls}`);
+}
+
+async function clickAndLoad(page, sel, name) {
+  await page.evaluate(() => document.body.removeAttribute("data-loaded"));
+  await page.click(sel);
+  await page.waitForSelector(`body[data-loaded="${name}"]`);
+}
+
+/* The audit view: the API's first page, paging by seq both ways, the filters, the live refresh. */
+async function audit(page) {
+  // An operator's refused write (409: the rollout is paused already): a 4xx row of its token.
+  const op = (await api("tokens", { method: "POST", body: { name: "audit-operator", role: "operator" } })).body;
+  const paused = (await get("rollouts")).rollouts.find((r) => r.state === "paused");
+  assert.equal((await api(`rollouts/${paused.id}/pause`, { method: "POST", body: {} }, op.secret)).status, 409);
+  const tokenId = op.id;
+  await view(page, "#/audit", "audit");
+  let a = await get("audit?limit=50");
+  sameAudit(await auditRows(page), a.audit);
+  assert.ok(a.audit.some((r) => r.status === 409) && a.audit.some((r) => r.status < 300));
+  ok(`audit: the first page (${a.audit.length} rows) has the API's seq, action, token and status, coloured by class`);
+  await shot(page, "audit");
+
+  await view(page, "#/audit?limit=5", "audit");
+  const p1 = await get("audit?limit=5");
+  sameAudit(await auditRows(page), p1.audit);
+  assert.ok(p1.more, "more than one page of 5");
+  assert.ok(await page.$eval("#audit-newer", (b) => b.disabled), "no newer page from the newest");
+  await clickAndLoad(page, "#audit-older", "audit");
+  const p2 = await get(`audit?limit=5&before=${p1.audit[4].seq}`);
+  sameAudit(await auditRows(page), p2.audit);
+  await clickAndLoad(page, "#audit-older", "audit");
+  const p3 = await get(`audit?limit=5&before=${p2.audit[p2.audit.length - 1].seq}`);
+  sameAudit(await auditRows(page), p3.audit);
+  await clickAndLoad(page, "#audit-newer", "audit");
+  sameAudit(await auditRows(page), p2.audit);
+  await clickAndLoad(page, "#audit-newer", "audit");
+  sameAudit(await auditRows(page), (await get("audit?limit=5")).audit);
+  assert.ok(await page.$eval("#audit-newer", (b) => b.disabled));
+  ok("audit: Older and Newer walk the API's pages by seq (before=), back to the newest");
+
+  // Filters by action and by token, through the form.
+  await view(page, "#/audit", "audit");
+  const action = "POST /api/admin/rollouts/{id}/pause";
+  await page.select("#audit-action", action);
+  await clickAndLoad(page, "#audit-filters button[type=submit]", "audit");
+  a = await get(`audit?limit=50&action=${encodeURIComponent(action)}`);
+  let shown = await auditRows(page);
+  sameAudit(shown, a.audit);
+  assert.ok(shown.length >= 2 && shown.every((r) => r.action === action));
+  await view(page, "#/audit", "audit");
+  const opts = await page.$$eval("#audit-token option", (o) => o.map((x) => x.value));
+  assert.deepEqual(await page.select("#audit-token", tokenId), [tokenId], `the token among ${opts}`);
+  await clickAndLoad(page, "#audit-filters button[type=submit]", "audit");
+  a = await get(`audit?limit=50&token=${tokenId}`);
+  shown = await auditRows(page);
+  sameAudit(shown, a.audit);
+  assert.deepEqual(shown.map((r) => [r.token, r.status]), [[tokenId, 409]]);
+  ok(`audit: filtered by action and by token (${tokenId}'s one refused pause) as the API's`);
+
+  // Live: a write made now appears on the newest page without a reload.
+  await view(page, "#/audit", "audit");
+  const rel = (await get("releases")).releases.find((r) => r.product === "inv");
+  assert.equal((await api("assignments", { method: "POST", body: { release: rel.id, device: "inv-audit-1" } })).status, 201);
+  const newest = (await get("audit?limit=1")).audit[0];
+  await page.waitForSelector(`#audit-table tr[data-seq="${newest.seq}"]`, { timeout: 30000 });
+  ok(`audit: a write made through the API (seq ${newest.seq}) appears without a reload`);
+}
+
 /* A new browser tab signed in with a token of `role` made through the API. */
 async function signedIn(browser, role) {
   const made = await api("tokens", { method: "POST", body: { name: `console-${role}`, role } });
@@ -392,6 +536,21 @@ async function roles(browser) {
   assert.equal(status, 403);
   assert.equal((await get(`rollouts/${id}`)).state, before);
   ok("viewer: no write control shown; a write sent anyway is refused with 403 and changes nothing");
+  // Neither admin view: no link, nothing loaded on its address, 403 from the API.
+  const links = await viewer.$$eval('#nav a[data-view="audit"], #nav a[data-view="tokens"]', (a) => a.map((x) => x.getClientRects().length));
+  assert.deepEqual(links, [0, 0], "no Audit or Tokens link for a viewer");
+  for (const v of ["audit", "tokens"]) {
+    await view(viewer, `#/${v}`, "denied");
+    assert.equal(await viewer.$(`#${v}-table`), null);
+  }
+  expectedStatuses = new Set([403]);
+  const refused = await viewer.evaluate(async () => Promise.all(["audit", "tokens"].map(async (p) => {
+    const r = await fetch(`/api/admin/${p}`, { headers: { Authorization: `Bearer ${sessionStorage.getItem("fota.token")}` } });
+    return r.status;
+  })));
+  expectedStatuses = new Set();
+  assert.deepEqual(refused, [403, 403]);
+  ok("viewer: no Audit or Tokens view (no link, not loaded at its address); the API answers 403 to both");
   await viewer.close();
 
   const operator = await signedIn(browser, "operator");
@@ -400,7 +559,8 @@ async function roles(browser) {
   assert.deepEqual(actions, before === "paused" ? ["cancel", "resume"] : ["cancel", "pause"]);
   await view(operator, "#/assignments", "assignments");
   assert.ok(await operator.$("#assign-form"), "the assignment form for an operator");
-  ok("operator: pause or resume, cancel and the assignment form shown");
+  assert.deepEqual(await operator.$$eval('#nav a[data-role="admin"]', (a) => a.map((x) => x.getClientRects().length)), [0, 0]);
+  ok("operator: pause or resume, cancel and the assignment form shown; no Audit or Tokens view");
   await operator.close();
 }
 
@@ -442,6 +602,8 @@ async function main() {
     assert.equal(await page.$eval("#who-role", (e) => e.textContent), "admin");
     const after = await page.$$eval("#nav, #who, #login", (els) => els.map((e) => e.getClientRects().length > 0));
     assert.deepEqual(after, [true, true, false], "after sign-in the views show, the form does not");
+    assert.deepEqual(await page.$$eval('#nav a[data-role="admin"]', (a) => a.map((x) => x.getClientRects().length > 0)), [true, true],
+      "an admin sees the Audit and Tokens views");
     ok("sign-in: the admin token opens the console, role admin");
     await overview(page);
     await nextRefresh(page, "overview");
@@ -453,6 +615,8 @@ async function main() {
     await startAndCancel(page);
     await assignments(page);
     await live(page);
+    await tokens(page, browser);
+    await audit(page);
     await roles(browser);
     // The token survives a reload of the tab (sessionStorage), and signing out forgets it.
     await page.reload();

@@ -149,6 +149,7 @@ grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self'" "$W/h
     fail "the page's Content-Security-Policy"
 grep -qi '^Cache-Control: no-cache' "$W/h" || fail "the page's Cache-Control"
 grep -q '<script src="/console/app.js"' "$W/page" || fail "the page names its script"
+grep -q '<script src="/console/admin.js"' "$W/page" || fail "the page names its admin views' script"
 grep -qE '<script>|style=' "$W/page" && fail "an inline script or style in the page"
 etag=$(grep -i '^ETag:' "$W/h" | cut -d' ' -f2 | tr -d '\r')
 [ -n "$etag" ] || fail "no ETag"
@@ -156,7 +157,7 @@ raw GET / -H "If-None-Match: $etag"
 expect 304 "the page again with its ETag"
 raw GET / -H 'If-None-Match: "0000000000000000"'
 expect 200 "the page with another ETag"
-for f in app.js:text/javascript style.css:text/css uPlot.min.js:text/javascript \
+for f in app.js:text/javascript admin.js:text/javascript style.css:text/css uPlot.min.js:text/javascript \
     uPlot.min.css:text/css favicon.svg:image/svg+xml; do
     curl -s -D "$W/h" -o /dev/null "$URL/console/${f%%:*}" || fail "GET ${f%%:*}"
     grep -qi "^Content-Type: ${f#*:}" "$W/h" || fail "${f%%:*}: its type"

@@ -78,8 +78,10 @@ if run metrics; then
     rows "^fotad: blob, 1 record/Range +[0-9]+ +[0-9]+ +$N +[0-9]+ +$N +$N +$N +$N +$N +$N +$N$" \
         "^fotad: check \(a store write\) +[0-9]+ +[0-9]+ +$N +[0-9]+ +$N " \
         "^GET /metrics every second: [1-9][0-9]* answers of about [0-9]+ bytes, median $N ms" \
-        "^GET /api/admin/devices every 2 s: [1-9][0-9]* answers of about [0-9]+ bytes" \
-        "^fotad CPU per answer, alone: /metrics $N ms \([0-9]+ in a row\), /api/admin/devices $N ms"
+        "^GET /api/admin/overview\?bucket_s=60&buckets=60 every 5 s: [1-9][0-9]* answers of about [0-9]+ bytes" \
+        "^GET /api/admin/rollouts every 5 s: [1-9][0-9]* answers of about [0-9]+ bytes" \
+        "^the console opened at each watched run: [1-9][0-9]* times, [1-9][0-9]* bytes each" \
+        "^fotad CPU per answer, alone: /metrics $N ms \([0-9]+ in a row\), the console's overview poll \(overview \+ rollouts\) $N ms"
 fi
 
 if [ ! -x "$build/fota-sim" ]; then
