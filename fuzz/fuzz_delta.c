@@ -102,7 +102,9 @@ static fota_err_t apply_from(fota_delta_t *d, const uint8_t *data, size_t size, 
 static void seed_one(const char *dir, const char *name, const uint8_t *nw, size_t n,
                      uint32_t record_size, uint32_t segment_records)
 {
-    fota_delta_opts_t o = {record_size, segment_records};
+    fota_delta_opts_t o = fota_delta_opts_default();
+    o.record_size = record_size;
+    o.segment_records = segment_records;
     uint8_t *patch = NULL;
     size_t len = 0;
     if (fota_delta_create(g_old, OLD_SIZE, nw, n, &o, &patch, &len) != FOTA_OK) {
