@@ -12,38 +12,7 @@ TOOL="$BUILD/fota-delta"
 IMG="$BUILD/fota-image"
 [ -x "$TOOL" ] || { echo "FAIL: $TOOL not built" >&2; exit 1; }
 [ -x "$IMG" ] || { echo "FAIL: $IMG not built" >&2; exit 1; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/fota-delta-test.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# run WANT_EXIT CMD...: run CMD, keep stdout/stderr in $W/out and $W/err, check the exit code.
-run() {
-    local want=$1 got=0
-    shift
-    "$@" >"$W/out" 2>"$W/err" || got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "--- stdout:" >&2; cat "$W/out" >&2
-        echo "--- stderr:" >&2; cat "$W/err" >&2
-        fail "exit $got instead of $want: $*"
-    fi
-    if grep -qE 'Sanitizer|runtime error:' "$W/err"; then
-        cat "$W/err" >&2
-        fail "sanitizer report: $*"
-    fi
-}
-
-has() {
-    grep -qE -- "$2" "$W/$1" || { cat "$W/$1" >&2; fail "std$1 lacks /$2/"; }
-}
-
-one_line_error() {
-    [ "$(wc -l <"$W/err")" -eq 1 ] || { cat "$W/err" >&2; fail "stderr is not one line"; }
-    has err "$1"
-}
+. "$(dirname "$0")/lib/cli.sh" test_fota_delta
 
 flip_byte() {
     local b
@@ -60,31 +29,31 @@ flip_byte() {
 
 # --- help and usage errors ---------------------------------------------------------------------
 run 0 "$TOOL" --help
-has out "usage: fota-delta"
+has_re out "usage: fota-delta"
 for sub in create apply info; do
     run 0 "$TOOL" "$sub" --help
-    has out "usage: fota-delta $sub"
+    has_re out "usage: fota-delta $sub"
 done
 run 2 "$TOOL"
 run 2 "$TOOL" create "$W/v1.bin" "$W/v2.bin"
-one_line_error "missing"
+one_line_error_re "missing"
 run 2 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p" --record-size 100
-one_line_error "--record-size must be 256 to 65536"
+one_line_error_re "--record-size must be 256 to 65536"
 run 2 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p" --segment-records 0
-one_line_error "--segment-records must be 1 or more"
+one_line_error_re "--segment-records must be 1 or more"
 run 2 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p" --segment-records x
-one_line_error "invalid --segment-records 'x'"
+one_line_error_re "invalid --segment-records 'x'"
 run 1 "$TOOL" create "$W/v1.bin" "$W/nope.bin" "$W/p"
-one_line_error "nope.bin: cannot read: .*FOTA_ERR_IO"
+one_line_error_re "nope.bin: cannot read: .*FOTA_ERR_IO"
 [ ! -e "$W/p" ] || fail "a patch was written after an error"
 
 # --- round trip ----------------------------------------------------------------------------------
 run 0 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p12"
-has out "p12: created, [0-9]+ bytes \([0-9.]+ % of .*v2.bin, 139264 bytes\), [0-9]+ records, [0-9]+ segments"
+has_re out "p12: created, [0-9]+ bytes \([0-9.]+ % of .*v2.bin, 139264 bytes\), [0-9]+ records, [0-9]+ segments"
 size=$(stat -c %s "$W/p12")
 [ "$size" -lt 20000 ] || fail "patch between two close releases is $size bytes"
 run 0 "$TOOL" apply "$W/v1.bin" "$W/p12" "$W/v2.out"
-has out "applied to .*v1.bin, 139264 bytes written to .*v2.out"
+has_re out "applied to .*v1.bin, 139264 bytes written to .*v2.out"
 cmp "$W/v2.bin" "$W/v2.out" || fail "apply did not give the new image"
 
 # Backwards (the new image is smaller) and between unrelated images (all inserted bytes).
@@ -97,18 +66,18 @@ cmp "$W/other.bin" "$W/other.out" || fail "the patch to an unrelated image did n
 
 # Other record sizes and segments: one record per segment.
 run 0 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p512" --record-size 512 --segment-records 1
-has out ", ([0-9]+) records, \1 segments"
+has_re out ", ([0-9]+) records, \1 segments"
 run 0 "$TOOL" apply "$W/v1.bin" "$W/p512" "$W/v2.512"
 cmp "$W/v2.bin" "$W/v2.512" || fail "the 512-byte-record patch did not apply"
 
 # --- info ----------------------------------------------------------------------------------------
 run 0 "$TOOL" info "$W/p12"
-has out "^New image: +139264 bytes"
-has out "^Source image: +131072 bytes"
-has out "^Record size: +1024 bytes"
+has_re out "^New image: +139264 bytes"
+has_re out "^Source image: +131072 bytes"
+has_re out "^Record size: +1024 bytes"
 records=$(( (size - 16 + 1023) / 1024 ))
-has out "^Records: +$records \(the last $(( (size - 16) - (records - 1) * 1024 )) bytes\)"
-has out "^  0 +0 +0x00000000 +0x00000000 +2 +[0-9]+$"
+has_re out "^Records: +$records \(the last $(( (size - 16) - (records - 1) * 1024 )) bytes\)"
+has_re out "^  0 +0 +0x00000000 +0x00000000 +2 +[0-9]+$"
 # The first segment has the default 2 records; the segments' records add up to the patch's and
 # their new bytes to the new image.
 awk '/^  [0-9]/ { r += $5; b += $6 } END { print r, b }' "$W/out" >"$W/sum"
@@ -120,21 +89,21 @@ run 0 "$TOOL" info "$W/p512"
 # --- refused patches -----------------------------------------------------------------------------
 # Made for another source image.
 run 1 "$TOOL" apply "$W/v2.bin" "$W/p12" "$W/bad.out"
-one_line_error "made for a source image of 131072 bytes, not 139264: .*\(FOTA_ERR_DELTA_SOURCE\)$"
+one_line_error_re "made for a source image of 131072 bytes, not 139264: .*\(FOTA_ERR_DELTA_SOURCE\)$"
 [ ! -e "$W/bad.out" ] || fail "an image was written for a patch of another source"
 
 # Truncated inside a record, at a record boundary, inside the header.
 head -c $((size - 100)) "$W/p12" >"$W/cut"
 run 1 "$TOOL" apply "$W/v1.bin" "$W/cut" "$W/bad.out"
-one_line_error "record $((records - 1)) \(patch offset [0-9]+\): .*\(FOTA_ERR_DELTA_CORRUPT\)$"
+one_line_error_re "record $((records - 1)) \(patch offset [0-9]+\): .*\(FOTA_ERR_DELTA_CORRUPT\)$"
 head -c $((16 + 2 * 1024)) "$W/p12" >"$W/cut"
 run 1 "$TOOL" apply "$W/v1.bin" "$W/cut" "$W/bad.out"
-one_line_error "the patch ends after [0-9]+ of the new image's 139264 bytes: .*\(FOTA_ERR_DELTA_CORRUPT\)$"
+one_line_error_re "the patch ends after [0-9]+ of the new image's 139264 bytes: .*\(FOTA_ERR_DELTA_CORRUPT\)$"
 head -c 10 "$W/p12" >"$W/cut"
 run 1 "$TOOL" apply "$W/v1.bin" "$W/cut" "$W/bad.out"
-one_line_error "FOTA_ERR_DELTA_FORMAT"
+one_line_error_re "FOTA_ERR_DELTA_FORMAT"
 run 1 "$TOOL" info "$W/cut"
-one_line_error "FOTA_ERR_DELTA_FORMAT"
+one_line_error_re "FOTA_ERR_DELTA_FORMAT"
 [ ! -e "$W/bad.out" ] || fail "an image was written for a truncated patch"
 
 # A first segment that does not start at the new image's first byte (its new position, after
@@ -144,7 +113,7 @@ while [ "$(od -An -tu1 -j "$at" -N1 "$W/p12" | tr -d ' ')" -ge 128 ]; do at=$((a
 cp "$W/p12" "$W/late"
 printf '\005' | dd of="$W/late" bs=1 seek=$((at + 1)) conv=notrunc status=none
 run 1 "$TOOL" apply "$W/v1.bin" "$W/late" "$W/bad.out"
-one_line_error "record 0 does not start the new image: .*\(FOTA_ERR_DELTA_ORDER\)$"
+one_line_error_re "record 0 does not start the new image: .*\(FOTA_ERR_DELTA_ORDER\)$"
 
 # Damaged: the range coder does not check itself (the hash chain authenticates each record
 # before the applier sees it), so a flipped byte is either refused with a delta error or decoded
@@ -159,7 +128,7 @@ for off in 20 40 100 500 1100 3000 $((size - 20)); do
     if grep -qE 'Sanitizer|runtime error:' "$W/err"; then cat "$W/err" >&2; fail "sanitizer report"; fi
     case $got in
     0) ! cmp -s "$W/bad.out" "$W/v2.bin" || fail "a flipped byte at $off changed nothing" ;;
-    1) one_line_error "\(FOTA_ERR_DELTA_[A-Z_]+\)$"
+    1) one_line_error_re "\(FOTA_ERR_DELTA_[A-Z_]+\)$"
        [ ! -e "$W/bad.out" ] || fail "an image was written for a refused patch"
        refused=$((refused + 1)) ;;
     *) fail "exit $got for a flipped byte at $off" ;;
@@ -170,6 +139,6 @@ done
 cp "$W/p12" "$W/flip"
 printf '\002' | dd of="$W/flip" bs=1 seek=$((16 + 1024)) conv=notrunc status=none
 run 1 "$TOOL" info "$W/flip"
-one_line_error "record 1: malformed start \(FOTA_ERR_DELTA_CORRUPT\)$"
+one_line_error_re "record 1: malformed start \(FOTA_ERR_DELTA_CORRUPT\)$"
 
 echo "PASS: test_fota_delta"

@@ -8,45 +8,7 @@ set -euo pipefail
 BUILD=${1:?usage: test_fota_image.sh BUILD_DIR}
 TOOL="$BUILD/fota-image"
 [ -x "$TOOL" ] || { echo "FAIL: $TOOL not built" >&2; exit 1; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/fota-image-test.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# run WANT_EXIT CMD...: run CMD, keep stdout/stderr in $W/out and $W/err, check the exit code.
-run() {
-    local want=$1 got=0
-    shift
-    "$@" >"$W/out" 2>"$W/err" || got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "--- stdout:" >&2; cat "$W/out" >&2
-        echo "--- stderr:" >&2; cat "$W/err" >&2
-        fail "exit $got instead of $want: $*"
-    fi
-    # Under -DFOTA_SANITIZE=ON a sanitizer report must fail the test whatever the exit code.
-    if grep -qE 'Sanitizer|runtime error:' "$W/err"; then
-        cat "$W/err" >&2
-        fail "sanitizer report: $*"
-    fi
-}
-
-# has out|err TEXT: that output contains TEXT.
-has() {
-    grep -qF -- "$2" "$W/$1" || { cat "$W/$1" >&2; fail "std$1 lacks '$2'"; }
-}
-
-lacks() {
-    if grep -qF -- "$2" "$W/$1"; then cat "$W/$1" >&2; fail "std$1 has '$2'"; fi
-}
-
-# The error is exactly one line on stderr and names the error code.
-one_line_error() {
-    [ "$(wc -l <"$W/err")" -eq 1 ] || { cat "$W/err" >&2; fail "stderr is not one line"; }
-    has err "$1"
-}
+. "$(dirname "$0")/lib/cli.sh" test_fota_image
 
 # flip_byte FILE OFFSET: invert every bit of one byte in place.
 flip_byte() {
