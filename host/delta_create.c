@@ -520,3 +520,30 @@ fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *
     *patch_len = k.len;
     return FOTA_OK;
 }
+
+/* ---- the applier's I/O over memory ---------------------------------------------------------- */
+
+static fota_err_t mem_read_old(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+    const fota_delta_mem_t *m = ctx;
+    if (off > m->old_len || len > m->old_len - off) {
+        return FOTA_ERR_DELTA_OLD_RANGE;
+    }
+    memcpy(buf, m->old + off, len);
+    return FOTA_OK;
+}
+
+static fota_err_t mem_write_new(void *ctx, uint32_t off, const uint8_t *buf, size_t len)
+{
+    fota_delta_mem_t *m = ctx;
+    if (off > m->out_len || len > m->out_len - off) {
+        return FOTA_ERR_DELTA_LENGTH;
+    }
+    memcpy(m->out + off, buf, len);
+    return FOTA_OK;
+}
+
+fota_delta_io_t fota_delta_mem_io(fota_delta_mem_t *m)
+{
+    return (fota_delta_io_t){.ctx = m, .read_old = mem_read_old, .write_new = mem_write_new};
+}

@@ -19,34 +19,8 @@
 #include "fota/chain.h"
 #include "fota/delta.h"
 #include "fota/manifest.h"
+#include "fota/host/delta_create.h"
 #include "fota/host/file_util.h"
-
-typedef struct {
-    const uint8_t *old;
-    size_t old_len;
-    uint8_t *out;
-    size_t out_len;
-} images_t;
-
-static fota_err_t read_old(void *ctx, uint32_t off, uint8_t *buf, size_t len)
-{
-    const images_t *im = ctx;
-    if (off > im->old_len || len > im->old_len - off) {
-        return FOTA_ERR_RANGE;
-    }
-    memcpy(buf, im->old + off, len);
-    return FOTA_OK;
-}
-
-static fota_err_t write_new(void *ctx, uint32_t off, const uint8_t *buf, size_t len)
-{
-    images_t *im = ctx;
-    if (off > im->out_len || len > im->out_len - off) {
-        return FOTA_ERR_RANGE;
-    }
-    memcpy(im->out + off, buf, len);
-    return FOTA_OK;
-}
 
 static int fail(const char *what, fota_err_t err)
 {
@@ -55,7 +29,8 @@ static int fail(const char *what, fota_err_t err)
 }
 
 /* Every record: the chain, then the applier. */
-static int apply(const fota_delta_manifest_t *d, const uint8_t *blob, size_t blob_len, images_t *im)
+static int apply(const fota_delta_manifest_t *d, const uint8_t *blob, size_t blob_len,
+                 fota_delta_mem_t *im)
 {
     fota_manifest_t chain_m;
     fota_delta_manifest_chain(d, &chain_m);
@@ -68,7 +43,7 @@ static int apply(const fota_delta_manifest_t *d, const uint8_t *blob, size_t blo
     if (err == FOTA_OK) {
         err = fota_delta_init(&delta, d->m.image_size, d->source_size, d->m.chunk_size);
     }
-    const fota_delta_io_t io = {im, read_old, write_new};
+    const fota_delta_io_t io = fota_delta_mem_io(im);
     for (uint32_t i = 0; err == FOTA_OK && i < chain_m.chunk_count; i++) {
         const uint8_t *rec = blob + fota_manifest_record_offset(&chain_m, i);
         err = fota_chain_accept_record(&chain, rec, fota_manifest_record_len(&chain_m, i));
@@ -109,7 +84,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fota-delta-apply: %s is not the source (%zu bytes, not %u)\n", argv[3],
                 old_len, (unsigned)d.source_size);
     } else {
-        images_t im = {old, old_len, malloc(d.m.image_size), d.m.image_size};
+        fota_delta_mem_t im = {old, old_len, malloc(d.m.image_size), d.m.image_size};
         rc = im.out != NULL ? apply(&d, blob, blob_len, &im) : fail("memory", FOTA_ERR_NO_MEM);
         if (rc == 0 && fota_file_write_all(argv[4], im.out, im.out_len, 0644) != FOTA_OK) {
             rc = fail(argv[4], FOTA_ERR_IO);

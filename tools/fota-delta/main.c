@@ -98,34 +98,6 @@ static bool leb128(const uint8_t *p, size_t len, size_t *at, uint32_t *out)
 
 /* --- applying -------------------------------------------------------------------------------- */
 
-typedef struct {
-    const uint8_t *old;
-    size_t old_len;
-    uint8_t *out;
-    size_t out_len;
-} files_t;
-
-/* The applier never asks outside the images; these checks make sure of it. */
-static fota_err_t read_old(void *ctx, uint32_t off, uint8_t *buf, size_t len)
-{
-    const files_t *f = ctx;
-    if (off > f->old_len || len > f->old_len - off) {
-        return FOTA_ERR_DELTA_OLD_RANGE;
-    }
-    memcpy(buf, f->old + off, len);
-    return FOTA_OK;
-}
-
-static fota_err_t write_new(void *ctx, uint32_t off, const uint8_t *buf, size_t len)
-{
-    files_t *f = ctx;
-    if (off > f->out_len || len > f->out_len - off) {
-        return FOTA_ERR_DELTA_LENGTH;
-    }
-    memcpy(f->out + off, buf, len);
-    return FOTA_OK;
-}
-
 /* Apply the whole patch to old; on success *out (malloc'd, new_size bytes) holds the new image.
  * *where says how far it got, for the error message. */
 static fota_err_t apply_patch(const uint8_t *old, size_t old_len, const uint8_t *patch,
@@ -146,11 +118,11 @@ static fota_err_t apply_patch(const uint8_t *old, size_t old_len, const uint8_t 
     if (d.new_size > FOTA_CLI_MAX_FILE) {
         return FOTA_ERR_TOO_LARGE;
     }
-    files_t f = {old, old_len, calloc(1, d.new_size), d.new_size};
+    fota_delta_mem_t f = {old, old_len, calloc(1, d.new_size), d.new_size};
     if (f.out == NULL) {
         return FOTA_ERR_NO_MEM;
     }
-    const fota_delta_io_t io = {&f, read_old, write_new};
+    const fota_delta_io_t io = fota_delta_mem_io(&f);
     size_t at = FOTA_DELTA_HEADER_LEN, index = 0;
     /* The applier takes the first segment where it says it starts (a device resumes there after
      * a power cut); a whole patch starts at the new image's first byte. */

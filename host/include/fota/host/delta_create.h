@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fota/delta.h"
 #include "fota/err.h"
 
 typedef struct {
@@ -37,5 +38,17 @@ fota_delta_opts_t fota_delta_opts_default(void);
 fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_img,
                              size_t new_len, const fota_delta_opts_t *opts, uint8_t **patch,
                              size_t *patch_len);
+
+/* The applier's I/O over two buffers, for the host's tools and tests: the old image read from old,
+ * the new one written into out. A read outside old is refused with FOTA_ERR_DELTA_OLD_RANGE, a
+ * write outside out with FOTA_ERR_DELTA_LENGTH (the applier checks both before it asks). */
+typedef struct {
+    const uint8_t *old;
+    size_t old_len;
+    uint8_t *out;
+    size_t out_len;
+} fota_delta_mem_t;
+
+fota_delta_io_t fota_delta_mem_io(fota_delta_mem_t *m);
 
 #endif /* FOTA_HOST_DELTA_CREATE_H */
