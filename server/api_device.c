@@ -316,12 +316,14 @@ bool fotad_api_parse_chunk_number(const char *s, uint64_t *out)
     return n > 0 && s[n] == '\0';
 }
 
-/* The device asked for the first bytes of rel: note the download's start (devices.h), for its
- * rollout too. */
-static void download_started(fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel)
+/* The device asked for the first bytes of rel, or of delta to it (else NULL): note the download's
+ * start (devices.h), for its rollout too. */
+static void download_started(fotad_app_t *app, const fotad_req_t *req, const fotad_release_t *rel,
+                             const fotad_delta_t *delta)
 {
     fota_err_t err = fotad_devices_download_started(app->devices, req->device->id, &rel->rec,
-                                                    fotad_now(), fotad_mono_now());
+                                                    delta != NULL ? &delta->rec : NULL, fotad_now(),
+                                                    fotad_mono_now());
     if (err == FOTA_OK) {
         err = fotad_rollouts_report(app->rollouts, req->device->id, "downloading", rel->rec.id);
     }
@@ -351,7 +353,7 @@ void fotad_api_chunk(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *res
     }
     fotad_api_send_chunk(rel, (uint32_t)n, req->device->device_key, 32, "mac", resp);
     if (n == 0) {
-        download_started(app, req, rel);
+        download_started(app, req, rel, NULL);
     }
 }
 
@@ -448,7 +450,7 @@ void fotad_api_blob(fotad_app_t *app, const fotad_req_t *req, fotad_resp_t *resp
         send_blob(&b, range == FOTAD_RANGE_PARTIAL ? 206 : 200, first, last, resp);
     }
     if (first == 0 && strcmp(req->method, "GET") == 0 && resp->status < 300) {
-        download_started(app, req, b.rel);
+        download_started(app, req, b.rel, b.delta);
     }
 }
 

@@ -79,13 +79,15 @@ static bool touch_due(fotad_devices_t *d, const char *id, int64_t mono_now)
 }
 
 fota_err_t fotad_devices_download_started(fotad_devices_t *d, const char *id,
-                                          const fotad_release_rec_t *rel, int64_t now,
+                                          const fotad_release_rec_t *rel,
+                                          const fotad_delta_rec_t *delta, int64_t now,
                                           int64_t mono_now)
 {
-    if (!write_due(d, &d->started, id, rel->id, mono_now)) {
+    if (!write_due(d, &d->started, id, delta != NULL ? delta->id : rel->id, mono_now)) {
         return FOTA_OK;
     }
-    fotad_report_rec_t r = {.time = now, .total = rel->chunk_count};
+    fotad_report_rec_t r = {.time = now,
+                            .total = delta != NULL ? delta->chunk_count : rel->chunk_count};
     snprintf(r.state, sizeof r.state, "downloading");
     memcpy(r.release, rel->id, sizeof r.release);
     memcpy(r.version, rel->version, sizeof r.version);

@@ -49,12 +49,14 @@ fota_err_t fotad_devices_pinned(fotad_devices_t *d, const char *id, const fotad_
 /* Store a report (r->time is set by the caller) and update the device. */
 /*
  * The device asked for the start of a release's data (seed-mode chunk 0, a blob Range from byte
- * 0): its download began. Recorded as a "downloading 0/chunk_count" report made by fotad (the
- * device sends none at the start: docs/PROTOCOL.md 6.1), at most once per device and release a
- * FOTAD_TOUCH_INTERVAL_S, so repeated requests cost no write.
+ * 0), or of a delta's to it (delta, else NULL): its download began. Recorded as a
+ * "downloading 0/chunk_count" report made by fotad (the delta's record count for a delta; the
+ * device sends none at the start: docs/PROTOCOL.md 6.1), at most once per device and release
+ * (or delta) a FOTAD_TOUCH_INTERVAL_S, so repeated requests cost no write.
  */
 fota_err_t fotad_devices_download_started(fotad_devices_t *d, const char *id,
-                                          const fotad_release_rec_t *rel, int64_t now,
+                                          const fotad_release_rec_t *rel,
+                                          const fotad_delta_rec_t *delta, int64_t now,
                                           int64_t mono_now);
 
 fota_err_t fotad_devices_report(fotad_devices_t *d, const char *id, const fotad_report_rec_t *r);

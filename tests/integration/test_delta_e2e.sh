@@ -92,6 +92,10 @@ grep -q "check?.*image=$SRC" "$W/dev-delta.log" || { cat "$W/dev-delta.log" >&2;
 grep -q "blob/$D2" "$W/dev-delta.log" || { cat "$W/dev-delta.log" >&2; fail "the delta's blob was not fetched"; }
 grep -q "blob/$R2" "$W/dev-delta.log" && fail "dev-delta fetched the full blob too"
 grep -q "delta_failed" "$W/dev-delta.out" && fail "dev-delta reported delta_failed"
+# fotad's own report of the download's start counts the delta's records, as the device's do.
+D2_RECORDS=$(( (D2_BLOB + 1055) / 1056 ))
+admin GET /api/admin/devices/dev-delta
+body_has "\"state\":\"downloading\",\"release\":\"$R2\",\"version\":\"2.0.0\",\"running\":\"\",\"done\":0,\"total\":$D2_RECORDS,"
 
 # --- another image of the same version: no delta offered, the full image ------------------------
 new_device dev-other other
@@ -119,6 +123,9 @@ sent=$(grep "blob/$D3" "$W/dev-wrong.log" | sed -n 's/.* bytes=\([0-9]*\) .*/\1/
 admin GET /api/admin/devices/dev-wrong
 body_has '"state":"delta_failed"'
 body_has '"error_name":"FOTA_ERR_IMAGE_SHA256"'
+# Two starts noted: the delta's (its records) and the full image's (its chunks).
+body_has "\"state\":\"downloading\",\"release\":\"$R3\",\"version\":\"3.0.0\",\"running\":\"\",\"done\":0,\"total\":$(( ($(stat -c %s "$W/d3.bundle") - 320 + 1055) / 1056 )),"
+body_has "\"state\":\"downloading\",\"release\":\"$R3\",\"version\":\"3.0.0\",\"running\":\"\",\"done\":0,\"total\":264,"
 
 # --- power cuts in the middle of a delta download: each power-on resumes it ----------------------
 # One record per request, 40 ms apart: the 64-record delta takes about 2.6 s; the device is killed
