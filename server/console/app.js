@@ -1,8 +1,8 @@
 /*
  * app.js - the operator console of fotad (docs/CONSOLE.md). One page, views chosen by the URL's
- * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/rollouts, #/assignments, and for
- * admins #/audit and #/tokens, drawn by admin.js), each
- * drawn from the admin API (docs/ADMIN_API.md) with the operator's bearer token, kept in this tab's
+ * hash (#/overview, #/devices?..., #/device/ID, #/releases, #/release/ID, #/rollouts,
+ * #/assignments, and for admins #/audit and #/tokens, drawn by admin.js), each drawn from the
+ * admin API (docs/ADMIN_API.md) with the operator's bearer token, kept in this tab's
  * sessionStorage. Every view reloads its data every few seconds. Lists are paged by fotad, and
  * the overview is one aggregate request whatever the size of the fleet. Write controls are shown
  * only to the roles that may use them (GET /api/admin/whoami): viewer none; operator assignments
@@ -202,7 +202,8 @@ function show() {
   const v = views[route.view] || views.overview;
   state.route = route;
   for (const a of document.querySelectorAll("#nav a")) {
-    const active = a.dataset.view === route.view || (a.dataset.view === "devices" && route.view === "device");
+    /* #/device/ID and #/release/ID belong to Devices and Releases */
+    const active = a.dataset.view === route.view || a.dataset.view === `${route.view}s`;
     a.classList.toggle("active", active);
   }
   if (state.chart) { state.chart.destroy(); state.chart = null; }
@@ -554,7 +555,7 @@ views.releases = {
     for (const v of o.versions) running[`${v.product}\u0000${v.version}`] = v.devices;
     fill(root, "releases", table(["Version", "Product", "Chip", ["Size", "num"], ["Security version", "num"], "Signing key", ["Chunk size", "num"], ["Chunks", "num"], "Uploaded", ["Devices running", "num"]],
       rl.releases.map((r) => el("tr", { "data-release": r.id },
-        el("td", {}, el("b", {}, r.version), el("div", { class: "mono muted" }, r.id.slice(0, 16))),
+        el("td", {}, el("a", { href: `#/release/${r.id}` }, el("b", {}, r.version)), el("div", { class: "mono muted" }, r.id.slice(0, 16))),
         el("td", {}, r.product),
         el("td", {}, r.chip || "–"),
         el("td", { class: "num", "data-k": "image_size", "data-v": r.image_size }, bytes(r.image_size)),
@@ -565,6 +566,40 @@ views.releases = {
         el("td", {}, when(r.uploaded)),
         el("td", { class: "num", "data-k": "running" }, fmt(running[`${r.product}\u0000${r.version}`] || 0)))),
       "No release uploaded yet.", { id: "releases-table" }));
+  },
+};
+
+/* One release: its facts and its deltas, each with its download beside the full one. */
+views.release = {
+  frame(root, route) {
+    root.append(
+      el("h1", {}, el("a", { href: "#/releases" }, "Releases"), " / ", el("span", { class: "mono" }, route.id)),
+      panel("Release", "release-facts"),
+      panel("Deltas (newest upload first)", "deltas",
+        el("p", { class: "muted" }, "A device running a delta's source image is offered the delta; any other gets the full image, which is also the fallback when a delta fails (docs/DELTA.md).")));
+  },
+
+  async load(root, route) {
+    const r = await api(`releases/${encodeURIComponent(route.id)}`);
+    fill(root, "release-facts", el("dl", { class: "facts" },
+      el("dt", {}, "Version"), el("dd", { "data-k": "version" }, r.version),
+      el("dt", {}, "Product"), el("dd", {}, `${r.product} (${r.chip || "–"})`),
+      el("dt", {}, "Image"), el("dd", { "data-k": "image_size" }, `${fmt(r.image_size)} bytes`),
+      el("dt", {}, "Full download"), el("dd", { "data-k": "blob_size" }, `${fmt(r.blob_size)} bytes in ${fmt(r.chunk_count)} chunks of ${fmt(r.chunk_size)}`),
+      el("dt", {}, "Security version"), el("dd", {}, r.security_version),
+      el("dt", {}, "Signing key"), el("dd", { class: "mono" }, r.key_id),
+      el("dt", {}, "Uploaded"), el("dd", {}, when(r.uploaded))));
+    fill(root, "deltas", table(["Delta", "Source image", ["Source size", "num"], ["Patch", "num"], ["Download", "num"], ["Of the full download", "num"], ["Records", "num"], "Uploaded"],
+      r.deltas.map((d) => el("tr", { "data-delta": d.delta },
+        el("td", { class: "mono" }, d.delta.slice(0, 16)),
+        el("td", { class: "mono", "data-k": "source", title: d.source_sha256 }, d.source_sha256.slice(0, 16)),
+        el("td", { class: "num", "data-k": "source_size" }, fmt(d.source_size)),
+        el("td", { class: "num", "data-k": "patch_size" }, fmt(d.patch_size)),
+        el("td", { class: "num", "data-k": "blob_size" }, fmt(d.blob_size)),
+        el("td", { class: "num", "data-k": "share" }, pct(100 * d.blob_size / r.blob_size)),
+        el("td", { class: "num", "data-k": "chunk_count" }, fmt(d.chunk_count)),
+        el("td", {}, when(d.uploaded)))),
+      "No delta for this release: every device gets the full image.", { id: "deltas-table" }));
   },
 };
 

@@ -243,6 +243,35 @@ async function releases(page) {
   assert.ok(rr.some((r) => num(r.running) > 0));
   ok(`releases: ${rl.releases.length} releases with size, security version, key, chunks, devices running`);
   await shot(page, "releases");
+
+  /* The release of product inv has a delta (fleet.sh): its page lists it as the API does, and
+   * one without deltas says so. */
+  const inv = rl.releases.find((r) => r.product === "inv");
+  await page.click(`#releases-table tr[data-release="${inv.id}"] a`);
+  await page.waitForFunction((id) => location.hash === `#/release/${id}` && document.body.getAttribute("data-loaded") === "release", {}, inv.id);
+  await page.waitForSelector("#deltas-table tbody tr[data-delta]");
+  const full = await get(`releases/${inv.id}`);
+  assert.equal(full.deltas.length, 1);
+  const dr = await rows(page, "#deltas-table", "data-delta");
+  assert.equal(dr.length, full.deltas.length);
+  for (const d of full.deltas) {
+    const row = dr.find((x) => x.key === d.delta);
+    assert.ok(row, `delta ${d.delta} shown`);
+    assert.equal(row.source, d.source_sha256.slice(0, 16));
+    assert.equal(num(row.source_size), d.source_size);
+    assert.equal(num(row.patch_size), d.patch_size);
+    assert.equal(num(row.blob_size), d.blob_size);
+    assert.equal(num(row.chunk_count), d.chunk_count);
+    assert.equal(row.share, `${(100 * d.blob_size / full.blob_size).toFixed(1)} %`);
+    assert.ok(d.blob_size * 4 < full.blob_size, "the delta is a fraction of the full download");
+  }
+  assert.equal(await page.$eval("[data-k=blob_size]", (e) => e.textContent), `${full.blob_size.toLocaleString("en-US")} bytes in ${full.chunk_count.toLocaleString("en-US")} chunks of ${full.chunk_size.toLocaleString("en-US")}`);
+  assert.equal(await page.$eval("#nav a.active", (a) => a.dataset.view), "releases");
+  await shot(page, "release");
+  const other = rl.releases.find((r) => r.product === "inv-b");
+  await view(page, `#/release/${other.id}`, "release");
+  await page.waitForFunction(() => /No delta for this release/.test(document.querySelector("#deltas") ? document.querySelector("#deltas").textContent : ""));
+  ok(`release ${inv.version}: facts and its delta (${dr[0].share} of the full download) as the API has them; none for ${other.version}`);
 }
 
 async function rolloutNumbers(page, id) {

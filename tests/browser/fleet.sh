@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fleet.sh - a small fleet for the operator console to show, on a fotad of its own (used by
 # tests/integration/test_console_browser.sh):
-#   - product inv: devices updated 1.0.0 -> 1.1.0 (confirmed)
+#   - product inv: devices updated 1.0.0 -> 1.1.0 (confirmed), by a delta (1.1.0 is 1.0.0 with 4 KB
+#     added)
 #   - product inv-b: a release whose self-test fails: every device rolls back
 #   - product inv-sec: a release below the devices' security floor: every device ends in error
 #     (FOTA_ERR_SECURITY_VERSION or the like, the error names the console shows)
@@ -22,8 +23,8 @@ head -c 24 /dev/urandom | base64 | tr -d '/+=' >admin.token
 chmod 600 master.key admin.token
 "$bin/fotactl" keygen --private release.pem --public release.pub --force >/dev/null
 size=64K
-"$bin/fota-image" create --version 1.0.0 --size $size -o v1.bin >/dev/null
-"$bin/fota-image" create --version 1.1.0 --size $size -o v2.bin >/dev/null
+"$bin/fota-image" create --version 1.0.0 --size $size --seed 3 -o v1.bin >/dev/null
+"$bin/fota-image" create --version 1.1.0 --size 68K --seed 3 -o v2.bin >/dev/null
 "$bin/fota-image" create --version 1.2.0-bad --size $size --fail-selftest -o bad.bin >/dev/null
 "$bin/fota-image" create --version 1.1.0 --size $size -o sec.bin >/dev/null
 "$bin/fota-image" create --version 1.3.0 --size $size -o v3.bin >/dev/null
@@ -37,6 +38,8 @@ r2=$(rel v2.bin inv v2.bundle)
 rb=$(rel bad.bin inv-b bad.bundle)
 rs=$(rel sec.bin inv-sec sec.bundle --security-version 1 --chunk-size 2048)
 r3=$(rel v3.bin inv-r v3.bundle)
+"$bin/fotactl" release delta --from v1.bin --release v2.bundle --key release.pem -o d2.bundle \
+    >/dev/null 2>&1
 
 rm -f port
 "$bin/fotad" --port 0 --port-file "$dir/port" --data-dir "$dir/data" --release-key release.pub \
@@ -52,7 +55,7 @@ url="http://127.0.0.1:$(cat port)"
 echo "$url" >url
 export FOTA_SERVER="$url" FOTA_TOKEN
 FOTA_TOKEN=$(cat admin.token)
-for b in v2 bad sec v3; do "$bin/fotactl" release upload $b.bundle >/dev/null; done
+for b in v2 d2 bad sec v3; do "$bin/fotactl" release upload $b.bundle >/dev/null; done
 "$bin/fotactl" assign "$r2" --product inv >/dev/null
 "$bin/fotactl" assign "$rb" --product inv-b >/dev/null
 "$bin/fotactl" assign "$rs" --product inv-sec >/dev/null
