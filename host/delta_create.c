@@ -456,7 +456,7 @@ static void write_u32le(uint8_t *p, uint32_t v)
 
 fota_delta_opts_t fota_delta_opts_default(void)
 {
-    return (fota_delta_opts_t){.record_size = 1024, .segment_records = 2, .sector_size = 0};
+    return (fota_delta_opts_t){.record_size = 1024, .segment_records = 1, .sector_size = 0};
 }
 
 fota_err_t fota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_img,

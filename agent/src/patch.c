@@ -17,11 +17,11 @@
  * below the journaled extent, a sector boundary below which every byte is in flash and was read
  * back: after a power cut the applier restarts there and decodes without writing below the
  * extent; the first write erases the sector at the extent, wiping whatever a cut left in it.
- * host/delta_create.c starts a segment every few records (2 by default) wherever the new image
- * has got to; a segment start is journaled once the written bytes have passed the next sector
- * boundary above it (`pending` until then), so a cut may cost the segment before it too. A patch
- * made with segments on sector boundaries (fota_delta_opts_t.sector_size) has each journaled at
- * once.
+ * host/delta_create.c starts a segment every record by default (every few, if asked) wherever
+ * the new image has got to; a segment start is journaled once the written bytes have passed the
+ * next sector boundary above it (`pending` until then), so a cut may cost the segment before it
+ * too. A patch made with segments on sector boundaries (fota_delta_opts_t.sector_size) has each
+ * journaled at once.
  *
  * Falling back: a delta that cannot be applied (its manifest refused, the source another image,
  * a FOTA_ERR_DELTA_* from the applier, the patched image not the signed one) is reported as

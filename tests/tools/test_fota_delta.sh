@@ -64,9 +64,11 @@ run 0 "$TOOL" create "$W/v1.bin" "$W/other.bin" "$W/p1o"
 run 0 "$TOOL" apply "$W/v1.bin" "$W/p1o" "$W/other.out"
 cmp "$W/other.bin" "$W/other.out" || fail "the patch to an unrelated image did not apply"
 
-# Other record sizes and segments: one record per segment.
-run 0 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p512" --record-size 512 --segment-records 1
-has_re out ", ([0-9]+) records, \1 segments"
+# Other record sizes and segments: 512-byte records, two records per segment.
+run 0 "$TOOL" create "$W/v1.bin" "$W/v2.bin" "$W/p512" --record-size 512 --segment-records 2
+has_re out ", ([0-9]+) records, [0-9]+ segments"
+recs512=$(sed -n 's/.*, \([0-9]*\) records, \([0-9]*\) segments.*/\1 \2/p' "$W/out")
+[ "${recs512#* }" -eq $(( (${recs512% *} + 1) / 2 )) ] || fail "--segment-records 2: $recs512 (records, segments)"
 run 0 "$TOOL" apply "$W/v1.bin" "$W/p512" "$W/v2.512"
 cmp "$W/v2.bin" "$W/v2.512" || fail "the 512-byte-record patch did not apply"
 
@@ -77,14 +79,16 @@ has_re out "^Source image: +131072 bytes"
 has_re out "^Record size: +1024 bytes"
 records=$(( (size - 16 + 1023) / 1024 ))
 has_re out "^Records: +$records \(the last $(( (size - 16) - (records - 1) * 1024 )) bytes\)"
-has_re out "^  0 +0 +0x00000000 +0x00000000 +2 +[0-9]+$"
-# The first segment has the default 2 records; the segments' records add up to the patch's and
-# their new bytes to the new image.
+has_re out "^  0 +0 +0x00000000 +0x00000000 +1 +[0-9]+$"
+# A segment per record (the default); the segments' records add up to the patch's and their new
+# bytes to the new image.
 awk '/^  [0-9]/ { r += $5; b += $6 } END { print r, b }' "$W/out" >"$W/sum"
 [ "$(cat "$W/sum")" = "$records 139264" ] || fail "segments sum to $(cat "$W/sum")"
 run 0 "$TOOL" info "$W/p512"
-[ "$(grep -c '^  [0-9]' "$W/out")" -eq "$(( ($(stat -c %s "$W/p512") - 16 + 511) / 512 ))" ] ||
-    fail "--segment-records 1: not one segment per record"
+[ "$(grep -c '^  [0-9]' "$W/out")" -eq "$(( ($(stat -c %s "$W/p512") - 16 + 1023) / 1024 ))" ] ||
+    fail "--segment-records 2: not one segment per two records"
+run 0 "$TOOL" info "$W/p12"
+[ "$(grep -c '^  [0-9]' "$W/out")" -eq "$records" ] || fail "the default: not one segment per record"
 
 # --- refused patches -----------------------------------------------------------------------------
 # Made for another source image.

@@ -21,9 +21,10 @@
  *
  * A delta update (64 KB from 40,000 bytes, a patch made by host/delta_create.c) is swept the
  * same way: its download resumes at the segment start the journal names, the last one at or
- * below the last sector boundary written, so a cut costs at most the records of the segment it
- * fell in, the one before and one more; and every run ends by the delta, never by the full
- * image.
+ * below the last sector boundary journaled, so a cut costs at most a sector's worth of records
+ * and those of the segment begun before that boundary (with a segment per record, the maker's
+ * default: a sector's worth, 4 records, as for a full update); and every run ends by the delta,
+ * never by the full image.
  *
  * Torn cuts are only run on writes and erases: flash_emu tears nothing on a read, so a torn cut
  * at a read is the clean cut at that read, which the clean sweep already runs.
@@ -104,26 +105,26 @@ static void factory_make(release_t *rel)
     fota_flash_emu_close(emu);
 }
 
-/* What one cut may cost again: a sector's chunks or records; a delta's download resumes at the
- * last segment start at or below the last sector boundary written, in the segment the cut fell
- * in or the one before: the longest two segments in a row, plus one record. */
-static uint32_t delta_max_refetch(const fake_server_t *s)
+/* What one cut may cost again: a sector's chunks or records. A delta's download resumes at the
+ * last segment start at or below the last sector boundary journaled: the records of the new
+ * image's bytes since that boundary (a sector's worth where the patch carries new bytes, about a
+ * KB of image per record) and those of the segment that began before it: a sector's records and
+ * the longest segment's less one. With a segment per record (the maker's default) that is a
+ * sector's worth, as for a full update. */
+static uint32_t delta_max_refetch(const fake_server_t *s, uint32_t segment_records)
 {
     fota_manifest_t chain;
     fota_delta_manifest_chain(&s->dm, &chain);
-    uint32_t longest = 0, run = 0, before = 0;
+    uint32_t longest = 0, run = 0;
     for (uint32_t i = 0; i < chain.chunk_count; i++) {
         const uint8_t *rec = s->delta_blob + fota_manifest_record_offset(&chain, i);
-        if (fota_delta_is_segment_start(rec, fota_manifest_chunk_len(&chain, i))) {
-            before = run;
-            run = 0;
-        }
-        run++;
-        longest = before + run > longest ? before + run : longest;
+        run = fota_delta_is_segment_start(rec, fota_manifest_chunk_len(&chain, i)) ? 1 : run + 1;
+        longest = run > longest ? run : longest;
     }
-    printf("# delta: %u records, two segments in a row of at most %u\n",
-           (unsigned)chain.chunk_count, (unsigned)longest);
-    return longest + 1u;
+    printf("# delta: %u records, segments of at most %u\n", (unsigned)chain.chunk_count,
+           (unsigned)longest);
+    assert_int_equal(longest, segment_records);
+    return MAX_REFETCH + longest - 1u;
 }
 
 static void release_make(release_t *rel, const scenario_t *sc)
@@ -148,7 +149,8 @@ static void release_make(release_t *rel, const scenario_t *sc)
         ds.segment_records = sc->delta_segment;
         fake_server_delta(&rel->tmpl, &ds);
     }
-    rel->max_refetch = sc->delta_segment != 0 ? delta_max_refetch(&rel->tmpl) : MAX_REFETCH;
+    rel->max_refetch =
+        sc->delta_segment != 0 ? delta_max_refetch(&rel->tmpl, sc->delta_segment) : MAX_REFETCH;
     if (sc->compact) {
         assert_int_equal(fota_part_table_compact(sc->new_size, &rel->table, &rel->flash_size),
                          FOTA_OK);
@@ -649,7 +651,7 @@ static void sweep(const scenario_t *sc)
 static const scenario_t small_seed = {FOTA_MODE_SEED, 64u * 1024u, 32u * 1024u, true, false, 0};
 static const scenario_t small_chain = {FOTA_MODE_CHAIN, 64u * 1024u, 32u * 1024u, true, false, 0};
 /* 40,000 bytes to 64 KB: a patch of some thirty records, segments of two or more */
-static const scenario_t small_delta = {FOTA_MODE_CHAIN, 64u * 1024u, 40000u, true, false, 2};
+static const scenario_t small_delta = {FOTA_MODE_CHAIN, 64u * 1024u, 40000u, true, false, 1};
 
 static void test_every_cut_seed(void **state)
 {

@@ -33,8 +33,9 @@ static const char CREATE_USAGE[] =
     "options:\n"
     "  --record-size N      bytes per record, 256 to 65536 (default 1024: the release's\n"
     "                       chunk size, so that a record is a chunk of the hash chain)\n"
-    "  --segment-records N  records per segment (default 2): a power cut costs at most the\n"
-    "                       records of two segments again; fewer makes a larger patch\n";
+    "  --segment-records N  records per segment (default 1): a power cut costs a sector's\n"
+    "                       worth of records again, and up to a segment's more; fewer makes\n"
+    "                       a larger patch\n";
 
 static const char APPLY_USAGE[] =
     "usage: fota-delta apply OLD PATCH OUT\n"

@@ -68,8 +68,8 @@ static const char DELTA_USAGE[] =
     "  --from OLD.bin           the image devices run now\n"
     "  --release NEW.bundle     the release bundle (fotactl release create)\n"
     "  --key PRIV.pem           the release private key that signed it\n"
-    "  --segment-records N      records per segment: a power cut costs two at most again (default "
-    "2)\n"
+    "  --segment-records N      records per segment (default 1): a power cut costs a sector's\n"
+    "                           worth of records again, and up to a segment's more\n"
     "  -o, --output DELTA       where to write the delta bundle\n";
 
 static const char UPLOAD_USAGE[] =

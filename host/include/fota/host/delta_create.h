@@ -21,12 +21,13 @@
 
 typedef struct {
     uint32_t record_size;     /* bytes per record: the release's chunk size (1024) */
-    uint32_t segment_records; /* records per segment: a power cut costs at most two segments */
+    uint32_t segment_records; /* records per segment: a power cut costs up to one more segment */
     uint32_t sector_size;     /* 0: segments start wherever segment_records records end; else at
                                  multiples of it (whole sectors before each, padded records) */
 } fota_delta_opts_t;
 
-/* The defaults: 1 KB records, a segment every 2 records. */
+/* The defaults: 1 KB records, a segment every record (a power cut costs a sector's worth of
+ * records again, as in a full update). */
 fota_delta_opts_t fota_delta_opts_default(void);
 
 /*
