@@ -15,6 +15,11 @@
  * update failed --attempts times (failed, with the agent's last error). Bricked devices (no
  * bootable image) and devices booting a version that is neither the old nor a released one are
  * done at once: they fail the whole run.
+ *
+ * A device on the image a release's delta patch starts from downloads the patch instead of the
+ * image (the agent's choice: docs/DELTA.md); the sim notes which it was, for the faults (a
+ * patch's download has other flash operations) and the summary (updates by delta and by full
+ * image), and the new image's size for the firmware bytes.
  */
 #include <stdio.h>
 #include <string.h>
