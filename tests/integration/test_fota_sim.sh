@@ -10,7 +10,8 @@
 # copy-on-write from one template (what each holds at the start and the end), against
 # --no-share and --flash-dir; a delta release (fotactl release delta): a fleet on its source image
 # updates by the delta through power cuts, drops, stalls and flips, a fleet on another image by
-# the full image, and the summary tells them apart. Then fleets of 30 devices
+# the full image, and the summary tells them apart; a delta that fails on every device (the full
+# image follows). Then fleets of 30 devices
 # through the ESP-IDF component (--esp-idf: ports/esp-idf over the ESP-IDF API double) with power
 # cuts anywhere, drops, stalls and flips, a delta update, a release every device rejects at its
 # self-test, and a foreign image. Every verdict is read from the --json summary.
@@ -325,6 +326,34 @@ if [ "$KEYTOOL" = fotactl ]; then
     grep -q "by delta" "$W/sim.out" && fail "delta-other: delta rows without a delta"
     # the delta fleet, faults and all, moved less than a quarter of the full image's bytes
     [ $((DWIRE * 4)) -lt "$FWIRE" ] || fail "delta: $DWIRE wire bytes against $FWIRE in full"
+
+    # A validly signed delta whose patch makes another image than its manifest names
+    # (fota-mkbundle delta --wrong-output: fotactl cannot make one); fotad cannot tell. Every
+    # device applies it, finds the image's SHA-256 wrong, reports delta_failed and takes the full
+    # image in the same update, through a power cut each and drops: all updated by the full
+    # image, none bricked.
+    [ -x "$BUILD/fota-mkbundle" ] || fail "$BUILD/fota-mkbundle is not built"
+    "$BUILD/fota-image" create --version 1.0.2 --size 52K --seed 21 -o "$W/dfail.bin" \
+        >/dev/null || fail "fota-image create 1.0.2"
+    FREL=$(make_bundle "$W/dfail.bin" inv-dfail 1.0.2 "$W/dfail.bundle")
+    bash "$W/upload.sh" "$URL" "$TOKEN" "$W/dfail.bundle" "$FREL" inv-dfail || fail "upload 1.0.2"
+    "$BUILD/fota-mkbundle" delta --key "$W/release.pem" --image "$W/dfail.bin" \
+        --product inv-dfail --version 1.0.2 --from "$W/dsrc.bin" --wrong-output \
+        -o "$W/wrong.bundle" >/dev/null 2>>"$W/keytool.err" ||
+        fail "fota-mkbundle delta: $(cat "$W/keytool.err")"
+    "$BUILD/fotactl" release upload "$W/wrong.bundle" --server "$URL" --token "$TOKEN" \
+        >/dev/null || fail "upload the wrong delta"
+    sim 0 delta-fails --server "$URL" --product inv-dfail --image "$W/dsrc.bin" --id-prefix df- \
+        --power-cuts 100% --drops 10% --seed 17
+    is updated 20
+    is updated_by_delta 0
+    is updated_by_full_image 20
+    is delta_devices 20
+    is delta_fallbacks 20
+    safe
+    is power_cuts_survived "$(field power_cuts)"
+    grep -qE '^    by full image +20  \(20 after a failed delta\)$' "$W/sim.out" ||
+        fail "delta-fails: the summary does not count the fallbacks"
 else
     echo "delta fleets skipped: fotactl is not built (fota-mkbundle makes no deltas)"
 fi
