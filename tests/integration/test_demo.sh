@@ -36,6 +36,7 @@ demo() {
     [ "$(num full.json updated_by_full_image)" = 20 ] && [ "$(num full.json updated_by_delta)" = 0 ] ||
         fail "$name: the fleet on 1.0.0 did not update by the full image"
     grep -q '"new_versions":\["1.1.1"\]' "$d/delta.json" || fail "$name: the delta installed another version"
+    [ "$(num delta.json server_restarts)" = 1 ] || fail "$name: fotad was not restarted under the delta"
     local dw fw
     dw=$(($(num delta.json bytes_received) + $(num delta.json bytes_sent)))
     fw=$(($(num full.json bytes_received) + $(num full.json bytes_sent)))
