@@ -3,7 +3,9 @@
 # and 128 KB images instead of 200 and 1 MB, every fault on, run twice: as `make demo` runs it
 # (devices run the agent directly) and with FOTA_DEMO_ESP_IDF=1 (devices run the ESP-IDF
 # component over the ESP-IDF API double). Asserts the summaries: every device updated to 1.1.0
-# through the power cuts, drops, flips and fotad restart, and rolled back from the failing
+# through the power cuts, drops, flips and fotad restart, then to the patch release 1.1.1 by its
+# delta (every device confirmed by the delta, the delta fleet's bytes on the wire under a quarter
+# of those of the same fleet downloading the full image), and rolled back from the failing
 # release; nothing bricked, no foreign image, power cuts really happened; that each fleet run
 # said what its devices run and really ran that; and that the demo left no process behind and
 # named its folder.
@@ -27,7 +29,21 @@ demo() {
     [ "$(num update.json updated)" = 20 ] || fail "$name: updated: $(num update.json updated)"
     [ "$(num rollback.json rolled_back)" = 20 ] ||
         fail "$name: rolled back: $(num rollback.json rolled_back)"
-    for f in update.json rollback.json; do
+    # The patch release: every device of the delta fleet confirmed 1.1.1 by the delta, every
+    # device of the fleet on 1.0.0 by the full image; the delta moved under a quarter of the bytes.
+    [ "$(num delta.json updated_by_delta)" = 20 ] ||
+        fail "$name: updated by the delta: $(num delta.json updated_by_delta)"
+    [ "$(num full.json updated_by_full_image)" = 20 ] && [ "$(num full.json updated_by_delta)" = 0 ] ||
+        fail "$name: the fleet on 1.0.0 did not update by the full image"
+    grep -q '"new_versions":\["1.1.1"\]' "$d/delta.json" || fail "$name: the delta installed another version"
+    [ "$(num delta.json server_restarts)" = 1 ] || fail "$name: fotad was not restarted under the delta"
+    local dw fw
+    dw=$(($(num delta.json bytes_received) + $(num delta.json bytes_sent)))
+    fw=$(($(num full.json bytes_received) + $(num full.json bytes_sent)))
+    [ $((dw * 4)) -lt "$fw" ] || fail "$name: the delta update moved $dw bytes, the full one $fw"
+    grep -qE "^   by delta $dw bytes, by the full image $fw bytes: the delta costs [0-9.]+ % of the full download$" \
+        "$W/$name/out" || fail "$name: the demo did not print the delta's bytes beside the full ones"
+    for f in update.json delta.json full.json rollback.json; do
         [ "$(num $f bricked)" = 0 ] && [ "$(num $f foreign)" = 0 ] && [ "$(num $f failed)" = 0 ] ||
             fail "$name: $f: bricked, foreign or failed devices"
         grep -q '"ok":true' "$d/$f" || fail "$name: $f not ok"
@@ -46,7 +62,7 @@ demo() {
     grep -q '^rollout 1: finished$' "$W/$name/out" && grep -q '^rollout 3: finished$' "$W/$name/out" ||
         fail "$name: the good and the mostly good rollouts did not both finish"
     grep -q '"rollout":{"id":2,' "$d/halt.json" || fail "$name: halt.json lacks the rollout"
-    [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 3 ] ||
+    [ "$(grep -c "^   devices run $says" "$W/$name/out")" = 5 ] ||
         fail "$name: the demo did not say, for its fleets, that devices run $says"
     [ "$(num update.json power_cuts)" -gt 0 ] || fail "$name: no power cut happened"
     [ "$(num update.json server_restarts)" = 1 ] || fail "$name: fotad was not restarted"

@@ -8,10 +8,13 @@
 # a version that is neither the old nor the expected one (exit 3), devices that do not end as
 # expected (exit 4), bad command lines (2) and setup errors (1); the devices' flashes shared
 # copy-on-write from one template (what each holds at the start and the end), against
-# --no-share and --flash-dir. Then fleets of 30 devices
+# --no-share and --flash-dir; a delta release (fotactl release delta): a fleet on its source image
+# updates by the delta through power cuts, drops, stalls and flips, a fleet on another image by
+# the full image, and the summary tells them apart; a delta that fails on every device (the full
+# image follows). Then fleets of 30 devices
 # through the ESP-IDF component (--esp-idf: ports/esp-idf over the ESP-IDF API double) with power
-# cuts anywhere, drops, stalls and flips, a release every device rejects at its self-test, and a
-# foreign image. Every verdict is read from the --json summary.
+# cuts anywhere, drops, stalls and flips, a delta update, a release every device rejects at its
+# self-test, and a foreign image. Every verdict is read from the --json summary.
 #
 # Until fotad is built this test says why and passes (it lands in parallel); with fotad it is
 # mandatory. Run by ctest as: bash test_fota_sim.sh BUILD_DIR
@@ -275,6 +278,86 @@ planned=$(field selftest_failures_planned)
 is rolled_back "$planned"
 is updated $((20 - planned))
 
+# ---- a delta release: devices on its source image update by the delta ---------------------------
+# 1.0.0 (what the delta fleet runs) and 1.0.1 share their content seed: 1.0.1 is 1.0.0 with 4 KB
+# more, so the patch is a few records. Every device must end on 1.0.1 by the delta, through a power
+# cut each (clean or torn, in the patch's download: the applier resumes at a segment start), drops,
+# stalls and flips; a fleet on another image gets the full image of the same release.
+if [ "$KEYTOOL" = fotactl ]; then
+    make_image 1.0.0 "$W/dsrc.bin" --seed 21
+    "$BUILD/fota-image" create --version 1.0.1 --size 52K --seed 21 -o "$W/dnew.bin" >/dev/null ||
+        fail "fota-image create 1.0.1"
+    DREL=$(make_bundle "$W/dnew.bin" inv-delta 1.0.1 "$W/dnew.bundle")
+    bash "$W/upload.sh" "$URL" "$TOKEN" "$W/dnew.bundle" "$DREL" inv-delta || fail "upload 1.0.1"
+    "$BUILD/fotactl" release delta --from "$W/dsrc.bin" --release "$W/dnew.bundle" \
+        --key "$W/release.pem" -o "$W/delta.bundle" >/dev/null 2>>"$W/keytool.err" ||
+        fail "fotactl release delta: $(cat "$W/keytool.err")"
+    "$BUILD/fotactl" release upload "$W/delta.bundle" --server "$URL" --token "$TOKEN" \
+        >/dev/null || fail "upload the delta"
+
+    sim 0 delta --server "$URL" --product inv-delta --image "$W/dsrc.bin" --id-prefix dl- \
+        --power-cuts 100% --cut-mode mixed --drops 10% --stalls 5% --stall-ms 300 --flips 2 \
+        --attempts 6 --range-records 2 --latency 2 --jitter 5 --seed 13
+    is updated 20
+    is updated_by_delta 20
+    is updated_by_full_image 0
+    is delta_devices 20
+    is delta_fallbacks 0
+    safe
+    is power_cuts 20
+    is power_cuts_survived 20
+    at_least drops 1
+    is flips 2
+    # firmware bytes are the new image's, not the patch's
+    is firmware_bytes $((20 * 52 * 1024))
+    grep -q '"new_versions":\["1.0.1"\]' "$JSON" || fail "delta: new version not 1.0.1"
+    grep -qE '^    by delta +20$' "$W/sim.out" && grep -qE '^    by full image +0$' "$W/sim.out" ||
+        fail "delta: the summary does not count the updates by delta"
+    DWIRE=$(($(field bytes_received) + $(field bytes_sent)))
+
+    sim 0 delta-other --server "$URL" --product inv-delta --image "$W/v1.bin" --id-prefix do-
+    is updated 20
+    is updated_by_delta 0
+    is updated_by_full_image 20
+    is delta_devices 0
+    safe
+    FWIRE=$(($(field bytes_received) + $(field bytes_sent)))
+    # a fleet that saw no delta prints the summary it always did
+    grep -q "by delta" "$W/sim.out" && fail "delta-other: delta rows without a delta"
+    # the delta fleet, faults and all, moved less than a quarter of the full image's bytes
+    [ $((DWIRE * 4)) -lt "$FWIRE" ] || fail "delta: $DWIRE wire bytes against $FWIRE in full"
+
+    # A validly signed delta whose patch makes another image than its manifest names
+    # (fota-mkbundle delta --wrong-output: fotactl cannot make one); fotad cannot tell. Every
+    # device applies it, finds the image's SHA-256 wrong, reports delta_failed and takes the full
+    # image in the same update, through a power cut each and drops: all updated by the full
+    # image, none bricked.
+    [ -x "$BUILD/fota-mkbundle" ] || fail "$BUILD/fota-mkbundle is not built"
+    "$BUILD/fota-image" create --version 1.0.2 --size 52K --seed 21 -o "$W/dfail.bin" \
+        >/dev/null || fail "fota-image create 1.0.2"
+    FREL=$(make_bundle "$W/dfail.bin" inv-dfail 1.0.2 "$W/dfail.bundle")
+    bash "$W/upload.sh" "$URL" "$TOKEN" "$W/dfail.bundle" "$FREL" inv-dfail || fail "upload 1.0.2"
+    "$BUILD/fota-mkbundle" delta --key "$W/release.pem" --image "$W/dfail.bin" \
+        --product inv-dfail --version 1.0.2 --from "$W/dsrc.bin" --wrong-output \
+        -o "$W/wrong.bundle" >/dev/null 2>>"$W/keytool.err" ||
+        fail "fota-mkbundle delta: $(cat "$W/keytool.err")"
+    "$BUILD/fotactl" release upload "$W/wrong.bundle" --server "$URL" --token "$TOKEN" \
+        >/dev/null || fail "upload the wrong delta"
+    sim 0 delta-fails --server "$URL" --product inv-dfail --image "$W/dsrc.bin" --id-prefix df- \
+        --power-cuts 100% --drops 10% --seed 17
+    is updated 20
+    is updated_by_delta 0
+    is updated_by_full_image 20
+    is delta_devices 20
+    is delta_fallbacks 20
+    safe
+    is power_cuts_survived "$(field power_cuts)"
+    grep -qE '^    by full image +20  \(20 after a failed delta\)$' "$W/sim.out" ||
+        fail "delta-fails: the summary does not count the fallbacks"
+else
+    echo "delta fleets skipped: fotactl is not built (fota-mkbundle makes no deltas)"
+fi
+
 # ---- memory: the devices share the factory flash copy-on-write ----------------------------------
 # By default every device opens its flash from one provisioned template and holds only the
 # sectors it writes; every run above ran so. Torn power cuts here fall on shared sectors too.
@@ -386,6 +469,19 @@ is power_cuts 30
 is power_cuts_survived 30
 at_least drops 1
 is flips 2
+
+# A delta through the component: a power cut each anywhere in the update; the applier reads the
+# running image through the component's flash port, from the partition
+# esp_ota_get_running_partition names.
+if [ "$KEYTOOL" = fotactl ]; then
+    sim 0 esp-delta --server "$URL" --product inv-delta --image "$W/dsrc.bin" --id-prefix ed- \
+        "${ESP[@]}" "${CUTS[@]}" --drops 5% --seed 5
+    esp_kind
+    is updated 30
+    is updated_by_delta 30
+    safe
+    is power_cuts_survived "$(field power_cuts)"
+fi
 
 # The failing release: the example's start runs the self-test, fota_esp_reject marks the image
 # invalid and the device restarts into 1.0.0; the agent reports it and tries once more from its

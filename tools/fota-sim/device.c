@@ -15,6 +15,11 @@
  * update failed --attempts times (failed, with the agent's last error). Bricked devices (no
  * bootable image) and devices booting a version that is neither the old nor a released one are
  * done at once: they fail the whole run.
+ *
+ * A device on the image a release's delta patch starts from downloads the patch instead of the
+ * image (the agent's choice: docs/DELTA.md); the sim notes which it was, for the faults (a
+ * patch's download has other flash operations) and the summary (updates by delta and by full
+ * image), and the new image's size for the firmware bytes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -407,8 +412,23 @@ static void learn_version(sim_t *s, const char *v)
     }
 }
 
+/* Whether the agent's download is a delta patch; then a->manifest describes the patch's records
+ * (its image_size is the patch's) and the new image's size is the applier's. */
+static bool agent_on_delta(const fota_agent_t *a, uint32_t *image_size)
+{
+#if FOTA_CONFIG_DELTA
+    if (a->delta.on) {
+        *image_size = a->delta.applier.new_size;
+        return true;
+    }
+#endif
+    *image_size = a->manifest.image_size;
+    return false;
+}
+
 /* The agent verified a manifest and starts (or resumes) downloading. The sim reads the verified
- * manifest from the agent's struct: agent.h has no accessor for it. */
+ * manifest from the agent's struct: agent.h has no accessor for it. A delta download of the
+ * release that gives way to its full image (delta_failed) is a new download. */
 static void download_begins(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
 {
     const fota_agent_t *a = sim_agent(d);
@@ -418,11 +438,21 @@ static void download_begins(sim_t *s, sim_dev_t *d, const fota_event_t *ev)
         return; /* not while the device starts: the agent resumes downloads from a poll */
     }
     learn_version(s, a->manifest.version);
-    if (strcmp(d->release, a->offer.release) == 0 && d->updating) {
+    uint32_t image_size = 0;
+    bool delta = agent_on_delta(a, &image_size);
+    bool same = strcmp(d->release, a->offer.release) == 0 && d->updating;
+    if (same && delta == d->by_delta) {
         return; /* resumed after a reboot, or a new attempt at the same release */
     }
+    if (same && d->by_delta) {
+        d->delta_fallbacks++;
+        s->n.delta_fallbacks++;
+        sim_log(s, d, "delta failed: the full image follows");
+    }
     snprintf(d->release, sizeof d->release, "%s", a->offer.release);
-    d->image_size = a->manifest.image_size;
+    d->by_delta = delta;
+    d->saw_delta = d->saw_delta || delta;
+    d->image_size = image_size;
     d->chunk_count = a->manifest.chunk_count;
     d->chunk_size = a->manifest.chunk_size;
     d->high_pos = 0;

@@ -9,7 +9,9 @@
  * verified the manifest), the first cut is armed on a flash operation drawn uniformly from the
  * update's operations: those of the download (erases, writes, journal saves: about chunks +
  * 2 x sectors; chunks + sectors for a kind whose journal is off the emulated flash, as the
- * ESP-IDF component's NVS blob is) or, with --cut-at anywhere, all of them up to the confirm
+ * ESP-IDF component's NVS blob is; a delta patch's download writes the new image in pieces of
+ * 128 bytes, each read back, and reads the running one: about three operations a piece) or, with
+ * --cut-at anywhere, all of them up to the confirm
  * (about twice the image in 64-byte reads for the two image checks, plus the download; replaced
  * by the count measured on a device that updated without a cut as soon as there is one). The
  * cut is clean or torn (fota_flash_emu_plan_cut), the device reboots, and its next cut is armed
@@ -101,7 +103,14 @@ void sim_faults_assign(sim_t *s)
 static uint64_t download_ops(const sim_t *s, const sim_dev_t *d)
 {
     uint64_t sectors = (d->image_size + FOTA_FLASH_SECTOR_SIZE - 1u) / FOTA_FLASH_SECTOR_SIZE;
-    return (uint64_t)d->chunk_count + (s->hw->journal_on_flash ? 2u : 1u) * sectors + 4u;
+    uint64_t per_sector = (s->hw->journal_on_flash ? 2u : 1u) * sectors + 4u;
+    if (d->by_delta) {
+        /* a delta's applier writes the new image in pieces of FOTA_DELTA_BUF bytes, each read
+         * back, and reads the running image in pieces as large: about three operations a piece,
+         * whatever the size of the patch */
+        return 3u * ((d->image_size + FOTA_DELTA_BUF - 1u) / FOTA_DELTA_BUF) + per_sector;
+    }
+    return (uint64_t)d->chunk_count + per_sector;
 }
 
 static uint64_t cut_span(const sim_t *s, const sim_dev_t *d)

@@ -25,7 +25,10 @@ typedef struct {
     uint32_t idle;
     uint32_t unexpected;
     uint64_t cuts_survived;
-    uint32_t ran_bad; /* devices whose self-test failed at least once: they received it */
+    uint32_t ran_bad;   /* devices whose self-test failed at least once: they received it */
+    uint32_t by_delta;  /* updated devices whose last download was a delta patch */
+    uint32_t saw_delta; /* devices that downloaded a delta patch at least once */
+    uint32_t fell_back; /* updated devices that gave a delta up for the full image */
     reason_count_t failed[MAX_REASONS];
     size_t n_failed;
     reason_count_t rolled[MAX_REASONS];
@@ -89,6 +92,9 @@ static void count(const sim_t *s, tally_t *t)
         t->unexpected += !unsafe && !as_expected(s, d);
         t->cuts_survived += unsafe ? 0u : d->cuts;
         t->ran_bad += d->selftest_failed ? 1u : 0u;
+        t->by_delta += d->outcome == OUT_UPDATED && d->by_delta;
+        t->saw_delta += d->saw_delta;
+        t->fell_back += d->outcome == OUT_UPDATED && !d->by_delta && d->delta_fallbacks > 0;
         if (d->outcome == OUT_FAILED) {
             add_reason(t->failed, &t->n_failed, d->reason);
         } else if (d->outcome == OUT_ROLLED_BACK) {
@@ -166,6 +172,11 @@ static void print_outcomes(const sim_t *s, const tally_t *t)
 {
     printf("outcome\n");
     printf("  %-26s %10u\n", "updated", (unsigned)s->n_updated);
+    if (t->saw_delta > 0) { /* a fleet that saw no delta prints what it always did */
+        printf("    by delta %26u\n", (unsigned)t->by_delta);
+        printf("    by full image %21u", (unsigned)(s->n_updated - t->by_delta));
+        printf(t->fell_back > 0 ? "  (%u after a failed delta)\n" : "\n", (unsigned)t->fell_back);
+    }
     printf("  %-26s %10u\n", "rolled back", (unsigned)s->n_rolled_back);
     for (size_t i = 0; i < t->n_rolled; i++) {
         row_reason(&t->rolled[i]);
@@ -304,6 +315,10 @@ static void json_outcomes(FILE *f, const sim_t *s, const tally_t *t)
 {
     json_u(f, "devices", s->n_devs);
     json_u(f, "updated", s->n_updated);
+    json_u(f, "updated_by_delta", t->by_delta);
+    json_u(f, "updated_by_full_image", s->n_updated - t->by_delta);
+    json_u(f, "delta_devices", t->saw_delta);
+    json_u(f, "delta_fallbacks", s->n.delta_fallbacks);
     json_u(f, "rolled_back", s->n_rolled_back);
     json_reasons(f, "rolled_back_by_reason", t->rolled, t->n_rolled);
     json_u(f, "failed", s->n_failed - t->bricked - t->foreign);

@@ -185,9 +185,12 @@ typedef struct sim_dev {
     /* the update being installed, as the agent's verified manifest says */
     bool updating;
     uint64_t update_ops0;
-    uint32_t image_size;
-    uint32_t chunk_count;
+    uint32_t image_size;  /* the new image's bytes (a delta's too: not its patch's) */
+    uint32_t chunk_count; /* records of the download: the image's, or the patch's */
     uint32_t chunk_size;
+    bool by_delta;  /* the download is a delta patch (docs/DELTA.md), not the full image */
+    bool saw_delta; /* it downloaded a delta patch at least once */
+    uint32_t delta_fallbacks; /* a delta given up (delta_failed), the full image downloaded */
     char release[FOTA_RELEASE_ID_LEN + 1];
     uint64_t high_pos; /* data received once: blob offset (chain) or chunks (seed) */
     /* faults planned for this device */
@@ -283,6 +286,7 @@ typedef struct {
     uint64_t reboots;
     uint64_t selftest_failures;
     uint64_t planned_selftest_failures; /* devices --fail-rate made fail the bad release */
+    uint64_t delta_fallbacks;           /* delta downloads given up for the full image */
 } sim_counters_t;
 
 typedef struct {
