@@ -97,10 +97,11 @@ bool fota_json_text(const char *js, const fota_json_field_t *f, const char **tex
 bool fota_json_str(const char *js, const fota_json_field_t *f, char *out, size_t cap);
 
 /* ---- request.c: building requests --------------------------------------------------------- */
-/* Start a request: method, target prefix after FOTA_API_PREFIX; the caller appends the rest of
- * the target with fota_text_* on the returned builder, then calls fota_req_finish(). */
-void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *method, const char *what,
-                    fota_text_t *target);
+/* Start a request of this kind (a report is a POST, anything else a GET) and the target's prefix
+ * after FOTA_API_PREFIX; the caller appends the rest of the target with fota_text_* on the
+ * returned builder, then calls fota_req_finish(). A request begun is what fota_agent_poll hands
+ * out (a->pending); one that fails to finish is not. */
+void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *what, fota_text_t *target);
 fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target);
 
 /* ---- base64.c ----------------------------------------------------------------------------- */

@@ -123,7 +123,7 @@ fota_err_t fota_report_request(fota_agent_t *a)
         return FOTA_ERR_TOO_LARGE;
     }
     fota_text_t target;
-    fota_req_begin(a, FOTA_REQ_REPORT, "POST", "report", &target);
+    fota_req_begin(a, FOTA_REQ_REPORT, "report", &target);
     a->req.body = (const uint8_t *)a->body;
     a->req.body_len = body.len;
     a->req.content_type = "application/json";
