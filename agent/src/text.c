@@ -105,18 +105,15 @@ bool fota_text_ok(const fota_text_t *t)
     return !t->overflow;
 }
 
+/* A hex digit's value, either case (| 0x20 makes an ASCII capital letter small), or -1. */
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
+    unsigned d = (unsigned)(unsigned char)c - '0';
+    if (d < 10u) {
+        return (int)d;
     }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    d = ((unsigned)(unsigned char)c | 0x20u) - 'a';
+    return d < 6u ? (int)d + 10 : -1;
 }
 
 bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
