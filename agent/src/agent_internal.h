@@ -69,7 +69,10 @@ void fota_text_query(fota_text_t *t, const char *s);
 /* Appends s as a JSON string with quotes; control characters, quote and backslash escaped. */
 void fota_text_json(fota_text_t *t, const char *s);
 /* NUL-terminated and nothing was cut. */
-bool fota_text_ok(const fota_text_t *t);
+static inline bool fota_text_ok(const fota_text_t *t)
+{
+    return !t->overflow;
+}
 /* Decode exactly 2*n hex digits (either case) into out. */
 bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
 size_t fota_strnlen(const char *s, size_t max);

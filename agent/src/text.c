@@ -100,11 +100,6 @@ void fota_text_json(fota_text_t *t, const char *s)
     put_char(t, '"');
 }
 
-bool fota_text_ok(const fota_text_t *t)
-{
-    return !t->overflow;
-}
-
 /* A hex digit's value, either case (| 0x20 makes an ASCII capital letter small), or -1. */
 static int hex_value(char c)
 {
