@@ -20,6 +20,14 @@
 extern "C" {
 #endif
 
+/* Always inlined: -Os on an Xtensa otherwise keeps a copy of a helper in each file and calls it,
+ * and a call there (a literal, a load, the call) costs about what the helper's body does. */
+#if defined(__GNUC__)
+#define FOTA_BYTES_INLINE static inline __attribute__((always_inline))
+#else
+#define FOTA_BYTES_INLINE static inline
+#endif
+
 #if defined(__ARM_FEATURE_UNALIGNED) && defined(__BYTE_ORDER__) &&                                 \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FOTA_BYTES_NATIVE_LE 1
@@ -27,7 +35,7 @@ extern "C" {
 #define FOTA_BYTES_NATIVE_LE 0
 #endif
 
-static inline uint16_t fota_get_le16(const uint8_t *p)
+FOTA_BYTES_INLINE uint16_t fota_get_le16(const uint8_t *p)
 {
 #if FOTA_BYTES_NATIVE_LE
     uint16_t v;
@@ -38,7 +46,7 @@ static inline uint16_t fota_get_le16(const uint8_t *p)
 #endif
 }
 
-static inline uint32_t fota_get_le32(const uint8_t *p)
+FOTA_BYTES_INLINE uint32_t fota_get_le32(const uint8_t *p)
 {
 #if FOTA_BYTES_NATIVE_LE
     uint32_t v;
@@ -49,17 +57,17 @@ static inline uint32_t fota_get_le32(const uint8_t *p)
 #endif
 }
 
-static inline uint64_t fota_get_le64(const uint8_t *p)
+FOTA_BYTES_INLINE uint64_t fota_get_le64(const uint8_t *p)
 {
     return (uint64_t)fota_get_le32(p) | ((uint64_t)fota_get_le32(p + 4) << 32);
 }
 
-static inline uint32_t fota_get_be32(const uint8_t *p)
+FOTA_BYTES_INLINE uint32_t fota_get_be32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-static inline void fota_put_le16(uint8_t *p, uint16_t v)
+FOTA_BYTES_INLINE void fota_put_le16(uint8_t *p, uint16_t v)
 {
 #if FOTA_BYTES_NATIVE_LE
     memcpy(p, &v, sizeof v);
@@ -69,7 +77,7 @@ static inline void fota_put_le16(uint8_t *p, uint16_t v)
 #endif
 }
 
-static inline void fota_put_le32(uint8_t *p, uint32_t v)
+FOTA_BYTES_INLINE void fota_put_le32(uint8_t *p, uint32_t v)
 {
 #if FOTA_BYTES_NATIVE_LE
     memcpy(p, &v, sizeof v);
@@ -81,13 +89,13 @@ static inline void fota_put_le32(uint8_t *p, uint32_t v)
 #endif
 }
 
-static inline void fota_put_le64(uint8_t *p, uint64_t v)
+FOTA_BYTES_INLINE void fota_put_le64(uint8_t *p, uint64_t v)
 {
     fota_put_le32(p, (uint32_t)v);
     fota_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
-static inline void fota_put_be32(uint8_t *p, uint32_t v)
+FOTA_BYTES_INLINE void fota_put_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
