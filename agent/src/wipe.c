@@ -16,7 +16,8 @@
 
 static uint32_t round_up(uint32_t n, uint32_t sector)
 {
-    return n / sector * sector + (n % sector != 0 ? sector : 0u);
+    uint32_t down = n / sector * sector;
+    return down + (down != n ? sector : 0u); /* one division */
 }
 
 uint32_t fota_wipe_reach(const fota_agent_t *a)
