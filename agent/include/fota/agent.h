@@ -182,20 +182,23 @@ typedef struct {
 #endif
 
 typedef struct fota_agent {
-    /* The fields the state machine reads most come first: small offsets, which the short load
-     * and store forms reach (Thumb: bytes up to 31, words up to 124). */
-    uint8_t state;     /* fota_state_t */
+    /* The fields the state machine uses most come first: small offsets, which the short load,
+     * store and address forms reach (Thumb: bytes up to 31, words up to 124, an address at +0
+     * without an add); the order is the one that measured smallest. */
+    mbedtls_md_context_t md; /* HMAC (auth, seed MAC) and SHA-256 (read-back) */
+    uint32_t part_offset;
     uint8_t pending;   /* request in flight (agent_internal.h fota_req_kind_t) */
     uint8_t journaled; /* a journal record exists for the current update */
     uint8_t failures;  /* failed requests in a row during an update */
     uint8_t attempts;  /* times the current release was installed (boot slot switched) */
     uint8_t report_count;
+    uint8_t state;      /* fota_state_t */
+    bool check_at_wake; /* a check is due when the wait ends, whatever the check interval */
     bool check_requested;
     bool have_offer; /* the manifest must agree with a->offer */
     bool resp_started;
     bool reboot_deferred; /* may_reboot said no for this install: "installed" was queued */
     bool image_verified;  /* the read-back passed: only the slot switch is left */
-    bool check_at_wake;   /* a check is due when the wait ends, whatever the check interval */
     uint16_t refused;     /* seed mode, the slot being erased: the error to report (fota_err_t) */
     fota_err_t last_err;
     fota_err_t resp_err;
@@ -211,7 +214,6 @@ typedef struct fota_agent {
     uint32_t next_chunk;    /* first chunk not yet written */
     uint32_t verify_offset; /* verifying: bytes hashed so far; erasing: bytes erased */
     uint32_t wipe_end;      /* seed mode: bytes from the slot start to erase if abandoned */
-    uint32_t part_offset;
     uint32_t part_size;
     fota_ports_t port;
     fota_agent_config_t cfg;
@@ -220,7 +222,6 @@ typedef struct fota_agent {
     fota_manifest_t manifest;
     uint8_t manifest_digest[32]; /* a delta download: the delta manifest's */
     fota_chain_t chain;          /* chain mode: the hash the next record must have */
-    mbedtls_md_context_t md;     /* HMAC (auth, seed MAC) and SHA-256 (read-back) */
     /* requests and reports */
     fota_http_request_t req;
     char target[FOTA_CONFIG_TARGET_MAX];
