@@ -49,8 +49,10 @@ void fota_text_u64(fota_text_t *t, uint64_t v)
     char digits[20];
     size_t n = 0;
     do {
-        digits[n++] = (char)('0' + (v % 10u));
-        v /= 10u;
+        /* one division per digit: the remainder from the quotient, in 32 bits (it is below 10) */
+        uint64_t q = v / 10u;
+        digits[n++] = (char)('0' + ((uint32_t)v - (uint32_t)q * 10u));
+        v = q;
     } while (v != 0);
     while (n > 0) {
         put_char(t, digits[--n]);
