@@ -230,6 +230,14 @@ for src in "$root"/agent/src/*.c "$port"/src/*.c; do
 done
 xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_chain.o" "$x"/chain/*.o
 read -r x_linked_chain _ <<<"$(xsize "$x/linked_chain.o")"
+# And for a component without delta updates (CONFIG_FOTA_DELTA=n: FOTA_CONFIG_DELTA=0).
+mkdir -p "$x/nodelta"
+for src in "$root"/agent/src/*.c "$port"/src/*.c; do
+    xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_DELTA=0 -ffunction-sections \
+        -fdata-sections -c "$src" -o "$x/nodelta/$(basename "${src%.c}").o"
+done
+xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_nodelta.o" "$x"/nodelta/*.o
+read -r x_linked_nodelta _ <<<"$(xsize "$x/linked_nodelta.o")"
 # The error names, which CONFIG_FOTA_ERROR_NAMES=y adds (off by default, as measured above).
 xtensa-lx106-elf-gcc "${xflags[@]/-DFOTA_CONFIG_ERR_NAMES=0/-DFOTA_CONFIG_ERR_NAMES=1}" \
     -ffunction-sections -fdata-sections -c "$root/agent/src/err.c" -o "$x/err_names.o"
@@ -322,7 +330,8 @@ row "figure" "component" "esp_https_ota" "goal"
 row "code, agent core (B)" "$x_core" "-" "-"
 row "code, ESP-IDF port (B)" "$x_port" "-" "-"
 row "code, agent + port (B)" "$((x_core + x_port))" "-" "-"
-row "  linked, --gc-sections (B)" "$x_linked" "-" "< 24576"
+row "  linked, --gc-sections (B)" "$x_linked" "-" "-"
+row "  linked, without delta (B)" "$x_linked_nodelta" "-" "< 24576"
 row "  linked, chain-only (B)" "$x_linked_chain" "-" "-"
 row "  with error names (B)" "$((x_linked + x_names))" "-" "-"
 row "Arduino: FotaClient code (B)" "$x_class" "-" "-"
@@ -348,7 +357,8 @@ echo "RAM besides TLS = handle + worst task stack + HTTP buffers (esp_http_clien
 echo "not counted, for either); the task's stack is reserved at CONFIG_FOTA_TASK_STACK_SIZE ="
 echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below."
 echo "code is without the error names (CONFIG_FOTA_ERROR_NAMES=n, the default); with them"
-echo "fota_err_name adds $x_names B"
+echo "fota_err_name adds $x_names B; the linked rows have delta updates (CONFIG_FOTA_DELTA=y, the"
+echo "default) but the one without (CONFIG_FOTA_DELTA=n), the goal's"
 echo "Arduino rows: the library's build (arduino/, FotaClient.cpp by xtensa-lx106-elf-g++), the"
 echo "error names in, linked from FotaClient's symbols; the component's handle, HTTP buffers and"
 echo "stack come on top as above (a FotaClient holds a pointer to the handle)"

@@ -69,7 +69,10 @@ void fota_text_query(fota_text_t *t, const char *s);
 /* Appends s as a JSON string with quotes; control characters, quote and backslash escaped. */
 void fota_text_json(fota_text_t *t, const char *s);
 /* NUL-terminated and nothing was cut. */
-bool fota_text_ok(const fota_text_t *t);
+static inline bool fota_text_ok(const fota_text_t *t)
+{
+    return !t->overflow;
+}
 /* Decode exactly 2*n hex digits (either case) into out. */
 bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
 size_t fota_strnlen(const char *s, size_t max);
@@ -97,10 +100,11 @@ bool fota_json_text(const char *js, const fota_json_field_t *f, const char **tex
 bool fota_json_str(const char *js, const fota_json_field_t *f, char *out, size_t cap);
 
 /* ---- request.c: building requests --------------------------------------------------------- */
-/* Start a request: method, target prefix after FOTA_API_PREFIX; the caller appends the rest of
- * the target with fota_text_* on the returned builder, then calls fota_req_finish(). */
-void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *method, const char *what,
-                    fota_text_t *target);
+/* Start a request of this kind (a report is a POST, anything else a GET) and the target's prefix
+ * after FOTA_API_PREFIX; the caller appends the rest of the target with fota_text_* on the
+ * returned builder, then calls fota_req_finish(). A request begun is what fota_agent_poll hands
+ * out (a->pending); one that fails to finish is not. */
+void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *what, fota_text_t *target);
 fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target);
 
 /* ---- base64.c ----------------------------------------------------------------------------- */

@@ -61,13 +61,13 @@ typedef struct {
     uint32_t pos; /* next byte to read; pos <= max_len always */
     uint8_t checksum;
     bool hashing;
-    bool layout_only; /* the appended hash is read, not checked */
-    mbedtls_md_context_t md;
+    bool layout_only;                     /* the appended hash is read, not checked */
     const fota_esp_image_digest_t *known; /* may be NULL: then the walk hashes as it goes */
-    fota_esp_image_header_t header;
+    fota_esp_image_info_t *out;           /* may be NULL: then only the verdict is wanted */
     uint32_t first_segment_len;
     uint8_t desc_head[DESC_HEAD_LEN]; /* raw magic_word and secure_version */
-    fota_esp_image_info_t *out;       /* may be NULL: then only the verdict is wanted */
+    mbedtls_md_context_t md;
+    fota_esp_image_header_t header;
 } scan_t;
 
 /* --- chips ---------------------------------------------------------------------------------- */

@@ -114,7 +114,7 @@ fota_err_t fota_manifest_check_geometry(const fota_manifest_t *m)
         (cs & (cs - 1)) != 0) {
         return FOTA_ERR_MANIFEST_GEOMETRY;
     }
-    uint32_t n = m->image_size / cs + (m->image_size % cs != 0);
+    uint32_t n = m->image_size / cs + ((m->image_size & (cs - 1u)) != 0); /* cs: a power of 2 */
     if (m->chunk_count != n) {
         return FOTA_ERR_MANIFEST_GEOMETRY;
     }

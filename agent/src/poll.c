@@ -10,16 +10,10 @@
 
 #include "agent_internal.h"
 
-static void want_http(fota_agent_t *a, fota_action_t *act)
-{
-    act->kind = FOTA_ACTION_HTTP;
-    act->http = &a->req;
-}
-
 static fota_err_t request_check(fota_agent_t *a)
 {
     fota_text_t t;
-    fota_req_begin(a, FOTA_REQ_CHECK, "GET", "check?version=", &t);
+    fota_req_begin(a, FOTA_REQ_CHECK, "check?version=", &t);
     fota_text_query(&t, a->cfg.current_version);
     fota_text_str(&t, "&hw=");
     fota_text_query(&t, a->cfg.product_id);
@@ -54,7 +48,7 @@ static const char *download_id(const fota_agent_t *a)
 static fota_err_t request_manifest(fota_agent_t *a)
 {
     fota_text_t t;
-    fota_req_begin(a, FOTA_REQ_MANIFEST, "GET", "manifest?release=", &t);
+    fota_req_begin(a, FOTA_REQ_MANIFEST, "manifest?release=", &t);
     fota_text_str(&t, download_id(a));
     return fota_req_finish(a, &t);
 }
@@ -62,7 +56,7 @@ static fota_err_t request_manifest(fota_agent_t *a)
 static fota_err_t request_chunk(fota_agent_t *a)
 {
     fota_text_t t;
-    fota_req_begin(a, FOTA_REQ_CHUNK, "GET", "chunk?chunk_number=", &t);
+    fota_req_begin(a, FOTA_REQ_CHUNK, "chunk?chunk_number=", &t);
     fota_text_u64(&t, a->next_chunk);
     fota_text_str(&t, "&release=");
     fota_text_str(&t, a->offer.release);
@@ -82,7 +76,7 @@ static fota_err_t request_blob(fota_agent_t *a)
     uint32_t last =
         fota_manifest_record_offset(m, a->batch_end) - 1u; /* the blob's end at the end */
     fota_text_t t;
-    fota_req_begin(a, FOTA_REQ_BLOB, "GET", "blob/", &t);
+    fota_req_begin(a, FOTA_REQ_BLOB, "blob/", &t);
     fota_text_str(&t, download_id(a));
     fota_text_t r;
     fota_text_init(&r, a->hdr_range, sizeof a->hdr_range);
@@ -93,18 +87,14 @@ static fota_err_t request_blob(fota_agent_t *a)
     return fota_req_finish(a, &t);
 }
 
-static fota_err_t step_download(fota_agent_t *a, fota_action_t *act)
+static fota_err_t step_download(fota_agent_t *a)
 {
     if (a->next_chunk >= a->manifest.chunk_count) {
         fota_agent_set_state(a, FOTA_STATE_VERIFYING);
         a->verify_offset = 0;
         return FOTA_OK;
     }
-    fota_err_t err = FOTA_IS_SEED(a) ? request_chunk(a) : request_blob(a);
-    if (err == FOTA_OK) {
-        want_http(a, act);
-    }
-    return err;
+    return FOTA_IS_SEED(a) ? request_chunk(a) : request_blob(a);
 }
 
 static fota_err_t step_verify(fota_agent_t *a)
@@ -148,11 +138,7 @@ static fota_err_t step_idle(fota_agent_t *a, fota_action_t *act)
     a->check_requested = false;
     a->check_at_wake = false;
     fota_agent_set_state(a, FOTA_STATE_CHECKING);
-    fota_err_t err = request_check(a);
-    if (err == FOTA_OK) {
-        want_http(a, act);
-    }
-    return err;
+    return request_check(a);
 }
 
 static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
@@ -160,15 +146,10 @@ static fota_err_t step_state(fota_agent_t *a, fota_action_t *act)
     switch ((fota_state_t)a->state) {
     case FOTA_STATE_IDLE:
         return step_idle(a, act);
-    case FOTA_STATE_MANIFEST: {
-        fota_err_t err = request_manifest(a);
-        if (err == FOTA_OK) {
-            want_http(a, act);
-        }
-        return err;
-    }
+    case FOTA_STATE_MANIFEST:
+        return request_manifest(a);
     case FOTA_STATE_DOWNLOADING:
-        return step_download(a, act);
+        return step_download(a);
     case FOTA_STATE_VERIFYING:
         return step_verify(a);
     case FOTA_STATE_INSTALLED:
@@ -219,16 +200,11 @@ fota_err_t fota_agent_poll(fota_agent_t *a, fota_action_t *act)
         act->wait_ms = a->state == FOTA_STATE_REBOOTING ? UINT32_MAX : act->wait_ms;
         return FOTA_OK;
     }
-    fota_err_t err;
-    if (report_due(a)) {
-        err = fota_report_request(a);
-        if (err == FOTA_OK) {
-            want_http(a, act);
-        }
-    } else {
-        err = step_state(a, act);
-    }
-    if (err != FOTA_OK) {
+    fota_err_t err = report_due(a) ? fota_report_request(a) : step_state(a, act);
+    if (err == FOTA_OK && a->pending != FOTA_REQ_NONE) {
+        act->kind = FOTA_ACTION_HTTP; /* the step built a request (fota_req_begin) */
+        act->http = &a->req;
+    } else if (err != FOTA_OK) {
         /* A request that cannot be built or a port that failed: handled like a failed request. */
         a->pending = FOTA_REQ_NONE;
         fota_agent_on_failure(a, FOTA_REQ_NONE, err);

@@ -52,16 +52,12 @@ static int queued_progress(const fota_agent_t *a)
     return -1;
 }
 
-static void make_room(fota_agent_t *a)
-{
-    int i = queued_progress(a);
-    drop(a, i >= 0 ? (size_t)i : first_free(a));
-}
-
+/* Called with no progress report waiting (fota_report_queue has taken its place or dropped it):
+ * a full queue makes room by dropping the oldest report not being sent. */
 static void append(fota_agent_t *a, uint8_t state, uint16_t err)
 {
     if (a->report_count == FOTA_CONFIG_REPORT_QUEUE) {
-        make_room(a);
+        drop(a, first_free(a));
     }
     fota_report_entry_t *e = &a->reports[a->report_count++];
     e->state = state;
@@ -123,7 +119,7 @@ fota_err_t fota_report_request(fota_agent_t *a)
         return FOTA_ERR_TOO_LARGE;
     }
     fota_text_t target;
-    fota_req_begin(a, FOTA_REQ_REPORT, "POST", "report", &target);
+    fota_req_begin(a, FOTA_REQ_REPORT, "report", &target);
     a->req.body = (const uint8_t *)a->body;
     a->req.body_len = body.len;
     a->req.content_type = "application/json";

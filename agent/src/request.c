@@ -10,12 +10,11 @@
 
 #include "agent_internal.h"
 
-void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *method, const char *what,
-                    fota_text_t *target)
+void fota_req_begin(fota_agent_t *a, fota_req_kind_t kind, const char *what, fota_text_t *target)
 {
     memset(&a->req, 0, sizeof a->req);
     a->pending = (uint8_t)kind;
-    a->req.method = method;
+    a->req.method = kind == FOTA_REQ_REPORT ? "POST" : "GET";
     a->hdr_range[0] = '\0';
     fota_text_init(target, a->target, sizeof a->target);
     fota_text_str(target, FOTA_API_PREFIX);

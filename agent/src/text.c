@@ -49,8 +49,10 @@ void fota_text_u64(fota_text_t *t, uint64_t v)
     char digits[20];
     size_t n = 0;
     do {
-        digits[n++] = (char)('0' + (v % 10u));
-        v /= 10u;
+        /* one division per digit: the remainder from the quotient, in 32 bits (it is below 10) */
+        uint64_t q = v / 10u;
+        digits[n++] = (char)('0' + ((uint32_t)v - (uint32_t)q * 10u));
+        v = q;
     } while (v != 0);
     while (n > 0) {
         put_char(t, digits[--n]);
@@ -100,23 +102,15 @@ void fota_text_json(fota_text_t *t, const char *s)
     put_char(t, '"');
 }
 
-bool fota_text_ok(const fota_text_t *t)
-{
-    return !t->overflow;
-}
-
+/* A hex digit's value, either case (| 0x20 makes an ASCII capital letter small), or -1. */
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
+    unsigned d = (unsigned)(unsigned char)c - '0';
+    if (d < 10u) {
+        return (int)d;
     }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    d = ((unsigned)(unsigned char)c | 0x20u) - 'a';
+    return d < 6u ? (int)d + 10 : -1;
 }
 
 bool fota_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)

@@ -16,7 +16,8 @@
 
 static uint32_t round_up(uint32_t n, uint32_t sector)
 {
-    return n / sector * sector + (n % sector != 0 ? sector : 0u);
+    uint32_t down = n / sector * sector;
+    return down + (down != n ? sector : 0u); /* one division */
 }
 
 uint32_t fota_wipe_reach(const fota_agent_t *a)
@@ -24,11 +25,14 @@ uint32_t fota_wipe_reach(const fota_agent_t *a)
     const fota_manifest_t *m = &a->manifest;
     uint32_t sector = a->port.flash.sector_size;
     uint32_t ahead = m->chunk_size > sector ? m->chunk_size : sector;
-    uint64_t reach = (uint64_t)a->next_chunk * m->chunk_size + ahead;
-    if (reach > m->image_size) {
-        reach = m->image_size;
+    /* min(next_chunk * chunk_size + ahead, image_size) in 32 bits: a chunk before the last
+     * starts below image_size, and nothing is added past it */
+    uint32_t reach = m->image_size;
+    if (a->next_chunk < m->chunk_count) {
+        uint32_t at = a->next_chunk * m->chunk_size;
+        reach = reach - at > ahead ? at + ahead : reach;
     }
-    return round_up((uint32_t)reach, sector);
+    return round_up(reach, sector);
 }
 
 fota_err_t fota_wipe_begin(fota_agent_t *a, uint32_t extent, fota_err_t err)

@@ -154,6 +154,11 @@ xtensa-lx106-elf-nm "$out/rollback/agent/patch.o" | grep -q ' T fota_patch_recor
     { echo "rollback: no delta updates in patch.o"; exit 1; }
 ! xtensa-lx106-elf-nm "$out/no-delta/agent/patch.o" | grep -q 'fota_patch_record' ||
     { echo "no-delta: delta updates compiled in with FOTA_DELTA=n"; exit 1; }
+# The boot port offers the running partition (a delta's source) only where delta updates are in.
+xtensa-lx106-elf-nm "$out/rollback/port/esp_boot.o" | grep -q ' U esp_ota_get_running_partition$' ||
+    { echo "rollback: the boot port offers no running partition"; exit 1; }
+! xtensa-lx106-elf-nm "$out/no-delta/port/esp_boot.o" | grep -q 'esp_ota_get_running_partition' ||
+    { echo "no-delta: the boot port offers the running partition with FOTA_DELTA=n"; exit 1; }
 compile chain-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_CHAIN_ONLY=y
 compile seed-only BOOTLOADER_APP_ROLLBACK_ENABLE=y FOTA_BUILD_SEED_ONLY=y
 # What a link keeps from the public calls (--gc-sections, as ESP-IDF links): "T name" lines.

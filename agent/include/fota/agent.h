@@ -182,13 +182,18 @@ typedef struct {
 #endif
 
 typedef struct fota_agent {
-    fota_agent_config_t cfg;
-    fota_ports_t port;
-    uint8_t state;     /* fota_state_t */
+    /* The fields the state machine uses most come first: small offsets, which the short load,
+     * store and address forms reach (Thumb: bytes up to 31, words up to 124, an address at +0
+     * without an add); the order is the one that measured smallest. */
+    mbedtls_md_context_t md; /* HMAC (auth, seed MAC) and SHA-256 (read-back) */
+    uint32_t part_offset;
     uint8_t pending;   /* request in flight (agent_internal.h fota_req_kind_t) */
     uint8_t journaled; /* a journal record exists for the current update */
     uint8_t failures;  /* failed requests in a row during an update */
     uint8_t attempts;  /* times the current release was installed (boot slot switched) */
+    uint8_t report_count;
+    uint8_t state;      /* fota_state_t */
+    bool check_at_wake; /* a check is due when the wait ends, whatever the check interval */
     bool check_requested;
     bool have_offer; /* the manifest must agree with a->offer */
     bool resp_started;
@@ -200,24 +205,23 @@ typedef struct fota_agent {
     uint32_t wake_ms; /* now_ms when the next action is due */
     uint32_t backoff_ms;
     uint32_t retry_after_s; /* the check answer's Retry-After: when to ask again (0: none) */
-    bool check_at_wake;     /* a check is due when the wait ends, whatever the check interval */
-    /* the release being installed */
-    fota_offer_t offer;
-    fota_manifest_t manifest;
-    uint8_t manifest_digest[32]; /* a delta download: the delta manifest's */
-    uint32_t part_offset;
-    uint32_t part_size;
-    /* download position */
-    uint32_t next_chunk;     /* first chunk not yet written */
-    fota_chain_t chain;      /* chain mode: the hash the next record must have */
-    uint32_t verify_offset;  /* verifying: bytes hashed so far; erasing: bytes erased */
-    uint32_t wipe_end;       /* seed mode: bytes from the slot start to erase if abandoned */
-    mbedtls_md_context_t md; /* HMAC (auth, seed MAC) and SHA-256 (read-back) */
     /* the response in flight */
     int status;
     uint32_t resp_len;  /* body bytes received */
     uint32_t io_len;    /* bytes gathered in io */
     uint32_t batch_end; /* chain: first record not asked for in this Range */
+    /* download position */
+    uint32_t next_chunk;    /* first chunk not yet written */
+    uint32_t verify_offset; /* verifying: bytes hashed so far; erasing: bytes erased */
+    uint32_t wipe_end;      /* seed mode: bytes from the slot start to erase if abandoned */
+    uint32_t part_size;
+    fota_ports_t port;
+    fota_agent_config_t cfg;
+    /* the release being installed */
+    fota_offer_t offer;
+    fota_manifest_t manifest;
+    uint8_t manifest_digest[32]; /* a delta download: the delta manifest's */
+    fota_chain_t chain;          /* chain mode: the hash the next record must have */
     /* requests and reports */
     fota_http_request_t req;
     char target[FOTA_CONFIG_TARGET_MAX];
@@ -227,7 +231,6 @@ typedef struct fota_agent {
     char hdr_range[40];
     char body[FOTA_CONFIG_REPORT_MAX];
     fota_report_entry_t reports[FOTA_CONFIG_REPORT_QUEUE];
-    uint8_t report_count;
     uint8_t auth_key[32];
 #if FOTA_CONFIG_DELTA
     fota_agent_delta_t delta; /* a->manifest holds the patch's chain while `delta.on` */

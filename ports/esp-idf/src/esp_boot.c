@@ -60,7 +60,9 @@ static fota_err_t reboot(void *ctx)
     return FOTA_OK;
 }
 
-/* The app partition running now: the source of a delta patch (read through the flash port). */
+#if FOTA_CONFIG_DELTA
+/* The app partition running now: the source of a delta patch (read through the flash port). A
+ * build without delta updates has none to offer (the port's pointer is NULL). */
 static fota_err_t running_partition(void *ctx, uint32_t *offset, uint32_t *size)
 {
     (void)ctx;
@@ -72,6 +74,9 @@ static fota_err_t running_partition(void *ctx, uint32_t *offset, uint32_t *size)
     *size = p->size;
     return FOTA_OK;
 }
+#else
+#define running_partition NULL
+#endif
 
 fota_boot_t fota_esp_boot_port(fota_esp_t *h)
 {

@@ -1,12 +1,14 @@
 /*
  * esp_flash.c - the agent's flash port on ESP-IDF: esp_partition_read/write/erase_range on the
- * update partition only, and reads of the running partition (the source of a delta patch).
+ * update partition only, and reads of the running partition (the source of a delta patch) in a
+ * build with delta updates (FOTA_CONFIG_DELTA).
  *
  * The agent speaks absolute flash offsets (it learns the slot from the boot port); this port
  * turns them into offsets inside the update partition and refuses anything outside it, so no
  * bug and no hostile input can make the agent touch the running image, the bootloader or the
- * partition table. Reads of the running partition are let through (a delta patch is applied to
- * the running image); writes and erases there are refused like any other. esp_partition_write,
+ * partition table. Reads of the running partition are let through where delta updates are built
+ * in (a delta patch is applied to the running image); writes and erases there are refused like
+ * any other. esp_partition_write,
  * like the NOR flash under it, only clears bits; the agent erases each sector just before its
  * first write, which is what makes a download resumable sector by sector (esp_ota_begin would
  * erase the whole slot up front and esp_ota_end would forget it all after a reset).
@@ -31,11 +33,13 @@ static fota_err_t to_offset(const fota_esp_t *h, uint32_t addr, size_t len, size
     return FOTA_OK;
 }
 
-/* Inside the running partition: a delta patch's source, which the agent only reads. */
+/* Inside the running partition: a delta patch's source, which the agent only reads (a build
+ * without delta updates reads the update partition only). */
 static bool in_running(const fota_esp_t *h, uint32_t addr, size_t len)
 {
     const esp_partition_t *p = h->running;
-    return p != NULL && addr >= p->address && len <= p->size && addr - p->address <= p->size - len;
+    return FOTA_CONFIG_DELTA && p != NULL && addr >= p->address && len <= p->size &&
+           addr - p->address <= p->size - len;
 }
 
 static fota_err_t flash_read(void *ctx, uint32_t addr, void *buf, size_t len)

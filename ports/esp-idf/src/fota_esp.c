@@ -223,14 +223,19 @@ esp_err_t fota_esp_step(fota_esp_handle_t h, uint32_t *wait_ms)
     return fota_esp_err_to_esp(step(h, wait_ms, &http));
 }
 
-/* ms as ticks, at least one, short of portMAX_DELAY (which would mean "for ever"). */
+/* ms as ticks, at least one, short of portMAX_DELAY (which would mean "for ever"). A tick rate
+ * that divides 1000 (ESP-IDF's 100 and 1000 Hz) needs no 64-bit arithmetic: the same floor. */
 static TickType_t ticks_of(uint32_t ms)
 {
+#if configTICK_RATE_HZ <= 1000 && 1000 % configTICK_RATE_HZ == 0
+    uint32_t t = ms / (1000u / configTICK_RATE_HZ);
+#else
     uint64_t t = (uint64_t)ms * configTICK_RATE_HZ / 1000u;
+#endif
     if (t == 0) {
         t = 1;
     }
-    return t >= (uint64_t)portMAX_DELAY ? portMAX_DELAY - 1 : (TickType_t)t;
+    return t >= portMAX_DELAY ? portMAX_DELAY - 1 : (TickType_t)t;
 }
 
 /* A request blocks on the network, which lets other tasks run; any other step is followed by a

@@ -28,15 +28,11 @@
 #define FOTA_ESP_KEY_LEN 32
 
 struct fota_esp {
-    fota_esp_config_t cfg;
-    char device_id[FOTA_CONFIG_DEVICE_ID_MAX + 1];
-    char version[FOTA_VERSION_MAX + 1]; /* the running image's, from its app descriptor */
-    uint8_t device_key[FOTA_ESP_KEY_LEN];
-    fota_esp_enroll_t enroll;       /* esp_enroll.c */
+    /* The fields the ports use on every request first: small offsets, which the short load and
+     * store forms reach. */
     const esp_partition_t *update;  /* the OTA slot updates go to */
     const esp_partition_t *running; /* the slot running now */
     nvs_handle_t journal;
-    bool journal_open;
     /* transport */
     esp_http_client_handle_t http;
     char *url; /* server_url followed by a request target */
@@ -44,16 +40,22 @@ struct fota_esp {
     char *buf;                                          /* one read piece, http_buffer_size bytes */
     const char *set_headers[FOTA_HTTP_MAX_HEADERS + 1]; /* names set on the client last time */
     size_t set_header_count;
-    bool reused;          /* the connection is kept from an earlier request */
-    char retry_after[16]; /* the answer's Retry-After, given to the agent after its status */
-    /* clock: the server's Date against esp_timer, until the wall clock is set */
-    int64_t date_offset_s;
-    bool date_known;
     /* driving */
     SemaphoreHandle_t lock; /* the agent is used by one caller at a time */
     TaskHandle_t task;
+    bool journal_open;
+    bool reused;                 /* the connection is kept from an earlier request */
+    bool date_known;             /* date_offset_s is set */
     bool restart_pending;        /* the agent asked the boot port to restart */
     volatile bool check_pending; /* fota_esp_check_now, for the next step */
+    /* clock: the server's Date against esp_timer, until the wall clock is set */
+    int64_t date_offset_s;
+    char retry_after[16]; /* the answer's Retry-After, given to the agent after its status */
+    fota_esp_config_t cfg;
+    char device_id[FOTA_CONFIG_DEVICE_ID_MAX + 1];
+    char version[FOTA_VERSION_MAX + 1]; /* the running image's, from its app descriptor */
+    uint8_t device_key[FOTA_ESP_KEY_LEN];
+    fota_esp_enroll_t enroll; /* esp_enroll.c */
     fota_agent_t agent;
 };
 
