@@ -203,10 +203,12 @@ printf '%s\n' '#include "fota_esp_internal.h"' 'char p_handle[sizeof(struct fota
     'char p_agent[sizeof(fota_agent_t)];' \
     'char p_url[sizeof(CONFIG_FOTA_SERVER_URL) + FOTA_CONFIG_TARGET_MAX];' >"$x/probe.c"
 xtensa-lx106-elf-gcc "${xflags[@]}" -c "$x/probe.c" -o "$x/probe.o"
-probe_of() {
-    echo $((16#$(xtensa-lx106-elf-nm -S "$x/probe.o" | awk -v n="$1" '$4 == n { print $2 }')))
+xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_DELTA=0 -c "$x/probe.c" -o "$x/probe_nodelta.o"
+probe_of() { # probe_of SYMBOL [OBJECT]
+    echo $((16#$(xtensa-lx106-elf-nm -S "${2:-$x/probe.o}" | awk -v n="$1" '$4 == n { print $2 }')))
 }
 handle=$(probe_of p_handle)
+handle_nodelta=$(probe_of p_handle "$x/probe_nodelta.o")
 agent_state=$(probe_of p_agent)
 url_buf=$(probe_of p_url)
 
@@ -234,7 +236,8 @@ read -r x_linked_chain _ <<<"$(xsize "$x/linked_chain.o")"
 mkdir -p "$x/nodelta"
 for src in "$root"/agent/src/*.c "$port"/src/*.c; do
     xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_DELTA=0 -ffunction-sections \
-        -fdata-sections -c "$src" -o "$x/nodelta/$(basename "${src%.c}").o"
+        -fdata-sections -fstack-usage -fcallgraph-info=su -c "$src" \
+        -o "$x/nodelta/$(basename "${src%.c}").o"
 done
 xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_nodelta.o" "$x"/nodelta/*.o
 read -r x_linked_nodelta _ <<<"$(xsize "$x/linked_nodelta.o")"
@@ -271,7 +274,8 @@ client_size=$((16#$(xtensa-lx106-elf-nm -S "$x/probe_cpp.o" | awk '$4 == "p_clie
 # the others (flash, boot, store, clock, and the core's own) the core's; the port's remaining
 # indirect calls are the application's hooks (wall_time) and stay outside. Each calling function
 # gets its own placeholder node, "(port)#N", so that a callback may call through a port in turn.
-x_graph=$(cat "$x"/obj/*/*.ci | awk '
+x_graph_of() { # x_graph_of CI_FILES...: the call graph with the ports' calls resolved
+cat "$@" | awk '
     function field(k) {
         match($0, k ": \"[^\"]*\"")
         return substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 4)
@@ -301,8 +305,12 @@ x_graph=$(cat "$x"/obj/*/*.ci | awk '
             }
             print line[i]
         }
-    }')
+    }'
+}
+x_graph=$(x_graph_of "$x"/obj/*/*.ci)
 task_report=$(echo "$x_graph" | stack_report "$port/src/fota_esp.c:agent_task")
+task_stack_nodelta=$(x_graph_of "$x"/nodelta/*.ci |
+    stack_report "$port/src/fota_esp.c:agent_task" | head -1 | cut -f1)
 api_report=$(echo "$x_graph" | stack_report "${api[*]}")
 task_stack=$(echo "$task_report" | head -1 | cut -f1)
 api_stack=$(echo "$api_report" | head -1 | cut -f1)
@@ -347,7 +355,8 @@ row "HTTP transmit buffer (B)" "${tx:-n/a}" "$idf_http" "-"
 row "read piece (B)" "$rx" "$ota_buf" "-"
 row "URL buffer (B)" "$url_buf" "-" "-"
 row "HTTP buffers, total (B)" "$http_ours" "$http_ota" "-"
-row "RAM besides TLS buffers (B)" "$((handle + task_stack + http_ours))" "-" "< 8192"
+row "RAM besides TLS buffers (B)" "$((handle + task_stack + http_ours))" "-" "-"
+row "  without delta (B)" "$((handle_nodelta + task_stack_nodelta + http_ours))" "-" "< 8192"
 row "TLS receive buffer (B)" "$(cfg MBEDTLS_SSL_IN_CONTENT_LEN)" \
     "$(cfg MBEDTLS_SSL_IN_CONTENT_LEN)" "-"
 row "TLS transmit buffer (B)" "$(cfg MBEDTLS_SSL_OUT_CONTENT_LEN)" \
@@ -355,7 +364,8 @@ row "TLS transmit buffer (B)" "$(cfg MBEDTLS_SSL_OUT_CONTENT_LEN)" \
 echo
 echo "RAM besides TLS = handle + worst task stack + HTTP buffers (esp_http_client's own structs"
 echo "not counted, for either); the task's stack is reserved at CONFIG_FOTA_TASK_STACK_SIZE ="
-echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below."
+echo "$(cfg FOTA_TASK_STACK_SIZE) B and also holds the ESP-IDF calls listed below. Without delta"
+echo "updates (CONFIG_FOTA_DELTA=n): handle $handle_nodelta B, worst task stack $task_stack_nodelta B."
 echo "code is without the error names (CONFIG_FOTA_ERROR_NAMES=n, the default); with them"
 echo "fota_err_name adds $x_names B; the linked rows have delta updates (CONFIG_FOTA_DELTA=y, the"
 echo "default) but the one without (CONFIG_FOTA_DELTA=n), the goal's"
