@@ -309,8 +309,9 @@ cat "$@" | awk '
 }
 x_graph=$(x_graph_of "$x"/obj/*/*.ci)
 task_report=$(echo "$x_graph" | stack_report "$port/src/fota_esp.c:agent_task")
+# (sed reads the whole report: head would close the pipe early, which pipefail takes for an error)
 task_stack_nodelta=$(x_graph_of "$x"/nodelta/*.ci |
-    stack_report "$port/src/fota_esp.c:agent_task" | head -1 | cut -f1)
+    stack_report "$port/src/fota_esp.c:agent_task" | sed -n '1s/\t.*//p')
 api_report=$(echo "$x_graph" | stack_report "${api[*]}")
 task_stack=$(echo "$task_report" | head -1 | cut -f1)
 api_stack=$(echo "$api_report" | head -1 | cut -f1)

@@ -40,6 +40,7 @@ for row in "code, agent core (B)" "code, ESP-IDF port (B)" "code, agent + port (
     "static RAM, .data+.bss (B)" "handle, struct fota_esp (B)" "worst stack, agent task (B)" \
     "worst stack, public API (B)" "HTTP receive buffer (B)" "HTTP transmit buffer (B)" \
     "HTTP buffers, total (B)" "RAM besides TLS buffers (B)" "TLS receive buffer (B)" \
-    "Arduino: FotaClient code (B)" "Arduino: linked, names on (B)" "Arduino: a FotaClient (B)"; do
+    "Arduino: FotaClient code (B)" "Arduino: linked, names on (B)" "Arduino: a FotaClient (B)" \
+    "  linked, without delta (B)" "  without delta (B)"; do
     echo "$out" | grep -F "$row" | grep -Eq "^.{30} +[0-9]+ " || { echo "no figures in row: $row"; exit 1; }
 done
