@@ -14,13 +14,6 @@ IMG="$BUILD/fota-image"
 [ -x "$IMG" ] || { echo "FAIL: $IMG not built" >&2; exit 1; }
 . "$(dirname "$0")/lib/cli.sh" test_fota_delta
 
-flip_byte() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # shellcheck disable=SC2059
-    printf "$(printf '\\%03o' $((b ^ 0xFF)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # Two releases of one firmware: the same content seed, another version and 8 KB more code, so
 # they share most bytes (2,616 differ in place) as two builds do; and an unrelated third image.
 "$IMG" create --version 1.0.0 --size 128K --seed 7 -o "$W/v1.bin" >/dev/null

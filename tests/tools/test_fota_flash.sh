@@ -18,14 +18,6 @@ wipe() {
     dd if=/dev/zero of="$1" bs=4096 seek=$(($2 / 4096)) count=1 conv=notrunc status=none
 }
 
-# flip_byte FILE OFFSET: invert every bit of one byte in place.
-flip_byte() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # shellcheck disable=SC2059
-    printf "$(printf '\\%03o' $((b ^ 0xFF)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 mk_image() { # VERSION FILE [extra options]
     local v=$1 f=$2
     shift 2

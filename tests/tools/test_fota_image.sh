@@ -10,14 +10,6 @@ TOOL="$BUILD/fota-image"
 [ -x "$TOOL" ] || { echo "FAIL: $TOOL not built" >&2; exit 1; }
 . "$(dirname "$0")/lib/cli.sh" test_fota_image
 
-# flip_byte FILE OFFSET: invert every bit of one byte in place.
-flip_byte() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # shellcheck disable=SC2059
-    printf "$(printf '\\%03o' $((b ^ 0xFF)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 set_byte() {
     # shellcheck disable=SC2059
     printf "$(printf '\\%03o' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none

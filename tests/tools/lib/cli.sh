@@ -1,6 +1,6 @@
 # cli.sh - what the tests of the command-line tools share (test_fota_image.sh, test_fota_flash.sh,
-# test_fota_delta.sh): a private directory W (removed at exit) and checks of a command's exit code,
-# its output and its one-line errors. Source it with the test's name: `. lib/cli.sh NAME`.
+# test_fota_delta.sh): a private directory W (removed at exit), checks of a command's exit code,
+# its output and its one-line errors, and flip_byte. Source it with the test's name: `. lib/cli.sh NAME`.
 W=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
@@ -48,4 +48,12 @@ one_line_error() {
 one_line_error_re() {
     [ "$(wc -l <"$W/err")" -eq 1 ] || { cat "$W/err" >&2; fail "stderr is not one line"; }
     has_re err "$1"
+}
+
+# flip_byte FILE OFFSET: invert every bit of one byte in place.
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    # shellcheck disable=SC2059
+    printf "$(printf '\\%03o' $((b ^ 0xFF)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
