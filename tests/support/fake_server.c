@@ -63,13 +63,15 @@ void fake_keys(const uint8_t **pub_der, size_t *pub_len)
 
 /* ---- releases ------------------------------------------------------------------------------- */
 
-uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size_t *len)
+static uint8_t *image_build(const char *version, uint32_t size, uint32_t emu_flags, uint32_t seed,
+                            size_t *len)
 {
     fota_image_spec_t spec = {0};
     spec.version = version;
     spec.project_name = "inverter-fw";
     spec.size = size;
     spec.emu_flags = emu_flags;
+    spec.seed = seed;
     uint8_t *img = NULL;
     if (fota_image_build(&spec, &img, len) != FOTA_OK) {
         abort();
@@ -77,18 +79,14 @@ uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size
     return img;
 }
 
+uint8_t *fake_image(const char *version, uint32_t size, uint32_t emu_flags, size_t *len)
+{
+    return image_build(version, size, emu_flags, 0, len);
+}
+
 uint8_t *fake_image_seed(const char *version, uint32_t size, uint32_t seed, size_t *len)
 {
-    fota_image_spec_t spec = {0};
-    spec.version = version;
-    spec.project_name = "inverter-fw";
-    spec.size = size;
-    spec.seed = seed;
-    uint8_t *img = NULL;
-    if (fota_image_build(&spec, &img, len) != FOTA_OK) {
-        abort();
-    }
-    return img;
+    return image_build(version, size, 0, seed, len);
 }
 
 void fake_server_init(fake_server_t *s, const char *device_id, const uint8_t device_key[32])
