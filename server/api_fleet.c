@@ -16,13 +16,10 @@
 static bool param_u32(const fotad_req_t *req, const char *name, uint32_t lo, uint32_t hi,
                       uint32_t def, uint32_t *out)
 {
-    const char *s = fotad_query_get(req->query, name);
     uint64_t v = def;
-    if (s != NULL && (!fotad_parse_u64(s, hi, &v) || v < lo)) {
-        return false;
-    }
+    bool ok = fotad_query_u64(req->query, name, lo, hi, &v);
     *out = (uint32_t)v;
-    return true;
+    return ok;
 }
 
 /* A state: 1..FOTAD_STATE_MAX of a-z and _ (every state a device reports). */

@@ -195,16 +195,10 @@ static fota_err_t collect_audit(void *arg, const fotad_audit_rec_t *a)
 /* A numeric query parameter of at most max (absent: *out unchanged); false if malformed. */
 static bool query_u64(const fotad_req_t *req, const char *name, uint64_t max, int64_t *out)
 {
-    const char *v = fotad_query_get(req->query, name);
-    uint64_t n = 0;
-    if (v == NULL) {
-        return true;
-    }
-    if (!fotad_parse_u64(v, max, &n)) {
-        return false;
-    }
+    uint64_t n = (uint64_t)*out;
+    bool ok = fotad_query_u64(req->query, name, 0, max, &n);
     *out = (int64_t)n;
-    return true;
+    return ok;
 }
 
 /* The listing's query from the request's parameters, or the text of a 400. */

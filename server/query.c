@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "ident.h"
+
 static int hex_digit(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -101,4 +103,16 @@ const char *fotad_query_get(const fotad_query_t *q, const char *name)
         }
     }
     return NULL;
+}
+
+bool fotad_query_u64(const fotad_query_t *q, const char *name, uint64_t lo, uint64_t hi,
+                     uint64_t *out)
+{
+    const char *s = fotad_query_get(q, name);
+    uint64_t v = *out;
+    if (s != NULL && (!fotad_parse_u64(s, hi, &v) || v < lo)) {
+        return false;
+    }
+    *out = v;
+    return true;
 }

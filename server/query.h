@@ -9,7 +9,9 @@
 #ifndef FOTAD_QUERY_H
 #define FOTAD_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fota/err.h"
 
@@ -37,5 +39,10 @@ fota_err_t fotad_query_parse(const char *raw, fotad_query_t *q);
 
 /* The decoded value of `name`, or NULL when it is absent. */
 const char *fotad_query_get(const fotad_query_t *q, const char *name);
+
+/* The optional number `name`: decimal digits only, lo..hi, into *out; *out keeps its value (the
+ * default) when the parameter is absent. False for a malformed value or one out of range. */
+bool fotad_query_u64(const fotad_query_t *q, const char *name, uint64_t lo, uint64_t hi,
+                     uint64_t *out);
 
 #endif /* FOTAD_QUERY_H */

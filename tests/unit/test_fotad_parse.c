@@ -38,6 +38,28 @@ static void test_query_decodes(void **state)
     assert_int_equal(q.count, 0);
 }
 
+/* An optional number: absent keeps the default; present, digits only within lo..hi. */
+static void test_query_u64(void **state)
+{
+    (void)state;
+    fotad_query_t q;
+    assert_int_equal(fotad_query_parse("limit=50&zero=0&big=1001&neg=-1&hex=0x10&empty=", &q),
+                     FOTA_OK);
+    uint64_t v = 7;
+    assert_true(fotad_query_u64(&q, "missing", 1, 1000, &v));
+    assert_int_equal(v, 7);
+    assert_true(fotad_query_u64(&q, "limit", 1, 1000, &v));
+    assert_int_equal(v, 50);
+    assert_true(fotad_query_u64(&q, "zero", 0, 1000, &v));
+    assert_int_equal(v, 0);
+    v = 7;
+    const char *bad[] = {"zero", "big", "neg", "hex", "empty"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_false(fotad_query_u64(&q, bad[i], 1, 1000, &v));
+        assert_int_equal(v, 7);
+    }
+}
+
 static void test_query_refuses(void **state)
 {
     (void)state;
@@ -229,11 +251,9 @@ static void test_json_object(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_decodes),
-        cmocka_unit_test(test_query_refuses),
-        cmocka_unit_test(test_range),
-        cmocka_unit_test(test_ident),
-        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_query_decodes), cmocka_unit_test(test_query_u64),
+        cmocka_unit_test(test_query_refuses), cmocka_unit_test(test_range),
+        cmocka_unit_test(test_ident),         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_json_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
