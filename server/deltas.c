@@ -1,18 +1,18 @@
 /*
  * deltas.c - the delta service (deltas.h): upload = check (host/bundle.c, with the key the
  * manifest names), find its release, write the blob and manifest objects, then the row; lookups
- * prepare a delta once per process (its blob mapped, its release prepared) and keep it in a
- * small array behind a read-write lock, as releases.c does for releases.
+ * prepare a delta once per process (its blob mapped, its release prepared) and keep it
+ * (loaded.h), as releases.c does for releases.
  */
 #include "deltas.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "fota/host/bundle.h"
 
+#include "loaded.h"
 #include "log.h"
 
 struct fotad_deltas {
@@ -20,11 +20,22 @@ struct fotad_deltas {
     fotad_objstore_t *objects;
     const fotad_keyring_t *ring;
     fotad_releases_t *releases;
-    pthread_rwlock_t lock;
-    fotad_delta_t **loaded;
-    size_t n_loaded;
-    size_t cap_loaded;
+    fotad_loaded_t loaded;
 };
+
+static const char *delta_id(const void *item)
+{
+    return ((const fotad_delta_t *)item)->rec.id;
+}
+
+static void delta_free(void *item)
+{
+    fotad_delta_t *x = item;
+    if (x->blob != NULL) {
+        munmap((void *)x->blob, x->rec.blob_size);
+    }
+    free(x);
+}
 
 fota_err_t fotad_deltas_open(fotad_store_t *store, fotad_objstore_t *objects,
                              const fotad_keyring_t *ring, fotad_releases_t *releases,
@@ -38,17 +49,9 @@ fota_err_t fotad_deltas_open(fotad_store_t *store, fotad_objstore_t *objects,
     d->objects = objects;
     d->ring = ring;
     d->releases = releases;
-    pthread_rwlock_init(&d->lock, NULL);
+    fotad_loaded_init(&d->loaded, delta_id, delta_free);
     *out = d;
     return FOTA_OK;
-}
-
-static void delta_free(fotad_delta_t *x)
-{
-    if (x->blob != NULL) {
-        munmap((void *)x->blob, x->rec.blob_size);
-    }
-    free(x);
 }
 
 void fotad_deltas_close(fotad_deltas_t *d)
@@ -56,25 +59,11 @@ void fotad_deltas_close(fotad_deltas_t *d)
     if (d == NULL) {
         return;
     }
-    for (size_t i = 0; i < d->n_loaded; i++) {
-        delta_free(d->loaded[i]);
-    }
-    free(d->loaded);
-    pthread_rwlock_destroy(&d->lock);
+    fotad_loaded_free(&d->loaded);
     free(d);
 }
 
 /* ---- lookups -------------------------------------------------------------------------------- */
-
-static fotad_delta_t *find_loaded(fotad_deltas_t *d, const char *id)
-{
-    for (size_t i = 0; i < d->n_loaded; i++) {
-        if (strcmp(d->loaded[i]->rec.id, id) == 0) {
-            return d->loaded[i];
-        }
-    }
-    return NULL;
-}
 
 static fota_err_t prepare(fotad_deltas_t *d, const fotad_delta_rec_t *rec, fotad_delta_t **out)
 {
@@ -100,21 +89,6 @@ static fota_err_t prepare(fotad_deltas_t *d, const fotad_delta_rec_t *rec, fotad
     return FOTA_OK;
 }
 
-static fota_err_t remember(fotad_deltas_t *d, fotad_delta_t *x)
-{
-    if (d->n_loaded == d->cap_loaded) {
-        size_t cap = d->cap_loaded == 0 ? 16 : d->cap_loaded * 2;
-        fotad_delta_t **p = realloc(d->loaded, cap * sizeof *p);
-        if (p == NULL) {
-            return FOTA_ERR_NO_MEM;
-        }
-        d->loaded = p;
-        d->cap_loaded = cap;
-    }
-    d->loaded[d->n_loaded++] = x;
-    return FOTA_OK;
-}
-
 /* Read the row, prepare it, add it unless another thread was faster (then keep theirs). */
 static fota_err_t load(fotad_deltas_t *d, const char *id, const fotad_delta_t **out)
 {
@@ -127,17 +101,9 @@ static fota_err_t load(fotad_deltas_t *d, const char *id, const fotad_delta_t **
     if (err != FOTA_OK) {
         return err;
     }
-    pthread_rwlock_wrlock(&d->lock);
-    fotad_delta_t *have = find_loaded(d, id);
-    if (have == NULL) {
-        err = remember(d, x);
-        have = err == FOTA_OK ? x : NULL;
-    }
-    pthread_rwlock_unlock(&d->lock);
-    if (have != x) {
-        delta_free(x);
-    }
-    *out = have;
+    void *kept = NULL;
+    err = fotad_loaded_add(&d->loaded, x, &kept);
+    *out = kept;
     return err;
 }
 
@@ -146,9 +112,7 @@ fota_err_t fotad_deltas_get(fotad_deltas_t *d, const char *id, const fotad_delta
     if (!fotad_is_release_id(id)) {
         return FOTA_ERR_NOT_FOUND;
     }
-    pthread_rwlock_rdlock(&d->lock);
-    const fotad_delta_t *x = find_loaded(d, id);
-    pthread_rwlock_unlock(&d->lock);
+    const fotad_delta_t *x = fotad_loaded_find(&d->loaded, id);
     if (x != NULL) {
         *out = x;
         return FOTA_OK;

@@ -1,9 +1,8 @@
 /*
  * releases.c - the release service (releases.h): upload = verify (bundle.c), write the image,
  * blob and manifest objects (objstore.c), then insert the row (store.h); the row is written last,
- * so a release the database knows always has its files. Loaded releases sit in a small array
- * behind a read-write lock: lookups (every device request) take the read side; loading a release
- * the first time takes the write side once.
+ * so a release the database knows always has its files. A release is prepared (its files
+ * mapped) once per process and kept (loaded.h): lookups, on every device request, only read.
  *
  * An upload is checked against its product's chip (products.c) after the bundle verifies and
  * before anything is written. At open, rows from before chips were recorded get theirs from the
@@ -13,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,19 +20,34 @@
 
 #include "fota/esp_image.h"
 
+#include "loaded.h"
 #include "log.h"
 
 struct fotad_releases {
     fotad_store_t *store;
     fotad_objstore_t *objects;
     const fotad_keyring_t *ring;
-    pthread_rwlock_t lock;
-    fotad_release_t **loaded;
-    size_t n_loaded;
-    size_t cap_loaded;
+    fotad_loaded_t loaded;
 };
 
 static fota_err_t backfill_chips(fotad_releases_t *r);
+
+static const char *release_id(const void *item)
+{
+    return ((const fotad_release_t *)item)->rec.id;
+}
+
+static void release_free(void *item)
+{
+    fotad_release_t *rel = item;
+    if (rel->image != NULL) {
+        munmap((void *)rel->image, rel->rec.image_size);
+    }
+    if (rel->blob != NULL) {
+        munmap((void *)rel->blob, rel->rec.blob_size);
+    }
+    free(rel);
+}
 
 fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
                                const fotad_keyring_t *ring, fotad_releases_t **out)
@@ -46,7 +59,7 @@ fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
     r->store = store;
     r->objects = objects;
     r->ring = ring;
-    pthread_rwlock_init(&r->lock, NULL);
+    fotad_loaded_init(&r->loaded, release_id, release_free);
     fota_err_t err = backfill_chips(r);
     if (err != FOTA_OK) {
         fotad_releases_close(r);
@@ -56,38 +69,13 @@ fota_err_t fotad_releases_open(fotad_store_t *store, fotad_objstore_t *objects,
     return FOTA_OK;
 }
 
-static void release_free(fotad_release_t *rel)
-{
-    if (rel->image != NULL) {
-        munmap((void *)rel->image, rel->rec.image_size);
-    }
-    if (rel->blob != NULL) {
-        munmap((void *)rel->blob, rel->rec.blob_size);
-    }
-    free(rel);
-}
-
 void fotad_releases_close(fotad_releases_t *r)
 {
     if (r == NULL) {
         return;
     }
-    for (size_t i = 0; i < r->n_loaded; i++) {
-        release_free(r->loaded[i]);
-    }
-    free(r->loaded);
-    pthread_rwlock_destroy(&r->lock);
+    fotad_loaded_free(&r->loaded);
     free(r);
-}
-
-static fotad_release_t *find_loaded(fotad_releases_t *r, const char *id)
-{
-    for (size_t i = 0; i < r->n_loaded; i++) {
-        if (strcmp(r->loaded[i]->rec.id, id) == 0) {
-            return r->loaded[i];
-        }
-    }
-    return NULL;
 }
 
 /* Map object `hex` (the image or the blob) read-only, of the recorded size. */
@@ -126,21 +114,6 @@ static fota_err_t prepare(fotad_releases_t *r, const fotad_release_rec_t *rec,
     return FOTA_OK;
 }
 
-static fota_err_t remember(fotad_releases_t *r, fotad_release_t *rel)
-{
-    if (r->n_loaded == r->cap_loaded) {
-        size_t cap = r->cap_loaded == 0 ? 16 : r->cap_loaded * 2;
-        fotad_release_t **p = realloc(r->loaded, cap * sizeof *p);
-        if (p == NULL) {
-            return FOTA_ERR_NO_MEM;
-        }
-        r->loaded = p;
-        r->cap_loaded = cap;
-    }
-    r->loaded[r->n_loaded++] = rel;
-    return FOTA_OK;
-}
-
 /* Load a release not yet in memory: read the row, prepare it, add it unless another thread
  * was faster (then keep theirs). */
 static fota_err_t load(fotad_releases_t *r, const char *id, const fotad_release_t **out)
@@ -154,17 +127,9 @@ static fota_err_t load(fotad_releases_t *r, const char *id, const fotad_release_
     if (err != FOTA_OK) {
         return err;
     }
-    pthread_rwlock_wrlock(&r->lock);
-    fotad_release_t *have = find_loaded(r, id);
-    if (have == NULL) {
-        err = remember(r, rel);
-        have = err == FOTA_OK ? rel : NULL;
-    }
-    pthread_rwlock_unlock(&r->lock);
-    if (have != rel) {
-        release_free(rel);
-    }
-    *out = have;
+    void *kept = NULL;
+    err = fotad_loaded_add(&r->loaded, rel, &kept);
+    *out = kept;
     return err;
 }
 
@@ -173,9 +138,7 @@ fota_err_t fotad_releases_get(fotad_releases_t *r, const char *id, const fotad_r
     if (!fotad_is_release_id(id)) {
         return FOTA_ERR_NOT_FOUND;
     }
-    pthread_rwlock_rdlock(&r->lock);
-    const fotad_release_t *rel = find_loaded(r, id);
-    pthread_rwlock_unlock(&r->lock);
+    const fotad_release_t *rel = fotad_loaded_find(&r->loaded, id);
     if (rel != NULL) {
         *out = rel;
         return FOTA_OK;
