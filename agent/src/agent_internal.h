@@ -109,7 +109,8 @@ fota_err_t fota_req_finish(fota_agent_t *a, fota_text_t *target);
 
 /* ---- base64.c ----------------------------------------------------------------------------- */
 /* Decode io[start, start+n) into io[0, *out_len); false unless it is strict RFC 4648 base64: its
- * alphabet only, length a multiple of 4, '=' only as the last one or two characters. */
+ * alphabet only, length a multiple of 4, '=' only as the last one or two characters, the bits
+ * the padding leaves over zero. */
 bool fota_b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len);
 
 /* ---- offer.c ------------------------------------------------------------------------------ */

@@ -1,55 +1,53 @@
 /*
  * base64.c - strict base64 (RFC 4648) decoded in place in the agent's buffer: a seed-mode chunk's
- * data, the signed manifest inside an offer. The text is decoded in groups through a small stack
- * buffer: the write position always trails the read position, so no second buffer is needed.
+ * data, the signed manifest inside an offer. Each output byte is written as soon as its 8 bits
+ * are in: the write position always trails the read position (3 bytes per 4 characters), so no
+ * second buffer is needed. Strict: the alphabet only, length a multiple of 4, '=' only as the
+ * last one or two characters, and the bits the padding leaves over zero (RFC 4648 3.5), so each
+ * byte string has exactly one accepted text.
  */
-#include <string.h>
-
-#include <mbedtls/base64.h>
-
 #include "agent_internal.h"
 
-#define GROUP_CHARS 64 /* base64 characters decoded per step: 48 bytes */
-
-static bool is_b64_char(char c)
+/* A base64 character's 6-bit value, or -1 (for '=' too: it is counted before the loop). */
+static int b64_value(unsigned c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-static bool is_strict(const char *s, size_t n)
-{
-    if (n % 4 != 0) {
-        return false;
+    if (c - 'A' < 26u) {
+        return (int)(c - 'A');
     }
-    size_t pad = 0;
-    while (pad < 2 && pad < n && s[n - 1 - pad] == '=') {
-        pad++;
+    if (c - 'a' < 26u) {
+        return (int)(c - 'a') + 26;
     }
-    for (size_t i = 0; i < n - pad; i++) {
-        if (!is_b64_char(s[i])) {
-            return false;
-        }
+    if (c - '0' < 10u) {
+        return (int)(c - '0') + 52;
     }
-    return true;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 bool fota_b64_decode_in_place(uint8_t *io, size_t start, size_t n, size_t *out_len)
 {
-    if (!is_strict((const char *)io + start, n)) {
+    const uint8_t *s = io + start;
+    if (n % 4 != 0) {
         return false;
     }
+    size_t end = n;
+    while (end > 0 && n - end < 2 && s[end - 1] == '=') {
+        end--;
+    }
+    uint32_t acc = 0; /* only its low `bits` bits are pending */
+    unsigned bits = 0;
     size_t w = 0;
-    for (size_t r = 0; r < n; r += GROUP_CHARS) {
-        uint8_t tmp[GROUP_CHARS / 4 * 3];
-        size_t len = n - r < GROUP_CHARS ? n - r : GROUP_CHARS;
-        size_t olen = 0;
-        if (mbedtls_base64_decode(tmp, sizeof tmp, &olen, io + start + r, len) != 0) {
+    for (size_t r = 0; r < end; r++) {
+        int v = b64_value(s[r]);
+        if (v < 0) {
             return false;
         }
-        memmove(io + w, tmp, olen);
-        w += olen;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            io[w++] = (uint8_t)(acc >> bits);
+        }
     }
     *out_len = w;
-    return true;
+    return (acc & ((1u << bits) - 1u)) == 0;
 }

@@ -6,8 +6,8 @@
  * Checks, in order, each with its own error: the JSON shape, the chunk number (must be the one
  * asked for), the MAC's hex, strict base64 (alphabet, length, padding only at the end), the
  * decoded size (the manifest's size of chunk N), then the HMAC, and only then the chunk goes to
- * the writer. The base64 text is decoded in place, in groups through a small stack buffer: the
- * write position always trails the read position, so no second 1 KB buffer is needed.
+ * the writer. The base64 text is decoded in place (base64.c): the write position always trails
+ * the read position, so no second 1 KB buffer is needed.
  */
 #include <string.h>
 
