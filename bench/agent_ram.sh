@@ -8,7 +8,8 @@
 #                  not in the graph and are listed separately
 #   mbedTLS heap   peak heap mbedTLS takes on the agent's behalf during a whole 1 MB update
 #                  (bench_agent_heap, host build, Debian's mbedTLS configuration)
-#   code           .text+.rodata of the core objects: shared, seed-only and chain-only parts
+#   code           .text+.rodata of the core objects: shared, seed-only and chain-only parts;
+#                  what a firmware's link keeps of them, with and without link-time optimization
 #   delta          what FOTA_CONFIG_DELTA adds to the state struct and to the linked code (the
 #                  build with it against the build with FOTA_CONFIG_DELTA=0)
 #
@@ -120,11 +121,34 @@ linked() {
     arm-none-eabi-ld -r --gc-sections "${api_roots[@]}" -o "$work/lk/linked.o" "$work"/lk/obj/*.o
     arm-none-eabi-size "$work/lk/linked.o" | awk 'NR == 2 { print $1 + $2 }'
 }
+# The same builds as a firmware built with link-time optimization links them (-flto: GCC sees the
+# whole program at the link, so what only one caller uses is folded into it): a final link of the
+# agent alone, its entry points the API roots, library calls left unresolved (not counted).
+linked_lto() {
+    rm -rf "$work/lto"
+    # (nm says "no symbols" of the objects a build leaves empty: kept unless the build fails)
+    FOTA_ARM_CFLAGS="-DFOTA_CONFIG_ERR_NAMES=0 -flto -ffat-lto-objects $*" \
+        bash "$root/scripts/build-arm" "$work/lto" >"$work/lto.log" 2>&1 || {
+        cat "$work/lto.log" >&2
+        return 1
+    }
+    local roots=() r
+    for r in "${api_roots[@]}"; do
+        [ "$r" = -u ] || roots+=("-Wl,-u,$r")
+    done
+    arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -flto -nostdlib -Wl,-e,0 \
+        -Wl,--gc-sections -Wl,--unresolved-symbols=ignore-all "${roots[@]}" \
+        -o "$work/lto/linked.elf" "$work"/lto/obj/*.o
+    arm-none-eabi-size "$work/lto/linked.elf" | awk 'NR == 2 { print $1 + $2 }'
+}
 linked_both=$(linked -DFOTA_CONFIG_DELTA=0)
 linked_seed=$(linked -DFOTA_CONFIG_MODE_CHAIN=0)
 linked_chain=$(linked -DFOTA_CONFIG_MODE_SEED=0 -DFOTA_CONFIG_DELTA=0)
 linked_delta=$(linked)
 linked_chain_delta=$(linked -DFOTA_CONFIG_MODE_SEED=0)
+lto_both=$(linked_lto -DFOTA_CONFIG_DELTA=0)
+lto_seed=$(linked_lto -DFOTA_CONFIG_MODE_CHAIN=0)
+lto_chain=$(linked_lto -DFOTA_CONFIG_MODE_SEED=0 -DFOTA_CONFIG_DELTA=0)
 
 heap_table=""
 if [ -x "$build/bench_agent_heap" ]; then
@@ -157,8 +181,12 @@ printf '%-30s %10s %10s\n' "linked, seed-only build" "$linked_seed" "<= 9216"
 printf '%-30s %10s %10s\n' "linked, chain-only build" "$linked_chain" "<= 9216"
 printf '%-30s %10s %10s\n' "with delta, both modes" "$linked_delta" "-"
 printf '%-30s %10s %10s\n' "with delta, chain-only" "$linked_chain_delta" "-"
+printf '%-30s %10s %10s\n' "-flto, both modes" "$lto_both" "<= 12288"
+printf '%-30s %10s %10s\n' "-flto, seed-only build" "$lto_seed" "<= 9216"
+printf '%-30s %10s %10s\n' "-flto, chain-only build" "$lto_chain" "<= 9216"
 echo "(fota_err_name and its table are linked only when the application calls it; the rows"
-echo "without delta are builds with FOTA_CONFIG_DELTA=0, the default has it with chain mode)"
+echo "without delta are builds with FOTA_CONFIG_DELTA=0, the default has it with chain mode;"
+echo "the -flto rows are the same three builds linked with link-time optimization)"
 echo
 echo "what delta updates add (FOTA_CONFIG_DELTA 1 against 0, both modes):"
 printf '%-30s %10s %10s\n' "figure" "added (B)" "goal"

@@ -21,6 +21,15 @@ for row in "linked, seed-only build" "linked, chain-only build"; do
     one=$(echo "$out" | grep -F "$row" | awk '{ print $(NF-2) }')
     [ "$one" -lt "$both" ] || { echo "$row ($one) not smaller than both modes ($both)"; exit 1; }
 done
+# The link-time optimized builds: each a figure, smaller than the plain link of the same build
+# and more than half of it (a link that dropped the agent would be tiny).
+for build_name in "both modes" "seed-only build" "chain-only build"; do
+    plain=$(echo "$out" | grep -F "linked, $build_name" | awk '{ print $(NF-2) }')
+    lto=$(echo "$out" | grep -F -- "-flto, $build_name" | awk '{ print $(NF-2) }')
+    [[ "$lto" =~ ^[0-9]+$ ]] || { echo "no figure in row: -flto, $build_name"; exit 1; }
+    [ "$lto" -le "$plain" ] && [ $((2 * lto)) -gt "$plain" ] ||
+        { echo "-flto, $build_name: $lto B against $plain B linked plainly"; exit 1; }
+done
 # Delta updates add under 8 KB of state and under 8 KB of linked code.
 for row in "delta: state struct" "delta: code linked"; do
     added=$(echo "$out" | grep -F "$row" | awk '{ print $(NF-2) }')
