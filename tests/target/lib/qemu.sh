@@ -28,15 +28,27 @@ cortex-m4)
     ;;
 esac
 command -v "${Q_QEMU[0]}" >/dev/null || fail "${Q_QEMU[0]} not installed (scripts/install-deps)"
-Q_ELF="$BUILD/qemu/$Q_TARGET/fota-qemu.elf"
-Q_QEMU+=(-kernel "$Q_ELF" -nographic -monitor none -semihosting-config enable=on,target=native
-         -icount "shift=$Q_SHIFT")
+Q_MACHINE=("${Q_QEMU[@]}")
+# q_kernel ELF: q_run boots ELF from now on.
+q_kernel() {
+    Q_QEMU=("${Q_MACHINE[@]}" -kernel "$1" -nographic -monitor none
+            -semihosting-config enable=on,target=native -icount "shift=$Q_SHIFT")
+}
+q_kernel "$BUILD/qemu/$Q_TARGET/fota-qemu.elf"
 Q_SLOT_LEN=$((0x140000)) # ports/qemu/harness.h: HARNESS_SLOT_SIZE
 
 # q_build: the firmware for this target, into $BUILD/qemu/$Q_TARGET.
 q_build() {
     "$Q_ROOT/scripts/build-qemu" "$Q_TARGET" "$BUILD/qemu/$Q_TARGET" >"$W/build.log" 2>&1 ||
         { cat "$W/build.log" >&2; fail "scripts/build-qemu $Q_TARGET"; }
+}
+
+# q_build_lto: the same firmware with link-time optimization (FOTA_QEMU_LTO=1), into
+# $BUILD/qemu/$Q_TARGET-lto; q_run boots it from then on.
+q_build_lto() {
+    FOTA_QEMU_LTO=1 "$Q_ROOT/scripts/build-qemu" "$Q_TARGET" "$BUILD/qemu/$Q_TARGET-lto" \
+        >"$W/build-lto.log" 2>&1 || { cat "$W/build-lto.log" >&2; fail "build-qemu, -flto"; }
+    q_kernel "$BUILD/qemu/$Q_TARGET-lto/fota-qemu.elf"
 }
 
 # q_image VERSION FILE SIZE [fota-image args]: an image for this target's chip.

@@ -6,7 +6,8 @@
 #   on the target through fota-qemu-bridge: the update ends confirmed (fotad says so too), the
 #   harness booted the new image from the other slot, the slot holds exactly the release's image
 #   and erased flash after it, the agent went through every state from checking to confirmed,
-#   and the measurements are there (painted stack, Mbed TLS pool, instruction counts);
+#   and the measurements are there (painted stack, Mbed TLS pool, instruction counts); the
+#   same with the firmware built with link-time optimization (-flto);
 # - fota-hostile (tests/support-bin/fota-hostile.c) serves the same release honestly, then a
 #   record with a bit flipped, a forged manifest and bodies cut short: each attempt fails with the
 #   error the host's agent gives (tests/faults/test_hostile_http.sh), the device keeps 1.0.0, and
@@ -52,6 +53,24 @@ for mode in chain seed; do
         "agent $insns instructions for $IMAGE_SIZE bytes (SHA-256 alone: $sha)," \
         "$(sed -n 's/^bridge requests //p' "$W/$id.out") requests"
 done
+
+# ---- the same firmware built with link-time optimization ---------------------------------------
+# GCC sees the agent and the harness whole at the link (bench/agent_ram.sh measures the agent's
+# code so): the updates must come out the same.
+q_build_lto
+for mode in chain seed; do
+    id="$Q_TARGET-lto-$mode"
+    q_run "$id" "$URL" "$mode" --master "$W/master"
+    [ "$RC" = 0 ] || { cat "$W/$id.out" "$W/$id.err" >&2; fail "-flto $mode: bridge exit $RC"; }
+    q_expect "$id" outcome FOTA_OK
+    q_expect "$id" version 2.0.0
+    q_expect "$id" slot 1
+    q_expect "$id" states "$ALL_STATES"
+    q_slot_is "$id" "$W/v2.bin"
+    device_seen "$id" confirmed 2.0.0
+    echo "ok: $Q_TARGET $mode, built with -flto: 2.0.0 confirmed"
+done
+q_kernel "$BUILD/qemu/$Q_TARGET/fota-qemu.elf"
 fotad_stop
 
 # ---- attacks from fota-hostile (chain mode) ----------------------------------------------------
