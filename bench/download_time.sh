@@ -71,20 +71,29 @@ url="http://10.77.0.1:$PORT"
 BENCH_CURL_PREFIX=(ip netns exec "$nss")
 bench_release "$url" "$W/v2.bundle" "$rel" bench-net
 
-# row MODE: one update across the link; results in $W/MODE.out, link counters in $W/MODE.link.
+# row NAME [MODE]: one update across the link, in MODE (default NAME); results in $W/NAME.out,
+# link counters in $W/NAME.link0 and .link1.
 row() {
-    local mode=$1
-    "$BUILD/fota-flash" create "$W/$mode.flash" --image "$W/v1.bin" >/dev/null ||
+    local name=$1 mode=${2:-$1}
+    "$BUILD/fota-flash" create "$W/$name.flash" --image "$W/v1.bin" >/dev/null ||
         bench_fail "fota-flash create"
-    link_snapshot "$mode.link0"
-    BENCH_TRACE=1 ip netns exec "$nsd" "$BUILD/bench_device" "$W/$mode.flash" --server "$url" \
-        --id "net-$mode" --master "$W/master" --release-key "$W/release.pub" \
-        --product bench-net --mode "$mode" --timeout 600 >"$W/$mode.out" 2>"$W/$mode.err" ||
-        { cat "$W/$mode.out" "$W/$mode.err" >&2; bench_fail "$mode: the update failed"; }
-    link_snapshot "$mode.link1"
+    link_snapshot "$name.link0"
+    BENCH_TRACE=1 ip netns exec "$nsd" "$BUILD/bench_device" "$W/$name.flash" --server "$url" \
+        --id "net-$name" --master "$W/master" --release-key "$W/release.pub" \
+        --product bench-net --mode "$mode" --timeout 600 >"$W/$name.out" 2>"$W/$name.err" ||
+        { cat "$W/$name.out" "$W/$name.err" >&2; bench_fail "$name: the update failed"; }
+    link_snapshot "$name.link1"
 }
 row chain
 row seed
+# The same chain-mode update with the server host's initial congestion window raised to cover
+# the link's bandwidth-delay product (10 Mbit/s x 50 ms = 62,500 bytes, 44 segments of 1,448):
+# a route setting of the machine fotad runs on (docs/SERVER.md), not of fotad or the agent.
+initcwnd=44
+ip -n "$nss" route replace 10.77.0.2 dev fbs0 src 10.77.0.1 initcwnd "$initcwnd" ||
+    bench_fail "ip route initcwnd"
+row chain-iw chain
+ip -n "$nss" route replace 10.77.0.2 dev fbs0 src 10.77.0.1
 # What the link and TCP give one request: the whole blob in one authenticated GET on a new
 # connection (fota-devreq), no agent: handshake, request, slow start, the bytes.
 t0=$(date +%s.%N)
@@ -100,9 +109,9 @@ link_delta() { # MODE KEY
     echo $(($(kv "$W/$1.link1" "$2") - $(kv "$W/$1.link0" "$2")))
 }
 {
-    printf '%-6s %8s %8s %9s %9s %8s %8s %9s %8s %8s  %s\n' mode image_B requests install_s \
+    printf '%-8s %8s %8s %9s %9s %8s %8s %9s %8s %8s  %s\n' mode image_B requests install_s \
         confirm_s limit_s "vs limit" seed/this "IP B/fw" tcp/curl goal
-    for mode in seed chain; do
+    for mode in seed chain chain-iw; do
         out="$W/$mode.out"
         t=$(kv "$out" t_installed)
         ip_bytes=$(($(link_delta "$mode" a_to_b_ip_bytes) + $(link_delta "$mode" b_to_a_ip_bytes)))
@@ -110,7 +119,8 @@ link_delta() { # MODE KEY
         curl_b=$(($(kv "$out" sent) + $(kv "$out" received)))
         goal="-"
         [ "$mode" = chain ] && goal=">=10x seed, <=1.5x limit"
-        printf '%-6s %8s %8s %9.3f %9.3f %8s %8s %9s %8s %8s  %s\n' "$mode" "$size" \
+        [ "$mode" = chain-iw ] && goal="<=1.2x limit"
+        printf '%-8s %8s %8s %9.3f %9.3f %8s %8s %9s %8s %8s  %s\n' "$mode" "$size" \
             "$(kv "$out" requests)" "$t" "$(kv "$out" t_confirmed)" "$limit" \
             "$(ratio "$t" "$limit" 2)" "$(ratio "$seed_s" "$t" 1)" \
             "$(ratio "$ip_bytes" "$size" 4)" "$(ratio "$tcp" "$curl_b" 3)" "$goal"
@@ -118,7 +128,10 @@ link_delta() { # MODE KEY
     echo
     drops() { echo $(($(link_delta "$1" a_to_b_drops) + $(link_delta "$1" b_to_a_drops))); }
     echo "link: ${rate_mbit} Mbit/s, ${delay_ms} ms each way (RTT $((2 * delay_ms)) ms)," \
-        "queue 1000 packets, drops: seed $(drops seed), chain $(drops chain)"
+        "queue 1000 packets, drops: seed $(drops seed), chain $(drops chain)," \
+        "chain-iw $(drops chain-iw)"
+    echo "chain-iw: chain mode with the server's initial congestion window at $initcwnd segments" \
+        "(ip route ... initcwnd $initcwnd; Linux's default is 10)"
     echo "one GET of the whole blob ($(stat -c %s "$W/blob.ref") B) on a new connection, no" \
         "agent (fota-devreq): $t_ref s = $(ratio "$t_ref" "$limit" 2) x the limit"
     printf 'chain timeline (s): downloading %s, verifying %s, installed %s, rebooting %s,'\
@@ -126,8 +139,10 @@ link_delta() { # MODE KEY
         "$(kv "$W/chain.out" t_downloading)" "$(kv "$W/chain.out" t_verifying)" \
         "$(kv "$W/chain.out" t_installed)" "$(kv "$W/chain.out" t_rebooting)" \
         "$(kv "$W/chain.out" t_confirmed)"
-    echo "chain requests (start s, duration s, method, bytes received, target):"
-    grep '^trace ' "$W/chain.err" | awk '{ t = $6; sub(/\?.*/, "", t); sub(/blob\/.*/, "blob/ID", t)
-        printf "  %7.3f %7.3f %-4s %8s %s\n", $2, $3, $4, $5, t }'
+    for name in chain chain-iw; do
+        echo "$name requests (start s, duration s, method, bytes received, target):"
+        grep '^trace ' "$W/$name.err" | awk '{ t = $6; sub(/\?.*/, "", t)
+            sub(/blob\/.*/, "blob/ID", t); printf "  %7.3f %7.3f %-4s %8s %s\n", $2, $3, $4, $5, t }'
+    done
 } >"$W/table"
 bench_report "Download and install time over a slow link" "$W/table"

@@ -64,7 +64,8 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; t
     skip download_time "needs root, /dev/net/tun and iproute2"
 elif run download_time; then
     rows "^seed +65536 +[0-9]+ +$N +$N +$N +$N +1\.0 +$N +$N " \
-        "^chain +65536 +[0-9]+ +$N +$N +$N +$N +$N +$N +$N "
+        "^chain +65536 +[0-9]+ +$N +$N +$N +$N +$N +$N +$N " \
+        "^chain-iw +65536 +[0-9]+ +$N +$N +$N +$N +$N +$N +$N "
 fi
 
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
