@@ -27,16 +27,22 @@ fotactl_ok assign "$R2" --product "$PRODUCT"
 # ---- full updates from fotad -----------------------------------------------------------------
 ALL_STATES=511 # bits 0-8: idle, checking, manifest, downloading, verifying, installed,
 # rebooting, booted, confirmed (fota_state_t)
-for mode in chain seed; do
-    id="$Q_TARGET-$mode"
-    q_run "$id" "$URL" "$mode" --master "$W/master" --measure "$IMAGE_SIZE"
-    [ "$RC" = 0 ] || { cat "$W/$id.out" "$W/$id.err" >&2; fail "$mode: bridge exit $RC"; }
+# expect_updated ID: the run of ID (q_run) ended confirmed on 2.0.0 through every state, booted
+# from the other slot, which holds the release's image, and fotad saw it confirmed.
+expect_updated() {
+    local id=$1
+    [ "$RC" = 0 ] || { cat "$W/$id.out" "$W/$id.err" >&2; fail "$id: bridge exit $RC"; }
     q_expect "$id" outcome FOTA_OK
     q_expect "$id" version 2.0.0
     q_expect "$id" slot 1
     q_expect "$id" states "$ALL_STATES"
     q_slot_is "$id" "$W/v2.bin"
     device_seen "$id" confirmed 2.0.0
+}
+for mode in chain seed; do
+    id="$Q_TARGET-$mode"
+    q_run "$id" "$URL" "$mode" --master "$W/master" --measure "$IMAGE_SIZE"
+    expect_updated "$id"
     stack=$(q_result "$id" stack_used)
     heap=$(q_result "$id" heap_peak)
     insns=$(q_result "$id" agent_insns)
@@ -61,13 +67,7 @@ q_build_lto
 for mode in chain seed; do
     id="$Q_TARGET-lto-$mode"
     q_run "$id" "$URL" "$mode" --master "$W/master"
-    [ "$RC" = 0 ] || { cat "$W/$id.out" "$W/$id.err" >&2; fail "-flto $mode: bridge exit $RC"; }
-    q_expect "$id" outcome FOTA_OK
-    q_expect "$id" version 2.0.0
-    q_expect "$id" slot 1
-    q_expect "$id" states "$ALL_STATES"
-    q_slot_is "$id" "$W/v2.bin"
-    device_seen "$id" confirmed 2.0.0
+    expect_updated "$id"
     echo "ok: $Q_TARGET $mode, built with -flto: 2.0.0 confirmed"
 done
 q_kernel "$BUILD/qemu/$Q_TARGET/fota-qemu.elf"
