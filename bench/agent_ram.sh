@@ -111,8 +111,10 @@ shared=$((all - seed_only - chain_only))
 # modes and the one-mode builds (FOTA_CONFIG_MODE_SEED / _CHAIN 0). The error names stay out of
 # such a link unless the application calls fota_err_name (FOTA_CONFIG_ERR_NAMES 0 here as well).
 api_roots=()
+lto_roots=() # the same, as the compiler driver passes them to the linker
 for f in $(grep -o 'fota_[a-z_]*(' "$root/agent/include/fota/agent.h" | tr -d '(' | sort -u); do
     api_roots+=(-u "$f")
+    lto_roots+=("-Wl,-u,$f")
 done
 linked() {
     rm -rf "$work/lk"
@@ -132,12 +134,8 @@ linked_lto() {
         cat "$work/lto.log" >&2
         return 1
     }
-    local roots=() r
-    for r in "${api_roots[@]}"; do
-        [ "$r" = -u ] || roots+=("-Wl,-u,$r")
-    done
     arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -flto -nostdlib -Wl,-e,0 \
-        -Wl,--gc-sections -Wl,--unresolved-symbols=ignore-all "${roots[@]}" \
+        -Wl,--gc-sections -Wl,--unresolved-symbols=ignore-all "${lto_roots[@]}" \
         -o "$work/lto/linked.elf" "$work"/lto/obj/*.o
     arm-none-eabi-size "$work/lto/linked.elf" | awk 'NR == 2 { print $1 + $2 }'
 }
@@ -252,23 +250,23 @@ roots=()
 for f in "${api[@]}"; do roots+=(-u "$f"); done
 xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked.o" "$x"/obj/*/*.o
 read -r x_linked _ <<<"$(xsize "$x/linked.o")"
-# The same link for a chain-only component (CONFIG_FOTA_BUILD_CHAIN_ONLY: FOTA_CONFIG_MODE_SEED=0).
-mkdir -p "$x/chain"
-for src in "$root"/agent/src/*.c "$port"/src/*.c; do
-    xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_MODE_SEED=0 -ffunction-sections \
-        -fdata-sections -c "$src" -o "$x/chain/$(basename "${src%.c}").o"
-done
-xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_chain.o" "$x"/chain/*.o
-read -r x_linked_chain _ <<<"$(xsize "$x/linked_chain.o")"
-# And for a component without delta updates (CONFIG_FOTA_DELTA=n: FOTA_CONFIG_DELTA=0).
-mkdir -p "$x/nodelta"
-for src in "$root"/agent/src/*.c "$port"/src/*.c; do
-    xtensa-lx106-elf-gcc "${xflags[@]}" -DFOTA_CONFIG_DELTA=0 -ffunction-sections \
-        -fdata-sections -fstack-usage -fcallgraph-info=su -c "$src" \
-        -o "$x/nodelta/$(basename "${src%.c}").o"
-done
-xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_nodelta.o" "$x"/nodelta/*.o
-read -r x_linked_nodelta _ <<<"$(xsize "$x/linked_nodelta.o")"
+# x_variant NAME FLAGS...: the core and the port compiled again with FLAGS into $x/NAME (with
+# their call graphs), linked as above; prints the linked code size.
+x_variant() {
+    local name=$1 src
+    shift
+    mkdir -p "$x/$name"
+    for src in "$root"/agent/src/*.c "$port"/src/*.c; do
+        xtensa-lx106-elf-gcc "${xflags[@]}" "$@" -ffunction-sections -fdata-sections \
+            -fstack-usage -fcallgraph-info=su -c "$src" -o "$x/$name/$(basename "${src%.c}").o"
+    done
+    xtensa-lx106-elf-ld -r --gc-sections "${roots[@]}" -o "$x/linked_$name.o" "$x/$name"/*.o
+    xsize "$x/linked_$name.o" | cut -d' ' -f1
+}
+# The same link for a chain-only component (CONFIG_FOTA_BUILD_CHAIN_ONLY: FOTA_CONFIG_MODE_SEED=0)
+# and for one without delta updates (CONFIG_FOTA_DELTA=n: FOTA_CONFIG_DELTA=0).
+x_linked_chain=$(x_variant chain -DFOTA_CONFIG_MODE_SEED=0)
+x_linked_nodelta=$(x_variant nodelta -DFOTA_CONFIG_DELTA=0)
 # The error names, which CONFIG_FOTA_ERROR_NAMES=y adds (off by default, as measured above).
 xtensa-lx106-elf-gcc "${xflags[@]/-DFOTA_CONFIG_ERR_NAMES=0/-DFOTA_CONFIG_ERR_NAMES=1}" \
     -ffunction-sections -fdata-sections -c "$root/agent/src/err.c" -o "$x/err_names.o"
