@@ -8,10 +8,10 @@
  * bug and no hostile input can make the agent touch the running image, the bootloader or the
  * partition table. Reads of the running partition are let through where delta updates are built
  * in (a delta patch is applied to the running image); writes and erases there are refused like
- * any other. esp_partition_write,
- * like the NOR flash under it, only clears bits; the agent erases each sector just before its
- * first write, which is what makes a download resumable sector by sector (esp_ota_begin would
- * erase the whole slot up front and esp_ota_end would forget it all after a reset).
+ * any other. esp_partition_write, like the NOR flash under it, only clears bits; the agent erases
+ * each sector just before its first write, which is what makes a download resumable sector by
+ * sector (esp_ota_begin would erase the whole slot up front and esp_ota_end would forget it all
+ * after a reset).
  */
 #include "fota_esp_internal.h"
 
