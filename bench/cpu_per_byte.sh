@@ -73,7 +73,7 @@ stages() {
     local m=$1 total data write verify image manifest req
     total=$(fn "$m" TOTAL)
     write=$(fn "$m" fota_writer_put)
-    if [ "$m" = chain ]; then
+    if [ "${m#chain}" != "$m" ]; then # chain, chain4k
         data=$(($(fn "$m" fota_records_feed) - write))
     else
         data=$(($(fn "$m" fota_seed_chunk_process) - write))
@@ -100,16 +100,11 @@ verdict() { awk -v x="$1" 'BEGIN { print (x <= 1.3 ? "met" : "missed") }'; }
     echo "instructions per firmware byte (callgrind Ir / $size), and as a multiple of the floor"
     printf '%-34s %7s %6s %7s %6s %7s %6s\n' "" seed x_flr "chain" x_flr "chain" x_flr
     printf '%-34s %14s %14s %14s\n' "chunk size" "1 KB" "1 KB" "4 KB"
-    # 4 KB: the total and the SHA-256 blocks only (its split by stage is not yet reliable: the
-    # stage rows of that build do not add up)
     for i in "${!labels[@]}"; do
-        k4=("-" "-")
-        if [ "$i" = 0 ] || [ "$i" = 8 ]; then
-            k4=("$(per_byte "${chain4k[$i]}")" "$(ratio "${chain4k[$i]}" "$floor" 2)")
-        fi
         printf '%-34s %7s %6s %7s %6s %7s %6s\n' "${labels[$i]}" "$(per_byte "${seed[$i]}")" \
             "$(ratio "${seed[$i]}" "$floor" 2)" "$(per_byte "${chain[$i]}")" \
-            "$(ratio "${chain[$i]}" "$floor" 2)" "${k4[0]}" "${k4[1]}"
+            "$(ratio "${chain[$i]}" "$floor" 2)" "$(per_byte "${chain4k[$i]}")" \
+            "$(ratio "${chain4k[$i]}" "$floor" 2)"
     done
     printf '%-34s %7s %6s\n' "floor: SHA-256 of the image [8]" "$(per_byte "$floor")" "1.00"
     echo

@@ -50,7 +50,8 @@ if ! command -v valgrind >/dev/null; then
     skip install_ram "no valgrind"
 else
     if run cpu_per_byte; then
-        rows "^total +$N +$N +$N +$N +$N +$N$" "^read-back SHA-256 .* +$N +$N +$N +$N +- +-$" \
+        rows "^total +$N +$N +$N +$N +$N +$N$" "^read-back SHA-256 .* +$N +$N +$N +$N +$N +$N$" \
+            "^data in: .* +$N +$N +$N +$N +$N +$N$" "^other +$N +$N +$N +$N +$N +$N$" \
             "^floor: SHA-256 of the image .* +$N +1\.00$" \
             "^marginal per byte, [0-9]+ -> [0-9]+ bytes +$N \((met|missed)\) +$N \((met|missed)\)$"
     fi
