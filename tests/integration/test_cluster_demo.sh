@@ -18,9 +18,12 @@ echo "$out" | grep -q "^cluster-demo: every device updated, none bricked, no rep
     { echo "$out"; echo "FAIL: no clean end"; exit 1; }
 echo "$out" | grep -q "fotad b killed (SIGKILL)" && echo "$out" | grep -q "PostgreSQL started again" ||
     { echo "$out"; echo "FAIL: the faults were not played"; exit 1; }
-if pgrep -f "cluster-demo\.[A-Za-z0-9]*/" >/dev/null; then
+# The demo's processes name its directory under this build's tmp/ on their command lines (a
+# demo of another checkout running beside this one is not this demo's).
+demo_re="$(printf '%s' "$BUILD/tmp/" | sed 's/[][\.*^$+?(){}|]/\\&/g')cluster-demo\.[A-Za-z0-9]*/"
+if pgrep -f "$demo_re" >/dev/null; then
     echo "FAIL: processes of the demo still running:"
-    pgrep -af "cluster-demo\.[A-Za-z0-9]*/"
+    pgrep -af "$demo_re"
     exit 1
 fi
 echo "PASS: test_cluster_demo"
